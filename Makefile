@@ -1,0 +1,58 @@
+# selfserve: `make demo` to try it, `make test` to check it.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+UV_VERSION := 0.13.8
+PYTEST_ARGS ?=
+
+.PHONY: install install-dev demo serve test test-sqlite test-postgres lint format lock clean
+
+$(UV):
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.installed: $(UV) requirements.lock pyproject.toml
+	$(UV) pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(UV) requirements-dev.lock pyproject.toml
+	$(UV) pip install --quiet --python $(BIN)/python -r requirements-dev.lock
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+demo: install
+	$(BIN)/selfserve demo
+
+serve: install
+	$(BIN)/selfserve serve
+
+test: install-dev
+	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/integration --db=postgres $(PYTEST_ARGS)
+
+test-sqlite: install-dev
+	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
+
+test-postgres: install-dev
+	$(BIN)/python -m pytest tests/integration --db=postgres $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check server widgets tests
+	$(BIN)/ruff format --check server widgets tests
+	$(BIN)/mypy
+
+format: install-dev
+	$(BIN)/ruff check --fix server widgets tests
+	$(BIN)/ruff format server widgets tests
+
+lock: $(UV)
+	$(UV) pip compile --quiet pyproject.toml --generate-hashes -o requirements.lock
+	$(UV) pip compile --quiet pyproject.toml --extra dev --generate-hashes -o requirements-dev.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist

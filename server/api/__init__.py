@@ -1,0 +1,5 @@
+"""The merchant REST API (/v1): one module per resource; ``ROUTE_HANDLERS`` is what the app mounts."""
+
+from server.api.organization import OrganizationController
+
+ROUTE_HANDLERS: list[type] = [OrganizationController]

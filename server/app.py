@@ -1,0 +1,73 @@
+"""``create_app(settings)``: the only place where the pieces are wired together."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+from piccolo.engine.base import Engine
+
+import server
+from server.api import ROUTE_HANDLERS
+from server.api.deps import provide_keyring, provide_org
+from server.db.engine import bind_tables, close_engine, engine_from_url, open_engine
+from server.errors import DomainError
+from server.health import health
+from server.paths import STATIC_DIR, TEMPLATES_DIR
+from server.problems import domain_error_handler, http_error_handler, unexpected_error_handler
+from server.security.headers import add_security_headers
+from server.security.keyring import Keyring
+from server.settings import Settings
+
+
+def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:  # type: ignore[type-arg]
+    """The application. Pass ``engine`` to share one the caller opened (tests); the app then leaves its
+    lifecycle to the caller."""
+    owns_engine = engine is None
+    engine = engine or engine_from_url(settings.database_url)
+    bind_tables(engine)
+
+    async def on_startup() -> None:
+        if owns_engine:
+            await open_engine(engine)
+
+    async def on_shutdown() -> None:
+        if owns_engine:
+            await close_engine(engine)
+
+    return Litestar(
+        route_handlers=[
+            health,
+            *ROUTE_HANDLERS,
+            create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
+        ],
+        dependencies={"org": Provide(provide_org), "keyring": Provide(provide_keyring, sync_to_thread=False)},
+        exception_handlers={
+            DomainError: domain_error_handler,
+            HTTPException: http_error_handler,
+            Exception: unexpected_error_handler,
+        },
+        openapi_config=OpenAPIConfig(
+            title="selfserve",
+            version=server.__version__,
+            description="Merchant API of the selfserve customer portal.",
+            path="/schema",
+        ),
+        template_config=TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine),
+        before_send=[add_security_headers],
+        on_startup=[on_startup],
+        on_shutdown=[on_shutdown],
+        request_max_body_size=settings.max_body_bytes,
+        state=State({"settings": settings, "keyring": Keyring(settings.secret_keys)}),
+        debug=False,
+    )
+
+
+def create_app_from_env() -> Litestar:
+    """Factory for uvicorn (``--workers`` needs an import string)."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,165 @@
+"""The ``selfserve`` command (CONTRACT §3)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+from server.db.engine import bind_tables, close_engine, engine_from_url, migrate, open_engine
+from server.errors import DomainError
+from server.security.keyring import Keyring
+from server.settings import Settings, SettingsError
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def _run_db(settings: Settings, work: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+    """Run ``work`` with the tables bound to the configured database, migrated first."""
+
+    async def runner() -> Any:
+        engine = engine_from_url(settings.database_url)
+        bind_tables(engine)
+        await open_engine(engine)
+        try:
+            await migrate(engine)
+            return await work()
+        finally:
+            await close_engine(engine)
+
+    return asyncio.run(runner())
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    async def runner() -> list[str]:
+        engine = engine_from_url(settings.database_url)
+        bind_tables(engine)
+        await open_engine(engine)
+        try:
+            return await migrate(engine)
+        finally:
+            await close_engine(engine)
+
+    applied = asyncio.run(runner())
+    print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else "; up to date"))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    cmd_migrate(args, settings)
+    os.environ["SELFSERVE_RUN_WORKER"] = "0" if args.no_worker else "1"
+    print(f"selfserve on http://{args.host}:{args.port} (public URL {settings.public_url})", flush=True)
+    uvicorn.run(
+        "server.app:create_app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+        proxy_headers=False,
+    )
+    return 0
+
+
+def cmd_org_create(args: argparse.Namespace, settings: Settings) -> int:
+    from server.services.orgs import create_organization
+
+    keyring = Keyring(settings.secret_keys)
+    created = _run_db(
+        settings,
+        lambda: create_organization(keyring, name=args.name, slug=args.slug, origins=args.origin or []),
+    )
+    out = {
+        "id": str(created.org.id),
+        "name": created.org.name,
+        "slug": created.org.slug,
+        "api_key": created.api_key,
+        "embed_secret": created.embed_secret,
+        "allowed_origins": created.org.allowed_origins,
+    }
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(f"Created {out['name']} (slug {out['slug']}, id {out['id']})")
+        print(f"  allowed origins: {', '.join(out['allowed_origins']) or 'none yet'}")
+        print(f"  secret API key:  {out['api_key']}")
+        print(f"  embed secret:    {out['embed_secret']}")
+        print("Both secrets are shown only now; store them in your backend's secret store.")
+    return 0
+
+
+def cmd_apikey_create(args: argparse.Namespace, settings: Settings) -> int:
+    from server.services.orgs import create_api_key, get_organization_by_slug
+
+    keyring = Keyring(settings.secret_keys)
+
+    async def work() -> tuple[str, str]:
+        org = await get_organization_by_slug(args.org)
+        return str(org.id), await create_api_key(keyring, org, name=args.name)
+
+    org_id, key = _run_db(settings, work)
+    if args.json:
+        print(json.dumps({"org_id": org_id, "org": args.org, "api_key": key}))
+    else:
+        print(f"New secret API key for {args.org} (shown only now):\n  {key}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="selfserve", description="Self-hostable, embeddable customer portal."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--no-worker", action="store_true", help="do not run background jobs in this process")
+    serve.set_defaults(handler=cmd_serve)
+
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(handler=cmd_migrate)
+
+    org = commands.add_parser("org", help="merchants").add_subparsers(dest="org_command", required=True)
+    org_create = org.add_parser("create", help="create a merchant and print its secrets once")
+    org_create.add_argument("--name", required=True)
+    org_create.add_argument("--slug")
+    org_create.add_argument("--origin", action="append", help="allowed embed origin (repeatable)")
+    org_create.add_argument("--json", action="store_true")
+    org_create.set_defaults(handler=cmd_org_create)
+
+    apikey = commands.add_parser("apikey", help="secret API keys").add_subparsers(
+        dest="key_command", required=True
+    )
+    apikey_create = apikey.add_parser("create", help="create a secret API key")
+    apikey_create.add_argument("--org", required=True, help="organization slug")
+    apikey_create.add_argument("--name", default="")
+    apikey_create.add_argument("--json", action="store_true")
+    apikey_create.set_defaults(handler=cmd_apikey_create)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        handler: Handler = args.handler
+        return handler(args, settings)
+    except SettingsError as exc:
+        print(f"selfserve: {exc}", file=sys.stderr)
+        return 2
+    except DomainError as exc:
+        print(f"selfserve: {exc.detail}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

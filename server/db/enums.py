@@ -1,0 +1,123 @@
+"""Closed vocabularies shared by the tables, the services and the API schemas."""
+
+from enum import StrEnum
+
+
+class PriceKind(StrEnum):
+    FIXED = "fixed"
+    PER_SEAT = "per_seat"
+    METERED = "metered"
+
+
+class Interval(StrEnum):
+    MONTH = "month"
+    YEAR = "year"
+    ONE_TIME = "one_time"
+
+
+class MeterAggregation(StrEnum):
+    COUNT = "count"
+    SUM = "sum"
+
+
+class SubscriptionStatus(StrEnum):
+    INCOMPLETE = "incomplete"
+    INCOMPLETE_EXPIRED = "incomplete_expired"
+    TRIALING = "trialing"
+    ACTIVE = "active"
+    PAST_DUE = "past_due"
+    CANCELED = "canceled"
+    UNPAID = "unpaid"
+    PAUSED = "paused"
+
+
+class CancellationReason(StrEnum):
+    CUSTOMER_SERVICE = "customer_service"
+    LOW_QUALITY = "low_quality"
+    MISSING_FEATURES = "missing_features"
+    SWITCHED_SERVICE = "switched_service"
+    TOO_COMPLEX = "too_complex"
+    TOO_EXPENSIVE = "too_expensive"
+    UNUSED = "unused"
+    OTHER = "other"
+
+
+class SeatStatus(StrEnum):
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    REVOKED = "revoked"
+
+
+class OrderStatus(StrEnum):
+    DRAFT = "draft"
+    PENDING = "pending"
+    PAID = "paid"
+    REFUNDED = "refunded"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    VOID = "void"
+
+
+class BillingReason(StrEnum):
+    PURCHASE = "purchase"
+    SUBSCRIPTION_CREATE = "subscription_create"
+    SUBSCRIPTION_CYCLE = "subscription_cycle"
+    SUBSCRIPTION_UPDATE = "subscription_update"
+
+
+class OrderLineKind(StrEnum):
+    BASE = "base"
+    SEATS = "seats"
+    USAGE = "usage"
+    PRORATION = "proration"
+    ONE_TIME = "one_time"
+
+
+class RefundDestination(StrEnum):
+    PAYMENT_METHOD = "payment_method"
+    WALLET = "wallet"
+
+
+class WalletTransactionKind(StrEnum):
+    PROMOTIONAL = "promotional"
+    PURCHASED = "purchased"
+    USAGE = "usage"
+    REFUND = "refund"
+    APPLIED = "applied"
+    EXPIRED = "expired"
+    ADJUSTMENT = "adjustment"
+
+
+class BenefitType(StrEnum):
+    LICENSE_KEY = "license_key"
+    DISCORD = "discord"
+    DOWNLOADABLE = "downloadable"
+    API_KEY = "api_key"
+    CUSTOM = "custom"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class SessionKind(StrEnum):
+    EMBED = "embed"
+    HOSTED = "hosted"
+
+
+class MagicLinkPurpose(StrEnum):
+    LOGIN = "login"
+    EMAIL_CHANGE = "email_change"
+
+
+class EmailStatus(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Actor(StrEnum):
+    CUSTOMER = "customer"
+    MERCHANT = "merchant"
+    SYSTEM = "system"

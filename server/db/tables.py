@@ -1,0 +1,581 @@
+"""The whole domain schema, one Piccolo table per concept.
+
+Conventions: every table is prefixed ``ss_`` so the schema can share a database; primary keys are UUIDs;
+money is integer minor units beside an ISO 4217 currency; every tenant-owned row carries ``org`` so each
+query can be scoped by it. Composite unique constraints and multi-column indexes live in the migrations
+(``server/db/migrations``) because Piccolo columns only express single-column ones.
+"""
+
+from piccolo.columns import (
+    JSON,
+    UUID,
+    BigInt,
+    Boolean,
+    Bytea,
+    ForeignKey,
+    Integer,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.base import OnDelete
+from piccolo.table import Table
+
+from server.db.enums import (
+    Actor,
+    BenefitType,
+    BillingReason,
+    DeliveryStatus,
+    EmailStatus,
+    Interval,
+    MagicLinkPurpose,
+    MeterAggregation,
+    OrderLineKind,
+    OrderStatus,
+    PriceKind,
+    RefundDestination,
+    SeatStatus,
+    SessionKind,
+    SubscriptionStatus,
+    WalletTransactionKind,
+)
+
+
+def _when(*, index: bool = False) -> Timestamptz:
+    """An optional moment; services always pass it from the clock."""
+    return Timestamptz(null=True, default=None, index=index)
+
+
+class Organization(Table, tablename="ss_organization"):
+    """A merchant. Branding and portal settings are JSON validated by ``server.schemas`` structs."""
+
+    id = UUID(primary_key=True)
+    name = Varchar(length=200)
+    slug = Varchar(length=64, unique=True)
+    legal_address = Text(default="")
+    support_email = Varchar(length=320, default="")
+    default_currency = Varchar(length=3, default="USD")
+    branding = JSON(default={})
+    portal_settings = JSON(default={})
+    allowed_origins = JSON(default=[])
+    embed_secret_encrypted = Text()
+    invoice_prefix = Varchar(length=16, default="INV")
+    last_invoice_number = Integer(default=0)
+    created_at = Timestamptz()
+
+
+def _org() -> ForeignKey[Organization]:
+    """The owning merchant: every tenant row has one, and every query filters by it."""
+    return ForeignKey(references=Organization, on_delete=OnDelete.cascade, null=False, index=True)
+
+
+class ApiKey(Table, tablename="ss_api_key"):
+    """A secret API key: only a keyed hash is stored; ``display_prefix`` helps people tell keys apart."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    name = Varchar(length=100, default="")
+    display_prefix = Varchar(length=16)
+    key_hash = Varchar(length=64, unique=True)
+    created_at = Timestamptz()
+    last_used_at = _when()
+    revoked_at = _when()
+
+
+class Customer(Table, tablename="ss_customer"):
+    id = UUID(primary_key=True)
+    org = _org()
+    email = Varchar(length=320, index=True)
+    name = Varchar(length=200, default="")
+    external_id = Varchar(length=200, null=True, default=None)
+    billing_name = Varchar(length=200, default="")
+    billing_email = Varchar(length=320, default="")
+    company_name = Varchar(length=200, default="")
+    tax_id = Varchar(length=64, default="")
+    billing_address = JSON(default={})
+    locale = Varchar(length=16, default="en")
+    metadata = JSON(default={})
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+    deleted_at = _when()
+
+
+class Meter(Table, tablename="ss_meter"):
+    """Turns usage events named ``event_name`` into a number per customer and period."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    name = Varchar(length=200)
+    event_name = Varchar(length=100)
+    unit_name = Varchar(length=50, default="units")
+    aggregation = Varchar(length=10, choices=MeterAggregation, default=MeterAggregation.COUNT)
+    visible_in_portal = Boolean(default=True)
+    created_at = Timestamptz()
+    archived_at = _when()
+
+
+class Product(Table, tablename="ss_product"):
+    id = UUID(primary_key=True)
+    org = _org()
+    name = Varchar(length=200)
+    description = Text(default="")
+    visible_in_portal = Boolean(default=True)
+    metadata = JSON(default={})
+    created_at = Timestamptz()
+    archived_at = _when()
+
+
+class Price(Table, tablename="ss_price"):
+    """What a product costs per period: a base ``amount``, plus ``seat_amount`` per seat for per-seat prices.
+
+    Metered components hang off the price as ``PriceMeter`` rows.
+    """
+
+    id = UUID(primary_key=True)
+    org = _org()
+    product = ForeignKey(references=Product, on_delete=OnDelete.cascade, index=True)
+    kind = Varchar(length=10, choices=PriceKind)
+    interval = Varchar(length=10, choices=Interval)
+    currency = Varchar(length=3)
+    amount = BigInt(default=0)
+    seat_amount = BigInt(default=0)
+    min_seats = Integer(default=1)
+    max_seats = Integer(null=True, default=None)
+    trial_days = Integer(default=0)
+    created_at = Timestamptz()
+    archived_at = _when()
+
+
+class PriceMeter(Table, tablename="ss_price_meter"):
+    """A metered component: usage beyond ``included_units`` costs ``unit_amount`` per ``unit_batch`` units."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    price = ForeignKey(references=Price, on_delete=OnDelete.cascade, index=True)
+    meter = ForeignKey(references=Meter, on_delete=OnDelete.restrict, index=True)
+    included_units = BigInt(default=0)
+    unit_amount = BigInt(default=0)
+    unit_batch = BigInt(default=1)
+    usage_limit = BigInt(null=True, default=None)
+
+
+class UsageEvent(Table, tablename="ss_usage_event"):
+    """A raw usage event. ``dedupe_key`` is the merchant's optional event id (unique per org)."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    customer = ForeignKey(references=Customer, on_delete=OnDelete.cascade, index=True)
+    name = Varchar(length=100)
+    dedupe_key = Varchar(length=200, null=True, default=None)
+    value = BigInt(default=1)
+    occurred_at = Timestamptz()
+    ingested_at = Timestamptz()
+    metadata = JSON(default={})
+
+
+class UsageRollup(Table, tablename="ss_usage_rollup"):
+    """Per customer, event name and UTC day: the sum and count of events.
+
+    Billing periods always start on a moment and advance by whole months or years, so attributing an event
+    to the period containing its UTC day partitions the days exactly; views and invoices read this table
+    and never scan raw events.
+    """
+
+    id = UUID(primary_key=True)
+    org = _org()
+    customer = ForeignKey(references=Customer, on_delete=OnDelete.cascade, index=True)
+    name = Varchar(length=100)
+    day = Varchar(length=10)
+    total = BigInt(default=0)
+    event_count = BigInt(default=0)
+
+
+class PaymentMethod(Table, tablename="ss_payment_method"):
+    """A saved card; never a full number. ``is_default`` is unique per customer (partial index)."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    customer = ForeignKey(references=Customer, on_delete=OnDelete.cascade, index=True)
+    provider = Varchar(length=32, default="sandbox")
+    provider_ref = Varchar(length=200, default="")
+    brand = Varchar(length=32)
+    last4 = Varchar(length=4)
+    exp_month = Integer()
+    exp_year = Integer()
+    fingerprint = Varchar(length=64)
+    is_default = Boolean(default=False)
+    created_at = Timestamptz()
+
+
+class Subscription(Table, tablename="ss_subscription"):
+    id = UUID(primary_key=True)
+    org = _org()
+    customer = ForeignKey(references=Customer, on_delete=OnDelete.cascade, index=True)
+    product = ForeignKey(references=Product, on_delete=OnDelete.restrict)
+    price = ForeignKey(references=Price, on_delete=OnDelete.restrict)
+    status = Varchar(length=20, choices=SubscriptionStatus)
+    currency = Varchar(length=3)
+    seats = Integer(default=1)
+    started_at = Timestamptz()
+    current_period_start = Timestamptz()
+    current_period_end = Timestamptz(index=True)
+    trial_end = _when()
+    cancel_at_period_end = Boolean(default=False)
+    canceled_at = _when()
+    ended_at = _when()
+    cancellation_reason = Varchar(length=32, null=True, default=None)
+    cancellation_comment = Text(default="")
+    paused_at = _when()
+    resumes_at = _when()
+    pending_price = ForeignKey(references=Price, on_delete=OnDelete.set_null, null=True, default=None)
+    pending_seats = Integer(null=True, default=None)
+    default_payment_method = ForeignKey(
+        references=PaymentMethod, on_delete=OnDelete.set_null, null=True, default=None
+    )
+    version = Integer(default=1)
+    metadata = JSON(default={})
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class Seat(Table, tablename="ss_seat"):
+    """A seat of a subscription given to someone by email; ``member`` is set when claimed."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    subscription = ForeignKey(references=Subscription, on_delete=OnDelete.cascade, index=True)
+    email = Varchar(length=320)
+    status = Varchar(length=10, choices=SeatStatus, default=SeatStatus.PENDING)
+    member = ForeignKey(references=Customer, on_delete=OnDelete.set_null, null=True, default=None)
+    invitation_hash = Varchar(length=64, null=True, default=None, unique=True)
+    invitation_expires_at = _when()
+    metadata = JSON(default={})
+    invited_at = Timestamptz()
+    claimed_at = _when()
+    revoked_at = _when()
+
+
+class Order(Table, tablename="ss_order"):
+    """An order and its invoice. ``billing_snapshot`` freezes the customer's billing details at issue."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    customer = ForeignKey(references=Customer, on_delete=OnDelete.cascade, index=True)
+    subscription = ForeignKey(
+        references=Subscription, on_delete=OnDelete.set_null, null=True, default=None, index=True
+    )
+    status = Varchar(length=20, choices=OrderStatus)
+    billing_reason = Varchar(length=32, choices=BillingReason)
+    currency = Varchar(length=3)
+    subtotal = BigInt(default=0)
+    tax_amount = BigInt(default=0)
+    wallet_applied = BigInt(default=0)
+    total = BigInt(default=0)
+    refunded_amount = BigInt(default=0)
+    invoice_number = Varchar(length=40, null=True, default=None)
+    invoice_issued_at = _when()
+    invoice_checksum = Varchar(length=64, null=True, default=None)
+    billing_snapshot = JSON(default={})
+    custom_field_data = JSON(default={})
+    payment_method = ForeignKey(
+        references=PaymentMethod, on_delete=OnDelete.set_null, null=True, default=None
+    )
+    payment_attempts = Integer(default=0)
+    next_payment_attempt_at = _when(index=True)
+    paid_at = _when()
+    period_start = _when()
+    period_end = _when()
+    created_at = Timestamptz(index=True)
+
+
+class OrderLine(Table, tablename="ss_order_line"):
+    id = UUID(primary_key=True)
+    org = _org()
+    order = ForeignKey(references=Order, on_delete=OnDelete.cascade, index=True)
+    kind = Varchar(length=16, choices=OrderLineKind)
+    description = Varchar(length=300)
+    quantity = BigInt(default=1)
+    unit_amount = BigInt(default=0)
+    amount = BigInt(default=0)
+    price = ForeignKey(references=Price, on_delete=OnDelete.set_null, null=True, default=None)
+    meter = ForeignKey(references=Meter, on_delete=OnDelete.set_null, null=True, default=None)
+    period_start = _when()
+    period_end = _when()
+    position = Integer(default=0)
+
+
+class InvoiceDocument(Table, tablename="ss_invoice_document"):
+    """The issued PDF, kept byte for byte; its SHA-256 is also on the order."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    order = ForeignKey(references=Order, on_delete=OnDelete.cascade, unique=True)
+    pdf = Bytea()
+    created_at = Timestamptz()
+
+
+class Refund(Table, tablename="ss_refund"):
+    id = UUID(primary_key=True)
+    org = _org()
+    order = ForeignKey(references=Order, on_delete=OnDelete.cascade, index=True)
+    customer = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    amount = BigInt()
+    currency = Varchar(length=3)
+    destination = Varchar(length=16, choices=RefundDestination)
+    reason = Varchar(length=200, default="")
+    created_at = Timestamptz()
+
+
+class Wallet(Table, tablename="ss_wallet"):
+    """A customer's balance in one currency; always equal to the sum of its transactions."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    customer = ForeignKey(references=Customer, on_delete=OnDelete.cascade, index=True)
+    currency = Varchar(length=3)
+    balance = BigInt(default=0)
+    created_at = Timestamptz()
+
+
+class WalletTransaction(Table, tablename="ss_wallet_transaction"):
+    """A signed ledger entry. Credits keep ``remaining`` so expiry knows what is left of them."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    wallet = ForeignKey(references=Wallet, on_delete=OnDelete.cascade, index=True)
+    customer = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    kind = Varchar(length=16, choices=WalletTransactionKind)
+    amount = BigInt()
+    remaining = BigInt(null=True, default=None)
+    description = Varchar(length=300, default="")
+    order = ForeignKey(references=Order, on_delete=OnDelete.set_null, null=True, default=None)
+    expires_at = _when(index=True)
+    created_at = Timestamptz()
+
+
+class StoredFile(Table, tablename="ss_file"):
+    """A file a downloadable benefit hands out through signed links."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    name = Varchar(length=255)
+    mime_type = Varchar(length=100, default="application/octet-stream")
+    size = BigInt()
+    sha256 = Varchar(length=64)
+    content = Bytea()
+    created_at = Timestamptz()
+
+
+class Benefit(Table, tablename="ss_benefit"):
+    """What a product grants; ``properties`` holds per-type settings (invite URL, file ids, instructions)."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    type = Varchar(length=20, choices=BenefitType)
+    description = Varchar(length=300)
+    properties = JSON(default={})
+    created_at = Timestamptz()
+    archived_at = _when()
+
+
+class ProductBenefit(Table, tablename="ss_product_benefit"):
+    id = UUID(primary_key=True)
+    org = _org()
+    product = ForeignKey(references=Product, on_delete=OnDelete.cascade, index=True)
+    benefit = ForeignKey(references=Benefit, on_delete=OnDelete.cascade, index=True)
+
+
+class BenefitGrant(Table, tablename="ss_benefit_grant"):
+    """A benefit given to a customer. License keys are encrypted at rest; API keys keep only a hash."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    customer = ForeignKey(references=Customer, on_delete=OnDelete.cascade, index=True)
+    benefit = ForeignKey(references=Benefit, on_delete=OnDelete.cascade, index=True)
+    subscription = ForeignKey(references=Subscription, on_delete=OnDelete.set_null, null=True, default=None)
+    order = ForeignKey(references=Order, on_delete=OnDelete.set_null, null=True, default=None)
+    secret_encrypted = Text(null=True, default=None)
+    secret_hash = Varchar(length=64, null=True, default=None)
+    secret_hint = Varchar(length=16, default="")
+    properties = JSON(default={})
+    granted_at = Timestamptz()
+    revoked_at = _when()
+
+
+class WebhookEndpoint(Table, tablename="ss_webhook_endpoint"):
+    id = UUID(primary_key=True)
+    org = _org()
+    url = Varchar(length=2000)
+    description = Varchar(length=200, default="")
+    event_types = JSON(default=[])
+    enabled = Boolean(default=True)
+    secret_encrypted = Text()
+    previous_secret_encrypted = Text(null=True, default=None)
+    previous_secret_expires_at = _when()
+    consecutive_failures = Integer(default=0)
+    disabled_reason = Varchar(length=200, default="")
+    created_at = Timestamptz()
+
+
+class WebhookEvent(Table, tablename="ss_webhook_event"):
+    """The outbox: written in the same transaction as the state change it describes."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    type = Varchar(length=64)
+    payload = JSON()
+    created_at = Timestamptz(index=True)
+
+
+class WebhookDelivery(Table, tablename="ss_webhook_delivery"):
+    """One event for one endpoint; ``locked_until`` is the worker's lease so a crash loses nothing."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    event = ForeignKey(references=WebhookEvent, on_delete=OnDelete.cascade, index=True)
+    endpoint = ForeignKey(references=WebhookEndpoint, on_delete=OnDelete.cascade, index=True)
+    status = Varchar(length=10, choices=DeliveryStatus, default=DeliveryStatus.PENDING)
+    attempts = Integer(default=0)
+    next_attempt_at = Timestamptz(index=True)
+    locked_until = _when()
+    last_status_code = Integer(null=True, default=None)
+    last_error = Varchar(length=500, default="")
+    last_duration_ms = Integer(null=True, default=None)
+    delivered_at = _when()
+    created_at = Timestamptz()
+
+
+class WebhookAttempt(Table, tablename="ss_webhook_attempt"):
+    id = UUID(primary_key=True)
+    org = _org()
+    delivery = ForeignKey(references=WebhookDelivery, on_delete=OnDelete.cascade, index=True)
+    attempted_at = Timestamptz()
+    status_code = Integer(null=True, default=None)
+    duration_ms = Integer()
+    error = Varchar(length=500, default="")
+
+
+class MagicLink(Table, tablename="ss_magic_link"):
+    """A single-use login or email-change link; only the SHA-256 of its secret is stored."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    purpose = Varchar(length=16, choices=MagicLinkPurpose)
+    email = Varchar(length=320)
+    customer = ForeignKey(references=Customer, on_delete=OnDelete.cascade, null=True, default=None)
+    new_email = Varchar(length=320, null=True, default=None)
+    token_hash = Varchar(length=64, unique=True)
+    expires_at = Timestamptz()
+    used_at = _when()
+    created_at = Timestamptz()
+
+
+class PortalSession(Table, tablename="ss_session"):
+    """An embedded (bearer) or hosted (cookie) portal session; only a hash of its secret is stored."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    customer = ForeignKey(references=Customer, on_delete=OnDelete.cascade, index=True)
+    kind = Varchar(length=10, choices=SessionKind)
+    token_hash = Varchar(length=64, unique=True)
+    origin = Varchar(length=300, null=True, default=None)
+    scopes = JSON(default={})
+    csrf_secret = Varchar(length=64, default="")
+    created_at = Timestamptz()
+    last_seen_at = Timestamptz()
+    expires_at = Timestamptz(index=True)
+    ended_at = _when()
+
+
+class UsedToken(Table, tablename="ss_used_token"):
+    """Token ids already redeemed: the database replay store (Redis replaces it when configured)."""
+
+    id = UUID(primary_key=True)
+    jti = Varchar(length=64, unique=True)
+    org = _org()
+    expires_at = Timestamptz(index=True)
+    used_at = Timestamptz()
+
+
+class IdempotencyRecord(Table, tablename="ss_idempotency_record"):
+    """A merchant POST remembered for 24 h; (org, key) is unique."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    key = Varchar(length=255)
+    request_hash = Varchar(length=64)
+    completed = Boolean(default=False)
+    response_status = Integer(null=True, default=None)
+    response_body = Bytea(null=True, default=None)
+    response_headers = JSON(default={})
+    created_at = Timestamptz()
+    expires_at = Timestamptz(index=True)
+
+
+class PortalEvent(Table, tablename="ss_portal_event"):
+    """Analytics and the activity log: ids and names only, never personal data."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    customer = ForeignKey(
+        references=Customer, on_delete=OnDelete.cascade, null=True, default=None, index=True
+    )
+    session = ForeignKey(references=PortalSession, on_delete=OnDelete.set_null, null=True, default=None)
+    actor = Varchar(length=10, choices=Actor)
+    name = Varchar(length=64)
+    outcome = Varchar(length=16, default="")
+    properties = JSON(default={})
+    created_at = Timestamptz(index=True)
+
+
+class EmailMessage(Table, tablename="ss_email_message"):
+    """Outgoing mail, queued so a request never waits on SMTP. Bodies are encrypted: they carry links."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    to_address = Varchar(length=320)
+    subject = Varchar(length=300)
+    body_encrypted = Text()
+    status = Varchar(length=10, choices=EmailStatus, default=EmailStatus.QUEUED)
+    attempts = Integer(default=0)
+    next_attempt_at = Timestamptz(index=True)
+    locked_until = _when()
+    last_error = Varchar(length=500, default="")
+    sent_at = _when()
+    created_at = Timestamptz()
+
+
+TABLES: tuple[type[Table], ...] = (
+    Organization,
+    ApiKey,
+    Customer,
+    Meter,
+    Product,
+    Price,
+    PriceMeter,
+    UsageEvent,
+    UsageRollup,
+    PaymentMethod,
+    Subscription,
+    Seat,
+    Order,
+    OrderLine,
+    InvoiceDocument,
+    Refund,
+    Wallet,
+    WalletTransaction,
+    StoredFile,
+    Benefit,
+    ProductBenefit,
+    BenefitGrant,
+    WebhookEndpoint,
+    WebhookEvent,
+    WebhookDelivery,
+    WebhookAttempt,
+    MagicLink,
+    PortalSession,
+    UsedToken,
+    IdempotencyRecord,
+    PortalEvent,
+    EmailMessage,
+)

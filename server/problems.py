@@ -1,0 +1,88 @@
+"""Every error leaves as RFC 9457 problem+json; no stack trace ever reaches a client."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from server.errors import PROBLEM_BASE, DomainError, RateLimited
+
+log = logging.getLogger("selfserve")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+_HTTP_SLUGS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "invalid",
+    429: "rate-limited",
+    503: "unavailable",
+}
+_DB_UNAVAILABLE: tuple[type[BaseException], ...] = (ConnectionError, OSError, sqlite3.OperationalError)
+try:  # asyncpg is installed with piccolo[postgres]
+    import asyncpg
+
+    _DB_UNAVAILABLE += (
+        asyncpg.PostgresConnectionError,
+        asyncpg.InterfaceError,
+        asyncpg.CannotConnectNowError,
+    )
+except ImportError:  # pragma: no cover - the extra is always installed
+    pass
+
+
+def problem(status: int, title: str, detail: str, slug: str | None = None, **extra: Any) -> Response[bytes]:
+    body = {
+        "type": PROBLEM_BASE + (slug or _HTTP_SLUGS.get(status, "error")),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
+    headers = {"Cache-Control": "no-store"}
+    if "retry_after" in extra:
+        headers["Retry-After"] = str(extra["retry_after"])
+    return Response(
+        msgspec.json.encode(body), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+    )
+
+
+def domain_error_handler(_: Request[Any, Any, Any], exc: DomainError) -> Response[bytes]:
+    if isinstance(exc, RateLimited):
+        return problem(exc.status, exc.title, exc.detail, exc.slug, retry_after=exc.retry_after)
+    return problem(exc.status, exc.title, exc.detail, exc.slug, **exc.extra)
+
+
+def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    status = exc.status_code
+    title = _HTTP_SLUGS.get(status, "error").replace("-", " ").capitalize()
+    if isinstance(exc, ValidationException):
+        errors = [
+            {"message": str(e.get("message", "")), "field": str(e.get("key", ""))}
+            for e in (exc.extra if isinstance(exc.extra, list) else [])
+            if isinstance(e, dict)
+        ]
+        return problem(status, "Invalid request", exc.detail, errors=errors)
+    if status >= 500:
+        return problem(status, title, "The server could not handle this request.")
+    return problem(status, title, exc.detail)
+
+
+def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    if isinstance(exc, _DB_UNAVAILABLE):
+        log.error("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return problem(
+            503, "Service unavailable", "The service is temporarily unavailable; try again shortly."
+        )
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(500, "Internal server error", "Something went wrong on our side; it has been logged.")

@@ -1,0 +1,121 @@
+"""Typed settings, read from ``SELFSERVE_*`` environment variables once (CONTRACT §4)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from server.db.engine import DEFAULT_DATABASE_URL
+
+log = logging.getLogger("selfserve")
+
+ENVIRONMENTS = ("development", "production")
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class SettingsError(ValueError):
+    """The environment asks for something unsafe or impossible; the message says what to set."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    """``sqlite:///path`` or ``postgresql://user:pass@host:port/db``."""
+    redis_url: str | None = None
+    """When set, rate limits, the token-replay store and caches live in Redis."""
+    secret_keys: tuple[str, ...] = ()
+    """Signing and encryption keys, oldest first; the newest signs and encrypts, all verify and decrypt."""
+    public_url: str = "http://127.0.0.1:8000"
+    """Base of every URL the server hands out."""
+    smtp_url: str | None = None
+    """``smtp://user:pass@host:port`` or ``smtps://…``; unset: mail goes to ``data_dir/outbox``."""
+    env: str = "development"
+    """``development`` or ``production``; production refuses insecure settings."""
+    data_dir: Path = field(default_factory=lambda: Path(".selfserve"))
+    """Where development keys and the mail outbox live."""
+    allow_local_webhooks: bool = False
+    """Development only: let webhook endpoints point at localhost receivers."""
+    max_body_bytes: int = 1_048_576
+    """Request bodies above this are refused with 413."""
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def public_origin(self) -> str:
+        parts = urlsplit(self.public_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            value = env.get(f"SELFSERVE_{name}", "").strip()
+            return value or None
+
+        mode = get("ENV") or "development"
+        if mode not in ENVIRONMENTS:
+            raise SettingsError(f"SELFSERVE_ENV must be one of {', '.join(ENVIRONMENTS)}, not {mode!r}")
+        data_dir = Path(get("DATA_DIR") or ".selfserve")
+        keys = tuple(k.strip() for k in (get("SECRET_KEYS") or "").split(",") if k.strip())
+        settings = cls(
+            database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            redis_url=get("REDIS_URL"),
+            secret_keys=keys,
+            public_url=(get("PUBLIC_URL") or cls.public_url).rstrip("/"),
+            smtp_url=get("SMTP_URL"),
+            env=mode,
+            data_dir=data_dir,
+            allow_local_webhooks=(get("ALLOW_LOCAL_WEBHOOKS") or "").lower() in {"1", "true", "yes"},
+        )
+        problems = settings.problems()
+        if problems:
+            raise SettingsError("refusing to start:\n" + "\n".join(f"  - {p}" for p in problems))
+        if not settings.secret_keys:
+            settings = settings.with_development_keys()
+        return settings
+
+    def problems(self) -> list[str]:
+        """What is wrong with these settings, phrased as what to set."""
+        found = []
+        if urlsplit(self.public_url).scheme not in {"http", "https"}:
+            found.append("SELFSERVE_PUBLIC_URL must be an http(s) URL such as https://billing.example.com")
+        for key in self.secret_keys:
+            if len(key) < MIN_SECRET_KEY_LENGTH:
+                found.append(
+                    f"every key in SELFSERVE_SECRET_KEYS needs at least {MIN_SECRET_KEY_LENGTH} characters"
+                )
+                break
+        if self.is_production:
+            if not self.secret_keys:
+                found.append(
+                    "set SELFSERVE_SECRET_KEYS to one or more random strings of 32+ characters "
+                    '(e.g. python -c "import secrets; print(secrets.token_urlsafe(48))")'
+                )
+            if urlsplit(self.public_url).scheme != "https":
+                found.append("set SELFSERVE_PUBLIC_URL to the https:// address customers reach")
+            if self.allow_local_webhooks:
+                found.append(
+                    "unset SELFSERVE_ALLOW_LOCAL_WEBHOOKS: localhost webhook receivers are for development"
+                )
+        return found
+
+    def with_development_keys(self) -> Settings:
+        """Development convenience: a key generated once into ``data_dir/secret_key``, with a warning."""
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            key = path.read_text().strip()
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            key = secrets.token_urlsafe(48)
+            path.write_text(key + "\n")
+            path.chmod(0o600)
+        log.warning("SELFSERVE_SECRET_KEYS is not set: using the development key in %s", path)
+        return Settings(**{**self.__dict__, "secret_keys": (key,)})

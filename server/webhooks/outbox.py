@@ -1,0 +1,62 @@
+"""The transactional outbox: a state change and the events describing it commit together.
+
+``record_event`` must be called inside the caller's ``write_transaction()``; it writes the event and one
+pending delivery per enabled endpoint subscribed to its type. The delivery worker sends them later.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from server import clock
+from server.db.tables import WebhookDelivery, WebhookEndpoint, WebhookEvent
+
+EVENT_TYPES = (
+    "subscription.created",
+    "subscription.updated",
+    "subscription.canceled",
+    "subscription.uncanceled",
+    "subscription.revoked",
+    "customer.created",
+    "customer.updated",
+    "customer_seat.assigned",
+    "customer_seat.claimed",
+    "customer_seat.revoked",
+    "order.created",
+    "order.paid",
+    "order.refunded",
+    "payment_method.updated",
+    "benefit_grant.created",
+    "benefit_grant.revoked",
+    "webhook_endpoint.disabled",
+)
+
+
+def _load_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        decoded: list[str] = msgspec.json.decode(value)
+        return decoded
+    return list(value or [])
+
+
+async def record_event(org_id: UUID, type: str, data: dict[str, Any]) -> WebhookEvent:
+    """Write ``type`` with ``data`` (JSON-ready) and fan it out to the org's subscribed endpoints."""
+    if type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {type!r}")
+    now = clock.now()
+    event = WebhookEvent(org=org_id, type=type, payload=msgspec.json.encode(data).decode(), created_at=now)
+    await event.save()
+    endpoints = await WebhookEndpoint.select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
+        WebhookEndpoint.org == org_id, WebhookEndpoint.enabled.eq(True)
+    )
+    deliveries = [
+        WebhookDelivery(org=org_id, event=event.id, endpoint=e["id"], next_attempt_at=now, created_at=now)
+        for e in endpoints
+        if not _load_list(e["event_types"]) or type in _load_list(e["event_types"])
+    ]
+    if deliveries:
+        await WebhookDelivery.insert(*deliveries)
+    return event

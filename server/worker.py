@@ -1,0 +1,59 @@
+"""Background jobs: one registry, run by ``selfserve worker`` and inside ``selfserve serve`` (unless
+``--no-worker``). A job is an async function that does one bounded batch of due work and returns how many
+items it handled; it must be safe to run again after a crash halfway (leases, conditional updates)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from server.security.keyring import Keyring
+from server.settings import Settings
+
+log = logging.getLogger("selfserve.worker")
+
+
+@dataclass(frozen=True)
+class JobContext:
+    settings: Settings
+    keyring: Keyring
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: Callable[[JobContext], Awaitable[int]]
+    idle_seconds: float = 5.0
+    """Pause after a batch that found nothing to do."""
+
+
+JOBS: list[Job] = []
+
+
+def register(job: Job) -> Job:
+    JOBS.append(job)
+    return job
+
+
+async def run_once(context: JobContext) -> dict[str, int]:
+    """Run every job once (tests call this after moving the clock)."""
+    return {job.name: await job.run(context) for job in JOBS}
+
+
+async def _loop(job: Job, context: JobContext, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            handled = await job.run(context)
+        except Exception:
+            log.exception("job %s failed; retrying after a pause", job.name)
+            handled = 0
+        if handled == 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=job.idle_seconds)
+
+
+async def run_forever(context: JobContext, stop: asyncio.Event) -> None:
+    await asyncio.gather(*(_loop(job, context, stop) for job in JOBS))

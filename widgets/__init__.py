@@ -1,0 +1,1 @@
+"""Portal views; REGISTRY arrives with the views issue."""
