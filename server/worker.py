@@ -38,6 +38,11 @@ def register(job: Job) -> Job:
     return job
 
 
+def load_jobs() -> list[Job]:
+    """Import every module that registers jobs; this is the one list of them."""
+    return JOBS
+
+
 async def run_once(context: JobContext) -> dict[str, int]:
     """Run every job once (tests call this after moving the clock)."""
     return {job.name: await job.run(context) for job in JOBS}
