@@ -46,7 +46,9 @@ class Features(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     seat_change: bool = True
     pause: bool = False
     email_change: bool = True
-    cancellation_reasons: list[CancellationReason] = msgspec.field(default_factory=lambda: list(CancellationReason))
+    cancellation_reasons: list[CancellationReason] = msgspec.field(
+        default_factory=lambda: list(CancellationReason)
+    )
     immediate_cancel: bool = True
     immediate_cancel_refund: RefundPolicy = "payment_method"
     upgrade_timing: Literal["immediately", "period_end"] = "immediately"
