@@ -40,10 +40,14 @@ async def test_event_rolls_back_with_its_transaction(org):
         pass
 
     before = await WebhookEvent.count().where(WebhookEvent.org == org.org.id)
-    with pytest.raises(Boom):
+
+    async def change_then_fail():
         async with write_transaction():
             await record_event(org.org.id, "customer.updated", {"id": "c"})
             raise Boom
+
+    with pytest.raises(Boom):
+        await change_then_fail()
     assert await WebhookEvent.count().where(WebhookEvent.org == org.org.id) == before
 
 
