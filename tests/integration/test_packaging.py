@@ -93,7 +93,7 @@ def test_installed_wheel_serves_health_and_loader_from_an_unrelated_directory(in
         assert "SelfServe" in loader.text
         site_packages = next((installed_venv / "lib").glob("python*/site-packages"))
         located = subprocess.run(
-            [str(installed_venv / "bin" / "python"), "-c", "from server import paths; print(paths.STATIC_DIR)"],
+            [str(installed_venv / "bin" / "python"), "-c", "import server.paths as p; print(p.STATIC_DIR)"],
             cwd=workdir,
             capture_output=True,
             text=True,
