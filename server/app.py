@@ -18,6 +18,7 @@ from server.api.deps import provide_keyring, provide_org
 from server.db.engine import bind_tables, close_engine, engine_from_url, open_engine
 from server.errors import DomainError
 from server.health import health
+from server.home import home
 from server.paths import STATIC_DIR, TEMPLATES_DIR
 from server.problems import domain_error_handler, http_error_handler, unexpected_error_handler
 from server.security.headers import add_security_headers
@@ -42,6 +43,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:  #
 
     return Litestar(
         route_handlers=[
+            home,
             health,
             *ROUTE_HANDLERS,
             create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),

@@ -8,6 +8,14 @@ async def test_health_checks_the_database(client):
     assert response.headers["cache-control"] == "no-store"
 
 
+async def test_home_page_renders_a_template(client):
+    response = await client.get("/")
+    assert response.status_code == 200
+    assert "text/html" in response.headers["content-type"]
+    assert "selfserve 0.1.0" in response.text
+    assert 'href="/schema"' in response.text
+
+
 async def test_openapi_document_is_served(client):
     response = await client.get("/schema/openapi.json")
     assert response.status_code == 200
