@@ -1,0 +1,1 @@
+"""Billing: proration and period arithmetic, money, renewals, dunning, invoice numbering and PDFs."""
