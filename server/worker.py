@@ -40,6 +40,9 @@ def register(job: Job) -> Job:
 
 def load_jobs() -> list[Job]:
     """Import every module that registers jobs; this is the one list of them."""
+    import server.mail.sending
+    import server.webhooks.jobs  # noqa: F401
+
     return JOBS
 
 

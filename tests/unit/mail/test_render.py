@@ -1,0 +1,82 @@
+import html
+
+import jinja2
+import pytest
+
+from server.mail.render import EMAIL_TEMPLATES, MailBranding, mail_branding, render_email
+from server.schemas.portal_settings import Branding
+
+URL = "https://billing.example.com/portal/acme/login?token=abc.DEF_123&next=%2Forders"
+CONTEXTS = {
+    "magic_link": {"url": URL},
+    "email_change": {"url": URL, "new_email": "new@example.com"},
+    "seat_invitation": {"url": URL, "product_name": "Team plan"},
+}
+BRAND = MailBranding(org_name="Acme", primary_color="#112233")
+
+
+def test_every_template_has_a_context_here():
+    assert set(CONTEXTS) == set(EMAIL_TEMPLATES)
+
+
+@pytest.mark.parametrize("template", EMAIL_TEMPLATES)
+def test_both_bodies_carry_the_link_intact(template):
+    rendered = render_email(template, CONTEXTS[template], BRAND)
+    assert URL in rendered.text
+    assert f'href="{html.escape(URL)}"' in rendered.html
+    assert "<" not in rendered.text
+    assert "Acme" in rendered.text
+    assert "Acme" in rendered.html
+    assert "background:#112233" in rendered.html
+
+
+def test_wording_names_the_validity_of_each_link():
+    assert "15 minutes" in render_email("magic_link", CONTEXTS["magic_link"], BRAND).text
+    seat = render_email("seat_invitation", CONTEXTS["seat_invitation"], BRAND).text
+    assert "1 day" in seat
+    assert "Team plan" in seat
+    assert "new@example.com" in render_email("email_change", CONTEXTS["email_change"], BRAND).text
+
+
+def test_html_escapes_what_the_text_body_keeps_verbatim():
+    brand = MailBranding(org_name="Bits & <Bobs>", primary_color="#112233", intro="Hi <b>you</b>")
+    rendered = render_email("email_change", {"url": URL, "new_email": "<script>@x.com"}, brand)
+    assert "Bits &amp; &lt;Bobs&gt;" in rendered.html
+    assert "Hi &lt;b&gt;you&lt;/b&gt;" in rendered.html
+    assert "<script>" not in rendered.html
+    assert "Bits & <Bobs>" in rendered.text
+    assert "Hi <b>you</b>" in rendered.text
+    assert "<script>@x.com" in rendered.text
+
+
+def test_intro_appears_only_when_set():
+    without = render_email("magic_link", CONTEXTS["magic_link"], BRAND)
+    brand = MailBranding(org_name="Acme", primary_color="#112233", intro="Hej!")
+    with_intro = render_email("magic_link", CONTEXTS["magic_link"], brand)
+    assert "Hej!" in with_intro.text
+    assert "Hej!" in with_intro.html
+    assert "Hej!" not in without.text
+
+
+def test_logo_is_shown_instead_of_the_name_heading():
+    brand = MailBranding(org_name="Acme", primary_color="#112233", logo_url="https://cdn.example.com/l.png")
+    rendered = render_email("magic_link", CONTEXTS["magic_link"], brand)
+    assert '<img src="https://cdn.example.com/l.png" alt="Acme"' in rendered.html
+
+
+def test_missing_context_raises_instead_of_sending_a_blank_link():
+    with pytest.raises(jinja2.UndefinedError):
+        render_email("seat_invitation", {"url": URL}, BRAND)
+
+
+def test_unknown_template_is_refused():
+    with pytest.raises(ValueError, match="unknown email template"):
+        render_email("../base", {"url": URL}, BRAND)
+
+
+def test_branding_keeps_only_safe_colour_and_logo():
+    unsafe = mail_branding("Acme", Branding(primary_color="red;background:url(x)", logo_url="javascript:x"))
+    assert unsafe.primary_color == Branding().primary_color
+    assert unsafe.logo_url is None
+    safe = mail_branding("Acme", Branding(primary_color="#ABC", logo_url="https://x.example/l.png"), "  hi ")
+    assert (safe.primary_color, safe.logo_url, safe.intro) == ("#ABC", "https://x.example/l.png", "hi")
