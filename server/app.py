@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -24,20 +26,28 @@ from server.problems import domain_error_handler, http_error_handler, unexpected
 from server.security.headers import add_security_headers
 from server.security.keyring import Keyring
 from server.settings import Settings
+from server.worker import BackgroundWorker, JobContext
 
 
-def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:  # type: ignore[type-arg]
+def create_app(  # type: ignore[type-arg]
+    settings: Settings, engine: Engine | None = None, *, run_worker: bool = False
+) -> Litestar:
     """The application. Pass ``engine`` to share one the caller opened (tests); the app then leaves its
-    lifecycle to the caller."""
+    lifecycle to the caller. ``run_worker`` runs the background jobs in this process while it serves."""
     owns_engine = engine is None
+    worker = BackgroundWorker(JobContext(settings, Keyring(settings.secret_keys))) if run_worker else None
     engine = engine or engine_from_url(settings.database_url)
     bind_tables(engine)
 
     async def on_startup() -> None:
         if owns_engine:
             await open_engine(engine)
+        if worker is not None:
+            worker.start()
 
     async def on_shutdown() -> None:
+        if worker is not None:
+            await worker.stop()
         if owns_engine:
             await close_engine(engine)
 
@@ -71,5 +81,6 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:  #
 
 
 def create_app_from_env() -> Litestar:
-    """Factory for uvicorn (``--workers`` needs an import string)."""
-    return create_app(Settings.from_env())
+    """Factory for uvicorn (``--workers`` needs an import string). ``selfserve serve --no-worker`` sets
+    ``SELFSERVE_RUN_WORKER=0``."""
+    return create_app(Settings.from_env(), run_worker=os.environ.get("SELFSERVE_RUN_WORKER", "1") != "0")

@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
@@ -68,6 +69,25 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    """Run every background job until SIGINT or SIGTERM, then let the current batches finish."""
+    from server.worker import JobContext, load_jobs, run_forever
+
+    context = JobContext(settings, Keyring(settings.secret_keys))
+
+    async def work() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        names = ", ".join(job.name for job in load_jobs())
+        print(f"selfserve worker running: {names} (Ctrl-C stops)", flush=True)
+        await run_forever(context, stop)
+
+    _run_db(settings, work)
+    return 0
+
+
 def cmd_org_create(args: argparse.Namespace, settings: Settings) -> int:
     from server.services.orgs import create_organization
 
@@ -126,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=cmd_serve)
 
     commands.add_parser("migrate", help="apply database migrations").set_defaults(handler=cmd_migrate)
+    commands.add_parser("worker", help="run background jobs only (webhooks, renewals, dunning, email)").set_defaults(
+        handler=cmd_worker
+    )
 
     org = commands.add_parser("org", help="merchants").add_subparsers(dest="org_command", required=True)
     org_create = org.add_parser("create", help="create a merchant and print its secrets once")

@@ -65,3 +65,22 @@ async def _loop(job: Job, context: JobContext, stop: asyncio.Event) -> None:
 
 async def run_forever(context: JobContext, stop: asyncio.Event) -> None:
     await asyncio.gather(*(_loop(job, context, stop) for job in JOBS))
+
+
+class BackgroundWorker:
+    """``run_forever`` as a task on the running loop: the in-process worker of ``selfserve serve``."""
+
+    def __init__(self, context: JobContext) -> None:
+        self._context = context
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        load_jobs()
+        self._task = asyncio.create_task(run_forever(self._context, self._stop), name="selfserve-worker")
+
+    async def stop(self) -> None:
+        """Let every job finish its current batch, then return."""
+        self._stop.set()
+        if self._task is not None:
+            await self._task

@@ -281,6 +281,8 @@ class Order(Table, tablename="ss_order"):
         references=PaymentMethod, on_delete=OnDelete.set_null, null=True, default=None
     )
     payment_attempts = Integer(default=0)
+    manual_payment_attempts = Integer(default=0)
+    """Payment retries the customer started from the portal (capped per order)."""
     next_payment_attempt_at = _when(index=True)
     paid_at = _when()
     period_start = _when()
