@@ -29,8 +29,11 @@ from server.settings import Settings
 from server.worker import BackgroundWorker, JobContext
 
 
-def create_app(  # type: ignore[type-arg]
-    settings: Settings, engine: Engine | None = None, *, run_worker: bool = False
+def create_app(
+    settings: Settings,
+    engine: Engine | None = None,  # type: ignore[type-arg]
+    *,
+    run_worker: bool = False,
 ) -> Litestar:
     """The application. Pass ``engine`` to share one the caller opened (tests); the app then leaves its
     lifecycle to the caller. ``run_worker`` runs the background jobs in this process while it serves."""

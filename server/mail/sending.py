@@ -60,6 +60,8 @@ async def lease_due_messages(limit: int = BATCH_SIZE) -> list[dict[str, Any]]:
         .where(_due(now) & EmailMessage.id.is_in([row["id"] for row in candidates]))
         .returning(EmailMessage.id)
     )
+    if not leased:
+        return []
     rows: list[dict[str, Any]] = await (
         EmailMessage.select(
             EmailMessage.id,
