@@ -146,9 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=cmd_serve)
 
     commands.add_parser("migrate", help="apply database migrations").set_defaults(handler=cmd_migrate)
-    commands.add_parser("worker", help="run background jobs only (webhooks, renewals, dunning, email)").set_defaults(
-        handler=cmd_worker
-    )
+    worker = commands.add_parser("worker", help="run background jobs only (webhooks, billing, email)")
+    worker.set_defaults(handler=cmd_worker)
 
     org = commands.add_parser("org", help="merchants").add_subparsers(dest="org_command", required=True)
     org_create = org.add_parser("create", help="create a merchant and print its secrets once")
