@@ -1,1 +1,52 @@
-"""Portal views; REGISTRY arrives with the views issue."""
+"""The portal's views. ``REGISTRY`` is the single list of them: slug (also the module and template name),
+title, the loader that builds its view model from services, and its actions.
+
+A widget is a thin view: ``load(ctx, params)`` calls services and returns a frozen msgspec Struct; an action
+calls a service and returns an ``ActionResult``. No SQL here."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from server.auth.sessions import PortalContext
+
+Params = Mapping[str, str]
+Loader = Callable[[PortalContext, Params], Awaitable[msgspec.Struct]]
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What an action did: a message for the ``aria-live`` region and the events the host page hears."""
+
+    message: str
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+Action = Callable[[PortalContext, Params], Awaitable[ActionResult]]
+
+
+@dataclass(frozen=True)
+class View:
+    slug: str
+    title: str
+    """An English msgid; translated when rendered."""
+    load: Loader
+    actions: Mapping[str, Action] = field(default_factory=dict)
+
+    @property
+    def template(self) -> str:
+        return f"widgets/{self.slug}.html"
+
+
+def _registry() -> tuple[View, ...]:
+    from widgets import settings
+
+    return (settings.VIEW,)
+
+
+REGISTRY: tuple[View, ...] = _registry()
+VIEWS: dict[str, View] = {view.slug: view for view in REGISTRY}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
@@ -25,3 +27,30 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
             continue
         if name not in headers:
             headers[name] = value
+
+
+def new_nonce() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def embed_headers(parent_origin: str, nonce: str) -> dict[str, str]:
+    """Headers of a page that ``parent_origin`` may frame (EMBEDDING.md "Headers"): no X-Frame-Options."""
+    policy = "; ".join(
+        (
+            "default-src 'none'",
+            f"script-src 'nonce-{nonce}'",
+            f"style-src 'self' 'nonce-{nonce}'",
+            "img-src 'self' https: data:",
+            "connect-src 'self'",
+            "form-action 'self'",
+            f"frame-ancestors {parent_origin}",
+            "object-src 'none'",
+            "base-uri 'none'",
+        )
+    )
+    return {
+        "content-security-policy": policy,
+        "referrer-policy": "no-referrer",
+        "cache-control": "no-store",
+        "x-content-type-options": "nosniff",
+    }

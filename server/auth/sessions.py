@@ -1,0 +1,129 @@
+"""Portal sessions: an opaque random secret (256 bits) handed to the customer's browser, stored only as
+its SHA-256. Embedded sessions are bearer tokens bound to the parent origin and live 30 minutes idle; a
+fresh portal token renews one. Hosted sessions (cookies) share the table and arrive with the hosted login."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from server import clock
+from server.auth.tokens import PortalClaims
+from server.db.enums import SessionKind
+from server.db.tables import Customer, Organization, PortalSession
+from server.errors import Unauthorized
+from server.security.secrets import sha256_hex
+
+EMBED_IDLE = timedelta(minutes=30)
+TOUCH_AFTER = timedelta(seconds=60)
+"""A used session's expiry moves forward at most once a minute, so reads do not each cost a write."""
+
+
+class SessionScopes(msgspec.Struct, frozen=True, kw_only=True):
+    views: list[str] | None = None
+    read_only: bool = False
+    return_url: str | None = None
+
+
+@dataclass(frozen=True)
+class PortalContext:
+    """Who is looking at the portal: what every widget and action receives."""
+
+    session_id: UUID
+    org: Organization
+    customer: Customer
+    scopes: SessionScopes
+    origin: str | None
+    expires_at: datetime
+
+
+class SessionExpired(Unauthorized):
+    """The session is unknown, ended or idle too long; the portal asks for a fresh token."""
+
+
+def _scopes(claims: PortalClaims) -> SessionScopes:
+    return SessionScopes(views=claims.views, read_only=claims.read_only, return_url=claims.return_url)
+
+
+async def open_embed_session(claims: PortalClaims, origin: str) -> tuple[str, PortalSession]:
+    """A new embedded session for the customer a (just redeemed) token names, bound to ``origin``."""
+    secret = secrets.token_urlsafe(32)
+    now = clock.now()
+    session = PortalSession(
+        org=claims.org_id,
+        customer=claims.customer_id,
+        kind=SessionKind.EMBED,
+        token_hash=sha256_hex(secret),
+        origin=origin,
+        scopes=msgspec.json.encode(_scopes(claims)).decode(),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + EMBED_IDLE,
+    )
+    await session.save()
+    return secret, session
+
+
+async def renew_embed_session(secret: str, claims: PortalClaims, origin: str) -> PortalSession:
+    """Extend a live session of the same customer and origin with a freshly redeemed token."""
+    session = await _live_session(secret, SessionKind.EMBED)
+    if str(session.customer) != claims.sub or str(session.org) != claims.org or session.origin != origin:
+        raise SessionExpired("this token is for another customer or page; open the portal again")
+    now = clock.now()
+    session.scopes = msgspec.json.encode(_scopes(claims)).decode()
+    session.last_seen_at, session.expires_at = now, now + EMBED_IDLE
+    await session.save([PortalSession.scopes, PortalSession.last_seen_at, PortalSession.expires_at])
+    return session
+
+
+async def _live_session(secret: str, kind: SessionKind) -> PortalSession:
+    session = (
+        await PortalSession.objects()
+        .where(PortalSession.token_hash == sha256_hex(secret), PortalSession.kind == kind)
+        .first()
+    )
+    if session is None or session.ended_at is not None or session.expires_at <= clock.now():
+        raise SessionExpired("your session has ended; open the portal again")
+    return session
+
+
+async def authenticate_embed_session(secret: str, origin: str | None = None) -> PortalContext:
+    """The context of a live embedded session; touching it keeps it alive for another idle period."""
+    session = await _live_session(secret, SessionKind.EMBED)
+    if origin is not None and session.origin != origin:
+        raise SessionExpired("this session belongs to another page")
+    now = clock.now()
+    if now - session.last_seen_at >= TOUCH_AFTER:
+        session.last_seen_at, session.expires_at = now, now + EMBED_IDLE
+        await session.save([PortalSession.last_seen_at, PortalSession.expires_at])
+    org = await Organization.objects().where(Organization.id == session.org).first()
+    customer = (
+        await Customer.objects()
+        .where(Customer.id == session.customer, Customer.org == session.org, Customer.deleted_at.is_null())
+        .first()
+    )
+    if org is None or customer is None:
+        raise SessionExpired("this account is no longer available")
+    return PortalContext(
+        session_id=UUID(str(session.id)),
+        org=org,
+        customer=customer,
+        scopes=msgspec.convert(_decode(session.scopes), SessionScopes),
+        origin=session.origin,
+        expires_at=session.expires_at,
+    )
+
+
+async def end_session(secret: str) -> None:
+    await PortalSession.update({PortalSession.ended_at: clock.now()}).where(
+        PortalSession.token_hash == sha256_hex(secret)
+    )
+
+
+def _decode(value: Any) -> Any:
+    return msgspec.json.decode(value) if isinstance(value, str | bytes) else value

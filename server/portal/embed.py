@@ -1,0 +1,247 @@
+"""The embedded portal (EMBEDDING.md): the org-neutral shell, the token → session exchange, and the view
+fragments and actions that the frame fetches with its bearer session."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter, URLEncodedBody
+
+from server import i18n
+from server.auth.origins import OriginError, normalize_origin_pattern, origin_matches
+from server.auth.sessions import (
+    PortalContext,
+    SessionExpired,
+    authenticate_embed_session,
+    end_session,
+    open_embed_session,
+    renew_embed_session,
+)
+from server.auth.tokens import InvalidToken, peek_org_id, redeem_portal_token
+from server.db.tables import Organization
+from server.errors import DomainError, Forbidden, NotFound
+from server.portal.rendering import render
+from server.portal.theme import css_variables
+from server.schemas.portal_settings import PortalSettings, load_portal_settings
+from server.security.headers import embed_headers, new_nonce
+from widgets import VIEWS, View
+
+THEMES = ("auto", "light", "dark")
+
+
+class SessionRequest(msgspec.Struct, forbid_unknown_fields=True):
+    token: str
+    origin: str
+
+
+class SessionResponse(msgspec.Struct, frozen=True):
+    session: str
+    expires_at: str
+    views: list[str]
+    theme: dict[str, str]
+    locale: str
+    title: str
+    return_url: str | None
+
+
+def _parent_origin(origin: str) -> str:
+    try:
+        normalized = normalize_origin_pattern(origin)
+    except OriginError as exc:
+        raise Forbidden("the embedding page did not say which origin it is") from exc
+    if "*" in normalized:
+        raise Forbidden("the embedding page's origin must be a real origin")
+    return normalized
+
+
+def _allowed_origins(org: Organization) -> list[str]:
+    value = org.allowed_origins
+    decoded: list[str] = msgspec.json.decode(value) if isinstance(value, str | bytes) else list(value or [])
+    return decoded
+
+
+def visible_views(settings: PortalSettings, scoped: list[str] | None) -> list[str]:
+    """Views the org shows, narrowed by the token's list, in registry order."""
+    sections = msgspec.to_builtins(settings.sections)
+    return [slug for slug in VIEWS if sections.get(slug, True) and (scoped is None or slug in scoped)]
+
+
+def _bearer(request: Request[Any, Any, Any]) -> str:
+    scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise SessionExpired("no session")
+    return secret.strip()
+
+
+def _session_expired() -> Response[dict[str, str]]:
+    return Response({"code": "session_expired"}, status_code=401, headers={"cache-control": "no-store"})
+
+
+class EmbedController(Controller):
+    path = "/embed"
+    include_in_schema = False
+
+    @get("/", name="embed-shell")
+    async def shell(
+        self,
+        request: Request[Any, Any, Any],
+        view: FromQuery[str],
+        origin: FromQuery[str],
+        theme: FromQuery[str] = "auto",
+        locale: FromQuery[str] = "",
+        org_slug: Annotated[str | None, QueryParameter(name="org")] = None,
+        id: FromQuery[str] = "",
+    ) -> Response[str]:
+        """The iframe page: carries no customer data until the frame exchanges a token for a session."""
+        nonce = new_nonce()
+        language = i18n.negotiate(locale)
+        try:
+            parent = _parent_origin(origin)
+        except Forbidden:
+            return Response(
+                "This page can only be shown inside a page that names its origin.", status_code=400
+            )
+        context = {
+            "nonce": nonce,
+            "view": view if view in VIEWS else next(iter(VIEWS)),
+            "origin": parent,
+            "theme": theme if theme in THEMES else "auto",
+            "locale": language,
+            "dir": i18n.text_direction(language),
+            "instance": id[:64],
+        }
+        headers = embed_headers(parent, nonce)
+        if org_slug is not None:
+            row = await Organization.objects().where(Organization.slug == org_slug).first()
+            if row is None or not origin_matches(parent, _allowed_origins(row)):
+                with i18n.use_locale(language):
+                    return render(request, "portal/refused.html", context, status=403, headers=headers)
+        with i18n.use_locale(language):
+            return render(request, "portal/shell.html", context, headers=headers)
+
+    @post("/session", name="embed-session")
+    async def exchange(
+        self, request: Request[Any, Any, Any], data: JSONBody[SessionRequest]
+    ) -> Response[Any]:
+        """Token → bearer session (EMBEDDING.md step 4), or renewal of the session in ``Authorization``."""
+        parent = _parent_origin(data.origin)
+        try:
+            org = await Organization.objects().where(Organization.id == peek_org_id(data.token)).first()
+            if org is None or not origin_matches(parent, _allowed_origins(org)):
+                return Response(
+                    {"code": "origin_refused", "origin": parent},
+                    status_code=403,
+                    headers={"cache-control": "no-store"},
+                )
+            claims = await redeem_portal_token(
+                data.token,
+                keyring=request.app.state.keyring,
+                replay_store=request.app.state.replay_store,
+                origin=parent,
+            )
+        except InvalidToken as exc:
+            return Response(
+                {"code": f"token_{exc.reason}"}, status_code=401, headers={"cache-control": "no-store"}
+            )
+        if "authorization" in request.headers:
+            secret = _bearer(request)
+            session = await renew_embed_session(secret, claims, parent)
+        else:
+            secret, session = await open_embed_session(claims, parent)
+        settings = load_portal_settings(org)
+        language = i18n.negotiate(request.headers.get("x-selfserve-locale"))
+        body = SessionResponse(
+            session=secret,
+            expires_at=session.expires_at.isoformat(),
+            views=visible_views(settings, claims.views),
+            theme=css_variables(settings.branding),
+            locale=language,
+            title=org.name,
+            return_url=claims.return_url,
+        )
+        return Response(body, status_code=201, headers={"cache-control": "no-store"})
+
+    @delete("/session", name="embed-logout", status_code=204)
+    async def logout(self, request: Request[Any, Any, Any]) -> None:
+        await end_session(_bearer(request))
+
+    @get("/views/{view:str}", name="embed-view")
+    async def view(self, request: Request[Any, Any, Any], view: FromPath[str]) -> Response[Any]:
+        try:
+            ctx = await authenticate_embed_session(_bearer(request))
+        except SessionExpired:
+            return _session_expired()
+        widget = _widget(ctx, view)
+        return await render_view(request, ctx, widget, dict(request.query_params), message=None, status=200)
+
+    @post("/views/{view:str}/{action:str}", name="embed-action")
+    async def action(
+        self,
+        request: Request[Any, Any, Any],
+        view: FromPath[str],
+        action: FromPath[str],
+        data: URLEncodedBody[dict[str, str]],
+    ) -> Response[Any]:
+        try:
+            ctx = await authenticate_embed_session(_bearer(request))
+        except SessionExpired:
+            return _session_expired()
+        widget = _widget(ctx, view)
+        handler = widget.actions.get(action)
+        if handler is None:
+            raise NotFound("no such action")
+        with i18n.use_locale(_locale(ctx)):
+            try:
+                result = await handler(ctx, data)
+            except DomainError as exc:
+                return await render_view(
+                    request, ctx, widget, data, message=exc.detail, status=exc.status, error=True
+                )
+        response = await render_view(request, ctx, widget, {}, message=result.message, status=200)
+        response.headers["x-selfserve-events"] = msgspec.json.encode(result.events).decode()
+        return response
+
+
+def _locale(ctx: PortalContext) -> str:
+    return i18n.negotiate(ctx.customer.locale)
+
+
+def _widget(ctx: PortalContext, view: str) -> View:
+    settings = load_portal_settings(ctx.org)
+    if view not in visible_views(settings, ctx.scopes.views):
+        raise NotFound("this section is not available")
+    return VIEWS[view]
+
+
+async def render_view(
+    request: Request[Any, Any, Any],
+    ctx: PortalContext,
+    widget: View,
+    params: dict[str, str],
+    *,
+    message: str | None,
+    status: int,
+    error: bool = False,
+) -> Response[str]:
+    settings = load_portal_settings(ctx.org)
+    language = _locale(ctx)
+    with i18n.use_locale(language):
+        model = await widget.load(ctx, params)
+        return render(
+            request,
+            widget.template,
+            {
+                "model": model,
+                "view": widget,
+                "views": [VIEWS[slug] for slug in visible_views(settings, ctx.scopes.views)],
+                "settings": settings,
+                "message": message,
+                "error": error,
+                "read_only": ctx.scopes.read_only,
+                "locale": language,
+            },
+            status=status,
+            headers={"cache-control": "no-store"},
+        )

@@ -1,0 +1,126 @@
+/* selfserve frame-side script: handshake with the host page, token -> session exchange, fragment navigation,
+   form actions with the bearer session, auto-height, token refresh. Protocol: EMBEDDING.md (envelope v1). */
+(function () {
+  "use strict";
+  var root = document.getElementById("ss-root");
+  var parentOrigin = root.dataset.origin;
+  var instance = root.dataset.instance || "";
+  var session = null, expiresAt = 0, view = root.dataset.view, refreshTimer = 0, lastHeight = 0;
+  var embedded = window.parent !== window;
+
+  function post(type, data) {
+    if (embedded) window.parent.postMessage({ v: 1, id: instance, type: type, data: data || {} }, parentOrigin);
+  }
+
+  if (root.dataset.refused) { post("hello", { title: document.title }); post("error", { code: "origin_refused" }); return; }
+
+  function show(templateId) {
+    root.replaceChildren(document.getElementById(templateId).content.cloneNode(true));
+  }
+
+  function applyTheme(vars) {
+    Object.keys(vars || {}).forEach(function (name) { document.documentElement.style.setProperty(name, vars[name]); });
+  }
+
+  function scheduleRefresh() {
+    clearTimeout(refreshTimer);
+    var wait = Math.max(5000, expiresAt - Date.now() - 60000);
+    refreshTimer = setTimeout(function () { post("token_request", { reason: "expiring" }); }, wait);
+  }
+
+  function exchange(token) {
+    var headers = { "content-type": "application/json" };
+    if (session) headers.authorization = "Bearer " + session;
+    return fetch("/embed/session", {
+      method: "POST", headers: headers, credentials: "omit",
+      body: JSON.stringify({ token: token, origin: parentOrigin })
+    }).then(function (response) {
+      return response.json().then(function (body) {
+        if (response.status === 403) { show("ss-refused"); post("error", { code: "origin_refused" }); return; }
+        if (!response.ok) { expired(body.code || "token_invalid"); return; }
+        var first = !session;
+        session = body.session; expiresAt = Date.parse(body.expires_at);
+        applyTheme(body.theme); scheduleRefresh();
+        if (first) load(body.views.indexOf(view) >= 0 ? view : body.views[0], true);
+      });
+    }, function () { post("error", { code: "network" }); });
+  }
+
+  function expired(code) {
+    session = null; show("ss-expired"); post("expired", { code: code });
+  }
+
+  function request(url, options) {
+    options = options || {};
+    options.credentials = "omit";
+    options.headers = Object.assign({ authorization: "Bearer " + session }, options.headers || {});
+    root.setAttribute("aria-busy", "true");
+    return fetch(url, options).then(function (response) {
+      root.removeAttribute("aria-busy");
+      if (response.status === 401) { post("token_request", { reason: "expired" }); expired("session_expired"); return; }
+      var events = JSON.parse(response.headers.get("x-selfserve-events") || "[]");
+      return response.text().then(function (html) {
+        root.innerHTML = html;
+        events.forEach(function (e) { post(e.type, e.data); });
+        var live = root.querySelector(".ss-msg");
+        (live ? live.closest(".ss-live") : root.querySelector("h1")).focus({ preventScroll: true });
+      });
+    });
+  }
+
+  function load(next, initial) {
+    view = next;
+    return request("/embed/views/" + encodeURIComponent(next)).then(function () {
+      post(initial ? "ready" : "navigate", { view: next });
+    });
+  }
+
+  root.addEventListener("click", function (event) {
+    var link = event.target.closest("a[data-view]");
+    if (link && session) { event.preventDefault(); load(link.dataset.view, false); }
+  });
+
+  root.addEventListener("submit", function (event) {
+    var form = event.target.closest("form[data-action]");
+    if (!form || !session) return;
+    event.preventDefault();
+    if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
+    request("/embed/views/" + encodeURIComponent(view) + "/" + encodeURIComponent(form.dataset.action), {
+      method: "POST", body: new URLSearchParams(new FormData(form))
+    });
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") post("close", {});
+  });
+
+  window.addEventListener("message", function (event) {
+    var m = event.data;
+    if (event.origin !== parentOrigin || event.source !== window.parent || !m || m.v !== 1 || m.id !== instance) return;
+    if (m.type === "init" || m.type === "token") {
+      if (m.data.view) view = m.data.view;
+      if (m.data.token) exchange(m.data.token);
+      else if (m.type === "init") expired("no_token");
+    } else if (m.type === "navigate" && session) load(m.data.view, false);
+    else if (m.type === "update" && m.data.theme) document.documentElement.dataset.theme = m.data.theme;
+  });
+
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) post("token_request", { reason: "restored" });
+  });
+
+  if (window.ResizeObserver) {
+    new ResizeObserver(function () {
+      var height = Math.ceil(document.documentElement.scrollHeight);
+      if (height !== lastHeight) { lastHeight = height; post("resize", { height: height }); }
+    }).observe(document.body);
+  }
+
+  var fragmentToken = /[#&]token=([^&]+)/.exec(location.hash);
+  if (fragmentToken) {
+    history.replaceState(null, "", location.pathname + location.search);
+    exchange(decodeURIComponent(fragmentToken[1]));
+  } else {
+    post("hello", { title: root.dataset.title });
+  }
+})();
