@@ -40,6 +40,7 @@ def register(job: Job) -> Job:
 
 def load_jobs() -> list[Job]:
     """Import every module that registers jobs; this is the one list of them."""
+    import server.billing.jobs
     import server.mail.sending
     import server.webhooks.jobs  # noqa: F401
 

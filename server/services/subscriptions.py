@@ -1,0 +1,883 @@
+"""Subscriptions: create, renew, cancel and uncancel, change plan or seats, pause and resume, previews.
+
+Every transition is a conditional UPDATE on ``version`` (and on the period end for renewals) inside one
+``write_transaction()`` with the webhook event it emits, so concurrent requests and re-run jobs make at most
+one transition. Charges go through ``orders.create_order`` (inside the transaction) and
+``orders.attempt_payment`` (after it commits). Positive prorations are charged at once; negative ones wait as
+pending credit lines (``metadata["pending_prorations"]``) for the next renewal order, which puts any excess
+in the wallet.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, Literal
+from uuid import UUID
+
+import msgspec
+
+from server import clock
+from server.billing.proration import divide_rounding_half_away, next_boundary, period_boundary, prorate
+from server.db.engine import write_transaction
+from server.db.enums import (
+    BillingReason,
+    Interval,
+    MeterAggregation,
+    OrderLineKind,
+    OrderStatus,
+    RefundDestination,
+)
+from server.db.enums import SubscriptionStatus as Status
+from server.db.tables import (
+    Customer,
+    Meter,
+    Order,
+    Organization,
+    PaymentMethod,
+    Price,
+    PriceMeter,
+    Product,
+    Seat,
+    Subscription,
+)
+from server.errors import Conflict, Forbidden, Invalid, NotFound
+from server.schemas.portal_settings import Features, RefundPolicy, load_portal_settings
+from server.services import grants, orders, wallet
+from server.services.orders import LineDraft
+from server.services.usage import usage_totals
+from server.webhooks.outbox import record_event
+
+LIVE = (Status.TRIALING, Status.ACTIVE, Status.PAST_DUE, Status.PAUSED)
+"""Statuses a subscription can still be changed, canceled and renewed in."""
+BILLS_USAGE = (Status.ACTIVE, Status.PAST_DUE)
+PENDING_PRORATIONS = "pending_prorations"
+MAX_TRIAL_DAYS = 730
+
+
+class ChangePreview(msgspec.Struct, kw_only=True):
+    """What a plan or seat change would do. ``proration`` > 0 is charged now; < 0 is credited at renewal."""
+
+    subscription_id: UUID
+    price_id: UUID
+    seats: int
+    currency: str
+    current_amount: int
+    new_amount: int
+    effective: Literal["immediately", "period_end"]
+    effective_at: datetime
+    proration: int
+
+
+class InvoicePreview(msgspec.Struct, kw_only=True):
+    subscription_id: UUID
+    currency: str
+    period_start: datetime
+    period_end: datetime
+    lines: list[LineDraft]
+    subtotal: int
+    wallet_applied: int
+    total: int
+
+
+# -- reading -------------------------------------------------------------------------------------------
+
+
+async def get_subscription(
+    org_id: UUID, subscription_id: UUID, *, customer_id: UUID | None = None
+) -> Subscription:
+    query = Subscription.objects().where(Subscription.org == org_id, Subscription.id == subscription_id)
+    if customer_id is not None:
+        query = query.where(Subscription.customer == customer_id)
+    subscription = await query.first()
+    if subscription is None:
+        raise NotFound(f"no subscription {subscription_id}")
+    return subscription
+
+
+async def list_subscriptions(
+    org_id: UUID, *, customer_id: UUID | None = None, status: str | None = None
+) -> list[Subscription]:
+    query = Subscription.objects().where(Subscription.org == org_id)
+    if customer_id is not None:
+        query = query.where(Subscription.customer == customer_id)
+    if status is not None:
+        query = query.where(Subscription.status == Status(status))
+    return list(await query.order_by(Subscription.created_at, ascending=False))
+
+
+async def _price(org_id: UUID, price_id: Any) -> Price:
+    price = await Price.objects().where(Price.org == org_id, Price.id == price_id).first()
+    if price is None:
+        raise NotFound(f"no price {price_id}")
+    return price
+
+
+async def _features(org_id: UUID) -> Features:
+    row = await Organization.select(Organization.branding, Organization.portal_settings).where(
+        Organization.id == org_id
+    )
+    return load_portal_settings(row[0]).features
+
+
+def event_data(subscription: Subscription) -> dict[str, Any]:
+    """The webhook payload of a subscription event: ids and status fields only."""
+    return {
+        "id": str(subscription.id),
+        "customer_id": str(subscription.customer),
+        "product_id": str(subscription.product),
+        "price_id": str(subscription.price),
+        "status": subscription.status,
+        "seats": subscription.seats,
+        "currency": subscription.currency,
+        "current_period_start": subscription.current_period_start.isoformat(),
+        "current_period_end": subscription.current_period_end.isoformat(),
+        "cancel_at_period_end": subscription.cancel_at_period_end,
+        "pending_price_id": str(subscription.pending_price) if subscription.pending_price else None,
+        "ended_at": subscription.ended_at.isoformat() if subscription.ended_at else None,
+    }
+
+
+def _per_period(price: Price, seats: int) -> int:
+    return int(price.amount) + int(price.seat_amount) * seats
+
+
+def _check_seats(price: Price, seats: int) -> None:
+    if seats < price.min_seats or (price.max_seats is not None and seats > price.max_seats):
+        most = "no maximum" if price.max_seats is None else f"at most {price.max_seats}"
+        raise Invalid(f"this plan takes at least {price.min_seats} seats and {most}, not {seats}")
+
+
+def _anchor(subscription: Subscription) -> datetime:
+    """The moment the billing cycle counts its periods from: the trial end, or the start."""
+    return subscription.trial_end or subscription.started_at
+
+
+# -- transitions -----------------------------------------------------------------------------------------
+
+
+async def _apply(subscription: Subscription, changes: dict[Any, Any], **expected: Any) -> Subscription:
+    """Write ``changes`` if the row is still at the version read (and matches the ``expected`` columns),
+    bumping the version; Conflict otherwise. The one way subscriptions change, so concurrent writers cannot
+    both succeed (PostgreSQL re-checks the WHERE after the row lock is free; SQLite serializes writers)."""
+    now = clock.now()
+    query = Subscription.update(
+        {**changes, Subscription.version: subscription.version + 1, Subscription.updated_at: now}
+    ).where(Subscription.id == subscription.id, Subscription.version == subscription.version)
+    for column, value in expected.items():
+        query = query.where(getattr(Subscription, column) == value)
+    if not await query.returning(Subscription.id):
+        raise Conflict("the subscription changed meanwhile: reload it and try again")
+    updated = await Subscription.objects().where(Subscription.id == subscription.id).first()
+    assert updated is not None
+    return updated
+
+
+def _require_live(subscription: Subscription) -> None:
+    if subscription.status not in LIVE:
+        raise Conflict(f"the subscription is {subscription.status}; it can no longer be changed")
+
+
+async def _charge(org_id: UUID, order: Order | None) -> Order | None:
+    """Try to collect a pending order (after its transaction committed); failures go to dunning."""
+    if order is None or order.status != OrderStatus.PENDING:
+        return order
+    await orders.attempt_payment(org_id, order.id)
+    return await orders.get_order(org_id, order.id)
+
+
+async def create_subscription(
+    org_id: UUID,
+    customer_id: UUID,
+    price_id: UUID,
+    *,
+    seats: int = 1,
+    payment_method_id: UUID | None = None,
+    trial_days: int | None = None,
+) -> Subscription:
+    """Start a subscription now: a trial when the price (or ``trial_days``) has one, otherwise a first order
+    that is charged at once (a declined card leaves the subscription past_due, in dunning)."""
+    customer = (
+        await Customer.objects()
+        .where(Customer.org == org_id, Customer.id == customer_id, Customer.deleted_at.is_null())
+        .first()
+    )
+    if customer is None:
+        raise NotFound(f"no customer {customer_id}")
+    price = await _price(org_id, price_id)
+    if price.archived_at is not None or price.interval == Interval.ONE_TIME:
+        raise Invalid("a subscription needs a recurring price that is not archived")
+    _check_seats(price, seats)
+    if payment_method_id is not None and not await PaymentMethod.exists().where(
+        PaymentMethod.org == org_id,
+        PaymentMethod.customer == customer_id,
+        PaymentMethod.id == payment_method_id,
+    ):
+        raise NotFound(f"no payment method {payment_method_id} for this customer")
+    trial = price.trial_days if trial_days is None else trial_days
+    if not 0 <= trial <= MAX_TRIAL_DAYS:
+        raise Invalid(f"trial_days must be between 0 and {MAX_TRIAL_DAYS}")
+    product = await Product.objects().where(Product.id == price.product).first()
+    assert product is not None
+    now = clock.now()
+    trial_end = now + timedelta(days=trial) if trial else None
+    subscription = Subscription(
+        id=uuid.uuid4(),
+        org=org_id,
+        customer=customer_id,
+        product=product.id,
+        price=price.id,
+        status=Status.TRIALING if trial_end else Status.ACTIVE,
+        currency=price.currency,
+        seats=seats,
+        started_at=now,
+        current_period_start=now,
+        current_period_end=trial_end or period_boundary(now, price.interval, 1),
+        trial_end=trial_end,
+        default_payment_method=payment_method_id,
+        created_at=now,
+        updated_at=now,
+    )
+    order = None
+    async with write_transaction():
+        await subscription.save()
+        if trial_end is None:
+            order = await orders.create_order(
+                org_id,
+                customer_id,
+                subscription_id=subscription.id,
+                billing_reason=BillingReason.SUBSCRIPTION_CREATE,
+                currency=price.currency,
+                lines=_recurring_lines(price, product, seats, now, subscription.current_period_end),
+                period_start=now,
+                period_end=subscription.current_period_end,
+            )
+        await record_event(org_id, "subscription.created", event_data(subscription))
+        await grants.sync_grants(org_id, subscription)
+    await _charge(org_id, order)
+    return await get_subscription(org_id, subscription.id)
+
+
+# -- lines -------------------------------------------------------------------------------------------------
+
+
+def _recurring_lines(
+    price: Price, product: Product, seats: int, start: datetime, end: datetime
+) -> list[LineDraft]:
+    """The base price (kept even at zero for a free plan, so an order is never empty) and the seats."""
+    lines = []
+    if price.amount or not price.seat_amount:
+        lines.append(_line(OrderLineKind.BASE, product.name, 1, int(price.amount), price, start, end))
+    if price.seat_amount:
+        lines.append(
+            _line(
+                OrderLineKind.SEATS,
+                f"{product.name}: seats",
+                seats,
+                int(price.seat_amount),
+                price,
+                start,
+                end,
+            )
+        )
+    return lines
+
+
+def _line(
+    kind: OrderLineKind,
+    description: str,
+    quantity: int,
+    unit_amount: int,
+    price: Price,
+    start: datetime,
+    end: datetime,
+    *,
+    meter_id: UUID | None = None,
+) -> LineDraft:
+    return LineDraft(
+        kind=kind,
+        description=description,
+        quantity=quantity,
+        unit_amount=unit_amount,
+        amount=quantity * unit_amount,
+        price_id=price.id,
+        meter_id=meter_id,
+        period_start=start,
+        period_end=end,
+    )
+
+
+async def _usage_lines(
+    org_id: UUID, subscription: Subscription, price: Price, start: datetime, end: datetime
+) -> list[LineDraft]:
+    """Usage beyond the included units, billed per started ``unit_batch`` rounded half up."""
+    links = await PriceMeter.objects().where(PriceMeter.org == org_id, PriceMeter.price == price.id)
+    if not links:
+        return []
+    meters = {
+        str(m.id): m for m in await Meter.objects().where(Meter.id.is_in([link.meter for link in links]))
+    }
+    totals = await usage_totals(
+        org_id, subscription.customer, [m.event_name for m in meters.values()], start, end
+    )
+    lines = []
+    for link in links:
+        meter = meters[str(link.meter)]
+        usage = totals[meter.event_name]
+        used = usage.total if meter.aggregation == MeterAggregation.SUM else usage.event_count
+        over = max(used - int(link.included_units), 0)
+        batches = divide_rounding_half_away(over, int(link.unit_batch))
+        if batches:
+            description = f"{meter.name}: {over} {meter.unit_name} beyond {link.included_units} included"
+            lines.append(
+                _line(
+                    OrderLineKind.USAGE,
+                    description,
+                    batches,
+                    int(link.unit_amount),
+                    price,
+                    start,
+                    end,
+                    meter_id=meter.id,
+                )
+            )
+    return lines
+
+
+def _metadata(subscription: Subscription) -> dict[str, Any]:
+    value = subscription.metadata
+    if isinstance(value, str | bytes):
+        value = msgspec.json.decode(value or b"{}")
+    return dict(value or {})
+
+
+def _pending_credits(subscription: Subscription) -> list[LineDraft]:
+    return msgspec.convert(
+        _metadata(subscription).get(PENDING_PRORATIONS, []), list[LineDraft], from_attributes=True
+    )
+
+
+def _with_pending_credits(subscription: Subscription, credits: list[LineDraft]) -> str:
+    metadata = _metadata(subscription)
+    metadata[PENDING_PRORATIONS] = msgspec.to_builtins(credits)
+    if not credits:
+        del metadata[PENDING_PRORATIONS]
+    return msgspec.json.encode(metadata).decode()
+
+
+class _Cycle(msgspec.Struct, kw_only=True):
+    """The next period of a subscription and what its renewal order would hold."""
+
+    price: Price
+    product: Product
+    start: datetime
+    end: datetime
+    lines: list[LineDraft]
+    credits_used: bool
+
+
+async def _next_cycle(org_id: UUID, subscription: Subscription) -> _Cycle:
+    current = await _price(org_id, subscription.price)
+    price = await _price(org_id, subscription.pending_price) if subscription.pending_price else current
+    product = await Product.objects().where(Product.id == price.product).first()
+    assert product is not None
+    start = subscription.current_period_end
+    end = next_boundary(_anchor(subscription), price.interval, start)
+    lines: list[LineDraft] = []
+    if subscription.status in BILLS_USAGE:
+        lines += await _usage_lines(org_id, subscription, current, subscription.current_period_start, start)
+    if subscription.status != Status.PAUSED:
+        lines += _recurring_lines(price, product, subscription.seats, start, end)
+    credits = _pending_credits(subscription) if lines else []
+    return _Cycle(
+        price=price, product=product, start=start, end=end, lines=lines + credits, credits_used=bool(credits)
+    )
+
+
+# -- renewal -----------------------------------------------------------------------------------------------
+
+
+async def renew_subscription(org_id: UUID, subscription_id: UUID) -> Order | None:
+    """Close a period that has ended: end the subscription if it was set to cancel, otherwise move to the
+    next period (applying a scheduled plan change) and bill it. Claimed with a conditional UPDATE on the
+    period end, so a re-run or a second worker never bills a period twice. Returns the order, if any."""
+    order = None
+    async with write_transaction():
+        subscription = await get_subscription(org_id, subscription_id)
+        if subscription.status not in LIVE or subscription.current_period_end > clock.now():
+            return None
+        if subscription.cancel_at_period_end:
+            await _end(subscription, Status.CANCELED, at=subscription.current_period_end)
+            return None
+        cycle = await _next_cycle(org_id, subscription)
+        previous_product = subscription.product
+        subscription = await _apply(
+            subscription,
+            {
+                Subscription.current_period_start: cycle.start,
+                Subscription.current_period_end: cycle.end,
+                Subscription.price: cycle.price.id,
+                Subscription.product: cycle.product.id,
+                Subscription.pending_price: None,
+                Subscription.status: (
+                    Status.ACTIVE if subscription.status == Status.TRIALING else subscription.status
+                ),
+                Subscription.metadata: (
+                    _with_pending_credits(subscription, []) if cycle.credits_used else subscription.metadata
+                ),
+            },
+            current_period_end=cycle.start,
+        )
+        if cycle.lines:
+            order = await orders.create_order(
+                org_id,
+                subscription.customer,
+                subscription_id=subscription.id,
+                billing_reason=BillingReason.SUBSCRIPTION_CYCLE,
+                currency=subscription.currency,
+                lines=cycle.lines,
+                period_start=cycle.start,
+                period_end=cycle.end,
+            )
+        await record_event(org_id, "subscription.updated", event_data(subscription))
+        if subscription.product != previous_product:
+            await grants.sync_grants(org_id, subscription)
+    return await _charge(org_id, order)
+
+
+async def renew_due_subscriptions(limit: int = 50) -> int:
+    """Renew (or end) up to ``limit`` subscriptions whose period has ended; the renewals job."""
+    due = await (
+        Subscription.select(Subscription.id, Subscription.org)
+        .where(Subscription.status.is_in(list(LIVE)), Subscription.current_period_end <= clock.now())
+        .order_by(Subscription.current_period_end)
+        .limit(limit)
+    )
+    for row in due:
+        try:
+            await renew_subscription(uuid.UUID(str(row["org"])), uuid.UUID(str(row["id"])))
+        except Conflict:
+            continue  # another worker renewed it first
+    return len(due)
+
+
+# -- ending ------------------------------------------------------------------------------------------------
+
+
+async def _end(
+    subscription: Subscription, status: Status, changes: dict[Any, Any] | None = None, *, at: datetime
+) -> Subscription:
+    """Stop a live subscription (inside the caller's transaction) and revoke its benefits. Announces the
+    cancellation unless it was announced when it was scheduled, then the end of access."""
+    announced = subscription.cancel_at_period_end
+    subscription = await _apply(
+        subscription,
+        {
+            Subscription.status: status,
+            Subscription.ended_at: at,
+            Subscription.cancel_at_period_end: False,
+            Subscription.pending_price: None,
+            Subscription.pending_seats: None,
+            **(changes or {}),
+        },
+    )
+    if status == Status.CANCELED:
+        if not announced:
+            await record_event(subscription.org, "subscription.canceled", event_data(subscription))
+        await record_event(subscription.org, "subscription.revoked", event_data(subscription))
+    else:
+        await record_event(subscription.org, "subscription.updated", event_data(subscription))
+    await grants.sync_grants(subscription.org, subscription)
+    return subscription
+
+
+async def end_subscription(org_id: UUID, subscription_id: UUID, *, status: str) -> Subscription:
+    """End a subscription now as ``canceled`` or ``unpaid`` (dunning's final action). Idempotent."""
+    final = Status(status)
+    if final not in (Status.CANCELED, Status.UNPAID):
+        raise Invalid("a subscription ends as canceled or unpaid")
+    async with write_transaction():
+        subscription = await get_subscription(org_id, subscription_id)
+        if subscription.status == final:
+            return subscription
+        _require_live(subscription)
+        now = clock.now()
+        changes = {Subscription.canceled_at: now} if final == Status.CANCELED else {}
+        return await _end(subscription, final, changes, at=now)
+
+
+async def cancel_subscription(
+    org_id: UUID,
+    subscription_id: UUID,
+    *,
+    customer_id: UUID | None = None,
+    at_period_end: bool = True,
+    reason: str | None = None,
+    comment: str = "",
+    refund: RefundPolicy | None = None,
+) -> Subscription:
+    """Cancel at the period end (benefits stay until then) or now, refunding the unused time of the current
+    period as the merchant's ``immediate_cancel_refund`` says (the merchant API may choose another policy)."""
+    features = await _features(org_id)
+    if reason is not None and reason not in features.cancellation_reasons:
+        allowed = ", ".join(features.cancellation_reasons)
+        raise Invalid(f"reason must be one of: {allowed}")
+    if len(comment) > 2000:
+        raise Invalid("the comment is limited to 2,000 characters")
+    policy = refund or features.immediate_cancel_refund
+    if customer_id is not None and not at_period_end:
+        if not features.immediate_cancel:
+            raise Forbidden("this merchant only lets subscriptions end at the end of the period")
+        if refund not in (None, "none", features.immediate_cancel_refund):
+            raise Forbidden("this refund option is not offered")
+    now = clock.now()
+    reasons = {
+        Subscription.canceled_at: now,
+        Subscription.cancellation_reason: reason,
+        Subscription.cancellation_comment: comment,
+    }
+    async with write_transaction():
+        subscription = await get_subscription(org_id, subscription_id, customer_id=customer_id)
+        _require_live(subscription)
+        if at_period_end:
+            if subscription.cancel_at_period_end:
+                raise Conflict("the subscription is already set to end at the end of the period")
+            subscription = await _apply(subscription, {**reasons, Subscription.cancel_at_period_end: True})
+            await record_event(org_id, "subscription.canceled", event_data(subscription))
+            return subscription
+        was_trialing = subscription.status == Status.TRIALING
+        subscription = await _end(subscription, Status.CANCELED, reasons, at=now)
+        if policy != "none" and not was_trialing:
+            await _refund_unused_time(org_id, subscription, policy, now)
+    return subscription
+
+
+async def _refund_unused_time(org_id: UUID, subscription: Subscription, policy: str, at: datetime) -> None:
+    """Refund the share of each paid order covering ``at`` that lies after it (to the second)."""
+    paid = await Order.objects().where(
+        Order.org == org_id,
+        Order.subscription == subscription.id,
+        Order.status.is_in([OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED]),
+        Order.period_start <= at,
+        Order.period_end > at,
+    )
+    for order in paid:
+        assert order.period_start is not None
+        assert order.period_end is not None
+        value, refunded = int(order.total) + int(order.wallet_applied), int(order.refunded_amount)
+        unused = -prorate(value, 0, order.period_start, order.period_end, at)
+        amount = min(unused, value - refunded)
+        if policy == RefundDestination.PAYMENT_METHOD:
+            amount = min(
+                amount, int(order.total) - refunded
+            )  # what the card paid; the rest was wallet credit
+        if amount > 0:
+            await orders.refund_order(
+                org_id, order.id, amount, policy, reason="unused time after cancellation"
+            )
+
+
+async def uncancel_subscription(
+    org_id: UUID, subscription_id: UUID, *, customer_id: UUID | None = None
+) -> Subscription:
+    async with write_transaction():
+        subscription = await get_subscription(org_id, subscription_id, customer_id=customer_id)
+        _require_live(subscription)
+        if not subscription.cancel_at_period_end:
+            raise Conflict("the subscription is not set to cancel")
+        subscription = await _apply(
+            subscription,
+            {
+                Subscription.cancel_at_period_end: False,
+                Subscription.canceled_at: None,
+                Subscription.cancellation_reason: None,
+                Subscription.cancellation_comment: "",
+            },
+        )
+        await record_event(org_id, "subscription.uncanceled", event_data(subscription))
+    return subscription
+
+
+# -- plan and seat changes ---------------------------------------------------------------------------------
+
+
+async def _plan_change_target(
+    org_id: UUID, subscription: Subscription, price_id: UUID, customer_id: UUID | None, features: Features
+) -> tuple[Price, Price]:
+    """(current price, target price) after checking the switch is allowed. The portal (``customer_id``
+    given) also needs plan changes turned on, a product shown in the portal and allowed by ``plan_switches``;
+    the merchant API may switch to any live price. Currency and interval never change mid-subscription."""
+    _require_live(subscription)
+    current = await _price(org_id, subscription.price)
+    target = await _price(org_id, price_id)
+    if target.id == current.id:
+        raise Invalid("the subscription is already on this price")
+    if target.archived_at is not None or target.interval == Interval.ONE_TIME:
+        raise Invalid("switch only to a recurring price that is not archived")
+    if target.currency != subscription.currency or target.interval != current.interval:
+        raise Invalid(
+            f"switch only to a price billed in {subscription.currency} every {current.interval}, "
+            f"like the current one"
+        )
+    if customer_id is not None:
+        if not features.plan_change:
+            raise Forbidden("plan changes are turned off for this portal")
+        product = await Product.objects().where(Product.id == target.product).first()
+        assert product is not None
+        allowed = features.plan_switches.get(str(subscription.product))
+        if product.archived_at is not None or not product.visible_in_portal:
+            raise Forbidden("this plan is not offered in the portal")
+        if allowed is not None and str(product.id) not in allowed and product.id != subscription.product:
+            raise Forbidden("the current plan cannot be switched to this one")
+    _check_seats(target, subscription.seats)
+    return current, target
+
+
+def _preview(
+    subscription: Subscription,
+    current: Price,
+    target: Price,
+    seats: int,
+    timing: Literal["immediately", "period_end"],
+) -> ChangePreview:
+    now = clock.now()
+    old_amount, new_amount = _per_period(current, subscription.seats), _per_period(target, seats)
+    immediate = timing == "immediately" or subscription.status == Status.TRIALING
+    charges_now = immediate and subscription.status != Status.TRIALING
+    return ChangePreview(
+        subscription_id=subscription.id,
+        price_id=target.id,
+        seats=seats,
+        currency=subscription.currency,
+        current_amount=old_amount,
+        new_amount=new_amount,
+        effective="immediately" if immediate else "period_end",
+        effective_at=now if immediate else subscription.current_period_end,
+        proration=(
+            prorate(
+                old_amount,
+                new_amount,
+                subscription.current_period_start,
+                subscription.current_period_end,
+                now,
+            )
+            if charges_now
+            else 0
+        ),
+    )
+
+
+def _plan_timing(
+    features: Features, current: Price, target: Price, seats: int
+) -> Literal["immediately", "period_end"]:
+    upgrade = _per_period(target, seats) > _per_period(current, seats)
+    return features.upgrade_timing if upgrade else features.downgrade_timing
+
+
+async def preview_plan_change(
+    org_id: UUID, subscription_id: UUID, price_id: UUID, *, customer_id: UUID | None = None
+) -> ChangePreview:
+    """What ``change_plan`` would do now: when it takes effect and the proration it charges or credits."""
+    features = await _features(org_id)
+    subscription = await get_subscription(org_id, subscription_id, customer_id=customer_id)
+    current, target = await _plan_change_target(org_id, subscription, price_id, customer_id, features)
+    timing = _plan_timing(features, current, target, subscription.seats)
+    return _preview(subscription, current, target, subscription.seats, timing)
+
+
+async def change_plan(
+    org_id: UUID, subscription_id: UUID, price_id: UUID, *, customer_id: UUID | None = None
+) -> Subscription:
+    """Switch plans: at once with a proration (upgrades by default) or scheduled for the period end
+    (downgrades by default), as the merchant's ``upgrade_timing`` / ``downgrade_timing`` say."""
+    features = await _features(org_id)
+    order = None
+    async with write_transaction():
+        subscription = await get_subscription(org_id, subscription_id, customer_id=customer_id)
+        current, target = await _plan_change_target(org_id, subscription, price_id, customer_id, features)
+        preview = _preview(
+            subscription,
+            current,
+            target,
+            subscription.seats,
+            _plan_timing(features, current, target, subscription.seats),
+        )
+        if preview.effective == "period_end":
+            subscription = await _apply(subscription, {Subscription.pending_price: target.id})
+            await record_event(org_id, "subscription.updated", event_data(subscription))
+        else:
+            product = await Product.objects().where(Product.id == target.product).first()
+            assert product is not None
+            old_product = await Product.objects().where(Product.id == current.product).first()
+            description = f"Proration: {old_product.name if old_product else ''} → {product.name}"
+            changes = {
+                Subscription.price: target.id,
+                Subscription.product: target.product,
+                Subscription.pending_price: None,
+            }
+            subscription, order = await _change_now(subscription, changes, preview, target, description)
+            await grants.sync_grants(org_id, subscription)
+    await _charge(org_id, order)
+    return subscription
+
+
+async def _change_now(
+    subscription: Subscription,
+    changes: dict[Any, Any],
+    preview: ChangePreview,
+    price: Price,
+    description: str,
+) -> tuple[Subscription, Order | None]:
+    """Apply a change at once: charge a positive proration now, keep a negative one for the next renewal."""
+    line = _line(
+        OrderLineKind.PRORATION,
+        description,
+        1,
+        preview.proration,
+        price,
+        preview.effective_at,
+        subscription.current_period_end,
+    )
+    if preview.proration < 0:
+        changes[Subscription.metadata] = _with_pending_credits(
+            subscription, [*_pending_credits(subscription), line]
+        )
+    subscription = await _apply(subscription, changes)
+    order = None
+    if preview.proration > 0:
+        order = await orders.create_order(
+            subscription.org,
+            subscription.customer,
+            subscription_id=subscription.id,
+            billing_reason=BillingReason.SUBSCRIPTION_UPDATE,
+            currency=subscription.currency,
+            lines=[line],
+            period_start=preview.effective_at,
+            period_end=subscription.current_period_end,
+        )
+    await record_event(subscription.org, "subscription.updated", event_data(subscription))
+    return subscription, order
+
+
+async def assigned_seat_count(subscription_id: Any) -> int:
+    """Seats given to someone (pending or claimed): the floor for the seat count."""
+    count: int = await Seat.count().where(Seat.subscription == subscription_id, Seat.status != "revoked")
+    return count
+
+
+async def _seat_change(
+    org_id: UUID, subscription: Subscription, seats: int, customer_id: UUID | None
+) -> tuple[Price, ChangePreview]:
+    _require_live(subscription)
+    if customer_id is not None and not (await _features(org_id)).seat_change:
+        raise Forbidden("seat changes are turned off for this portal")
+    price = await _price(org_id, subscription.price)
+    _check_seats(price, seats)
+    if seats == subscription.seats:
+        raise Invalid(f"the subscription already has {seats} seats")
+    assigned = await assigned_seat_count(subscription.id)
+    if seats < assigned:
+        raise Conflict(
+            f"{assigned} seats are assigned: revoke {assigned - seats} of them before going down to {seats}"
+        )
+    return price, _preview(subscription, price, price, seats, "immediately")
+
+
+async def preview_seat_change(
+    org_id: UUID, subscription_id: UUID, seats: int, *, customer_id: UUID | None = None
+) -> ChangePreview:
+    subscription = await get_subscription(org_id, subscription_id, customer_id=customer_id)
+    return (await _seat_change(org_id, subscription, seats, customer_id))[1]
+
+
+async def change_seats(
+    org_id: UUID, subscription_id: UUID, seats: int, *, customer_id: UUID | None = None
+) -> Subscription:
+    """Change the seat count now, prorated; refused below the seats already assigned."""
+    order = None
+    async with write_transaction():
+        subscription = await get_subscription(org_id, subscription_id, customer_id=customer_id)
+        # Lock the row first (PostgreSQL): seat assignment takes the same lock, so the count below is final.
+        subscription = await _apply(subscription, {})
+        price, preview = await _seat_change(org_id, subscription, seats, customer_id)
+        description = f"Proration: {subscription.seats} → {seats} seats"
+        subscription, order = await _change_now(
+            subscription, {Subscription.seats: seats}, preview, price, description
+        )
+    await _charge(org_id, order)
+    return subscription
+
+
+# -- pause, resume, scheduled changes ----------------------------------------------------------------------
+
+
+async def _set_paused(
+    org_id: UUID, subscription_id: UUID, customer_id: UUID | None, *, paused: bool
+) -> Subscription:
+    if customer_id is not None and not (await _features(org_id)).pause:
+        raise Forbidden("pausing is turned off for this portal")
+    before, after = (Status.ACTIVE, Status.PAUSED) if paused else (Status.PAUSED, Status.ACTIVE)
+    async with write_transaction():
+        subscription = await get_subscription(org_id, subscription_id, customer_id=customer_id)
+        if subscription.status != before:
+            raise Conflict(f"only a subscription that is {before} can be {'paused' if paused else 'resumed'}")
+        subscription = await _apply(
+            subscription,
+            {Subscription.status: after, Subscription.paused_at: clock.now() if paused else None},
+        )
+        await record_event(org_id, "subscription.updated", event_data(subscription))
+        await grants.sync_grants(org_id, subscription)
+    return subscription
+
+
+async def pause_subscription(
+    org_id: UUID, subscription_id: UUID, *, customer_id: UUID | None = None
+) -> Subscription:
+    """Pause now: benefits are withdrawn and later periods are not billed until it is resumed."""
+    return await _set_paused(org_id, subscription_id, customer_id, paused=True)
+
+
+async def resume_subscription(
+    org_id: UUID, subscription_id: UUID, *, customer_id: UUID | None = None
+) -> Subscription:
+    return await _set_paused(org_id, subscription_id, customer_id, paused=False)
+
+
+async def clear_scheduled_change(
+    org_id: UUID, subscription_id: UUID, *, customer_id: UUID | None = None
+) -> Subscription:
+    """Drop a plan change scheduled for the period end."""
+    async with write_transaction():
+        subscription = await get_subscription(org_id, subscription_id, customer_id=customer_id)
+        if subscription.pending_price is None and subscription.pending_seats is None:
+            raise Conflict("no change is scheduled")
+        subscription = await _apply(
+            subscription, {Subscription.pending_price: None, Subscription.pending_seats: None}
+        )
+        await record_event(org_id, "subscription.updated", event_data(subscription))
+    return subscription
+
+
+async def preview_next_invoice(
+    org_id: UUID, subscription_id: UUID, *, customer_id: UUID | None = None
+) -> InvoicePreview:
+    """The renewal order as it stands now: usage so far, the next period's base and seats (with a scheduled
+    change applied), pending proration credits, and the wallet credit that would be applied."""
+    subscription = await get_subscription(org_id, subscription_id, customer_id=customer_id)
+    _require_live(subscription)
+    if subscription.cancel_at_period_end:
+        raise Conflict("the subscription ends at the end of this period: there is no next invoice")
+    cycle = await _next_cycle(org_id, subscription)
+    subtotal = sum(line.amount for line in cycle.lines)
+    balance = await wallet.get_balance(org_id, subscription.customer, subscription.currency)
+    applied = min(balance, max(subtotal, 0))
+    return InvoicePreview(
+        subscription_id=subscription.id,
+        currency=subscription.currency,
+        period_start=cycle.start,
+        period_end=cycle.end,
+        lines=cycle.lines,
+        subtotal=subtotal,
+        wallet_applied=applied,
+        total=subtotal - applied,
+    )
