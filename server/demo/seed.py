@@ -76,6 +76,7 @@ INSERT_BATCH = 500
 DUNNING_RETRY_DAYS = (2, 7, 14, 21)
 """Days after the first failed charge on which it is retried (ANCHORS.md)."""
 SEAT_INVITATION_TTL = timedelta(days=1)
+RANDOM_SEED = 2026
 HISTORY = timedelta(days=480)
 """How long ago Acme opened: before the oldest subscription."""
 
@@ -107,7 +108,7 @@ async def seed_demo(
         if await Organization.exists().where(Organization.slug == slug):
             return None
         created = await create_organization(keyring, name=name, slug=slug, origins=list(DEMO_ORIGINS))
-        builder = _Builder(keyring, created.org.id, clock.now(), random.Random(f"selfserve-demo:{slug}"))
+        builder = _Builder(keyring, created.org.id, clock.now(), slug)
         builder.build()
         await builder.save(created.org)
     return created
@@ -232,12 +233,14 @@ class _Ledger:
 class _Builder:
     """Collects every row in memory, then ``save`` inserts them table by table in batches."""
 
-    def __init__(self, keyring: Keyring, org_id: UUID, now: datetime, rng: random.Random) -> None:
+    def __init__(self, keyring: Keyring, org_id: UUID, now: datetime, slug: str) -> None:
         self.keyring = keyring
         self.org_id = org_id
         self.now = now.replace(microsecond=0)
         self.opened_at = self.now - HISTORY
-        self.rng = rng
+        self.rng = random.Random(RANDOM_SEED)
+        self.id_rng = random.Random(f"{RANDOM_SEED}:{slug}")
+        """Row ids differ per slug (two demos can share a database); everything else is the same."""
         self.rows: dict[type[Table], list[Table]] = defaultdict(list)
         self.plans: dict[str, _Plan] = {}
         self.onboarding: _Plan
@@ -251,7 +254,7 @@ class _Builder:
     # -- plumbing ------------------------------------------------------------------------------------
 
     def uuid(self) -> UUID:
-        return uuid.UUID(int=self.rng.getrandbits(128), version=4)
+        return uuid.UUID(int=self.id_rng.getrandbits(128), version=4)
 
     def add(self, row: T) -> T:
         self.rows[type(row)].append(row)
@@ -876,7 +879,7 @@ class _Builder:
                 seat.member = self.customer(name, email, seat.claimed_at).id
             else:
                 seat.invited_at = self.now - timedelta(hours=self.rng.randint(2, 10))
-                seat.invitation_hash = sha256_hex(f"{self.rng.getrandbits(256):064x}")
+                seat.invitation_hash = sha256_hex(f"{self.id_rng.getrandbits(256):064x}")
                 seat.invitation_expires_at = seat.invited_at + SEAT_INVITATION_TTL
             revoked_at = ended_at or (self.now - timedelta(days=20) if lost else None)
             if revoked_at is not None:
