@@ -1,0 +1,50 @@
+"""Money is an integer amount of minor units beside an ISO 4217 currency; never a float.
+
+The number of minor units per major unit comes from CLDR (through Babel): 0 for JPY, 2 for USD and EUR,
+3 for KWD and BHD. Formatting converts to ``Decimal`` only to hand Babel an exact value.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from babel import Locale, UnknownLocaleError
+from babel.numbers import format_currency, get_currency_precision, is_currency
+
+from server.errors import Invalid
+
+FALLBACK_LOCALE = "en"
+
+
+def normalize_currency(currency: str) -> str:
+    """The upper-case ISO code, or Invalid when Babel does not know it."""
+    code = currency.strip().upper()
+    if not is_currency(code):
+        raise Invalid(f"{currency!r} is not an ISO 4217 currency code")
+    return code
+
+
+def currency_exponent(currency: str) -> int:
+    """How many decimal places the currency's minor unit has (JPY 0, USD 2, KWD 3)."""
+    return int(get_currency_precision(normalize_currency(currency)))
+
+
+def to_decimal(amount: int, currency: str) -> Decimal:
+    """The exact major-unit value of ``amount`` minor units (1999 USD → Decimal('19.99'))."""
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise TypeError(f"money amounts are integer minor units, not {type(amount).__name__}")
+    return Decimal(amount).scaleb(-currency_exponent(currency))
+
+
+def _locale(locale: str | None) -> Locale:
+    try:
+        return Locale.parse((locale or FALLBACK_LOCALE).replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        return Locale.parse(FALLBACK_LOCALE)
+
+
+def format_money(amount: int, currency: str, locale: str | None = FALLBACK_LOCALE) -> str:
+    """``amount`` minor units shown the way ``locale`` writes ``currency`` (unknown locales fall back to
+    English), with exactly the currency's number of decimals."""
+    code = normalize_currency(currency)
+    return str(format_currency(to_decimal(amount, code), code, locale=_locale(locale), currency_digits=True))

@@ -1,0 +1,724 @@
+"""Orders (each one is also its invoice): creation, payment, dunning, manual retries, refunds and documents.
+
+Statuses (design/ANCHORS.md): draft → pending → paid → partially_refunded / refunded, or void.
+
+Charging never happens inside a database transaction. An attempt is first *claimed* with a conditional UPDATE
+that moves ``next_payment_attempt_at`` to a short lease in the future, so a second worker, a re-run of a job
+or a concurrent portal click cannot charge the same order at the same moment; the result is then recorded with
+an UPDATE conditional on the order still being pending. Scheduled attempts charge with an idempotency key made
+of the order id and the attempt number, so a job that crashed between charging and recording, and runs again
+once the lease is over, gets the provider's first answer instead of charging twice.
+
+Dunning (ANCHORS.md): after the first failed scheduled attempt, retries at +2, +7, +14 and +21 days from that
+first failure; when the last one fails, the merchant's ``features.dunning_final_action`` ends the subscription
+(``cancel`` voids the order, ``unpaid`` leaves it payable from the portal). Attempts outside that schedule
+(a portal retry, a new card) never move it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from server import clock
+from server.billing.invoice_pdf import DocumentContext, render_invoice, render_receipt
+from server.billing.money import normalize_currency
+from server.billing.providers import get_provider
+from server.db.engine import write_transaction
+from server.db.enums import (
+    BillingReason,
+    OrderLineKind,
+    OrderStatus,
+    RefundDestination,
+    SubscriptionStatus,
+    WalletTransactionKind,
+)
+from server.db.tables import (
+    Customer,
+    InvoiceDocument,
+    Order,
+    OrderLine,
+    Organization,
+    PaymentMethod,
+    Refund,
+    Subscription,
+)
+from server.errors import Conflict, Invalid, NotFound, PaymentFailed, RateLimited
+from server.schemas.portal_settings import load_portal_settings
+from server.services import wallet
+from server.services.pagination import DEFAULT_LIMIT, Page, paginate
+from server.webhooks.outbox import record_event
+
+DUNNING_OFFSETS = (timedelta(days=2), timedelta(days=7), timedelta(days=14), timedelta(days=21))
+SCHEDULED_ATTEMPTS = 1 + len(DUNNING_OFFSETS)
+MAX_MANUAL_ATTEMPTS = 5
+PAYMENT_LEASE = timedelta(minutes=5)
+MAX_LINE_AMOUNT = 10**13
+PAID_STATUSES = frozenset({OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED})
+
+
+class LineDraft(msgspec.Struct, kw_only=True, frozen=True):
+    """One line of an order to create. ``amount`` is what the line costs (negative for a credit, such as
+    unused time on a downgrade); ``quantity`` and ``unit_amount`` explain it."""
+
+    kind: str
+    description: str
+    amount: int
+    quantity: int = 1
+    unit_amount: int = 0
+    price_id: UUID | None = None
+    meter_id: UUID | None = None
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+
+
+def _check_lines(lines: list[LineDraft]) -> None:
+    if not lines:
+        raise Invalid("an order needs at least one line")
+    for line in lines:
+        if line.kind not in set(OrderLineKind):
+            raise Invalid(f"unknown line kind {line.kind!r}")
+        if not 1 <= len(line.description.strip()) <= 300:
+            raise Invalid("a line's description must be 1 to 300 characters")
+        for value in (line.amount, line.quantity, line.unit_amount):
+            if isinstance(value, bool) or not isinstance(value, int) or abs(value) > MAX_LINE_AMOUNT:
+                raise Invalid("line amounts and quantities are integers (minor units)")
+        if line.quantity < 0:
+            raise Invalid("a line's quantity cannot be negative")
+        if line.period_start and line.period_end and line.period_start > line.period_end:
+            raise Invalid("a line's period must not end before it starts")
+
+
+def order_event(order: Order) -> dict[str, Any]:
+    """What ``order.*`` webhooks carry: ids, status and amounts, no personal data."""
+    return {
+        "id": str(order.id),
+        "customer_id": str(order.customer),
+        "subscription_id": str(order.subscription) if order.subscription else None,
+        "status": order.status,
+        "billing_reason": order.billing_reason,
+        "currency": order.currency,
+        "subtotal": order.subtotal,
+        "wallet_applied": order.wallet_applied,
+        "total": order.total,
+        "refunded_amount": order.refunded_amount,
+        "invoice_number": order.invoice_number,
+    }
+
+
+async def _next_invoice_number(org_id: UUID) -> str:
+    """The merchant's next number. It is taken inside the order's own transaction, so a rollback gives the
+    number back: the sequence stays gapless (the row lock queues concurrent creations on PostgreSQL)."""
+    rows = await Organization.raw(
+        "UPDATE ss_organization SET last_invoice_number = last_invoice_number + 1 "
+        "WHERE id = {} RETURNING last_invoice_number, invoice_prefix",
+        org_id,
+    )
+    if not rows:
+        raise NotFound("no such organization")
+    return f"{rows[0]['invoice_prefix']}-{int(rows[0]['last_invoice_number']):06d}"
+
+
+async def create_order(
+    org_id: UUID,
+    customer_id: UUID,
+    *,
+    subscription_id: UUID | None,
+    billing_reason: str,
+    currency: str,
+    lines: list[LineDraft],
+    period_start: datetime | None = None,
+    period_end: datetime | None = None,
+) -> Order:
+    """A numbered order for ``lines``, wallet credit applied. Call it inside your ``write_transaction()``.
+
+    The order is ``pending`` (charge it with ``attempt_payment`` after your transaction commits) or ``paid``
+    when nothing is left to pay. A negative subtotal (credits larger than charges) goes to the wallet."""
+    _check_lines(lines)
+    if billing_reason not in set(BillingReason):
+        raise Invalid(f"unknown billing reason {billing_reason!r}")
+    currency = normalize_currency(currency)
+    now = clock.now()
+    async with write_transaction():
+        if not await Customer.exists().where(Customer.id == customer_id, Customer.org == org_id):
+            raise NotFound("no such customer")
+        if subscription_id is not None and not await Subscription.exists().where(
+            Subscription.id == subscription_id,
+            Subscription.org == org_id,
+            Subscription.customer == customer_id,
+        ):
+            raise NotFound("no such subscription for this customer")
+        subtotal = sum(line.amount for line in lines)
+        order = Order(
+            id=uuid.uuid4(),
+            org=org_id,
+            customer=customer_id,
+            subscription=subscription_id,
+            status=OrderStatus.DRAFT,
+            billing_reason=billing_reason,
+            currency=currency,
+            subtotal=subtotal,
+            invoice_number=await _next_invoice_number(org_id),
+            period_start=period_start,
+            period_end=period_end,
+            created_at=now,
+        )
+        await order.save()
+        await OrderLine.insert(
+            *(
+                OrderLine(
+                    org=org_id,
+                    order=order.id,
+                    kind=line.kind,
+                    description=line.description.strip(),
+                    quantity=line.quantity,
+                    unit_amount=line.unit_amount,
+                    amount=line.amount,
+                    price=line.price_id,
+                    meter=line.meter_id,
+                    period_start=line.period_start,
+                    period_end=line.period_end,
+                    position=position,
+                )
+                for position, line in enumerate(lines)
+            )
+        )
+        note = f"Order {order.invoice_number}"
+        if subtotal > 0:
+            order.wallet_applied = await wallet.apply_to_order(
+                org_id, customer_id, order.id, currency, subtotal, note
+            )
+        elif subtotal < 0:
+            await wallet.credit(
+                org_id,
+                customer_id,
+                -subtotal,
+                currency,
+                WalletTransactionKind.ADJUSTMENT,
+                note,
+                order_id=order.id,
+            )
+        order.total = max(subtotal, 0) - order.wallet_applied
+        order.status = OrderStatus.PENDING if order.total > 0 else OrderStatus.PAID
+        order.paid_at = now if order.status == OrderStatus.PAID else None
+        await order.save([Order.wallet_applied, Order.total, Order.status, Order.paid_at])
+        await record_event(org_id, "order.created", order_event(order))
+        if order.status == OrderStatus.PAID:
+            await record_event(org_id, "order.paid", order_event(order))
+    return order
+
+
+async def get_order(org_id: UUID, order_id: UUID, *, customer_id: UUID | None = None) -> Order:
+    query = Order.objects().where(Order.id == order_id, Order.org == org_id)
+    if customer_id is not None:
+        query = query.where(Order.customer == customer_id)
+    order = await query.first()
+    if order is None:
+        raise NotFound(f"no order {order_id}")
+    return order
+
+
+async def list_orders(
+    org_id: UUID,
+    *,
+    customer_id: UUID | None = None,
+    subscription_id: UUID | None = None,
+    status: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Page[Order]:
+    """Orders oldest first (keyset pages), optionally of one customer, subscription or status."""
+    query = Order.objects().where(Order.org == org_id, Order.status != OrderStatus.DRAFT)
+    if customer_id is not None:
+        query = query.where(Order.customer == customer_id)
+    if subscription_id is not None:
+        query = query.where(Order.subscription == subscription_id)
+    if status is not None:
+        query = query.where(Order.status == status)
+    return await paginate(query, Order, limit=limit, cursor=cursor)
+
+
+async def list_order_lines(
+    org_id: UUID, order_id: UUID, *, customer_id: UUID | None = None
+) -> list[OrderLine]:
+    order = await get_order(org_id, order_id, customer_id=customer_id)
+    return list(await OrderLine.objects().where(OrderLine.order == order.id).order_by(OrderLine.position))
+
+
+async def list_refunds(org_id: UUID, order_id: UUID, *, customer_id: UUID | None = None) -> list[Refund]:
+    order = await get_order(org_id, order_id, customer_id=customer_id)
+    return list(await Refund.objects().where(Refund.order == order.id).order_by(Refund.created_at))
+
+
+# --- payment -----------------------------------------------------------------------------------------------
+
+
+async def _default_method(order: Order) -> PaymentMethod | None:
+    """The subscription's own card if it has one, else the customer's default."""
+    if order.subscription is not None:
+        sub = (
+            await Subscription.select(Subscription.default_payment_method)
+            .where(Subscription.id == order.subscription)
+            .first()
+        )
+        if sub and sub["default_payment_method"]:
+            method = (
+                await PaymentMethod.objects().where(PaymentMethod.id == sub["default_payment_method"]).first()
+            )
+            if method is not None:
+                return method
+    return (
+        await PaymentMethod.objects()
+        .where(PaymentMethod.customer == order.customer, PaymentMethod.is_default.eq(True))
+        .first()
+    )
+
+
+async def _claim(order: Order, *, scheduled: bool, manual: bool = False) -> bool:
+    """Take the right to charge ``order`` now (see the module docstring); False if someone else holds it,
+    the attempt is not due, or the order changed since it was read."""
+    now = clock.now()
+    lease_until = now + PAYMENT_LEASE
+    when = Order.next_payment_attempt_at
+    free = when.is_null() | (when <= now)
+    if not scheduled:  # anything but a running lease: a future schedule is fine, it is restored afterwards
+        free = free | (when > lease_until)
+    changes: dict[Any, Any] = {when: lease_until}
+    if manual:
+        changes[Order.manual_payment_attempts] = Order.manual_payment_attempts + 1
+    query = Order.update(changes).where(
+        Order.id == order.id,
+        Order.status == OrderStatus.PENDING,
+        Order.payment_attempts == order.payment_attempts,
+        free,
+    )
+    if manual:
+        query = query.where(Order.manual_payment_attempts < MAX_MANUAL_ATTEMPTS)
+    return bool(await query.returning(Order.id))
+
+
+async def _charge(order: Order, method: PaymentMethod | None, idempotency_key: str) -> tuple[bool, str, str]:
+    """(succeeded, decline code, message)."""
+    if method is None:
+        return False, "no_payment_method", "There is no payment method to charge."
+    result = await get_provider(method.provider).charge(
+        method.provider_ref, int(order.total), order.currency, idempotency_key=idempotency_key
+    )
+    return result.succeeded, result.decline_code, result.message
+
+
+async def _set_subscription_status(order: Order, status: str, *, only_from: set[str]) -> None:
+    if order.subscription is None:
+        return
+    rows = (
+        await Subscription.update(
+            {
+                Subscription.status: status,
+                Subscription.version: Subscription.version + 1,
+                Subscription.updated_at: clock.now(),
+            }
+        )
+        .where(Subscription.id == order.subscription, Subscription.status.is_in(sorted(only_from)))
+        .returning(Subscription.id)
+    )
+    if rows:
+        from server.services.subscriptions import event_data
+
+        subscription = await Subscription.objects().where(Subscription.id == order.subscription).first()
+        assert subscription is not None
+        await record_event(order.org, "subscription.updated", event_data(subscription))
+
+
+async def _record_success(order: Order, method: PaymentMethod, *, scheduled: bool) -> bool:
+    now = clock.now()
+    async with write_transaction():
+        rows = await Order.raw(
+            "UPDATE ss_order SET status = 'paid', paid_at = {}, payment_method = {}, "
+            "next_payment_attempt_at = NULL, payment_attempts = payment_attempts + {} "
+            "WHERE id = {} AND status = 'pending' RETURNING id",
+            now,
+            method.id,
+            1 if scheduled else 0,
+            order.id,
+        )
+        if not rows:
+            return False
+        paid = await get_order(order.org, order.id)
+        await record_event(order.org, "order.paid", order_event(paid))
+        await _set_subscription_status(
+            order,
+            SubscriptionStatus.ACTIVE,
+            only_from={SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID},
+        )
+    return True
+
+
+def next_dunning_attempt(
+    failures: int, failed_at: datetime, scheduled_for: datetime | None
+) -> datetime | None:
+    """When to try again after the ``failures``-th failed scheduled attempt, or None when dunning is over.
+
+    The first failure anchors the schedule; later attempts ran at ``scheduled_for`` = anchor + an offset, so
+    the anchor is recovered exactly even when the job ran late."""
+    if failures >= SCHEDULED_ATTEMPTS:
+        return None
+    if failures == 1 or scheduled_for is None:
+        anchor = failed_at
+    else:
+        anchor = scheduled_for - DUNNING_OFFSETS[failures - 2]
+    return anchor + DUNNING_OFFSETS[failures - 1]
+
+
+async def _record_scheduled_failure(
+    order: Order, method: PaymentMethod | None, scheduled_for: datetime | None
+) -> None:
+    failures = int(order.payment_attempts) + 1
+    next_at = next_dunning_attempt(failures, clock.now(), scheduled_for)
+    async with write_transaction():
+        rows = await Order.raw(
+            "UPDATE ss_order SET payment_attempts = {}, next_payment_attempt_at = {}, payment_method = {} "
+            "WHERE id = {} AND status = 'pending' AND payment_attempts = {} RETURNING id",
+            failures,
+            next_at,
+            method.id if method else None,
+            order.id,
+            order.payment_attempts,
+        )
+        if not rows:
+            return
+        if next_at is not None:
+            await _set_subscription_status(
+                order,
+                SubscriptionStatus.PAST_DUE,
+                only_from={SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING},
+            )
+        else:
+            await _end_dunning(order)
+
+
+async def _end_dunning(order: Order) -> None:
+    """The last retry failed: apply the merchant's final action (inside the recording transaction)."""
+    org = await Organization.objects().where(Organization.id == order.org).first()
+    final_action = load_portal_settings(org).features.dunning_final_action if org else "cancel"
+    if order.subscription is not None:
+        from server.services.subscriptions import end_subscription
+
+        sub = (
+            await Subscription.select(Subscription.status)
+            .where(Subscription.id == order.subscription)
+            .first()
+        )
+        if sub and sub["status"] in {
+            SubscriptionStatus.ACTIVE,
+            SubscriptionStatus.TRIALING,
+            SubscriptionStatus.PAST_DUE,
+        }:
+            status = SubscriptionStatus.CANCELED if final_action == "cancel" else SubscriptionStatus.UNPAID
+            await end_subscription(order.org, order.subscription, status=status)
+    if final_action == "cancel" or order.subscription is None:
+        await Order.update({Order.status: OrderStatus.VOID, Order.next_payment_attempt_at: None}).where(
+            Order.id == order.id
+        )
+
+
+async def _restore_schedule(order: Order) -> None:
+    """An attempt outside the schedule failed: put the dunning date back as it was."""
+    await Order.update({Order.next_payment_attempt_at: order.next_payment_attempt_at}).where(
+        Order.id == order.id, Order.status == OrderStatus.PENDING
+    )
+
+
+async def attempt_payment(org_id: UUID, order_id: UUID) -> bool:
+    """Charge a pending order if an attempt is due (its first, or a dunning retry); True when it is paid.
+
+    Runs outside any transaction. Not due, or being charged by someone else: False, and nothing charged."""
+    order = await get_order(org_id, order_id)
+    if order.status != OrderStatus.PENDING:
+        return order.status in PAID_STATUSES
+    scheduled_for = order.next_payment_attempt_at
+    if not await _claim(order, scheduled=True):
+        return False
+    method = await _default_method(order)
+    key = f"{order.id}:scheduled:{int(order.payment_attempts) + 1}"
+    succeeded, _, _ = await _charge(order, method, key)
+    if succeeded and method is not None:
+        return await _record_success(order, method, scheduled=True)
+    await _record_scheduled_failure(order, method, scheduled_for)
+    return False
+
+
+async def _attempt_now(order: Order, method: PaymentMethod, *, manual: bool) -> tuple[bool, str, str]:
+    """A charge outside the dunning schedule with ``method``; None-like failure when it cannot be claimed."""
+    if not await _claim(order, scheduled=False, manual=manual):
+        return False, "in_progress", ""
+    succeeded, code, message = await _charge(order, method, f"{order.id}:now:{uuid.uuid4()}")
+    if succeeded and await _record_success(order, method, scheduled=False):
+        return True, "", ""
+    await _restore_schedule(order)
+    return False, code, message
+
+
+async def pay_order(
+    org_id: UUID, order_id: UUID, *, customer_id: UUID, payment_method_id: UUID | None = None
+) -> Order:
+    """The customer pays a pending order now with a saved card (the default one when none is given).
+
+    At most ``MAX_MANUAL_ATTEMPTS`` per order, then RateLimited; a decline raises PaymentFailed."""
+    order = await get_order(org_id, order_id, customer_id=customer_id)
+    if order.status != OrderStatus.PENDING:
+        raise Conflict(f"this order is {order.status}: there is nothing to pay")
+    if payment_method_id is None:
+        method = (
+            await PaymentMethod.objects()
+            .where(PaymentMethod.customer == customer_id, PaymentMethod.is_default.eq(True))
+            .first()
+        )
+    else:
+        method = (
+            await PaymentMethod.objects()
+            .where(
+                PaymentMethod.id == payment_method_id,
+                PaymentMethod.org == org_id,
+                PaymentMethod.customer == customer_id,
+            )
+            .first()
+        )
+    if method is None:
+        raise NotFound("no such payment method: add a card first")
+    if order.manual_payment_attempts >= MAX_MANUAL_ATTEMPTS:
+        raise _too_many_attempts(order)
+    succeeded, code, message = await _attempt_now(order, method, manual=True)
+    fresh = await get_order(org_id, order_id)
+    if succeeded or fresh.status in PAID_STATUSES:
+        return fresh
+    if code == "in_progress":
+        if fresh.manual_payment_attempts >= MAX_MANUAL_ATTEMPTS:
+            raise _too_many_attempts(fresh)
+        raise Conflict("a payment for this order is in progress: try again in a few minutes")
+    raise PaymentFailed(message or "the payment failed", decline_code=code)
+
+
+def _too_many_attempts(order: Order) -> RateLimited:
+    wait = order.next_payment_attempt_at - clock.now() if order.next_payment_attempt_at else timedelta(days=1)
+    return RateLimited(
+        f"this order has been retried {MAX_MANUAL_ATTEMPTS} times; we will retry it automatically, "
+        "or update your payment method",
+        retry_after=max(int(wait.total_seconds()), 60),
+    )
+
+
+async def retry_failed_orders(org_id: UUID, customer_id: UUID, method_id: UUID) -> int:
+    """Charge the customer's failed orders (pending, attempted before) with the card just added or chosen;
+    return how many got paid. Called by the payment-method service."""
+    method = (
+        await PaymentMethod.objects()
+        .where(
+            PaymentMethod.id == method_id, PaymentMethod.org == org_id, PaymentMethod.customer == customer_id
+        )
+        .first()
+    )
+    if method is None:
+        return 0
+    failed = (
+        await Order.objects()
+        .where(
+            Order.org == org_id,
+            Order.customer == customer_id,
+            Order.status == OrderStatus.PENDING,
+            Order.payment_attempts > 0,
+        )
+        .order_by(Order.created_at)
+    )
+    paid = 0
+    for order in failed:
+        succeeded, _, _ = await _attempt_now(order, method, manual=False)
+        paid += succeeded
+    return paid
+
+
+async def due_payment_attempts(limit: int = 100) -> list[tuple[UUID, UUID]]:
+    """(org id, order id) of pending orders whose dunning retry is due, oldest first (for the job)."""
+    rows = (
+        await Order.select(Order.org, Order.id)
+        .where(
+            Order.status == OrderStatus.PENDING,
+            Order.next_payment_attempt_at <= clock.now(),
+            Order.payment_attempts > 0,
+        )
+        .order_by(Order.next_payment_attempt_at)
+        .limit(limit)
+    )
+    return [(UUID(str(r["org"])), UUID(str(r["id"]))) for r in rows]
+
+
+# --- refunds -----------------------------------------------------------------------------------------------
+
+
+async def refund_order(
+    org_id: UUID, order_id: UUID, amount: int, destination: str, reason: str = ""
+) -> Refund:
+    """Give back ``amount`` of a paid order to the card it was paid with or to the customer's wallet.
+
+    Card refunds never exceed what the card paid; all refunds together never exceed the order's value
+    (card + wallet). Concurrent refunds are serialised by a conditional UPDATE."""
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise Invalid("the refund amount must be a positive integer of minor units")
+    if destination not in set(RefundDestination):
+        raise Invalid("destination is payment_method or wallet")
+    order = await get_order(org_id, order_id)
+    if order.status not in {OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED}:
+        raise Conflict(f"this order is {order.status}: only paid orders can be refunded")
+    value = int(order.total) + int(order.wallet_applied)
+    async with write_transaction():
+        rows = await Order.raw(
+            "UPDATE ss_order SET refunded_amount = refunded_amount + {}, status = CASE "
+            "WHEN refunded_amount + {} = {} THEN 'refunded' ELSE 'partially_refunded' END "
+            "WHERE id = {} AND status IN ('paid', 'partially_refunded') AND refunded_amount + {} <= {} "
+            "RETURNING refunded_amount",
+            amount,
+            amount,
+            value,
+            order.id,
+            amount,
+            value,
+        )
+        if not rows:
+            raise Invalid(f"at most {value - int(order.refunded_amount)} can still be refunded on this order")
+        refund = Refund(
+            org=org_id,
+            order=order.id,
+            customer=order.customer,
+            amount=amount,
+            currency=order.currency,
+            destination=destination,
+            reason=reason[:200],
+            created_at=clock.now(),
+        )
+        await refund.save()
+        if destination == RefundDestination.WALLET:
+            await wallet.credit(
+                org_id,
+                order.customer,
+                amount,
+                order.currency,
+                WalletTransactionKind.REFUND,
+                f"Refund of {order.invoice_number}",
+                order_id=order.id,
+            )
+        else:
+            await _refund_to_card(order, refund)
+        refunded = await get_order(org_id, order_id)
+        await record_event(org_id, "order.refunded", {**order_event(refunded), "refund_amount": amount})
+    return refund
+
+
+async def _refund_to_card(order: Order, refund: Refund) -> None:
+    """Within the refund's transaction: a failure here rolls the whole refund back."""
+    to_card = sum(
+        int(r["amount"])
+        for r in await Refund.select(Refund.amount).where(
+            Refund.order == order.id, Refund.destination == RefundDestination.PAYMENT_METHOD
+        )
+    )
+    if to_card > order.total:
+        raise Invalid(f"at most {int(order.total) - (to_card - int(refund.amount))} can go back to the card")
+    method = await PaymentMethod.objects().where(PaymentMethod.id == order.payment_method).first()
+    if method is None:
+        raise Conflict("the card this order was paid with is gone: refund to the wallet instead")
+    await get_provider(method.provider).refund(
+        method.provider_ref, int(refund.amount), order.currency, idempotency_key=str(refund.id)
+    )
+
+
+# --- documents ---------------------------------------------------------------------------------------------
+
+
+def _snapshot(customer: Customer) -> dict[str, Any]:
+    address = customer.billing_address
+    if isinstance(address, str):
+        address = msgspec.json.decode(address or "{}")
+    return {
+        "name": customer.billing_name or customer.name,
+        "company": customer.company_name,
+        "email": customer.billing_email or customer.email,
+        "tax_id": customer.tax_id,
+        "address": dict(address or {}),
+        "locale": customer.locale,
+    }
+
+
+async def invoice_pdf(org_id: UUID, order_id: UUID, *, customer_id: UUID | None = None) -> bytes:
+    """The order's invoice. The first call issues it: the customer's billing details are frozen into the
+    order, the PDF is stored and its SHA-256 kept; every later call returns exactly those bytes."""
+    order = await get_order(org_id, order_id, customer_id=customer_id)
+    if order.status == OrderStatus.DRAFT:
+        raise Conflict("a draft order has no invoice yet")
+    if order.invoice_issued_at is None:
+        now = clock.now()
+        async with write_transaction():
+            customer = await Customer.objects().where(Customer.id == order.customer).first()
+            snapshot = _snapshot(customer) if customer else {}
+            issued = await Order.raw(
+                "UPDATE ss_order SET invoice_issued_at = {}, billing_snapshot = {} "
+                "WHERE id = {} AND invoice_issued_at IS NULL RETURNING id",
+                now,
+                msgspec.json.encode(snapshot).decode(),
+                order.id,
+            )
+            if issued:
+                order = await get_order(org_id, order_id)
+                pdf = render_invoice(await _document_context(order))
+                checksum = hashlib.sha256(pdf).hexdigest()
+                await InvoiceDocument(org=org_id, order=order.id, pdf=pdf, created_at=now).save()
+                await Order.update({Order.invoice_checksum: checksum}).where(Order.id == order.id)
+                return pdf
+        order = await get_order(org_id, order_id)
+    return await _stored_invoice(order)
+
+
+async def _stored_invoice(order: Order) -> bytes:
+    row = await InvoiceDocument.select(InvoiceDocument.pdf).where(InvoiceDocument.order == order.id).first()
+    if row is None:
+        raise NotFound("the invoice document is missing")
+    pdf = bytes(row["pdf"])
+    if hashlib.sha256(pdf).hexdigest() != order.invoice_checksum:
+        raise RuntimeError(f"stored invoice of order {order.id} does not match its checksum")
+    return pdf
+
+
+async def receipt_pdf(org_id: UUID, order_id: UUID, *, customer_id: UUID | None = None) -> bytes:
+    """A receipt for a paid order: what was paid, when, how, and what was refunded since. Rendered on
+    demand (it follows refunds) and deterministic for a given state."""
+    order = await get_order(org_id, order_id, customer_id=customer_id)
+    if order.status not in PAID_STATUSES:
+        raise Conflict(f"this order is {order.status}: receipts are for paid orders")
+    return render_receipt(await _document_context(order))
+
+
+async def _document_context(order: Order) -> DocumentContext:
+    org = await Organization.objects().where(Organization.id == order.org).first()
+    assert org is not None
+    raw = order.billing_snapshot
+    snapshot: dict[str, Any] = msgspec.json.decode(raw or "{}") if isinstance(raw, str) else dict(raw or {})
+    if not snapshot:
+        customer = await Customer.objects().where(Customer.id == order.customer).first()
+        snapshot = _snapshot(customer) if customer else {}
+    method = (
+        await PaymentMethod.objects().where(PaymentMethod.id == order.payment_method).first()
+        if order.payment_method
+        else None
+    )
+    return DocumentContext(
+        org=org,
+        logo_url=load_portal_settings(org).branding.logo_url,
+        order=order,
+        lines=list(await OrderLine.objects().where(OrderLine.order == order.id).order_by(OrderLine.position)),
+        refunds=list(await Refund.objects().where(Refund.order == order.id).order_by(Refund.created_at)),
+        billing=snapshot,
+        payment_method=method,
+    )

@@ -1,0 +1,159 @@
+"""A customer's saved cards. Only the provider's reference, brand, last four digits, expiry and a keyed
+fingerprint are stored; the number and CVC never reach the database. At most one card per customer is the
+default (a partial unique index guards it). Adding a card or choosing another default retries the
+customer's failed orders at once."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from server import clock
+from server.billing.providers import CardDetails, get_provider
+from server.billing.sandbox import normalize_number
+from server.db.engine import write_transaction
+from server.db.tables import Customer, PaymentMethod, Subscription
+from server.errors import NotFound
+from server.security.keyring import Keyring
+from server.security.secrets import KeyedHasher
+from server.webhooks.outbox import record_event
+
+DEFAULT_PROVIDER = "sandbox"
+
+
+def card_fingerprint(keyring: Keyring, number: str) -> str:
+    """Same card → same fingerprint under the newest key, so duplicates can be spotted without the number."""
+    return KeyedHasher(keyring.secret_keys, "card-fingerprint").digest(normalize_number(number))
+
+
+def _event(method: PaymentMethod, action: str) -> dict[str, Any]:
+    return {
+        "id": str(method.id),
+        "customer_id": str(method.customer),
+        "action": action,
+        "brand": method.brand,
+        "last4": method.last4,
+        "is_default": bool(method.is_default),
+    }
+
+
+async def _lock_customer(org_id: UUID, customer_id: UUID) -> None:
+    """Inside a transaction: check the customer and queue other card changes of theirs behind this one, so
+    two concurrent "make default" never both pass the one-default index check."""
+    rows = await Customer.raw(
+        "UPDATE ss_customer SET updated_at = updated_at WHERE id = {} AND org = {} AND deleted_at IS NULL "
+        "RETURNING id",
+        customer_id,
+        org_id,
+    )
+    if not rows:
+        raise NotFound("no such customer")
+
+
+async def get_payment_method(org_id: UUID, customer_id: UUID, pm_id: UUID) -> PaymentMethod:
+    method = (
+        await PaymentMethod.objects()
+        .where(PaymentMethod.id == pm_id, PaymentMethod.org == org_id, PaymentMethod.customer == customer_id)
+        .first()
+    )
+    if method is None:
+        raise NotFound(f"no payment method {pm_id}")
+    return method
+
+
+async def list_payment_methods(org_id: UUID, customer_id: UUID) -> list[PaymentMethod]:
+    """The default first, then newest first."""
+    methods = (
+        await PaymentMethod.objects()
+        .where(PaymentMethod.org == org_id, PaymentMethod.customer == customer_id)
+        .order_by(PaymentMethod.created_at, ascending=False)
+    )
+    return sorted(methods, key=lambda m: not m.is_default)
+
+
+async def _make_default(customer_id: UUID, pm_id: Any) -> None:
+    await PaymentMethod.update({PaymentMethod.is_default: False}).where(
+        PaymentMethod.customer == customer_id, PaymentMethod.is_default.eq(True), PaymentMethod.id != pm_id
+    )
+    await PaymentMethod.update({PaymentMethod.is_default: True}).where(PaymentMethod.id == pm_id)
+
+
+async def add_payment_method(
+    org_id: UUID,
+    customer_id: UUID,
+    *,
+    keyring: Keyring,
+    number: str,
+    exp_month: int,
+    exp_year: int,
+    cvc: str,
+    make_default: bool = True,
+) -> PaymentMethod:
+    """Save a card (Invalid if malformed, PaymentFailed if the provider declines it), then retry the
+    customer's failed orders with it when it is the default."""
+    provider = get_provider(DEFAULT_PROVIDER)
+    saved = provider.save_card(CardDetails(number=number, exp_month=exp_month, exp_year=exp_year, cvc=cvc))
+    async with write_transaction():
+        await _lock_customer(org_id, customer_id)
+        first = not await PaymentMethod.exists().where(
+            PaymentMethod.customer == customer_id, PaymentMethod.is_default.eq(True)
+        )
+        method = PaymentMethod(
+            org=org_id,
+            customer=customer_id,
+            provider=provider.name,
+            provider_ref=saved.provider_ref,
+            brand=saved.brand,
+            last4=saved.last4,
+            exp_month=saved.exp_month,
+            exp_year=saved.exp_year,
+            fingerprint=card_fingerprint(keyring, number),
+            created_at=clock.now(),
+        )
+        await method.save()
+        if make_default or first:
+            await _make_default(customer_id, method.id)
+            method.is_default = True
+        await record_event(org_id, "payment_method.updated", _event(method, "added"))
+    if method.is_default:
+        await _retry_failed_orders(org_id, customer_id, method.id)
+    return method
+
+
+async def set_default_payment_method(org_id: UUID, customer_id: UUID, pm_id: UUID) -> PaymentMethod:
+    async with write_transaction():
+        await _lock_customer(org_id, customer_id)
+        method = await get_payment_method(org_id, customer_id, pm_id)
+        await _make_default(customer_id, method.id)
+        method.is_default = True
+        await record_event(org_id, "payment_method.updated", _event(method, "default_changed"))
+    await _retry_failed_orders(org_id, customer_id, method.id)
+    return method
+
+
+async def remove_payment_method(org_id: UUID, customer_id: UUID, pm_id: UUID) -> None:
+    """Delete a card. When it was the default, the newest remaining card becomes the default; subscriptions
+    that named it fall back to the customer's default (the foreign key is set to null)."""
+    async with write_transaction():
+        await _lock_customer(org_id, customer_id)
+        method = await get_payment_method(org_id, customer_id, pm_id)
+        await Subscription.update({Subscription.default_payment_method: None}).where(
+            Subscription.default_payment_method == method.id
+        )
+        await PaymentMethod.delete().where(PaymentMethod.id == method.id)
+        await record_event(org_id, "payment_method.updated", _event(method, "removed"))
+        if method.is_default:
+            newest = (
+                await PaymentMethod.select(PaymentMethod.id)
+                .where(PaymentMethod.customer == customer_id)
+                .order_by(PaymentMethod.created_at, ascending=False)
+                .first()
+            )
+            if newest is not None:
+                await _make_default(customer_id, newest["id"])
+
+
+async def _retry_failed_orders(org_id: UUID, customer_id: UUID, pm_id: Any) -> int:
+    from server.services.orders import retry_failed_orders
+
+    return await retry_failed_orders(org_id, customer_id, pm_id)
