@@ -17,6 +17,7 @@ from piccolo.engine.base import Engine
 import server
 from server.api import ROUTE_HANDLERS
 from server.api.deps import provide_keyring, provide_org
+from server.auth.replay import replay_store_for
 from server.db.engine import bind_tables, close_engine, engine_from_url, open_engine
 from server.errors import DomainError
 from server.health import health
@@ -24,7 +25,9 @@ from server.home import home
 from server.paths import STATIC_DIR, TEMPLATES_DIR
 from server.problems import domain_error_handler, http_error_handler, unexpected_error_handler
 from server.security.headers import add_security_headers
+from server.security.idempotency import IdempotencyMiddleware
 from server.security.keyring import Keyring
+from server.security.ratelimit import rate_limiter_for
 from server.settings import Settings
 from server.worker import BackgroundWorker, JobContext
 
@@ -75,10 +78,18 @@ def create_app(
         ),
         template_config=TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine),
         before_send=[add_security_headers],
+        middleware=[IdempotencyMiddleware(max_body_bytes=settings.max_body_bytes)],
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         request_max_body_size=settings.max_body_bytes,
-        state=State({"settings": settings, "keyring": Keyring(settings.secret_keys)}),
+        state=State(
+            {
+                "settings": settings,
+                "keyring": Keyring(settings.secret_keys),
+                "rate_limiter": rate_limiter_for(settings.redis_url),
+                "replay_store": replay_store_for(settings.redis_url),
+            }
+        ),
         debug=False,
     )
 

@@ -1,0 +1,63 @@
+"""Benefits: what a product grants (license keys, Discord invites, downloads, API keys, custom)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+
+from server.api.openapi import CursorParam, LimitParam, example_body, problems
+from server.db.tables import Organization
+from server.schemas.catalog import BENEFIT_EXAMPLE, BenefitCreate, BenefitOut, BenefitUpdate
+from server.schemas.common import Page
+from server.services import catalog
+
+
+class BenefitController(Controller):
+    path = "/v1/benefits"
+    tags = ["benefits"]
+
+    @post("/", operation_id="createBenefit", responses=problems(404, writes=True))
+    async def create_benefit(
+        self,
+        org: NamedDependency[Organization],
+        data: Annotated[BenefitCreate, example_body(BENEFIT_EXAMPLE)],
+    ) -> BenefitOut:
+        """Define a benefit; attach it to products with ``benefit_ids``."""
+        return BenefitOut.of(await catalog.create_benefit(org.id, data))
+
+    @get("/", operation_id="listBenefits", responses=problems(422))
+    async def list_benefits(
+        self,
+        org: NamedDependency[Organization],
+        limit: Annotated[int, LimitParam] = 20,
+        cursor: Annotated[str | None, CursorParam] = None,
+    ) -> Page[BenefitOut]:
+        """Live benefits, oldest first."""
+        page = await catalog.list_benefits(org.id, limit=limit, cursor=cursor)
+        return Page(items=[BenefitOut.of(b) for b in page.items], next_cursor=page.next_cursor)
+
+    @get("/{benefit_id:uuid}", operation_id="getBenefit", responses=problems(404))
+    async def get_benefit(self, org: NamedDependency[Organization], benefit_id: FromPath[UUID]) -> BenefitOut:
+        """One benefit, archived ones included."""
+        return BenefitOut.of(await catalog.get_benefit(org.id, benefit_id))
+
+    @patch("/{benefit_id:uuid}", operation_id="updateBenefit", responses=problems(404, writes=True))
+    async def update_benefit(
+        self,
+        org: NamedDependency[Organization],
+        benefit_id: FromPath[UUID],
+        data: Annotated[BenefitUpdate, example_body({"description": "Community Discord"})],
+    ) -> BenefitOut:
+        """Change the description or the per-type properties (the type is fixed)."""
+        return BenefitOut.of(await catalog.update_benefit(org.id, benefit_id, data))
+
+    @delete("/{benefit_id:uuid}", operation_id="archiveBenefit", status_code=200, responses=problems(404))
+    async def archive_benefit(
+        self, org: NamedDependency[Organization], benefit_id: FromPath[UUID]
+    ) -> BenefitOut:
+        """Archive a benefit: no new grants; existing grants stay."""
+        return BenefitOut.of(await catalog.archive_benefit(org.id, benefit_id))

@@ -1,0 +1,57 @@
+"""Building blocks shared by the API schemas: constrained field types, the list envelope, the problem body."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Generic, TypeVar
+
+import msgspec
+from msgspec import Meta
+
+T = TypeVar("T")
+
+Id = Annotated[str, Meta(description="A UUID.", examples=["3f2c9a1e-8d4b-4c55-9a0e-2f6d7b8c1a2e"])]
+Email = Annotated[
+    str,
+    Meta(
+        pattern=r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$",
+        max_length=320,
+        description="An email address.",
+        examples=["ada@example.com"],
+    ),
+]
+Name = Annotated[str, Meta(max_length=200)]
+ExternalId = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")]
+Currency = Annotated[
+    str, Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, upper case.", examples=["USD"])
+]
+MinorUnits = Annotated[int, Meta(ge=0, le=10**12, description="Integer minor units of the currency.")]
+MetadataKey = Annotated[str, Meta(min_length=1, max_length=40)]
+MetadataValue = Annotated[str, Meta(max_length=500)]
+Metadata = Annotated[
+    dict[MetadataKey, MetadataValue],
+    Meta(max_length=50, description="Up to 50 string pairs for your own use."),
+]
+Limit = Annotated[int, Meta(ge=1, le=100)]
+
+
+class Page(msgspec.Struct, Generic[T], frozen=True):
+    """One page of a list; pass ``next_cursor`` back as ``?cursor=`` for the next (null: no more)."""
+
+    items: list[T]
+    next_cursor: str | None
+
+
+class Problem(msgspec.Struct, frozen=True):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+
+
+def json_value(value: Any) -> Any:
+    """Piccolo hands JSON columns back as text; decode them once here."""
+    if isinstance(value, str | bytes):
+        return msgspec.json.decode(value) if value else None
+    return value

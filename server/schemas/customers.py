@@ -1,0 +1,99 @@
+"""Customers in and out of the merchant API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+
+from server.db.tables import Customer
+from server.schemas.common import Email, ExternalId, Metadata, Name, json_value
+
+Short = Annotated[str, Meta(max_length=200)]
+Locale = Annotated[str, Meta(pattern=r"^[a-z]{2,3}([_-][A-Za-z]{2,4})?$", examples=["en", "pt-BR"])]
+TaxId = Annotated[str, Meta(max_length=64)]
+
+
+class Address(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    line1: Short = ""
+    line2: Short = ""
+    city: Short = ""
+    state: Short = ""
+    postal_code: Annotated[str, Meta(max_length=20)] = ""
+    country: Annotated[str, Meta(pattern=r"^([A-Z]{2})?$", description="ISO 3166-1 alpha-2")] = ""
+
+
+class CustomerCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    email: Email
+    name: Name = ""
+    external_id: ExternalId | None = None
+    """Your own id for this customer; unique within your organization."""
+    billing_name: Name = ""
+    billing_email: Email | None = None
+    company_name: Name = ""
+    tax_id: TaxId = ""
+    billing_address: Address = msgspec.field(default_factory=Address)
+    locale: Locale = "en"
+    metadata: Metadata = msgspec.field(default_factory=dict)
+
+
+class CustomerUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Fields left out (or null) stay as they are."""
+
+    email: Email | None = None
+    name: Name | None = None
+    external_id: ExternalId | None = None
+    billing_name: Name | None = None
+    billing_email: Email | None = None
+    company_name: Name | None = None
+    tax_id: TaxId | None = None
+    billing_address: Address | None = None
+    locale: Locale | None = None
+    metadata: Metadata | None = None
+
+
+class CustomerOut(msgspec.Struct, kw_only=True, frozen=True):
+    id: str
+    email: str
+    name: str
+    external_id: str | None
+    billing_name: str
+    billing_email: str
+    company_name: str
+    tax_id: str
+    billing_address: Address
+    locale: str
+    metadata: dict[str, str]
+    created_at: datetime
+    updated_at: datetime
+    archived_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Customer) -> CustomerOut:
+        return cls(
+            id=str(row.id),
+            email=row.email,
+            name=row.name,
+            external_id=row.external_id,
+            billing_name=row.billing_name,
+            billing_email=row.billing_email,
+            company_name=row.company_name,
+            tax_id=row.tax_id,
+            billing_address=msgspec.convert(json_value(row.billing_address) or {}, Address),
+            locale=row.locale,
+            metadata=json_value(row.metadata) or {},
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            archived_at=row.deleted_at,
+        )
+
+
+CUSTOMER_EXAMPLE = {
+    "email": "ada@example.com",
+    "name": "Ada Lovelace",
+    "external_id": "user_42",
+    "billing_address": {"line1": "12 Analytical Row", "city": "London", "country": "GB"},
+    "metadata": {"plan_source": "website"},
+}

@@ -1,0 +1,94 @@
+"""Customers of a merchant; `customer.created` and `customer.updated` commit with the change."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from server import clock
+from server.db.engine import write_transaction
+from server.db.tables import Customer
+from server.errors import NotFound
+from server.schemas.customers import CustomerCreate, CustomerOut, CustomerUpdate
+from server.services.constraints import unique_or_conflict
+from server.services.pagination import Page, paginate
+from server.webhooks.outbox import record_event
+
+
+def _taken(external_id: str) -> str:
+    return f"another customer already has external_id {external_id!r}"
+
+
+def _event_data(customer: Customer) -> dict[str, Any]:
+    data: dict[str, Any] = msgspec.to_builtins(CustomerOut.of(customer))
+    return data
+
+
+async def create_customer(org_id: UUID, data: CustomerCreate) -> Customer:
+    now = clock.now()
+    fields = msgspec.to_builtins(data)
+    customer = Customer(
+        org=org_id,
+        **{**fields, "billing_email": data.billing_email or ""},
+        created_at=now,
+        updated_at=now,
+    )
+    with unique_or_conflict(_taken(data.external_id or "")):
+        async with write_transaction():
+            await customer.save()
+            await record_event(org_id, "customer.created", _event_data(customer))
+    return customer
+
+
+async def get_customer(org_id: UUID, customer_id: UUID) -> Customer:
+    customer = await Customer.objects().where(Customer.org == org_id, Customer.id == customer_id).first()
+    if customer is None:
+        raise NotFound(f"no customer {customer_id}")
+    return customer
+
+
+async def get_customer_by_external_id(org_id: UUID, external_id: str) -> Customer:
+    customer = (
+        await Customer.objects().where(Customer.org == org_id, Customer.external_id == external_id).first()
+    )
+    if customer is None:
+        raise NotFound(f"no customer with external_id {external_id!r}")
+    return customer
+
+
+async def list_customers(
+    org_id: UUID, *, limit: int, cursor: str | None = None, email: str | None = None
+) -> Page[Customer]:
+    """Live customers, oldest first; ``email`` narrows to one address."""
+    query = Customer.objects().where(Customer.org == org_id, Customer.deleted_at.is_null())
+    if email is not None:
+        query = query.where(Customer.email == email)
+    return await paginate(query, Customer, limit=limit, cursor=cursor)
+
+
+async def update_customer(org_id: UUID, customer_id: UUID, changes: CustomerUpdate) -> Customer:
+    values = {k: v for k, v in msgspec.to_builtins(changes).items() if v is not None}
+    with unique_or_conflict(_taken(changes.external_id or "")):
+        async with write_transaction():
+            customer = await get_customer(org_id, customer_id)
+            if not values:
+                return customer
+            for name, value in values.items():
+                setattr(customer, name, value)
+            customer.updated_at = clock.now()
+            await customer.save([getattr(Customer, name) for name in [*values, "updated_at"]])
+            await record_event(org_id, "customer.updated", _event_data(customer))
+    return customer
+
+
+async def archive_customer(org_id: UUID, customer_id: UUID) -> Customer:
+    """Hide a customer from lists and the portal; its orders and history stay."""
+    async with write_transaction():
+        customer = await get_customer(org_id, customer_id)
+        if customer.deleted_at is None:
+            customer.deleted_at = customer.updated_at = clock.now()
+            await customer.save([Customer.deleted_at, Customer.updated_at])
+            await record_event(org_id, "customer.updated", _event_data(customer))
+    return customer
