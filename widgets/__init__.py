@@ -13,6 +13,8 @@ from typing import Any
 import msgspec
 
 from server.auth.sessions import PortalContext
+from server.errors import Forbidden
+from server.i18n import gettext as _
 
 Params = Mapping[str, str]
 Loader = Callable[[PortalContext, Params], Awaitable[msgspec.Struct]]
@@ -29,6 +31,12 @@ class ActionResult:
 Action = Callable[[PortalContext, Params], Awaitable[ActionResult]]
 
 
+def require_writable(ctx: PortalContext) -> None:
+    """Read-only links show no controls; this refuses a write that arrives anyway."""
+    if ctx.scopes.read_only:
+        raise Forbidden(_("This link only lets you look, not change things."))
+
+
 @dataclass(frozen=True)
 class View:
     slug: str
@@ -43,9 +51,9 @@ class View:
 
 
 def _registry() -> tuple[View, ...]:
-    from widgets import settings
+    from widgets import orders, settings, wallet
 
-    return (settings.VIEW,)
+    return (orders.VIEW, wallet.VIEW, settings.VIEW)
 
 
 REGISTRY: tuple[View, ...] = _registry()

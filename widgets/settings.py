@@ -1,22 +1,41 @@
-"""Settings: account details, billing information (payment methods arrive with the billing services)."""
+"""Settings: payment methods, billing information, account details."""
 
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 import msgspec
 
+from server import clock
 from server.auth.sessions import PortalContext
-from server.errors import Forbidden, Invalid
+from server.errors import Invalid
 from server.i18n import gettext as _
 from server.schemas.customers import CustomerUpdate
 from server.services.customers import update_customer
-from widgets import ActionResult, Params, View
+from server.services.payments import (
+    add_payment_method,
+    list_payment_methods,
+    remove_payment_method,
+    set_default_payment_method,
+)
+from widgets import ActionResult, Params, View, require_writable
 
 ADDRESS_FIELDS = ("line1", "line2", "city", "postal_code", "state", "country")
 
 
+class Card(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+    is_default: bool
+    expired: bool
+
+
 class AccountModel(msgspec.Struct, frozen=True, kw_only=True):
+    cards: list[Card]
     customer_id: str
     external_id: str | None
     name: str
@@ -36,7 +55,21 @@ def _address(value: Any) -> dict[str, str]:
 
 async def load(ctx: PortalContext, params: Params) -> AccountModel:
     customer = ctx.customer
+    today = clock.now()
+    methods = await list_payment_methods(ctx.org.id, customer.id)
     return AccountModel(
+        cards=[
+            Card(
+                id=str(m.id),
+                brand=m.brand,
+                last4=m.last4,
+                exp_month=int(m.exp_month),
+                exp_year=int(m.exp_year),
+                is_default=bool(m.is_default),
+                expired=(m.exp_year, m.exp_month) < (today.year, today.month),
+            )
+            for m in methods
+        ],
         customer_id=str(customer.id),
         external_id=customer.external_id,
         name=customer.name,
@@ -51,8 +84,7 @@ async def load(ctx: PortalContext, params: Params) -> AccountModel:
 
 
 async def update_billing(ctx: PortalContext, form: Params) -> ActionResult:
-    if ctx.scopes.read_only:
-        raise Forbidden(_("This link only lets you look, not change things."))
+    require_writable(ctx)
     fields = {name: form.get(name, "").strip() for name in ("billing_name", "company_name", "tax_id")}
     billing_email = form.get("billing_email", "").strip()
     address = {name: form.get(name, "").strip() for name in ADDRESS_FIELDS}
@@ -75,4 +107,59 @@ async def update_billing(ctx: PortalContext, form: Params) -> ActionResult:
     )
 
 
-VIEW = View(slug="settings", title="Settings", load=load, actions={"update_billing": update_billing})
+def _card_id(form: Params) -> UUID:
+    try:
+        return UUID(form.get("payment_method_id", ""))
+    except ValueError as exc:
+        raise Invalid(_("Please choose a card.")) from exc
+
+
+def _card_event(method_id: object) -> list[dict[str, object]]:
+    return [{"type": "payment_method.updated", "data": {"id": str(method_id)}}]
+
+
+async def add_card(ctx: PortalContext, form: Params) -> ActionResult:
+    require_writable(ctx)
+    try:
+        month, year = int(form.get("exp_month", "")), int(form.get("exp_year", ""))
+    except ValueError as exc:
+        raise Invalid(_("Please enter the expiry month and year as numbers.")) from exc
+    if year < 100:
+        year += 2000
+    method = await add_payment_method(
+        ctx.org.id,
+        ctx.customer.id,
+        keyring=ctx.keyring,
+        number=form.get("number", ""),
+        exp_month=month,
+        exp_year=year,
+        cvc=form.get("cvc", ""),
+        make_default=form.get("make_default") == "on",
+    )
+    return ActionResult(message=_("Card added."), events=_card_event(method.id))
+
+
+async def make_default(ctx: PortalContext, form: Params) -> ActionResult:
+    require_writable(ctx)
+    method = await set_default_payment_method(ctx.org.id, ctx.customer.id, _card_id(form))
+    return ActionResult(message=_("Default card updated."), events=_card_event(method.id))
+
+
+async def remove_card(ctx: PortalContext, form: Params) -> ActionResult:
+    require_writable(ctx)
+    card_id = _card_id(form)
+    await remove_payment_method(ctx.org.id, ctx.customer.id, card_id)
+    return ActionResult(message=_("Card removed."), events=_card_event(card_id))
+
+
+VIEW = View(
+    slug="settings",
+    title="Settings",
+    load=load,
+    actions={
+        "update_billing": update_billing,
+        "add_card": add_card,
+        "make_default": make_default,
+        "remove_card": remove_card,
+    },
+)

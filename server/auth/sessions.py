@@ -17,6 +17,7 @@ from server.auth.tokens import PortalClaims
 from server.db.enums import SessionKind
 from server.db.tables import Customer, Organization, PortalSession
 from server.errors import Unauthorized
+from server.security.keyring import Keyring
 from server.security.secrets import sha256_hex
 
 EMBED_IDLE = timedelta(minutes=30)
@@ -40,6 +41,8 @@ class PortalContext:
     scopes: SessionScopes
     origin: str | None
     expires_at: datetime
+    keyring: Keyring
+    """For what a view must decrypt or sign (license keys, download links)."""
 
 
 class SessionExpired(Unauthorized):
@@ -92,7 +95,9 @@ async def _live_session(secret: str, kind: SessionKind) -> PortalSession:
     return session
 
 
-async def authenticate_embed_session(secret: str, origin: str | None = None) -> PortalContext:
+async def authenticate_embed_session(
+    secret: str, keyring: Keyring, origin: str | None = None
+) -> PortalContext:
     """The context of a live embedded session; touching it keeps it alive for another idle period."""
     session = await _live_session(secret, SessionKind.EMBED)
     if origin is not None and session.origin != origin:
@@ -116,6 +121,7 @@ async def authenticate_embed_session(secret: str, origin: str | None = None) -> 
         scopes=msgspec.convert(_decode(session.scopes), SessionScopes),
         origin=session.origin,
         expires_at=session.expires_at,
+        keyring=keyring,
     )
 
 

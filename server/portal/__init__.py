@@ -1,5 +1,8 @@
 """The customer-facing side: the embed shell, session exchange, view fragments and actions."""
 
+from typing import Any
+
+from server.portal.documents import download_document
 from server.portal.embed import EmbedController
 
-PORTAL_ROUTE_HANDLERS: list[type] = [EmbedController]
+PORTAL_ROUTE_HANDLERS: list[Any] = [EmbedController, download_document]

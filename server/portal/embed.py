@@ -170,7 +170,7 @@ class EmbedController(Controller):
     @get("/views/{view:str}", name="embed-view")
     async def view(self, request: Request[Any, Any, Any], view: FromPath[str]) -> Response[Any]:
         try:
-            ctx = await authenticate_embed_session(_bearer(request))
+            ctx = await authenticate_embed_session(_bearer(request), request.app.state.keyring)
         except SessionExpired:
             return _session_expired()
         widget = _widget(ctx, view)
@@ -185,7 +185,7 @@ class EmbedController(Controller):
         data: URLEncodedBody[dict[str, str]],
     ) -> Response[Any]:
         try:
-            ctx = await authenticate_embed_session(_bearer(request))
+            ctx = await authenticate_embed_session(_bearer(request), request.app.state.keyring)
         except SessionExpired:
             return _session_expired()
         widget = _widget(ctx, view)

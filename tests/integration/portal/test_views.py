@@ -1,0 +1,220 @@
+"""Each view renders real data and its empty state; each action changes what the services say it does;
+another customer's ids are never reachable."""
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from server import clock
+from server.db.enums import BillingReason, OrderLineKind, OrderStatus
+from server.db.tables import Customer, Order, PaymentMethod
+from server.schemas.customers import CustomerCreate
+from server.services.customers import create_customer
+from server.services.orders import LineDraft, attempt_payment, create_order
+from server.services.payments import add_payment_method
+from server.services.wallet import credit
+
+GOOD_CARD = "4242424242424242"
+FAILS_WHEN_CHARGED = "4000000000000341"
+
+
+def bearer(session):
+    return {"Authorization": f"Bearer {session}"}
+
+
+async def _order(org, customer, amount=2500, currency="USD"):
+    order = await create_order(
+        org.org.id,
+        customer.id,
+        subscription_id=None,
+        billing_reason=BillingReason.PURCHASE,
+        currency=currency,
+        lines=[LineDraft(kind=OrderLineKind.ONE_TIME, description="Onboarding session", amount=amount)],
+    )
+    await attempt_payment(org.org.id, order.id)
+    return await Order.objects().where(Order.id == order.id).first()
+
+
+async def _card(org, customer, keyring, number=GOOD_CARD, make_default=True):
+    return await add_payment_method(
+        org.org.id,
+        customer.id,
+        keyring=keyring,
+        number=number,
+        exp_month=12,
+        exp_year=clock.now().year + 2,
+        cvc="123",
+        make_default=make_default,
+    )
+
+
+async def test_wallet_empty_state(client, open_session):
+    page = await client.get("/embed/views/wallet", headers=bearer(await open_session()))
+    assert page.status_code == 200
+    assert "You have no credit yet." in page.text
+    assert "No credit activity yet." in page.text
+
+
+async def test_wallet_shows_balance_history_and_expiring_credit(client, open_session, org, customer):
+    await credit(
+        org.org.id,
+        customer.id,
+        1250,
+        "USD",
+        "promotional",
+        "Welcome credit",
+        clock.now() + timedelta(days=10),
+    )
+    await credit(org.org.id, customer.id, 500, "USD", "purchased", "Top-up")
+    page = await client.get("/embed/views/wallet", headers=bearer(await open_session()))
+    assert "$17.50" in page.text
+    assert "Welcome credit" in page.text
+    assert "Promotional credit" in page.text
+    assert "Expiring soon" in page.text
+    assert "$12.50 expires on" in page.text
+
+
+async def test_money_and_dates_follow_the_customer_locale(client, mint, org):
+    german = await create_customer(org.org.id, CustomerCreate(email="jo@example.de", name="Jo", locale="de"))
+    await credit(org.org.id, german.id, 1250, "EUR", "promotional", "Willkommen")
+    response = await client.post(
+        "/embed/session",
+        json={"token": mint(customer_id=german.id), "origin": "https://app.example.com"},
+    )
+    page = await client.get("/embed/views/wallet", headers=bearer(response.json()["session"]))
+    assert "12,50\xa0€" in page.text
+
+
+async def test_orders_empty_state(client, open_session):
+    page = await client.get("/embed/views/orders", headers=bearer(await open_session()))
+    assert "You have no orders yet." in page.text
+
+
+async def test_orders_list_lines_and_download_the_invoice_through_a_signed_link(
+    client, open_session, org, customer, keyring
+):
+    await _card(org, customer, keyring)
+    order = await _order(org, customer)
+    assert order.status == OrderStatus.PAID
+    page = await client.get("/embed/views/orders", headers=bearer(await open_session()))
+    assert order.invoice_number in page.text
+    assert "Onboarding session" in page.text
+    assert "$25.00" in page.text
+    links = re.findall(r'href="(/embed/documents/[^"]+)"', page.text)
+    assert len(links) == 2
+    pdf = await client.get(links[0])
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    assert order.invoice_number in pdf.headers["content-disposition"]
+    receipt = await client.get(links[1])
+    assert receipt.status_code == 200
+    tampered = await client.get(links[0][:-3] + "xyz")
+    assert tampered.status_code == 410
+    assert "expired" in tampered.text
+
+
+async def test_failed_order_is_paid_from_the_portal(client, open_session, org, customer, keyring):
+    await _card(org, customer, keyring, FAILS_WHEN_CHARGED)
+    order = await _order(org, customer)
+    assert order.status == OrderStatus.PENDING
+    good = await _card(org, customer, keyring, make_default=False)
+    assert (await Order.objects().where(Order.id == order.id).first()).status == OrderStatus.PENDING
+    session = await open_session()
+    page = await client.get("/embed/views/orders", headers=bearer(session))
+    assert 'data-action="pay"' in page.text
+    paid = await client.post(
+        "/embed/views/orders/pay",
+        data={"order_id": str(order.id), "payment_method_id": str(good.id)},
+        headers=bearer(session),
+    )
+    assert paid.status_code == 200, paid.text
+    assert "the payment went through" in paid.text
+    assert '"order.paid"' in paid.headers["x-selfserve-events"]
+    row = await Order.objects().where(Order.id == order.id).first()
+    assert row.status == OrderStatus.PAID
+
+
+async def test_adding_a_card_in_settings_retries_the_failed_order(
+    client, open_session, org, customer, keyring
+):
+    await _card(org, customer, keyring, FAILS_WHEN_CHARGED)
+    order = await _order(org, customer)
+    assert order.status == OrderStatus.PENDING
+    session = await open_session()
+    response = await client.post(
+        "/embed/views/settings/add_card",
+        data={
+            "number": GOOD_CARD,
+            "exp_month": "12",
+            "exp_year": str(clock.now().year + 3),
+            "cvc": "123",
+            "make_default": "on",
+        },
+        headers=bearer(session),
+    )
+    assert response.status_code == 200, response.text
+    assert "Card added." in response.text
+    assert "•••• 4242" in response.text
+    row = await Order.objects().where(Order.id == order.id).first()
+    assert row.status == OrderStatus.PAID
+
+
+@pytest.mark.parametrize(
+    ("form", "status"),
+    [
+        ({"number": "4242424242424241", "exp_month": "12", "exp_year": "2099", "cvc": "123"}, 422),
+        ({"number": "4000000000000002", "exp_month": "12", "exp_year": "2099", "cvc": "123"}, 402),
+        ({"number": GOOD_CARD, "exp_month": "ab", "exp_year": "2099", "cvc": "123"}, 422),
+        ({"number": GOOD_CARD, "exp_month": "01", "exp_year": "2001", "cvc": "123"}, 422),
+    ],
+)
+async def test_bad_cards_are_explained_and_nothing_is_saved(client, open_session, customer, form, status):
+    response = await client.post(
+        "/embed/views/settings/add_card", data=form, headers=bearer(await open_session())
+    )
+    assert response.status_code == status
+    assert "ss-error" in response.text
+    assert await PaymentMethod.count().where(PaymentMethod.customer == customer.id) == 0
+
+
+async def test_default_and_removal_of_cards(client, open_session, org, customer, keyring):
+    first = await _card(org, customer, keyring)
+    second = await _card(org, customer, keyring, "5555555555554444")
+    session = await open_session()
+    page = await client.get("/embed/views/settings", headers=bearer(session))
+    assert "•••• 4444" in page.text
+    assert "data-confirm=" in page.text
+    made = await client.post(
+        "/embed/views/settings/make_default",
+        data={"payment_method_id": str(first.id)},
+        headers=bearer(session),
+    )
+    assert made.status_code == 200
+    assert (await PaymentMethod.objects().where(PaymentMethod.id == first.id).first()).is_default
+    removed = await client.post(
+        "/embed/views/settings/remove_card",
+        data={"payment_method_id": str(second.id)},
+        headers=bearer(session),
+    )
+    assert removed.status_code == 200
+    assert await PaymentMethod.count().where(PaymentMethod.customer == customer.id) == 1
+
+
+async def test_another_customers_ids_are_not_found(client, open_session, org, customer, keyring):
+    other = await create_customer(org.org.id, CustomerCreate(email="other@example.com"))
+    other_card = await _card(org, other, keyring)
+    await _card(org, other, keyring, FAILS_WHEN_CHARGED)
+    other_order = await _order(org, other)
+    session = await open_session()
+    attempts = [
+        ("orders/pay", {"order_id": str(other_order.id), "payment_method_id": str(other_card.id)}),
+        ("settings/make_default", {"payment_method_id": str(other_card.id)}),
+        ("settings/remove_card", {"payment_method_id": str(other_card.id)}),
+    ]
+    for path, form in attempts:
+        response = await client.post(f"/embed/views/{path}", data=form, headers=bearer(session))
+        assert response.status_code == 404, path
+    assert await PaymentMethod.count().where(PaymentMethod.customer == other.id) == 2
+    assert (await Customer.objects().where(Customer.id == other.id).first()) is not None

@@ -1,0 +1,148 @@
+"""Orders: history with line items, status and refunds, invoice and receipt downloads, paying a failed order."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from server.auth.sessions import PortalContext
+from server.db.enums import OrderStatus
+from server.errors import Invalid
+from server.i18n import gettext as _
+from server.portal.documents import document_url
+from server.services.orders import PAID_STATUSES, list_order_lines, list_orders, list_refunds, pay_order
+from server.services.payments import list_payment_methods
+from widgets import ActionResult, Params, View, require_writable
+
+HISTORY_LIMIT = 100
+
+
+class Line(msgspec.Struct, frozen=True, kw_only=True):
+    description: str
+    quantity: int
+    amount: int
+    period_start: datetime | None
+    period_end: datetime | None
+
+
+class RefundRow(msgspec.Struct, frozen=True, kw_only=True):
+    amount: int
+    destination: str
+    created_at: datetime
+
+
+class OrderRow(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    created_at: datetime
+    status: str
+    billing_reason: str
+    currency: str
+    subtotal: int
+    wallet_applied: int
+    total: int
+    refunded_amount: int
+    invoice_number: str | None
+    lines: list[Line]
+    refunds: list[RefundRow]
+    custom_fields: dict[str, str]
+    invoice_url: str | None
+    receipt_url: str | None
+    payable: bool
+
+
+class CardOption(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    label: str
+    is_default: bool
+
+
+class OrdersModel(msgspec.Struct, frozen=True, kw_only=True):
+    orders: list[OrderRow]
+    cards: list[CardOption]
+    read_only: bool
+
+
+def _fields(value: Any) -> dict[str, str]:
+    raw = msgspec.json.decode(value) if isinstance(value, str | bytes) else (value or {})
+    return {str(k): str(v) for k, v in raw.items()}
+
+
+async def load(ctx: PortalContext, params: Params) -> OrdersModel:
+    org_id, customer_id = ctx.org.id, ctx.customer.id
+    page = await list_orders(org_id, customer_id=customer_id, limit=HISTORY_LIMIT)
+    rows = []
+    for order in reversed(page.items):
+        lines = await list_order_lines(org_id, order.id, customer_id=customer_id)
+        refunds = await list_refunds(org_id, order.id, customer_id=customer_id)
+        paid = order.status in PAID_STATUSES
+        rows.append(
+            OrderRow(
+                id=str(order.id),
+                created_at=order.created_at,
+                status=order.status,
+                billing_reason=order.billing_reason,
+                currency=order.currency,
+                subtotal=int(order.subtotal),
+                wallet_applied=int(order.wallet_applied),
+                total=int(order.total),
+                refunded_amount=int(order.refunded_amount),
+                invoice_number=order.invoice_number,
+                lines=[
+                    Line(
+                        description=line.description,
+                        quantity=int(line.quantity),
+                        amount=int(line.amount),
+                        period_start=line.period_start,
+                        period_end=line.period_end,
+                    )
+                    for line in lines
+                ],
+                refunds=[
+                    RefundRow(amount=int(r.amount), destination=r.destination, created_at=r.created_at)
+                    for r in refunds
+                ],
+                custom_fields=_fields(order.custom_field_data),
+                invoice_url=document_url(ctx.keyring, org_id, customer_id, order.id, "invoice"),
+                receipt_url=document_url(ctx.keyring, org_id, customer_id, order.id, "receipt")
+                if paid
+                else None,
+                payable=order.status == OrderStatus.PENDING and not ctx.scopes.read_only,
+            )
+        )
+    methods = await list_payment_methods(org_id, customer_id)
+    return OrdersModel(
+        orders=rows,
+        cards=[
+            CardOption(
+                id=str(m.id),
+                label=f"{m.brand.title()} •••• {m.last4} ({m.exp_month:02d}/{m.exp_year % 100:02d})",
+                is_default=bool(m.is_default),
+            )
+            for m in methods
+        ],
+        read_only=ctx.scopes.read_only,
+    )
+
+
+def _uuid(value: str | None, what: str) -> UUID:
+    try:
+        return UUID(value or "")
+    except ValueError as exc:
+        raise Invalid(_("Please choose %(what)s.", what=what)) from exc
+
+
+async def pay(ctx: PortalContext, form: Params) -> ActionResult:
+    require_writable(ctx)
+    order_id = _uuid(form.get("order_id"), _("an order"))
+    card_id = _uuid(form.get("payment_method_id"), _("a card")) if form.get("payment_method_id") else None
+    order = await pay_order(ctx.org.id, order_id, customer_id=ctx.customer.id, payment_method_id=card_id)
+    return ActionResult(
+        message=_("Thank you, the payment went through."),
+        events=[{"type": "order.paid", "data": {"id": str(order.id), "status": order.status}}],
+    )
+
+
+VIEW = View(slug="orders", title="Orders", load=load, actions={"pay": pay})
