@@ -1,4 +1,4 @@
-"""Orders: history with line items, status and refunds, invoice and receipt downloads, paying a failed order."""
+"""Orders: history with lines, status and refunds, invoice and receipt downloads, paying a failed order."""
 
 from __future__ import annotations
 
