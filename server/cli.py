@@ -132,6 +132,42 @@ def cmd_apikey_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
+    """Mint a portal token offline with the org's embed signing secret (CONTRACT §3)."""
+    from uuid import UUID
+
+    from server.errors import Invalid
+    from server.services.customer_sessions import PortalLink, create_portal_link
+    from server.services.orgs import get_organization_by_slug
+
+    keyring = Keyring(settings.secret_keys)
+    try:
+        customer_id = UUID(args.customer) if args.customer else None
+    except ValueError as exc:
+        raise Invalid(f"--customer must be a customer id (a UUID), not {args.customer!r}") from exc
+
+    async def work() -> PortalLink:
+        org = await get_organization_by_slug(args.org)
+        return await create_portal_link(
+            org,
+            secret=keyring.box.decrypt(org.embed_secret_encrypted),
+            public_url=settings.public_url,
+            customer_id=customer_id,
+            external_customer_id=args.external_id,
+            ttl=args.ttl,
+            views=args.view,
+        )
+
+    link = _run_db(settings, work)
+    if args.json:
+        out = {"id": link.claims.jti, "token": link.token, "expires_at": link.claims.expires_at.isoformat()}
+        print(json.dumps({**out, "customer_portal_url": link.url}))
+    else:
+        print(f"Portal token (single use, expires {link.claims.expires_at.isoformat()}):\n  {link.token}")
+        print(f"Portal URL:\n  {link.url}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="selfserve", description="Self-hostable, embeddable customer portal."
@@ -165,6 +201,16 @@ def build_parser() -> argparse.ArgumentParser:
     apikey_create.add_argument("--name", default="")
     apikey_create.add_argument("--json", action="store_true")
     apikey_create.set_defaults(handler=cmd_apikey_create)
+
+    token = commands.add_parser("token", help="mint a portal token offline and print it with the portal URL")
+    token.add_argument("--org", required=True, help="organization slug")
+    who = token.add_mutually_exclusive_group(required=True)
+    who.add_argument("--customer", help="customer id")
+    who.add_argument("--external-id", help="your own id for the customer")
+    token.add_argument("--ttl", type=int, help="lifetime in seconds (60 to 86400; default: portal settings)")
+    token.add_argument("--view", action="append", help="limit the token to this view (repeatable)")
+    token.add_argument("--json", action="store_true")
+    token.set_defaults(handler=cmd_token)
     return parser
 
 

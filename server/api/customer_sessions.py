@@ -8,18 +8,10 @@ from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 
 from server.api.openapi import example_body, problems
-from server.auth.tokens import issue_portal_token
 from server.db.tables import Organization
-from server.errors import Invalid
-from server.schemas.customer_sessions import (
-    CUSTOMER_SESSION_EXAMPLE,
-    CustomerSessionCreate,
-    CustomerSessionOut,
-)
-from server.schemas.portal_settings import load_portal_settings
-from server.schemas.validators import check_url
+from server.schemas.customer_sessions import CUSTOMER_SESSION_EXAMPLE, CustomerSessionCreate, CustomerSessionOut
 from server.security.keyring import Keyring
-from server.services.customers import get_customer, get_customer_by_external_id
+from server.services.customer_sessions import create_portal_link
 from server.settings import Settings
 
 
@@ -36,29 +28,22 @@ class CustomerSessionController(Controller):
         data: Annotated[CustomerSessionCreate, example_body(CUSTOMER_SESSION_EXAMPLE)],
     ) -> CustomerSessionOut:
         """A single-use portal token for one customer, and the hosted portal URL that carries it."""
-        if (data.customer_id is None) == (data.external_customer_id is None):
-            raise Invalid("give exactly one of customer_id and external_customer_id")
-        if data.customer_id is not None:
-            customer = await get_customer(org.id, data.customer_id)
-        else:
-            customer = await get_customer_by_external_id(org.id, data.external_customer_id or "")
-        if customer.deleted_at is not None:
-            raise Invalid("this customer is archived")
-        return_url = check_url(data.return_url, "return_url") if data.return_url is not None else None
-        token, claims = issue_portal_token(
-            org_id=org.id,
-            customer_id=customer.id,
+        settings: Settings = request.app.state.settings
+        link = await create_portal_link(
+            org,
             secret=keyring.secret_keys[-1],
-            ttl=data.ttl_seconds or load_portal_settings(org).default_token_ttl,
+            public_url=settings.public_url,
+            customer_id=data.customer_id,
+            external_customer_id=data.external_customer_id,
+            ttl=data.ttl_seconds,
             views=data.views,
             read_only=data.read_only,
-            return_url=return_url,
+            return_url=data.return_url,
         )
-        settings: Settings = request.app.state.settings
         return CustomerSessionOut(
-            id=claims.jti,
-            token=token,
-            expires_at=claims.expires_at,
-            customer_portal_url=f"{settings.public_url}/portal/{org.slug}#token={token}",
-            customer_id=str(customer.id),
+            id=link.claims.jti,
+            token=link.token,
+            expires_at=link.claims.expires_at,
+            customer_portal_url=link.url,
+            customer_id=link.claims.sub,
         )
