@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -86,6 +87,14 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
     _run_db(settings, work)
     return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from server.demo.run import HOST, run_demo
+
+    if not os.environ.get("SELFSERVE_PUBLIC_URL", "").strip():
+        settings = dataclasses.replace(settings, public_url=f"http://{HOST}:{args.port}")
+    return asyncio.run(run_demo(settings, port=args.port, merchant_port=args.merchant_port))
 
 
 def cmd_org_create(args: argparse.Namespace, settings: Settings) -> int:
@@ -184,6 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="apply database migrations").set_defaults(handler=cmd_migrate)
     worker = commands.add_parser("worker", help="run background jobs only (webhooks, billing, email)")
     worker.set_defaults(handler=cmd_worker)
+
+    demo = commands.add_parser(
+        "demo", help="seed the demo merchant Acme and serve it with a demo merchant app"
+    )
+    demo.add_argument("--port", type=int, default=8000, help="portal server port")
+    demo.add_argument("--merchant-port", type=int, default=8001, help="demo merchant app port")
+    demo.set_defaults(handler=cmd_demo)
 
     org = commands.add_parser("org", help="merchants").add_subparsers(dest="org_command", required=True)
     org_create = org.add_parser("create", help="create a merchant and print its secrets once")

@@ -319,7 +319,7 @@ class _Builder:
         download = self.benefit(
             BenefitType.DOWNLOADABLE, "Acme CLI quick-start guide", {"file_ids": [str(guide.id)]}
         )
-        api_key = self.benefit(BenefitType.API_KEY, "Acme API key", {"prefix": "acme_live_"})
+        api_key = self.benefit(BenefitType.API_KEY, "Acme API key", {"prefix": "acme_live"})
         priority = self.benefit(
             BenefitType.CUSTOM,
             "Priority support",
@@ -910,7 +910,7 @@ class _Builder:
             )
         )
         if benefit.type == BenefitType.LICENSE_KEY:
-            key = "ACME-" + "-".join(self.token("ABCDEFGHJKLMNPQRSTUVWXYZ23456789", 4) for _ in range(4))
+            key = "ACME-" + "-".join(self.token("ABCDEFGHJKLMNPQRSTUVWXYZ23456789", 5) for _ in range(4))
             grant.secret_encrypted = self.keyring.box.encrypt(key)
             grant.secret_hint = key[-4:]
             grant.properties = {"activations": self.rng.randint(0, 3), "activation_limit": 3}
