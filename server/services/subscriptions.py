@@ -446,7 +446,20 @@ async def renew_subscription(org_id: UUID, subscription_id: UUID) -> Order | Non
 
 
 async def renew_due_subscriptions(limit: int = 50) -> int:
-    """Renew (or end) up to ``limit`` subscriptions whose period has ended; the renewals job."""
+    """Renew (or end) up to ``limit`` subscriptions whose period has ended; the renewals job. First it charges
+    subscription orders that were committed but never attempted (a crash between the two steps)."""
+    unattempted = await (
+        Order.select(Order.id, Order.org)
+        .where(
+            Order.status == OrderStatus.PENDING,
+            Order.subscription.is_not_null(),
+            Order.payment_attempts == 0,
+            Order.next_payment_attempt_at.is_null(),
+        )
+        .limit(limit)
+    )
+    for row in unattempted:
+        await orders.attempt_payment(uuid.UUID(str(row["org"])), uuid.UUID(str(row["id"])))
     due = await (
         Subscription.select(Subscription.id, Subscription.org)
         .where(Subscription.status.is_in(list(LIVE)), Subscription.current_period_end <= clock.now())
@@ -458,7 +471,7 @@ async def renew_due_subscriptions(limit: int = 50) -> int:
             await renew_subscription(uuid.UUID(str(row["org"])), uuid.UUID(str(row["id"])))
         except Conflict:
             continue  # another worker renewed it first
-    return len(due)
+    return len(unattempted) + len(due)
 
 
 # -- ending ------------------------------------------------------------------------------------------------

@@ -168,3 +168,28 @@ async def test_a_year_of_monthly_renewals(org, keyring, context):
     orders = await order_lines(sub.id)
     assert [(o["reason"], o["lines"], o["wallet"], o["total"], o["status"]) for o in orders] == expected
     assert await wallet.get_balance(org_id, customer.id, "USD") == 0
+
+
+async def test_a_crash_between_renewal_and_charge_is_repaired_by_the_next_run(
+    org, keyring, context, monkeypatch
+):
+    with use_clock(FrozenClock(at(1, 15))) as clock:
+        customer = await make_customer(org.org.id)
+        await add_card(org, keyring, customer, GOOD_CARD)
+        sub = await subscriptions.create_subscription(
+            org.org.id, customer.id, (await make_price(org.org.id, amount=900)).id
+        )
+        clock.set(at(2, 15))
+
+        async def crash(org_id, order_id):
+            raise RuntimeError("worker killed")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(subscriptions.orders, "attempt_payment", crash)
+            with pytest.raises(RuntimeError):
+                await subscriptions.renew_due_subscriptions()
+        assert [o["status"] for o in await order_lines(sub.id)] == ["paid", "pending"]
+        await run_once(context)
+        await run_once(context)
+        orders = await order_lines(sub.id)
+        assert [(o["total"], o["status"]) for o in orders] == [(900, "paid"), (900, "paid")]
