@@ -102,7 +102,9 @@ async def list_subscriptions(
     if customer_id is not None:
         query = query.where(Subscription.customer == customer_id)
     if status is not None:
-        query = query.where(Subscription.status == Status(status))
+        if status not in set(Status):
+            raise Invalid(f"status must be one of: {', '.join(Status)}")
+        query = query.where(Subscription.status == status)
     return list(await query.order_by(Subscription.created_at, ascending=False))
 
 
@@ -505,15 +507,15 @@ async def _end(
 
 
 async def end_subscription(org_id: UUID, subscription_id: UUID, *, status: str) -> Subscription:
-    """End a subscription now as ``canceled`` or ``unpaid`` (dunning's final action). Idempotent."""
+    """End a live subscription now as ``canceled`` or ``unpaid`` (dunning's final action); one that has
+    already ended is returned unchanged, so a re-run is harmless."""
     final = Status(status)
     if final not in (Status.CANCELED, Status.UNPAID):
         raise Invalid("a subscription ends as canceled or unpaid")
     async with write_transaction():
         subscription = await get_subscription(org_id, subscription_id)
-        if subscription.status == final:
-            return subscription
-        _require_live(subscription)
+        if subscription.status not in LIVE:
+            return subscription  # already over (ended by the customer, or by an earlier run)
         now = clock.now()
         changes = {Subscription.canceled_at: now} if final == Status.CANCELED else {}
         return await _end(subscription, final, changes, at=now)

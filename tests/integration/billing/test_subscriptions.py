@@ -381,6 +381,9 @@ async def test_end_subscription_is_dunnings_final_action(org, keyring, frozen):
     sub = await create_subscription(org_id, customer.id, (await make_price(org_id)).id)
     sub = await subscriptions.end_subscription(org_id, sub.id, status="unpaid")
     assert sub.status == "unpaid"
-    assert (await subscriptions.end_subscription(org_id, sub.id, status="unpaid")).version == sub.version
+    assert (await subscriptions.end_subscription(org_id, sub.id, status="canceled")).version == sub.version
+    assert [s.id for s in await subscriptions.list_subscriptions(org_id, status="unpaid")] == [sub.id]
+    with pytest.raises(Invalid, match="status must be one of"):
+        await subscriptions.list_subscriptions(org_id, status="nope")
     with pytest.raises(Invalid):
         await subscriptions.end_subscription(org_id, sub.id, status="active")
