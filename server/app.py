@@ -23,6 +23,8 @@ from server.errors import DomainError
 from server.health import health
 from server.home import home
 from server.paths import STATIC_DIR, TEMPLATES_DIR
+from server.portal import PORTAL_ROUTE_HANDLERS
+from server.portal.rendering import configure_jinja
 from server.problems import domain_error_handler, http_error_handler, unexpected_error_handler
 from server.security.headers import add_security_headers
 from server.security.idempotency import IdempotencyMiddleware
@@ -62,6 +64,7 @@ def create_app(
             home,
             health,
             *ROUTE_HANDLERS,
+            *PORTAL_ROUTE_HANDLERS,
             create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
         ],
         dependencies={"org": Provide(provide_org), "keyring": Provide(provide_keyring, sync_to_thread=False)},
@@ -76,7 +79,9 @@ def create_app(
             description="Merchant API of the selfserve customer portal.",
             path="/schema",
         ),
-        template_config=TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=configure_jinja
+        ),
         before_send=[add_security_headers],
         middleware=[IdempotencyMiddleware(max_body_bytes=settings.max_body_bytes)],
         on_startup=[on_startup],
