@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
@@ -19,8 +19,7 @@ import msgspec
 from litestar import Litestar, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import FromQuery, URLEncodedBody
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_502_BAD_GATEWAY
@@ -187,7 +186,9 @@ async def _page(
 
 
 @get("/")
-async def account_settings(config: NamedDependency[MerchantConfig], customer: UUID | None = None) -> Template:
+async def account_settings(
+    config: NamedDependency[MerchantConfig], customer: FromQuery[UUID | None] = None
+) -> Template:
     """The "Account settings" page of the customer chosen in the switcher."""
     return await _page(config, customer)
 
@@ -195,7 +196,7 @@ async def account_settings(config: NamedDependency[MerchantConfig], customer: UU
 @post("/billing/portal", status_code=HTTP_303_SEE_OTHER)
 async def manage_subscription(
     config: NamedDependency[MerchantConfig],
-    data: Annotated[ManageRequest, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    data: URLEncodedBody[ManageRequest],
 ) -> Redirect | Template:
     """The backend half of "Manage subscription": a customer session, then off to the portal."""
     customers = {str(c["id"]): c for c in await _customers(config.org_id)}
