@@ -12,6 +12,7 @@ import base64
 import binascii
 import contextlib
 import io
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -56,7 +57,8 @@ class DocumentContext:
         return str(self.billing.get("locale") or "en")
 
     def money(self, amount: int) -> str:
-        return format_money(int(amount), self.order.currency, self.locale)
+        """Compatibility forms folded (NFKC: fullwidth ￥ → ¥) so every symbol exists in the embedded font."""
+        return unicodedata.normalize("NFKC", format_money(int(amount), self.order.currency, self.locale))
 
     def date(self, moment: datetime | None) -> str:
         if moment is None:

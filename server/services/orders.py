@@ -17,6 +17,7 @@ first failure; when the last one fails, the merchant's ``features.dunning_final_
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from datetime import datetime, timedelta
@@ -58,6 +59,7 @@ DUNNING_OFFSETS = (timedelta(days=2), timedelta(days=7), timedelta(days=14), tim
 SCHEDULED_ATTEMPTS = 1 + len(DUNNING_OFFSETS)
 MAX_MANUAL_ATTEMPTS = 5
 PAYMENT_LEASE = timedelta(minutes=5)
+ISSUE_ATTEMPTS = 3
 MAX_LINE_AMOUNT = 10**13
 PAID_STATUSES = frozenset({OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED})
 
@@ -654,31 +656,44 @@ def _snapshot(customer: Customer) -> dict[str, Any]:
 
 async def invoice_pdf(org_id: UUID, order_id: UUID, *, customer_id: UUID | None = None) -> bytes:
     """The order's invoice. The first call issues it: the customer's billing details are frozen into the
-    order, the PDF is stored and its SHA-256 kept; every later call returns exactly those bytes."""
+    order, the PDF is stored and its SHA-256 kept; every later call returns exactly those bytes.
+
+    The PDF is rendered outside the transaction (it takes a moment) and stored only if the order is still
+    unissued and unchanged; when two first downloads race, one stores and both return the stored bytes."""
     order = await get_order(org_id, order_id, customer_id=customer_id)
     if order.status == OrderStatus.DRAFT:
         raise Conflict("a draft order has no invoice yet")
-    if order.invoice_issued_at is None:
-        now = clock.now()
+    for _ in range(ISSUE_ATTEMPTS):
+        if order.invoice_issued_at is not None:
+            return await _stored_invoice(order)
+        customer = await Customer.objects().where(Customer.id == order.customer).first()
+        order.billing_snapshot = msgspec.json.encode(_snapshot(customer) if customer else {}).decode()
+        order.invoice_issued_at = clock.now()
+        pdf = await asyncio.to_thread(render_invoice, await _document_context(order))
         async with write_transaction():
-            customer = await Customer.objects().where(Customer.id == order.customer).first()
-            snapshot = _snapshot(customer) if customer else {}
-            issued = await Order.raw(
-                "UPDATE ss_order SET invoice_issued_at = {}, billing_snapshot = {} "
-                "WHERE id = {} AND invoice_issued_at IS NULL RETURNING id",
-                now,
-                msgspec.json.encode(snapshot).decode(),
-                order.id,
+            issued = (
+                await Order.update(
+                    {
+                        Order.invoice_issued_at: order.invoice_issued_at,
+                        Order.billing_snapshot: order.billing_snapshot,
+                        Order.invoice_checksum: hashlib.sha256(pdf).hexdigest(),
+                    }
+                )
+                .where(
+                    Order.id == order.id,
+                    Order.invoice_issued_at.is_null(),
+                    Order.status == order.status,
+                    Order.refunded_amount == order.refunded_amount,
+                )
+                .returning(Order.id)
             )
             if issued:
-                order = await get_order(org_id, order_id)
-                pdf = render_invoice(await _document_context(order))
-                checksum = hashlib.sha256(pdf).hexdigest()
-                await InvoiceDocument(org=org_id, order=order.id, pdf=pdf, created_at=now).save()
-                await Order.update({Order.invoice_checksum: checksum}).where(Order.id == order.id)
+                await InvoiceDocument(
+                    org=org_id, order=order.id, pdf=pdf, created_at=order.invoice_issued_at
+                ).save()
                 return pdf
         order = await get_order(org_id, order_id)
-    return await _stored_invoice(order)
+    raise Conflict("the order changed while its invoice was being issued: try again")
 
 
 async def _stored_invoice(order: Order) -> bytes:
@@ -697,7 +712,7 @@ async def receipt_pdf(org_id: UUID, order_id: UUID, *, customer_id: UUID | None 
     order = await get_order(org_id, order_id, customer_id=customer_id)
     if order.status not in PAID_STATUSES:
         raise Conflict(f"this order is {order.status}: receipts are for paid orders")
-    return render_receipt(await _document_context(order))
+    return await asyncio.to_thread(render_receipt, await _document_context(order))
 
 
 async def _document_context(order: Order) -> DocumentContext:
