@@ -9,7 +9,6 @@ same; dates are anchored on ``clock.now()``.
 from __future__ import annotations
 
 import hashlib
-import math
 import random
 import uuid
 from collections import defaultdict
@@ -22,7 +21,7 @@ from uuid import UUID
 from piccolo.table import Table
 
 from server import clock
-from server.billing.proration import period_boundary, prorate
+from server.billing.proration import divide_rounding_half_away, period_boundary, prorate
 from server.db.engine import write_transaction
 from server.db.enums import (
     BenefitType,
@@ -630,10 +629,9 @@ class _Builder:
             if k > 0:
                 lines += self.usage_lines(customer.id, plan, bound(k - 1), bound(k))
             reason = BillingReason.SUBSCRIPTION_CYCLE if k else BillingReason.SUBSCRIPTION_CREATE
-            if sum(line.amount for line in lines) > 0:
-                orders.append(
-                    self.order(customer.id, sub.id, reason, lines, bound(k), card, (bound(k), bound(k + 1)))
-                )
+            orders.append(
+                self.order(customer.id, sub.id, reason, lines, bound(k), card, (bound(k), bound(k + 1)))
+            )
             if k == seat_change and story.seats_before is not None:
                 at = bound(k) + timedelta(days=10)
                 added = story.seats - story.seats_before
@@ -672,25 +670,19 @@ class _Builder:
     def period_lines(
         self, customer_id: UUID, plan: _Plan, seats: int, start: datetime, end: datetime
     ) -> list[OrderLine]:
+        """The lines the subscriptions service bills for a period: the base price (even at zero, so a free
+        plan's order is not empty) and the seats."""
         price, name = plan.price, plan.product.name
-        label = "yearly" if price.interval == Interval.YEAR else "monthly"
         lines = []
-        if price.amount:
+        if price.amount or not price.seat_amount:
             lines.append(
-                self.line(
-                    OrderLineKind.BASE,
-                    f"{name} ({label})",
-                    1,
-                    price.amount,
-                    price_id=price.id,
-                    period=(start, end),
-                )
+                self.line(OrderLineKind.BASE, name, 1, price.amount, price_id=price.id, period=(start, end))
             )
-        if price.kind == PriceKind.PER_SEAT:
+        if price.seat_amount:
             lines.append(
                 self.line(
                     OrderLineKind.SEATS,
-                    f"{name} seats ({label})",
+                    f"{name}: seats",
                     seats,
                     price.seat_amount,
                     price_id=price.id,
@@ -700,24 +692,27 @@ class _Builder:
         return lines
 
     def usage_lines(self, customer_id: UUID, plan: _Plan, start: datetime, end: datetime) -> list[OrderLine]:
-        """Usage of the period that just ended, billed in arrears: each started batch beyond the included."""
+        """Usage of the period that just ended, billed in arrears like the subscriptions service does: the
+        units beyond those included, in batches rounded half up; no line when nothing is due."""
         lines = []
         first, last = start.date().isoformat(), end.date().isoformat()
         for price_meter, meter in plan.meters:
             daily = self.usage[(customer_id, meter.event_name)]
-            used = sum(total for day, total in daily.items() if first <= day < last)
-            batches = math.ceil(max(used - price_meter.included_units, 0) / price_meter.unit_batch)
-            lines.append(
-                self.line(
-                    OrderLineKind.USAGE,
-                    f"{meter.name}: {used:,} {meter.unit_name}, {price_meter.included_units:,} included, "
-                    f"billed per {price_meter.unit_batch:,}",
-                    batches,
-                    price_meter.unit_amount,
-                    meter_id=meter.id,
-                    period=(start, end),
+            included = price_meter.included_units
+            over = max(sum(total for day, total in daily.items() if first <= day < last) - included, 0)
+            batches = divide_rounding_half_away(over, price_meter.unit_batch)
+            if batches:
+                lines.append(
+                    self.line(
+                        OrderLineKind.USAGE,
+                        f"{meter.name}: {over} {meter.unit_name} beyond {included} included",
+                        batches,
+                        price_meter.unit_amount,
+                        price_id=plan.price.id,
+                        meter_id=meter.id,
+                        period=(start, end),
+                    )
                 )
-            )
         return lines
 
     def line(
