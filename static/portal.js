@@ -5,7 +5,8 @@
   var root = document.getElementById("ss-root");
   var parentOrigin = root.dataset.origin;
   var instance = root.dataset.instance || "";
-  var session = null, expiresAt = 0, view = root.dataset.view, refreshTimer = 0, lastHeight = 0;
+  var session = null, expiresAt = 0, view = root.dataset.view, query = root.dataset.query || "";
+  var refreshTimer = 0, lastHeight = 0;
   var embedded = window.parent !== window;
 
   function post(type, data) {
@@ -41,7 +42,7 @@
         var first = !session;
         session = body.session; expiresAt = Date.parse(body.expires_at);
         applyTheme(body.theme); scheduleRefresh();
-        if (first) load(body.views.indexOf(view) >= 0 ? view : body.views[0], true);
+        if (first) load(body.views.indexOf(view) >= 0 ? view : body.views[0], true, query);
       });
     }, function () { post("error", { code: "network" }); });
   }
@@ -68,19 +69,26 @@
     });
   }
 
-  function load(next, initial) {
+  function load(next, initial, params) {
     view = next;
-    return request("/embed/views/" + encodeURIComponent(next)).then(function () {
+    var url = "/embed/views/" + encodeURIComponent(next) + (params ? "?" + params : "");
+    return request(url).then(function () {
       post(initial ? "ready" : "navigate", { view: next });
     });
   }
 
   root.addEventListener("click", function (event) {
     var link = event.target.closest("a[data-view]");
-    if (link && session) { event.preventDefault(); load(link.dataset.view, false); }
+    if (link && session) { event.preventDefault(); load(link.dataset.view, false, link.dataset.query); }
   });
 
   root.addEventListener("submit", function (event) {
+    var step = event.target.closest("form[data-step]");
+    if (step && session) {
+      event.preventDefault();
+      load(view, false, new URLSearchParams(new FormData(step)).toString());
+      return;
+    }
     var form = event.target.closest("form[data-action]");
     if (!form || !session) return;
     event.preventDefault();
@@ -99,6 +107,7 @@
     if (event.origin !== parentOrigin || event.source !== window.parent || !m || m.v !== 1 || m.id !== instance) return;
     if (m.type === "init" || m.type === "token") {
       if (m.data.view) view = m.data.view;
+      if (m.data.action) query = new URLSearchParams({ action: m.data.action, subscription_id: m.data.subscription_id || "" }).toString();
       if (m.data.token) exchange(m.data.token);
       else if (m.type === "init") expired("no_token");
     } else if (m.type === "navigate" && session) load(m.data.view, false);

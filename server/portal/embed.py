@@ -4,6 +4,7 @@ fragments and actions that the frame fetches with its bearer session."""
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
@@ -93,6 +94,8 @@ class EmbedController(Controller):
         locale: FromQuery[str] = "",
         org_slug: Annotated[str | None, QueryParameter(name="org")] = None,
         id: FromQuery[str] = "",
+        action: FromQuery[str] = "",
+        subscription_id: FromQuery[str] = "",
     ) -> Response[str]:
         """The iframe page: carries no customer data until the frame exchanges a token for a session."""
         nonce = new_nonce()
@@ -111,6 +114,7 @@ class EmbedController(Controller):
             "locale": language,
             "dir": i18n.text_direction(language),
             "instance": id[:64],
+            "query": urlencode({"action": action, "subscription_id": subscription_id}) if action else "",
         }
         headers = embed_headers(parent, nonce)
         if org_slug is not None:

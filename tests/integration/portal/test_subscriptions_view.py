@@ -1,0 +1,225 @@
+"""The subscriptions view: details, next invoice, and each flow end to end over HTTP."""
+
+import re
+
+from server import clock
+from server.db.enums import Interval, PriceKind, SeatStatus, SubscriptionStatus
+from server.db.tables import Organization, Seat, Subscription, WebhookEvent
+from server.schemas.catalog import PriceCreate, ProductCreate
+from server.schemas.customers import CustomerCreate
+from server.schemas.portal_settings import dump_portal_settings, load_portal_settings
+from server.services.catalog import create_product, product_views
+from server.services.customers import create_customer
+from server.services.payments import add_payment_method
+from server.services.subscriptions import create_subscription
+
+
+def bearer(session):
+    return {"Authorization": f"Bearer {session}"}
+
+
+async def _plans(org):
+    made = {}
+    for name, price in [
+        ("Starter", PriceCreate(kind=PriceKind.FIXED, interval=Interval.MONTH, currency="USD", amount=1000)),
+        ("Pro", PriceCreate(kind=PriceKind.FIXED, interval=Interval.MONTH, currency="USD", amount=2000)),
+        (
+            "Team",
+            PriceCreate(
+                kind=PriceKind.PER_SEAT, interval=Interval.MONTH, currency="USD", seat_amount=500, max_seats=5
+            ),
+        ),
+    ]:
+        product = await create_product(org.org.id, ProductCreate(name=name, prices=[price]))
+        [view] = await product_views(org.org.id, [product])
+        made[name] = view.prices[0].id
+    return made
+
+
+async def _subscribed(org, customer, keyring, plan_price, seats=1):
+    await add_payment_method(
+        org.org.id,
+        customer.id,
+        keyring=keyring,
+        number="4242424242424242",
+        exp_month=12,
+        exp_year=clock.now().year + 2,
+        cvc="123",
+    )
+    return await create_subscription(org.org.id, customer.id, plan_price, seats=seats)
+
+
+async def test_empty_state(client, open_session):
+    page = await client.get("/embed/views/subscriptions", headers=bearer(await open_session()))
+    assert page.status_code == 200
+    assert "You have no subscriptions." in page.text
+
+
+async def test_details_and_next_invoice(client, open_session, org, customer, keyring):
+    plans = await _plans(org)
+    sub = await _subscribed(org, customer, keyring, plans["Starter"])
+    page = await client.get("/embed/views/subscriptions", headers=bearer(await open_session()))
+    assert "Starter" in page.text
+    assert "$10.00 per month" in page.text
+    assert "Next charge" in page.text
+    assert "Next invoice preview" in page.text
+    assert f'data-query="action=cancel&amp;subscription_id={sub.id}"' in page.text
+
+
+async def test_cancel_flow_review_then_confirm_at_period_end(client, open_session, org, customer, keyring):
+    plans = await _plans(org)
+    sub = await _subscribed(org, customer, keyring, plans["Starter"])
+    session = await open_session()
+    choose = await client.get(
+        "/embed/views/subscriptions",
+        params={"action": "cancel", "subscription_id": str(sub.id)},
+        headers=bearer(session),
+    )
+    assert "When should it end?" in choose.text
+    assert "Too expensive" in choose.text or "too expensive" in choose.text.lower()
+    review = await client.get(
+        "/embed/views/subscriptions",
+        params={
+            "action": "cancel",
+            "subscription_id": str(sub.id),
+            "step": "review",
+            "when": "period_end",
+            "reason": "too_expensive",
+            "comment": "Moving to annual",
+        },
+        headers=bearer(session),
+    )
+    assert "What will happen" in review.text
+    assert "You will not be charged again." in review.text
+    assert "Confirm cancellation" in review.text
+    done = await client.post(
+        "/embed/views/subscriptions/cancel",
+        data={
+            "subscription_id": str(sub.id),
+            "when": "period_end",
+            "reason": "too_expensive",
+            "comment": "Moving to annual",
+        },
+        headers=bearer(session),
+    )
+    assert done.status_code == 200, done.text
+    assert "Your subscription will end on" in done.text
+    assert '"subscription.canceled"' in done.headers["x-selfserve-events"]
+    row = await Subscription.objects().where(Subscription.id == sub.id).first()
+    assert row.cancel_at_period_end
+    assert (row.cancellation_reason, row.cancellation_comment) == ("too_expensive", "Moving to annual")
+    assert "Keep my subscription" in done.text
+    undo = await client.post(
+        "/embed/views/subscriptions/uncancel", data={"subscription_id": str(sub.id)}, headers=bearer(session)
+    )
+    assert undo.status_code == 200
+    assert not (await Subscription.objects().where(Subscription.id == sub.id).first()).cancel_at_period_end
+    types = [
+        r["type"] for r in await WebhookEvent.select(WebhookEvent.type).where(WebhookEvent.org == org.org.id)
+    ]
+    assert types.count("subscription.canceled") == 1
+    assert types.count("subscription.uncanceled") == 1
+
+
+async def test_immediate_cancel_review_shows_the_refund(client, open_session, org, customer, keyring):
+    plans = await _plans(org)
+    sub = await _subscribed(org, customer, keyring, plans["Pro"])
+    review = await client.get(
+        "/embed/views/subscriptions",
+        params={"action": "cancel", "subscription_id": str(sub.id), "step": "review", "when": "now"},
+        headers=bearer(await open_session()),
+    )
+    assert "ends now" in review.text
+    assert re.search(r"About \$(19\.\d\d|20\.00) for the unused time goes back to your card", review.text)
+
+
+async def test_change_plan_shows_previews_and_switches(client, open_session, org, customer, keyring):
+    plans = await _plans(org)
+    sub = await _subscribed(org, customer, keyring, plans["Starter"])
+    session = await open_session()
+    page = await client.get(
+        "/embed/views/subscriptions",
+        params={"action": "change_plan", "subscription_id": str(sub.id)},
+        headers=bearer(session),
+    )
+    assert "Switch to Pro" in page.text
+    assert "you pay $" in page.text
+    done = await client.post(
+        "/embed/views/subscriptions/change_plan",
+        data={"subscription_id": str(sub.id), "price_id": plans["Pro"]},
+        headers=bearer(session),
+    )
+    assert done.status_code == 200, done.text
+    assert "Your plan has changed." in done.text
+    row = await Subscription.objects().where(Subscription.id == sub.id).first()
+    assert str(row.price) == plans["Pro"]
+
+
+async def test_seats_change_and_assignment(client, open_session, org, customer, keyring):
+    plans = await _plans(org)
+    sub = await _subscribed(org, customer, keyring, plans["Team"], seats=2)
+    session = await open_session()
+    preview = await client.get(
+        "/embed/views/subscriptions",
+        params={"action": "change_seats", "subscription_id": str(sub.id), "seats": "3"},
+        headers=bearer(session),
+    )
+    assert "New price: $15.00 per month." in preview.text
+    changed = await client.post(
+        "/embed/views/subscriptions/change_seats",
+        data={"subscription_id": str(sub.id), "seats": "3"},
+        headers=bearer(session),
+    )
+    assert changed.status_code == 200, changed.text
+    assert (await Subscription.objects().where(Subscription.id == sub.id).first()).seats == 3
+    too_many = await client.post(
+        "/embed/views/subscriptions/change_seats",
+        data={"subscription_id": str(sub.id), "seats": "9"},
+        headers=bearer(session),
+    )
+    assert too_many.status_code == 422
+    assigned = await client.post(
+        "/embed/views/subscriptions/assign_seat",
+        data={"subscription_id": str(sub.id), "email": "bo@example.com"},
+        headers=bearer(session),
+    )
+    assert assigned.status_code == 200, assigned.text
+    assert "Invitation sent to bo@example.com." in assigned.text
+    assert '"customer_seat.assigned"' in assigned.headers["x-selfserve-events"]
+    seat = await Seat.objects().where(Seat.subscription == sub.id).first()
+    revoked = await client.post(
+        "/embed/views/subscriptions/revoke_seat", data={"seat_id": str(seat.id)}, headers=bearer(session)
+    )
+    assert revoked.status_code == 200
+    assert (await Seat.objects().where(Seat.id == seat.id).first()).status == SeatStatus.REVOKED
+
+
+async def test_another_customers_subscription_is_not_found(client, open_session, org, keyring):
+    settings = load_portal_settings(org.org)
+    settings.features.pause = True
+    branding, rest = dump_portal_settings(settings)
+    await Organization.update({Organization.branding: branding, Organization.portal_settings: rest}).where(
+        Organization.id == org.org.id
+    )
+    plans = await _plans(org)
+    other = await create_customer(org.org.id, CustomerCreate(email="someone@example.com"))
+    theirs = await _subscribed(org, other, keyring, plans["Team"], seats=2)
+    session = await open_session()
+    for action, form in [
+        ("cancel", {"subscription_id": str(theirs.id), "when": "now"}),
+        ("uncancel", {"subscription_id": str(theirs.id)}),
+        ("change_plan", {"subscription_id": str(theirs.id), "price_id": plans["Starter"]}),
+        ("change_seats", {"subscription_id": str(theirs.id), "seats": "3"}),
+        ("assign_seat", {"subscription_id": str(theirs.id), "email": "x@example.com"}),
+        ("pause", {"subscription_id": str(theirs.id)}),
+        ("resume", {"subscription_id": str(theirs.id)}),
+        ("clear_change", {"subscription_id": str(theirs.id)}),
+    ]:
+        response = await client.post(
+            f"/embed/views/subscriptions/{action}", data=form, headers=bearer(session)
+        )
+        assert response.status_code == 404, (action, response.status_code)
+    row = await Subscription.objects().where(Subscription.id == theirs.id).first()
+    assert row.status == SubscriptionStatus.ACTIVE
+    assert row.seats == 2
+    assert not row.cancel_at_period_end

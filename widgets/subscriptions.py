@@ -1,0 +1,386 @@
+"""Subscriptions: status, cycle, amount, next charge and next-invoice preview, seats; and every flow the
+merchant allows — cancel (with a review step), uncancel, change plan or seats with a proration preview,
+assign / revoke / resend seats, pause and resume, clear a scheduled change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+import msgspec
+
+from server import clock
+from server.auth.sessions import PortalContext
+from server.billing.proration import prorate
+from server.db.enums import PriceKind, SeatStatus
+from server.db.enums import SubscriptionStatus as Status
+from server.errors import DomainError, Invalid
+from server.i18n import format_day
+from server.i18n import gettext as _
+from server.schemas.catalog import PriceOut, ProductOut
+from server.schemas.portal_settings import Features, load_portal_settings
+from server.services import catalog, seats, subscriptions
+from server.services.subscriptions import LIVE, ChangePreview, InvoicePreview
+from widgets import ActionResult, Params, View, require_writable
+
+Flow = Literal["", "cancel", "change_plan", "change_seats"]
+FLOWS = ("cancel", "change_plan", "change_seats")
+
+
+class SeatRow(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    email: str
+    status: str
+    invited_at: datetime
+
+
+class PlanOption(msgspec.Struct, frozen=True, kw_only=True):
+    price_id: str
+    product_name: str
+    amount: int
+    currency: str
+    interval: str
+    preview: ChangePreview
+
+
+class SubscriptionRow(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    product_name: str
+    status: str
+    interval: str
+    currency: str
+    amount: int
+    """What one period costs now (base plus seats)."""
+    per_seat: bool
+    seats: int
+    min_seats: int
+    max_seats: int | None
+    current_period_end: datetime
+    trial_end: datetime | None
+    cancel_at_period_end: bool
+    ended_at: datetime | None
+    paused: bool
+    pending_plan: str | None
+    pending_seats: int | None
+    next_invoice: InvoicePreview | None
+    seat_list: list[SeatRow]
+    live: bool
+
+
+class CancelFlow(msgspec.Struct, frozen=True, kw_only=True):
+    step: Literal["choose", "review"]
+    at_period_end: bool
+    reason: str
+    comment: str
+    refund_estimate: int
+    refund_policy: str
+
+
+class SubscriptionsModel(msgspec.Struct, frozen=True, kw_only=True):
+    subscriptions: list[SubscriptionRow]
+    features: Features
+    read_only: bool
+    flow: Flow
+    focus: str | None
+    cancel: CancelFlow | None
+    plans: list[PlanOption]
+    seat_preview: ChangePreview | None
+
+
+def _per_period(price: PriceOut, seats: int) -> int:
+    return price.amount + (price.seat_amount * seats if price.kind == PriceKind.PER_SEAT else 0)
+
+
+async def _prices(ctx: PortalContext) -> dict[str, tuple[ProductOut, PriceOut]]:
+    products = await catalog.list_products(ctx.org.id, limit=100)
+    views = await catalog.product_views(ctx.org.id, products.items)
+    return {price.id: (product, price) for product in views for price in product.prices}
+
+
+async def _price_of(
+    ctx: PortalContext, price_id: object, known: dict[str, tuple[ProductOut, PriceOut]]
+) -> tuple[ProductOut, PriceOut] | None:
+    if str(price_id) in known:
+        return known[str(price_id)]
+    price = await catalog.get_price(ctx.org.id, UUID(str(price_id)))
+    product = await catalog.get_product(ctx.org.id, price.product)
+    [view] = await catalog.product_views(ctx.org.id, [product])
+    archived = (await catalog.price_views(ctx.org.id, [price]))[0]
+    return view, archived
+
+
+def _subscription_id(params: Params) -> UUID:
+    try:
+        return UUID(params.get("subscription_id", ""))
+    except ValueError as exc:
+        raise Invalid(_("Please choose a subscription.")) from exc
+
+
+async def load(ctx: PortalContext, params: Params) -> SubscriptionsModel:
+    org_id, customer_id = ctx.org.id, ctx.customer.id
+    features = load_portal_settings(ctx.org).features
+    known = await _prices(ctx)
+    rows = []
+    for sub in await subscriptions.list_subscriptions(org_id, customer_id=customer_id):
+        found = await _price_of(ctx, sub.price, known)
+        if found is None:
+            continue
+        product, price = found
+        live = sub.status in LIVE
+        next_invoice = None
+        if live and not sub.cancel_at_period_end and sub.status != Status.PAUSED:
+            try:
+                next_invoice = await subscriptions.preview_next_invoice(
+                    org_id, sub.id, customer_id=customer_id
+                )
+            except DomainError:
+                next_invoice = None
+        seat_list = []
+        if price.kind == PriceKind.PER_SEAT and live:
+            seat_list = [
+                SeatRow(id=str(s.id), email=s.email, status=s.status, invited_at=s.invited_at)
+                for s in await seats.list_seats(org_id, sub.id, customer_id=customer_id)
+                if s.status != SeatStatus.REVOKED
+            ]
+        pending = known.get(str(sub.pending_price)) if sub.pending_price else None
+        rows.append(
+            SubscriptionRow(
+                id=str(sub.id),
+                product_name=product.name,
+                status=sub.status,
+                interval=price.interval,
+                currency=sub.currency,
+                amount=_per_period(price, int(sub.seats)),
+                per_seat=price.kind == PriceKind.PER_SEAT,
+                seats=int(sub.seats),
+                min_seats=price.min_seats,
+                max_seats=price.max_seats,
+                current_period_end=sub.current_period_end,
+                trial_end=sub.trial_end,
+                cancel_at_period_end=bool(sub.cancel_at_period_end),
+                ended_at=sub.ended_at,
+                paused=sub.status == Status.PAUSED,
+                pending_plan=pending[0].name if pending else None,
+                pending_seats=sub.pending_seats,
+                next_invoice=next_invoice,
+                seat_list=seat_list,
+                live=live,
+            )
+        )
+    flow: Flow = params.get("action", "") if params.get("action") in FLOWS else ""  # type: ignore[assignment]
+    focus = params.get("subscription_id") if flow else None
+    if flow and not any(row.id == focus and row.live for row in rows):
+        flow, focus = "", None
+    cancel_flow, plans, seat_preview = None, [], None
+    if flow and focus and not ctx.scopes.read_only:
+        target = UUID(focus)
+        if flow == "cancel":
+            cancel_flow = await _cancel_flow(ctx, target, params, features)
+        elif flow == "change_plan":
+            plans = await _plan_options(ctx, target, known)
+        elif flow == "change_seats" and params.get("seats", "").isdigit():
+            seat_preview = await subscriptions.preview_seat_change(
+                org_id, target, int(params["seats"]), customer_id=customer_id
+            )
+    return SubscriptionsModel(
+        subscriptions=rows,
+        features=features,
+        read_only=ctx.scopes.read_only,
+        flow=flow,
+        focus=focus,
+        cancel=cancel_flow,
+        plans=plans,
+        seat_preview=seat_preview,
+    )
+
+
+async def _cancel_flow(
+    ctx: PortalContext, subscription_id: UUID, params: Params, features: Features
+) -> CancelFlow:
+    sub = await subscriptions.get_subscription(ctx.org.id, subscription_id, customer_id=ctx.customer.id)
+    at_period_end = params.get("when", "period_end") != "now" or not features.immediate_cancel
+    reason = params.get("reason", "")
+    if reason and reason not in features.cancellation_reasons:
+        reason = ""
+    refund = 0
+    if not at_period_end and features.immediate_cancel_refund != "none" and sub.status != Status.TRIALING:
+        found = await _price_of(ctx, sub.price, {})
+        if found is not None:
+            period_amount = _per_period(found[1], int(sub.seats))
+            refund = -prorate(period_amount, 0, sub.current_period_start, sub.current_period_end, clock.now())
+    return CancelFlow(
+        step="review" if params.get("step") == "review" else "choose",
+        at_period_end=at_period_end,
+        reason=reason,
+        comment=params.get("comment", "")[:2000],
+        refund_estimate=max(refund, 0),
+        refund_policy=features.immediate_cancel_refund,
+    )
+
+
+async def _plan_options(
+    ctx: PortalContext, subscription_id: UUID, known: dict[str, tuple[ProductOut, PriceOut]]
+) -> list[PlanOption]:
+    """Every price the service would let this subscription switch to, with its preview."""
+    options = []
+    for price_id, (product, price) in known.items():
+        try:
+            preview = await subscriptions.preview_plan_change(
+                ctx.org.id, subscription_id, UUID(price_id), customer_id=ctx.customer.id
+            )
+        except DomainError:
+            continue
+        options.append(
+            PlanOption(
+                price_id=price_id,
+                product_name=product.name,
+                amount=preview.new_amount,
+                currency=price.currency,
+                interval=price.interval,
+                preview=preview,
+            )
+        )
+    return sorted(options, key=lambda option: option.amount)
+
+
+def _updated(sub_id: object, status: str, kind: str = "subscription.updated") -> list[dict[str, object]]:
+    return [{"type": kind, "data": {"id": str(sub_id), "status": status}}]
+
+
+async def cancel(ctx: PortalContext, form: Params) -> ActionResult:
+    require_writable(ctx)
+    sub = await subscriptions.cancel_subscription(
+        ctx.org.id,
+        _subscription_id(form),
+        customer_id=ctx.customer.id,
+        at_period_end=form.get("when", "period_end") != "now",
+        reason=form.get("reason") or None,
+        comment=form.get("comment", "").strip(),
+    )
+    if sub.cancel_at_period_end:
+        message = _(
+            "Your subscription will end on %(date)s. You can undo this until then.",
+            date=format_day(sub.current_period_end),
+        )
+    else:
+        message = _("Your subscription has ended.")
+    return ActionResult(message=message, events=_updated(sub.id, sub.status, "subscription.canceled"))
+
+
+async def uncancel(ctx: PortalContext, form: Params) -> ActionResult:
+    require_writable(ctx)
+    sub = await subscriptions.uncancel_subscription(
+        ctx.org.id, _subscription_id(form), customer_id=ctx.customer.id
+    )
+    return ActionResult(
+        message=_("Your subscription will continue."),
+        events=_updated(sub.id, sub.status, "subscription.uncanceled"),
+    )
+
+
+async def change_plan(ctx: PortalContext, form: Params) -> ActionResult:
+    require_writable(ctx)
+    try:
+        price_id = UUID(form.get("price_id", ""))
+    except ValueError as exc:
+        raise Invalid(_("Please choose a plan.")) from exc
+    sub = await subscriptions.change_plan(
+        ctx.org.id, _subscription_id(form), price_id, customer_id=ctx.customer.id
+    )
+    message = (
+        _("Your plan will change at the end of this period.")
+        if sub.pending_price
+        else _("Your plan has changed.")
+    )
+    return ActionResult(message=message, events=_updated(sub.id, sub.status))
+
+
+async def change_seats(ctx: PortalContext, form: Params) -> ActionResult:
+    require_writable(ctx)
+    if not form.get("seats", "").isdigit():
+        raise Invalid(_("Please enter the number of seats."))
+    sub = await subscriptions.change_seats(
+        ctx.org.id, _subscription_id(form), int(form["seats"]), customer_id=ctx.customer.id
+    )
+    return ActionResult(message=_("Seats updated."), events=_updated(sub.id, sub.status))
+
+
+async def pause(ctx: PortalContext, form: Params) -> ActionResult:
+    require_writable(ctx)
+    sub = await subscriptions.pause_subscription(
+        ctx.org.id, _subscription_id(form), customer_id=ctx.customer.id
+    )
+    return ActionResult(message=_("Your subscription is paused."), events=_updated(sub.id, sub.status))
+
+
+async def resume(ctx: PortalContext, form: Params) -> ActionResult:
+    require_writable(ctx)
+    sub = await subscriptions.resume_subscription(
+        ctx.org.id, _subscription_id(form), customer_id=ctx.customer.id
+    )
+    return ActionResult(message=_("Your subscription is active again."), events=_updated(sub.id, sub.status))
+
+
+async def clear_change(ctx: PortalContext, form: Params) -> ActionResult:
+    require_writable(ctx)
+    sub = await subscriptions.clear_scheduled_change(
+        ctx.org.id, _subscription_id(form), customer_id=ctx.customer.id
+    )
+    return ActionResult(message=_("The scheduled change was cancelled."), events=_updated(sub.id, sub.status))
+
+
+def _seat_id(form: Params) -> UUID:
+    try:
+        return UUID(form.get("seat_id", ""))
+    except ValueError as exc:
+        raise Invalid(_("Please choose a seat.")) from exc
+
+
+def _seat_event(kind: str, seat_id: object, sub_id: object) -> list[dict[str, object]]:
+    return [{"type": kind, "data": {"id": str(seat_id), "subscription_id": str(sub_id)}}]
+
+
+async def assign_seat(ctx: PortalContext, form: Params) -> ActionResult:
+    require_writable(ctx)
+    seat, _token = await seats.assign_seat(
+        ctx.org.id, _subscription_id(form), form.get("email", "").strip(), customer_id=ctx.customer.id
+    )
+    return ActionResult(
+        message=_("Invitation sent to %(email)s.", email=seat.email),
+        events=_seat_event("customer_seat.assigned", seat.id, seat.subscription),
+    )
+
+
+async def revoke_seat(ctx: PortalContext, form: Params) -> ActionResult:
+    require_writable(ctx)
+    seat = await seats.revoke_seat(ctx.org.id, _seat_id(form), customer_id=ctx.customer.id)
+    return ActionResult(
+        message=_("%(email)s no longer has a seat.", email=seat.email),
+        events=_seat_event("customer_seat.revoked", seat.id, seat.subscription),
+    )
+
+
+async def resend_seat(ctx: PortalContext, form: Params) -> ActionResult:
+    require_writable(ctx)
+    await seats.resend_invitation(ctx.org.id, _seat_id(form), customer_id=ctx.customer.id)
+    return ActionResult(message=_("Invitation sent again."))
+
+
+VIEW = View(
+    slug="subscriptions",
+    title="Subscriptions",
+    load=load,
+    actions={
+        "cancel": cancel,
+        "uncancel": uncancel,
+        "change_plan": change_plan,
+        "change_seats": change_seats,
+        "pause": pause,
+        "resume": resume,
+        "clear_change": clear_change,
+        "assign_seat": assign_seat,
+        "revoke_seat": revoke_seat,
+        "resend_seat": resend_seat,
+    },
+)
