@@ -173,3 +173,18 @@ async def usage_totals(
         totals.total += row["total"]
         totals.event_count += row["event_count"]
     return result
+
+
+async def daily_usage(
+    org_id: UUID, customer_id: UUID, name: str, first_day: datetime, end: datetime
+) -> dict[str, Totals]:
+    """Per UTC day from ``first_day``'s day up to (not including) ``end``'s day, for trend charts; days
+    without events are absent."""
+    rows = await UsageRollup.select(UsageRollup.day, UsageRollup.total, UsageRollup.event_count).where(
+        UsageRollup.org == org_id,
+        UsageRollup.customer == customer_id,
+        UsageRollup.name == name,
+        UsageRollup.day >= utc_day(first_day),
+        UsageRollup.day < utc_day(end),
+    )
+    return {row["day"]: Totals(total=row["total"], event_count=row["event_count"]) for row in rows}
