@@ -28,7 +28,7 @@ async def expire_wallet_credits(context: JobContext) -> int:
     return await wallet.expire_credits()
 
 
-register(Job("billing.renewals", renew_subscriptions, idle_seconds=30.0))
-register(Job("billing.seat_invite_expiry", expire_seat_invitations, idle_seconds=300.0))
+register(Job("billing.renewals", renew_subscriptions, idle_seconds=30))
+register(Job("billing.seat_invite_expiry", expire_seat_invitations, idle_seconds=300))
 register(Job("billing.dunning", retry_due_payments, idle_seconds=60.0))
-register(Job("billing.credit_expiry", expire_wallet_credits, idle_seconds=300.0))
+register(Job("billing.credit_expiry", expire_wallet_credits, idle_seconds=300))
