@@ -2,8 +2,8 @@
 
 A lease is a conditional UPDATE of ``locked_until``: of two workers that pick the same message, only one
 sees its row updated, so no message is sent twice by two workers. A failed send is retried with backoff
-(``RETRY_DELAYS``) and then marked ``failed``. Logs carry message ids and file paths, never a body, a
-subject or an address, because bodies carry sign-in links.
+(``RETRY_DELAYS``) and then marked ``failed``; a recipient the server refuses for good fails at once.
+Logs carry message ids and file paths, never a body, a subject or an address: bodies carry sign-in links.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from email.headerregistry import Address
 from typing import Any
 from uuid import UUID
+
+import aiosmtplib
 
 from server import clock
 from server.db.enums import EmailStatus
@@ -114,13 +116,20 @@ async def _record_sent(message_id: UUID, attempts: int) -> None:
     ).where(EmailMessage.id == message_id)
 
 
+def _is_permanent(error: Exception) -> bool:
+    """The server refused the recipient for good (5xx): no retry can help."""
+    return isinstance(error, aiosmtplib.SMTPRecipientsRefused) and all(
+        r.code >= 500 for r in error.recipients
+    )
+
+
 async def _record_failure(message_id: UUID, attempts: int, error: Exception) -> None:
     now = clock.now()
     reason = f"{type(error).__name__}: {error}"[:500]
-    if attempts >= MAX_ATTEMPTS:
+    if attempts >= MAX_ATTEMPTS or _is_permanent(error):
         changes: dict[Any, Any] = {EmailMessage.status: EmailStatus.FAILED}
         log.error(
-            "email %s failed for good after %d attempts (%s)", message_id, attempts, type(error).__name__
+            "email %s failed for good after %d attempt(s) (%s)", message_id, attempts, type(error).__name__
         )
     else:
         retry_at = now + RETRY_DELAYS[attempts - 1]

@@ -18,6 +18,13 @@ class Inbox:
 
     def __init__(self) -> None:
         self.envelopes: list[Any] = []
+        self.unknown_users: set[str] = set()
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address in self.unknown_users:
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.envelopes.append(envelope)
@@ -26,7 +33,7 @@ class Inbox:
     def received_by(self, address: str) -> list[MimeMessage]:
         """Messages for ``address`` (other tests' queued mail may reach this server too)."""
         return [
-            message_from_bytes(e.content, policy=policy.default)  # type: ignore[misc]
+            message_from_bytes(e.content, policy=policy.default)
             for e in self.envelopes
             if address in e.rcpt_tos
         ]

@@ -164,3 +164,15 @@ async def test_no_token_in_any_log_line(org, keyring, smtp_context, smtp_port, r
         assert TOKEN not in record.getMessage() + (record.exc_text or "")
         if record.name.startswith("selfserve"):
             assert recipient not in record.getMessage()
+
+
+async def test_a_recipient_refused_for_good_fails_without_retries(
+    org, keyring, inbox, smtp_context, recipient, frozen
+):
+    inbox.unknown_users.add(recipient)
+    message = await _queue(keyring, org.org.id, recipient)
+    await drain(smtp_context)
+    row = await _row(message)
+    assert (row["status"], row["attempts"]) == (EmailStatus.FAILED, 1)
+    assert row["last_error"].startswith("SMTPRecipientsRefused")
+    assert inbox.received_by(recipient) == []
