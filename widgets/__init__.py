@@ -51,9 +51,9 @@ class View:
 
 
 def _registry() -> tuple[View, ...]:
-    from widgets import orders, settings, subscriptions, wallet
+    from widgets import orders, settings, subscriptions, usage, wallet
 
-    return (subscriptions.VIEW, orders.VIEW, wallet.VIEW, settings.VIEW)
+    return (subscriptions.VIEW, orders.VIEW, usage.VIEW, wallet.VIEW, settings.VIEW)
 
 
 REGISTRY: tuple[View, ...] = _registry()

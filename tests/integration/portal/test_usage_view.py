@@ -1,0 +1,89 @@
+"""The usage view: this cycle's usage, included amount, limit, percentage, overage and its cost, a trend."""
+
+
+from server import clock
+from server.db.enums import Interval, MeterAggregation, PriceKind
+from server.schemas.catalog import MeterCreate, PriceCreate, PriceMeterIn, ProductCreate
+from server.services.catalog import create_meter, create_product, product_views
+from server.services.payments import add_payment_method
+from server.services.subscriptions import create_subscription
+from server.services.usage import UsageEventIn, ingest_events
+from server.services.wallet import credit
+
+
+def bearer(session):
+    return {"Authorization": f"Bearer {session}"}
+
+
+async def test_no_metered_plan_shows_an_explanation(client, open_session):
+    page = await client.get("/embed/views/usage", headers=bearer(await open_session()))
+    assert page.status_code == 200
+    assert "None of your plans is billed by usage." in page.text
+
+
+async def test_usage_against_included_and_limit_with_overage_cost(
+    client, open_session, org, customer, keyring
+):
+    meter = await create_meter(
+        org.org.id,
+        MeterCreate(
+            name="API requests",
+            event_name="api.request",
+            unit_name="requests",
+            aggregation=MeterAggregation.SUM,
+        ),
+    )
+    product = await create_product(
+        org.org.id,
+        ProductCreate(
+            name="API",
+            prices=[
+                PriceCreate(
+                    kind=PriceKind.METERED,
+                    interval=Interval.MONTH,
+                    currency="USD",
+                    amount=900,
+                    meters=[
+                        PriceMeterIn(
+                            meter_id=meter.id,
+                            included_units=1000,
+                            unit_amount=200,
+                            unit_batch=1000,
+                            usage_limit=5000,
+                        )
+                    ],
+                )
+            ],
+        ),
+    )
+    [view] = await product_views(org.org.id, [product])
+    await add_payment_method(
+        org.org.id,
+        customer.id,
+        keyring=keyring,
+        number="4242424242424242",
+        exp_month=12,
+        exp_year=clock.now().year + 2,
+        cvc="123",
+    )
+    await create_subscription(org.org.id, customer.id, view.prices[0].id)
+    now = clock.now()
+    await ingest_events(
+        org.org.id,
+        [
+            UsageEventIn(name="api.request", customer_id=customer.id, value=500, occurred_at=now)
+            for _ in range(5)
+        ],
+    )
+    await credit(org.org.id, customer.id, 300, "USD", "usage", "Usage credit")
+    page = await client.get("/embed/views/usage", headers=bearer(await open_session()))
+    text = page.text
+    assert "API requests" in text
+    assert "2,500</span> requests" in text
+    assert "of 5,000" in text
+    assert "50% used" in text
+    assert "1,500 requests" in text
+    assert "$4.00 so far" in text  # 1,500 beyond included = 1.5 batches of 1,000, rounded half up to 2 batches at $2
+    assert "Daily usage this period" in text
+    assert text.count("<rect x=") >= 3
+    assert "$3.00" in text.split("Credit")[-1]
