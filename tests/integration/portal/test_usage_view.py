@@ -83,7 +83,8 @@ async def test_usage_against_included_and_limit_with_overage_cost(
     assert "of 5,000" in text
     assert "50% used" in text
     assert "1,500 requests" in text
-    assert "$4.00 so far" in text  # 1,500 beyond included = 1.5 batches of 1,000, rounded half up to 2 batches at $2
+    # 1,500 beyond included is 1.5 batches of 1,000, billed rounded half up: 2 batches at $2
+    assert "$4.00 so far" in text
     assert "Daily usage this period" in text
     assert text.count("<rect x=") >= 3
     assert "$3.00" in text.split("Credit")[-1]
