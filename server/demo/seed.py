@@ -113,6 +113,16 @@ async def seed_demo(
     return created
 
 
+@dataclass(frozen=True)
+class _Credit:
+    at: datetime
+    kind: WalletTransactionKind
+    amount: int
+    description: str
+    expires_at: datetime | None
+    order_id: UUID | None
+
+
 @dataclass
 class _Plan:
     product: Product
@@ -137,9 +147,7 @@ class _Ledger:
             )
         )
         self.balance = 0
-        self.scheduled: list[
-            tuple[datetime, WalletTransactionKind, int, str, datetime | None, UUID | None]
-        ] = []
+        self.scheduled: list[_Credit] = []
         self.open: list[WalletTransaction] = []
 
     def credit(
@@ -152,8 +160,8 @@ class _Ledger:
         expires_at: datetime | None = None,
         order_id: UUID | None = None,
     ) -> None:
-        self.scheduled.append((at, kind, amount, description, expires_at, order_id))
-        self.scheduled.sort(key=lambda item: item[0])
+        self.scheduled.append(_Credit(at, kind, amount, description, expires_at, order_id))
+        self.scheduled.sort(key=lambda credit: credit.at)
 
     def _entry(
         self,
@@ -193,7 +201,7 @@ class _Ledger:
     def advance(self, to: datetime) -> None:
         """Apply every credit and expiry up to ``to``, in time order."""
         while True:
-            credit_at = self.scheduled[0][0] if self.scheduled else None
+            credit_at = self.scheduled[0].at if self.scheduled else None
             expiring = min(
                 (tx for tx in self.open if tx.expires_at is not None),
                 key=lambda tx: tx.expires_at,
@@ -201,9 +209,11 @@ class _Ledger:
             )
             expiry_at = expiring.expires_at if expiring is not None else None
             if credit_at is not None and credit_at <= to and (expiry_at is None or credit_at <= expiry_at):
-                at, kind, amount, description, expires_at, order_id = self.scheduled.pop(0)
+                c = self.scheduled.pop(0)
                 self.open.append(
-                    self._entry(at, kind, amount, description, expires_at=expires_at, order_id=order_id)
+                    self._entry(
+                        c.at, c.kind, c.amount, c.description, expires_at=c.expires_at, order_id=c.order_id
+                    )
                 )
             elif expiring is not None and expiry_at is not None and expiry_at <= to:
                 left = expiring.remaining
@@ -625,7 +635,7 @@ class _Builder:
         orders = []
         for k in range((story.ends if story.ends is not None else story.periods_before) + 1):
             seats = story.seats_before if seat_change is not None and k <= seat_change else story.seats
-            lines = self.period_lines(customer.id, plan, seats or 1, bound(k), bound(k + 1))
+            lines = self.period_lines(plan, seats or 1, bound(k), bound(k + 1))
             if k > 0:
                 lines += self.usage_lines(customer.id, plan, bound(k - 1), bound(k))
             reason = BillingReason.SUBSCRIPTION_CYCLE if k else BillingReason.SUBSCRIPTION_CREATE
@@ -667,9 +677,7 @@ class _Builder:
             failing.next_payment_attempt_at = failing.created_at + timedelta(days=DUNNING_RETRY_DAYS[1])
         return orders
 
-    def period_lines(
-        self, customer_id: UUID, plan: _Plan, seats: int, start: datetime, end: datetime
-    ) -> list[OrderLine]:
+    def period_lines(self, plan: _Plan, seats: int, start: datetime, end: datetime) -> list[OrderLine]:
         """The lines the subscriptions service bills for a period: the base price (even at zero, so a free
         plan's order is not empty) and the seats."""
         price, name = plan.price, plan.product.name
