@@ -8,6 +8,7 @@ import contextlib
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 import uvicorn
@@ -72,8 +73,17 @@ async def _until_started(servers: list[_Server], tasks: list[asyncio.Task[None]]
     return True
 
 
+def _redacted(url: str) -> str:
+    """``url`` without its password, fit to print."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)))
+
+
 def _banner(portal_url: str, merchant_url: str, demo: DemoMerchant, settings: Settings) -> str:
     data = "seeded just now" if demo.seeded else "reused from an earlier run"
+    database = _redacted(settings.database_url)
     return "\n".join(
         [
             "",
@@ -82,7 +92,7 @@ def _banner(portal_url: str, merchant_url: str, demo: DemoMerchant, settings: Se
             f"  demo merchant app:   {merchant_url}   (Acme's account settings page)",
             f"  demo secret API key: {demo.api_key}",
             "                       (made for this run; use it as: Authorization: Bearer <key>)",
-            f"  merchant: {demo.org.name} (slug {demo.org.slug}), data {data} in {settings.database_url}",
+            f"  merchant: {demo.org.name} (slug {demo.org.slug}), data {data} in {database}",
             "Press Ctrl+C to stop.",
             "",
         ]
