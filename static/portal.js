@@ -78,6 +78,8 @@
   }
 
   root.addEventListener("click", function (event) {
+    var copy = event.target.closest("[data-copy]");
+    if (copy && navigator.clipboard) { navigator.clipboard.writeText(copy.dataset.copy); copy.textContent = "✓"; return; }
     var link = event.target.closest("a[data-view]");
     if (link && session) { event.preventDefault(); load(link.dataset.view, false, link.dataset.query); }
   });

@@ -26,6 +26,8 @@ class ActionResult:
 
     message: str
     events: list[dict[str, Any]] = field(default_factory=list)
+    reveal: str | None = None
+    """A secret shown once with a copy button (a regenerated API key), never stored in the page state."""
 
 
 Action = Callable[[PortalContext, Params], Awaitable[ActionResult]]
@@ -51,9 +53,9 @@ class View:
 
 
 def _registry() -> tuple[View, ...]:
-    from widgets import orders, settings, subscriptions, usage, wallet
+    from widgets import orders, overview, settings, subscriptions, usage, wallet
 
-    return (subscriptions.VIEW, orders.VIEW, usage.VIEW, wallet.VIEW, settings.VIEW)
+    return (overview.VIEW, subscriptions.VIEW, orders.VIEW, usage.VIEW, wallet.VIEW, settings.VIEW)
 
 
 REGISTRY: tuple[View, ...] = _registry()

@@ -203,7 +203,9 @@ class EmbedController(Controller):
                 return await render_view(
                     request, ctx, widget, data, message=exc.detail, status=exc.status, error=True
                 )
-        response = await render_view(request, ctx, widget, {}, message=result.message, status=200)
+        response = await render_view(
+            request, ctx, widget, {}, message=result.message, status=200, reveal=result.reveal
+        )
         response.headers["x-selfserve-events"] = msgspec.json.encode(result.events).decode()
         return response
 
@@ -228,6 +230,7 @@ async def render_view(
     message: str | None,
     status: int,
     error: bool = False,
+    reveal: str | None = None,
 ) -> Response[str]:
     settings = load_portal_settings(ctx.org)
     language = _locale(ctx)
@@ -243,6 +246,7 @@ async def render_view(
                 "settings": settings,
                 "message": message,
                 "error": error,
+                "reveal": reveal,
                 "read_only": ctx.scopes.read_only,
                 "locale": language,
             },

@@ -1,6 +1,5 @@
 """The usage view: this cycle's usage, included amount, limit, percentage, overage and its cost, a trend."""
 
-
 from server import clock
 from server.db.enums import Interval, MeterAggregation, PriceKind
 from server.schemas.catalog import MeterCreate, PriceCreate, PriceMeterIn, ProductCreate

@@ -1,0 +1,150 @@
+"""Overview: the merchant's welcome, subscriptions at a glance, recent orders, benefits, balance."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from server.auth.sessions import PortalContext
+from server.db.enums import BenefitType
+from server.errors import Invalid
+from server.i18n import gettext as _
+from server.portal.documents import document_url
+from server.schemas.portal_settings import load_portal_settings
+from server.services import catalog, files, grants, orders, subscriptions, wallet
+from server.services.files import FileInfo
+from server.services.subscriptions import LIVE
+from widgets import ActionResult, Params, View, require_writable
+
+RECENT_ORDERS = 3
+
+
+class SubscriptionSummary(msgspec.Struct, frozen=True, kw_only=True):
+    product_name: str
+    status: str
+    current_period_end: datetime
+    cancel_at_period_end: bool
+
+
+class OrderSummary(msgspec.Struct, frozen=True, kw_only=True):
+    label: str
+    created_at: datetime
+    total: int
+    currency: str
+    status: str
+
+
+class Download(msgspec.Struct, frozen=True, kw_only=True):
+    file: FileInfo
+    url: str
+
+
+class BenefitCard(msgspec.Struct, frozen=True, kw_only=True):
+    grant_id: str
+    type: str
+    description: str
+    license_key: str | None = None
+    api_key_hint: str | None = None
+    invite_url: str | None = None
+    instructions: str | None = None
+    url: str | None = None
+    downloads: list[Download] = msgspec.field(default_factory=list)
+
+
+class OverviewModel(msgspec.Struct, frozen=True, kw_only=True):
+    welcome_message: str
+    customer_name: str
+    subscriptions: list[SubscriptionSummary]
+    orders: list[OrderSummary]
+    benefits: list[BenefitCard]
+    show_benefits: bool
+    balances: dict[str, int]
+    read_only: bool
+
+
+def _safe_link(value: Any) -> str | None:
+    """Only http(s) links reach an href."""
+    text = str(value or "")
+    return text if text.startswith(("https://", "http://")) else None
+
+
+async def _benefit(ctx: PortalContext, grant: grants.GrantView) -> BenefitCard:
+    props = grant.properties
+    downloads = []
+    if grant.type == BenefitType.DOWNLOADABLE:
+        downloads = [
+            Download(file=info, url=document_url(ctx.keyring, ctx.org.id, ctx.customer.id, info.id, "file"))
+            for info in await files.files_info(ctx.org.id, list(props.get("file_ids") or []))
+        ]
+    return BenefitCard(
+        grant_id=str(grant.id),
+        type=grant.type,
+        description=grant.description,
+        license_key=grant.license_key,
+        api_key_hint=grant.api_key_hint,
+        invite_url=_safe_link(props.get("invite_url")),
+        instructions=props.get("instructions"),
+        url=_safe_link(props.get("url")),
+        downloads=downloads,
+    )
+
+
+async def load(ctx: PortalContext, params: Params) -> OverviewModel:
+    org_id, customer_id = ctx.org.id, ctx.customer.id
+    settings = load_portal_settings(ctx.org)
+    summaries = []
+    for sub in await subscriptions.list_subscriptions(org_id, customer_id=customer_id):
+        if sub.status not in LIVE:
+            continue
+        product = await catalog.get_product(org_id, UUID(str(sub.product)))
+        summaries.append(
+            SubscriptionSummary(
+                product_name=product.name,
+                status=sub.status,
+                current_period_end=sub.current_period_end,
+                cancel_at_period_end=bool(sub.cancel_at_period_end),
+            )
+        )
+    page = await orders.list_orders(org_id, customer_id=customer_id, limit=100)
+    recent = [
+        OrderSummary(
+            label=order.invoice_number or _("Order"),
+            created_at=order.created_at,
+            total=int(order.total),
+            currency=order.currency,
+            status=order.status,
+        )
+        for order in list(reversed(page.items))[:RECENT_ORDERS]
+    ]
+    benefits = []
+    if settings.sections.benefits:
+        for grant in await grants.list_grants(org_id, customer_id, keyring=ctx.keyring):
+            benefits.append(await _benefit(ctx, grant))
+    return OverviewModel(
+        welcome_message=settings.welcome_message,
+        customer_name=ctx.customer.name,
+        subscriptions=summaries,
+        orders=recent,
+        benefits=benefits,
+        show_benefits=settings.sections.benefits,
+        balances={w.currency: int(w.balance) for w in await wallet.list_wallets(org_id, customer_id)},
+        read_only=ctx.scopes.read_only,
+    )
+
+
+async def regenerate_api_key(ctx: PortalContext, form: Params) -> ActionResult:
+    require_writable(ctx)
+    try:
+        grant_id = UUID(form.get("grant_id", ""))
+    except ValueError as exc:
+        raise Invalid(_("Please choose a key.")) from exc
+    key = await grants.regenerate_api_key(ctx.org.id, grant_id, customer_id=ctx.customer.id)
+    return ActionResult(
+        message=_("Your new API key is below. Copy it now: it will not be shown again."), reveal=key
+    )
+
+
+VIEW = View(slug="overview", title="Overview", load=load, actions={"regenerate_api_key": regenerate_api_key})
