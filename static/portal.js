@@ -37,6 +37,7 @@
       body: JSON.stringify({ token: token, origin: parentOrigin })
     }).then(function (response) {
       return response.json().then(function (body) {
+        if (body.return_url && root.dataset.hosted) back(body.return_url);
         if (response.status === 403) { show("ss-refused"); post("error", { code: "origin_refused" }); return; }
         if (!response.ok) { expired(body.code || "token_invalid"); return; }
         var first = !session;
@@ -45,6 +46,12 @@
         if (first) load(body.views.indexOf(view) >= 0 ? view : body.views[0], true, query);
       });
     }, function () { post("error", { code: "network" }); });
+  }
+
+  function back(url) {
+    var link = document.createElement("a");
+    link.href = url; link.className = "ss-link ss-back"; link.textContent = "← " + (root.dataset.back || "Back");
+    if (/^https?:/.test(link.protocol)) document.body.insertBefore(link, root);
   }
 
   function expired(code) {
@@ -131,6 +138,8 @@
   if (fragmentToken) {
     history.replaceState(null, "", location.pathname + location.search);
     exchange(decodeURIComponent(fragmentToken[1]));
+  } else if (root.dataset.hosted) {
+    show("ss-signin");
   } else {
     post("hello", { title: root.dataset.title });
   }

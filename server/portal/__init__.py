@@ -4,5 +4,6 @@ from typing import Any
 
 from server.portal.documents import download_document
 from server.portal.embed import EmbedController
+from server.portal.hosted import hosted_portal
 
-PORTAL_ROUTE_HANDLERS: list[Any] = [EmbedController, download_document]
+PORTAL_ROUTE_HANDLERS: list[Any] = [EmbedController, hosted_portal, download_document]

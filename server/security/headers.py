@@ -54,3 +54,10 @@ def embed_headers(parent_origin: str, nonce: str) -> dict[str, str]:
         "cache-control": "no-store",
         "x-content-type-options": "nosniff",
     }
+
+
+def hosted_headers(nonce: str) -> dict[str, str]:
+    """Headers of a first-party portal page: the same nonce policy as embeds, but never framed."""
+    headers = embed_headers("'none'", nonce)
+    headers["x-frame-options"] = "DENY"
+    return headers
