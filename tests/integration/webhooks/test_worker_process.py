@@ -2,6 +2,7 @@
 loses nothing, and the resent delivery carries the same webhook-id; SIGTERM stops it cleanly."""
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -138,11 +139,26 @@ async def test_sigterm_stops_the_worker_cleanly(database_url, settings, tmp_path
         worker.stdout.close()
 
 
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    """Run the ASGI lifespan (startup, then shutdown) on this loop, as uvicorn does."""
+    to_app, from_app = asyncio.Queue(), asyncio.Queue()
+    task = asyncio.create_task(
+        app({"type": "lifespan", "asgi": {"version": "3.0"}}, to_app.get, from_app.put)
+    )
+    await to_app.put({"type": "lifespan.startup"})
+    assert (await from_app.get())["type"] == "lifespan.startup.complete"
+    try:
+        yield
+    finally:
+        await to_app.put({"type": "lifespan.shutdown"})
+        assert (await from_app.get())["type"] == "lifespan.shutdown.complete"
+        await task
+
+
 async def test_the_app_runs_the_worker_in_process_unless_told_not_to(
     org, make_endpoint, local_settings, engine
 ):
-    from litestar.testing import AsyncTestClient
-
     from server.app import create_app
 
     receiver = HoldingReceiver()
@@ -150,10 +166,10 @@ async def test_the_app_runs_the_worker_in_process_unless_told_not_to(
     await make_endpoint(await receiver.start())
     async with write_transaction():
         event = await record_event(org.org.id, "subscription.updated", {"id": "s1"})
-    async with AsyncTestClient(create_app(local_settings, engine=engine, run_worker=False)):
+    async with lifespan(create_app(local_settings, engine=engine, run_worker=False)):
         await asyncio.sleep(0.5)
         assert receiver.seen == []
-    async with AsyncTestClient(create_app(local_settings, engine=engine, run_worker=True)):
+    async with lifespan(create_app(local_settings, engine=engine, run_worker=True)):
         await asyncio.wait_for(receiver.arrived.wait(), timeout=30)
         for _ in range(100):
             if await statuses(org.org.id) == {"succeeded": 1}:
