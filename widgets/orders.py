@@ -13,7 +13,7 @@ from server.db.enums import OrderStatus
 from server.errors import Invalid
 from server.i18n import gettext as _
 from server.portal.documents import document_url
-from server.services.orders import PAID_STATUSES, list_order_lines, list_orders, list_refunds, pay_order
+from server.services.orders import PAID_STATUSES, lines_and_refunds, list_orders, pay_order
 from server.services.payments import list_payment_methods
 from widgets import ActionResult, Params, View, require_writable
 
@@ -73,10 +73,10 @@ def _fields(value: Any) -> dict[str, str]:
 async def load(ctx: PortalContext, params: Params) -> OrdersModel:
     org_id, customer_id = ctx.org.id, ctx.customer.id
     page = await list_orders(org_id, customer_id=customer_id, limit=HISTORY_LIMIT)
+    lines_of, refunds_of = await lines_and_refunds(org_id, [order.id for order in page.items])
     rows = []
     for order in reversed(page.items):
-        lines = await list_order_lines(org_id, order.id, customer_id=customer_id)
-        refunds = await list_refunds(org_id, order.id, customer_id=customer_id)
+        lines, refunds = lines_of[str(order.id)], refunds_of[str(order.id)]
         paid = order.status in PAID_STATUSES
         rows.append(
             OrderRow(

@@ -132,7 +132,7 @@ async def load(ctx: PortalContext, params: Params) -> SubscriptionsModel:
         if live and not sub.cancel_at_period_end and sub.status != Status.PAUSED:
             try:
                 next_invoice = await subscriptions.preview_next_invoice(
-                    org_id, sub.id, customer_id=customer_id
+                    org_id, sub.id, customer_id=customer_id, subscription=sub
                 )
             except DomainError:
                 next_invoice = None

@@ -94,7 +94,9 @@ async def load(ctx: PortalContext, params: Params) -> UsageModel:
         if not price.meters:
             continue
         try:
-            preview = await subscriptions.preview_next_invoice(org_id, sub.id, customer_id=customer_id)
+            preview = await subscriptions.preview_next_invoice(
+                org_id, sub.id, customer_id=customer_id, subscription=sub
+            )
             costs = {str(line.meter_id): line.amount for line in preview.lines if line.meter_id is not None}
         except DomainError:
             costs = {}

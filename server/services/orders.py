@@ -737,3 +737,27 @@ async def _document_context(order: Order) -> DocumentContext:
         billing=snapshot,
         payment_method=method,
     )
+
+
+async def lines_and_refunds(
+    org_id: UUID, order_ids: list[Any]
+) -> tuple[dict[str, list[OrderLine]], dict[str, list[Refund]]]:
+    """Lines and refunds of many orders in two queries, keyed by order id (for lists of already-scoped
+    orders)."""
+    lines: dict[str, list[OrderLine]] = {str(order_id): [] for order_id in order_ids}
+    refunds: dict[str, list[Refund]] = {str(order_id): [] for order_id in order_ids}
+    if not order_ids:
+        return lines, refunds
+    for line in (
+        await OrderLine.objects()
+        .where(OrderLine.org == org_id, OrderLine.order.is_in(order_ids))
+        .order_by(OrderLine.position)
+    ):
+        lines[str(line.order)].append(line)
+    for refund in (
+        await Refund.objects()
+        .where(Refund.org == org_id, Refund.order.is_in(order_ids))
+        .order_by(Refund.created_at)
+    ):
+        refunds[str(refund.order)].append(refund)
+    return lines, refunds

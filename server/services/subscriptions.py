@@ -874,11 +874,17 @@ async def clear_scheduled_change(
 
 
 async def preview_next_invoice(
-    org_id: UUID, subscription_id: UUID, *, customer_id: UUID | None = None
+    org_id: UUID,
+    subscription_id: UUID,
+    *,
+    customer_id: UUID | None = None,
+    subscription: Subscription | None = None,
 ) -> InvoicePreview:
     """The renewal order as it stands now: usage so far, the next period's base and seats (with a scheduled
-    change applied), pending proration credits, and the wallet credit that would be applied."""
-    subscription = await get_subscription(org_id, subscription_id, customer_id=customer_id)
+    change applied), pending proration credits, and the wallet credit that would be applied. A caller that
+    already holds the (scoped) subscription row passes it to save a query."""
+    if subscription is None or str(subscription.id) != str(subscription_id):
+        subscription = await get_subscription(org_id, subscription_id, customer_id=customer_id)
     _require_live(subscription)
     if subscription.cancel_at_period_end:
         raise Conflict("the subscription ends at the end of this period: there is no next invoice")
