@@ -90,16 +90,18 @@ def parse_retry_after(value: str | None, now: datetime) -> timedelta | None:
         return None
 
 
-async def lease_due(limit: int = BATCH_SIZE) -> list[dict[str, Any]]:
+async def lease_due(limit: int = BATCH_SIZE, *, org_id: UUID | None = None) -> list[dict[str, Any]]:
     """Take up to ``limit`` due deliveries, at most ``PER_ENDPOINT_CONCURRENCY`` per endpoint so a batch lasts
     at most one request timeout. The UPDATE re-checks that each is still free: of two workers racing for one
-    delivery exactly one gets it."""
+    delivery exactly one gets it. ``org_id`` narrows it to one merchant."""
     now = clock.now()
-    free = (
+    free: list[Any] = [
         WebhookDelivery.status == DeliveryStatus.PENDING,
         WebhookDelivery.next_attempt_at <= now,
         WebhookDelivery.locked_until.is_null() | (WebhookDelivery.locked_until <= now),
-    )
+    ]
+    if org_id is not None:
+        free.append(WebhookDelivery.org == org_id)
     due = (
         await WebhookDelivery.select(WebhookDelivery.id, WebhookDelivery.endpoint)
         .where(*free)
@@ -242,9 +244,10 @@ async def _skip_disabled(delivery: dict[str, Any]) -> None:
         ).where(WebhookDelivery.id == delivery["id"])
 
 
-async def deliver_due(context: JobContext) -> int:
-    """One batch: lease due deliveries, send them concurrently, record every outcome. Returns how many."""
-    leased = await lease_due()
+async def deliver_due(context: JobContext, *, org_id: UUID | None = None) -> int:
+    """One batch: lease due deliveries (of every merchant, or of ``org_id``), send them concurrently, record
+    every outcome. Returns how many."""
+    leased = await lease_due(org_id=org_id)
     if not leased:
         return 0
     events = {

@@ -17,7 +17,7 @@ async def deliver_until_settled(
     """Run the delivery job until none of ``org_id``'s deliveries is due. With ``step`` (moving a
     FrozenClock), time moves forward between rounds so retries come due. Returns the rounds used."""
     for n in range(1, rounds + 1):
-        await deliver_due(context)
+        await deliver_due(context, org_id=org_id)
         pending = WebhookDelivery.status == "pending"
         if not await WebhookDelivery.exists().where(WebhookDelivery.org == org_id, pending):
             return n

@@ -9,7 +9,7 @@ from server.db.tables import WebhookEndpoint
 from server.webhooks.delivery import deliver_due
 from server.webhooks.outbox import record_event
 
-PUBLIC_URL = "https://93.184.216.34/hooks"
+PUBLIC_URL = "https://hooks.invalid/selfserve"  # .invalid never resolves: nothing is ever sent
 
 
 async def _create(client, headers, **body):
@@ -110,7 +110,7 @@ async def test_rotation_signs_with_both_secrets_for_a_day(
 
     async with write_transaction():
         await record_event(org.org.id, "customer.updated", {"id": "c_1"})
-    await deliver_due(job_context)
+    await deliver_due(job_context, org_id=org.org.id)
     headers, body = received[-1]
     assert len(headers["Webhook-Signature"].split(" ")) == 2
     for secret in (created["secret"], new_secret):
@@ -129,7 +129,7 @@ async def test_delivery_log_filters_paginates_and_redelivers(
     async with write_transaction():
         for n in range(3):
             await record_event(org.org.id, "order.created", {"id": f"o_{n}"})
-    await deliver_due(job_context)
+    await deliver_due(job_context, org_id=org.org.id)
 
     first = await local_client.get(
         "/v1/webhook-deliveries",

@@ -55,7 +55,7 @@ async def _change_and_record(org_id, customer_id, fault, record_first):
 async def test_no_orphan_rows_or_events_whatever_fails(org, make_endpoint, plan):
     org_id = org.org.id
     if not await WebhookEndpoint.exists().where(WebhookEndpoint.org == org_id):
-        await make_endpoint("https://93.184.216.34/hook")  # so every event also fans out a delivery
+        await make_endpoint("https://receiver.invalid/hook")  # so every event also fans out a delivery
     committed = set()
     for fault, record_first in plan:
         customer_id = uuid.uuid4()
