@@ -23,8 +23,8 @@ from server.errors import DomainError
 from server.health import health
 from server.home import home
 from server.paths import STATIC_DIR, TEMPLATES_DIR
-from server.portal import PORTAL_ROUTE_HANDLERS
 from server.portal.rendering import configure_jinja
+from server.portal.routes import PORTAL_ROUTE_HANDLERS
 from server.problems import domain_error_handler, http_error_handler, unexpected_error_handler
 from server.security.headers import add_security_headers
 from server.security.idempotency import IdempotencyMiddleware

@@ -1,9 +1,1 @@
-"""The customer-facing side: the embed shell, session exchange, view fragments and actions."""
-
-from typing import Any
-
-from server.portal.documents import download_document
-from server.portal.embed import EmbedController
-from server.portal.hosted import hosted_portal
-
-PORTAL_ROUTE_HANDLERS: list[Any] = [EmbedController, hosted_portal, download_document]
+"""The customer-facing side: the embed shell, session exchange, hosted page, views, actions, downloads."""

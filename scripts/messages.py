@@ -1,0 +1,63 @@
+"""Extract the portal's translatable messages and merge them into each catalog.
+
+    python scripts/messages.py          # update server/locales/*/LC_MESSAGES/messages.po (keeps translations)
+
+New messages arrive untranslated; the test suite fails until every catalog translates every message.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po, write_po
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = (
+    ("templates", [("**.html", "jinja2.ext:babel_extract")]),
+    ("widgets", [("**.py", "python")]),
+    ("server/portal", [("**.py", "python")]),
+)
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2)}
+
+
+def extract() -> Catalog:
+    """Every message id used by templates and portal code, plus the view titles (translated dynamically)."""
+    sys.path.insert(0, str(ROOT))
+    from widgets import REGISTRY
+
+    catalog = Catalog(project="selfserve")
+    for folder, method_map in SOURCES:
+        for filename, lineno, message, _comments, _context in extract_from_dir(
+            str(ROOT / folder), method_map, keywords=KEYWORDS
+        ):
+            catalog.add(message, None, [(f"{folder}/{filename}", lineno)])
+    for view in REGISTRY:
+        catalog.add(view.title, None, [("widgets/__init__.py", 0)])
+    return catalog
+
+
+def update(locale: str, template: Catalog) -> Path:
+    path = ROOT / "server" / "locales" / locale / "LC_MESSAGES" / "messages.po"
+    if path.exists():
+        with path.open("rb") as handle:
+            catalog = read_po(handle, locale=locale)
+        catalog.update(template, no_fuzzy_matching=True)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        catalog = Catalog(locale=locale, project="selfserve")
+        catalog.update(template, no_fuzzy_matching=True)
+    catalog.fuzzy = False
+    catalog.version = "1"
+    catalog.last_translator = catalog.language_team = "selfserve"
+    with path.open("wb") as handle:
+        write_po(handle, catalog, sort_output=True, omit_header=False, ignore_obsolete=True, width=110)
+    return path
+
+
+if __name__ == "__main__":
+    messages = extract()
+    for folder in sorted((ROOT / "server" / "locales").iterdir()):
+        print(update(folder.name, messages))

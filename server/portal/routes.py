@@ -1,0 +1,9 @@
+"""Every route of the customer-facing side, for the app to mount."""
+
+from typing import Any
+
+from server.portal.documents import download_document
+from server.portal.embed import EmbedController
+from server.portal.hosted import hosted_portal
+
+PORTAL_ROUTE_HANDLERS: list[Any] = [EmbedController, hosted_portal, download_document]
