@@ -4,16 +4,20 @@ import asyncio
 import base64
 import hashlib
 import io
+from datetime import UTC, datetime
 
+import msgspec
 import pytest
 from PIL import Image
 from pypdf import PdfReader
 
 from server.billing.invoice_pdf import render_invoice
+from server.db.engine import write_transaction
 from server.db.tables import Customer, InvoiceDocument, Order, Organization
 from server.errors import Conflict, NotFound
 from server.schemas.portal_settings import dump_portal_settings, load_portal_settings
 from server.services import orders, wallet
+from server.services.orders import LineDraft
 from tests.integration.billing.test_orders import add_card, make_customer, new_order
 
 
@@ -202,3 +206,28 @@ async def test_receipt_for_a_paid_order_follows_refunds(merchant, customer, keyr
     assert "-$5.00" in refunded
     assert "Partially refunded" in refunded
     assert "$15.00" in refunded
+
+
+async def test_lines_show_their_periods_and_a_refunded_order_says_so(merchant, customer, keyring):
+    await add_card(keyring, merchant, customer.id)
+    start, end = datetime(2026, 1, 5, tzinfo=UTC), datetime(2026, 2, 5, tzinfo=UTC)
+    line = LineDraft(kind="seats", description="Team plan: seats", quantity=3, unit_amount=800, amount=2400)
+    async with write_transaction():
+        order = await orders.create_order(
+            merchant,
+            customer.id,
+            subscription_id=None,
+            billing_reason="purchase",
+            currency="USD",
+            lines=[msgspec.structs.replace(line, period_start=start, period_end=end)],
+            period_start=start,
+            period_end=end,
+        )
+    assert await orders.attempt_payment(merchant, order.id)
+    await orders.refund_order(merchant, order.id, 2400, "wallet")
+    text = text_of(await orders.invoice_pdf(merchant, order.id))
+    assert "Team plan: seats" in text
+    assert "Jan 5, 2026 \N{EN DASH} Feb 5, 2026" in text
+    assert "$8.00" in text
+    assert "$24.00" in text
+    assert "Refunded" in text
