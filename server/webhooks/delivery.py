@@ -27,6 +27,7 @@ from uuid import UUID
 
 import httpcore
 import msgspec
+from cryptography.fernet import InvalidToken
 
 import server
 from server import clock
@@ -264,16 +265,20 @@ async def deliver_due(context: JobContext, *, org_id: UUID | None = None) -> int
     writer = OutcomeWriter()
 
     async def deliver(delivery: dict[str, Any], pool: httpcore.AsyncConnectionPool) -> None:
-        endpoint = endpoints[delivery["endpoint"]]
+        endpoint, event = endpoints.get(delivery["endpoint"]), events.get(delivery["event"])
+        if endpoint is None or event is None:
+            return  # deleted since the lease, and the delivery with it
         if not endpoint["enabled"]:
             await _skip_disabled(delivery)
             return
-        event = events[delivery["event"]]
         body = message_body(event["type"], event["created_at"], msgspec.json.decode(event["payload"]))
-        timestamp = int(clock.now().timestamp())
-        headers = webhook_headers(
-            signing_secrets(context.keyring, endpoint), str(event["id"]), timestamp, body
-        )
+        try:
+            secrets = signing_secrets(context.keyring, endpoint)
+        except InvalidToken:
+            error = "the signing secret cannot be decrypted with SELFSERVE_SECRET_KEYS (was a key removed?)"
+            await writer.write(delivery, endpoint, Outcome(None, error, 0))
+            return
+        headers = webhook_headers(secrets, str(event["id"]), int(clock.now().timestamp()), body)
         await writer.write(delivery, endpoint, await send(pool, endpoint["url"], headers, body))
 
     async with httpcore.AsyncConnectionPool(network_backend=backend, max_connections=None) as pool:

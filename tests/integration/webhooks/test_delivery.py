@@ -293,3 +293,20 @@ async def test_two_workers_never_lease_the_same_delivery(org, make_endpoint):
     leases = await asyncio.gather(*(lease_due(org_id=org.org.id) for _ in range(6)))
     taken = [d["id"] for lease in leases for d in lease]
     assert len(taken) == len(set(taken)) == 30
+
+
+async def test_an_undecryptable_secret_is_a_logged_failed_attempt_not_a_stuck_lease(
+    org, httpserver, make_endpoint, job_context
+):
+    receiver = Receiver(httpserver, "/secretless")
+    endpoint, _ = await make_endpoint(receiver.url)
+    await WebhookEndpoint.update({WebhookEndpoint.secret_encrypted: "not-a-fernet-token"}).where(
+        WebhookEndpoint.id == endpoint.id
+    )
+    async with write_transaction():
+        await record_event(org.org.id, "order.paid", {"id": "o1"})
+    await deliver_due(job_context, org_id=org.org.id)
+    delivery = await WebhookDelivery.objects().where(WebhookDelivery.org == org.org.id).first()
+    assert receiver.requests == []
+    assert (delivery.status, delivery.attempts, delivery.locked_until) == ("pending", 1, None)
+    assert "cannot be decrypted" in delivery.last_error
