@@ -51,7 +51,7 @@ from server.db.tables import (
 )
 from server.errors import Conflict, Invalid, NotFound, PaymentFailed, RateLimited
 from server.schemas.portal_settings import load_portal_settings
-from server.services import wallet
+from server.services import payments, wallet
 from server.services.pagination import DEFAULT_LIMIT, Page, paginate
 from server.webhooks.outbox import record_event
 
@@ -274,11 +274,7 @@ async def _default_method(order: Order) -> PaymentMethod | None:
             )
             if method is not None:
                 return method
-    return (
-        await PaymentMethod.objects()
-        .where(PaymentMethod.customer == order.customer, PaymentMethod.is_default.eq(True))
-        .first()
-    )
+    return await payments.get_default_payment_method(order.org, order.customer)
 
 
 async def _claim(order: Order, *, scheduled: bool, manual: bool = False) -> bool:
@@ -455,7 +451,8 @@ async def attempt_payment(org_id: UUID, order_id: UUID) -> bool:
 
 
 async def _attempt_now(order: Order, method: PaymentMethod, *, manual: bool) -> tuple[bool, str, str]:
-    """A charge outside the dunning schedule with ``method``; None-like failure when it cannot be claimed."""
+    """A charge outside the dunning schedule: (succeeded, decline code, message); the code is
+    ``in_progress`` when another attempt holds the order."""
     if not await _claim(order, scheduled=False, manual=manual):
         return False, "in_progress", ""
     succeeded, code, message = await _charge(order, method, f"{order.id}:now:{uuid.uuid4()}")
@@ -475,23 +472,11 @@ async def pay_order(
     if order.status != OrderStatus.PENDING:
         raise Conflict(f"this order is {order.status}: there is nothing to pay")
     if payment_method_id is None:
-        method = (
-            await PaymentMethod.objects()
-            .where(PaymentMethod.customer == customer_id, PaymentMethod.is_default.eq(True))
-            .first()
-        )
+        method = await payments.get_default_payment_method(org_id, customer_id)
+        if method is None:
+            raise NotFound("there is no payment method: add a card first")
     else:
-        method = (
-            await PaymentMethod.objects()
-            .where(
-                PaymentMethod.id == payment_method_id,
-                PaymentMethod.org == org_id,
-                PaymentMethod.customer == customer_id,
-            )
-            .first()
-        )
-    if method is None:
-        raise NotFound("no such payment method: add a card first")
+        method = await payments.get_payment_method(org_id, customer_id, payment_method_id)
     if order.manual_payment_attempts >= MAX_MANUAL_ATTEMPTS:
         raise _too_many_attempts(order)
     succeeded, code, message = await _attempt_now(order, method, manual=True)
@@ -517,15 +502,7 @@ def _too_many_attempts(order: Order) -> RateLimited:
 async def retry_failed_orders(org_id: UUID, customer_id: UUID, method_id: UUID) -> int:
     """Charge the customer's failed orders (pending, attempted before) with the card just added or chosen;
     return how many got paid. Called by the payment-method service."""
-    method = (
-        await PaymentMethod.objects()
-        .where(
-            PaymentMethod.id == method_id, PaymentMethod.org == org_id, PaymentMethod.customer == customer_id
-        )
-        .first()
-    )
-    if method is None:
-        return 0
+    method = await payments.get_payment_method(org_id, customer_id, method_id)
     failed = (
         await Order.objects()
         .where(

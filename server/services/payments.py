@@ -61,6 +61,18 @@ async def get_payment_method(org_id: UUID, customer_id: UUID, pm_id: UUID) -> Pa
     return method
 
 
+async def get_default_payment_method(org_id: UUID, customer_id: UUID) -> PaymentMethod | None:
+    return (
+        await PaymentMethod.objects()
+        .where(
+            PaymentMethod.org == org_id,
+            PaymentMethod.customer == customer_id,
+            PaymentMethod.is_default.eq(True),
+        )
+        .first()
+    )
+
+
 async def list_payment_methods(org_id: UUID, customer_id: UUID) -> list[PaymentMethod]:
     """The default first, then newest first."""
     methods = (
