@@ -102,7 +102,7 @@ async def add_payment_method(
     make_default: bool = True,
 ) -> PaymentMethod:
     """Save a card (Invalid if malformed, PaymentFailed if the provider declines it), then retry the
-    customer's failed orders with it when it is the default."""
+    customer's failed orders with it at once."""
     provider = get_provider(DEFAULT_PROVIDER)
     saved = provider.save_card(CardDetails(number=number, exp_month=exp_month, exp_year=exp_year, cvc=cvc))
     async with write_transaction():
@@ -127,8 +127,7 @@ async def add_payment_method(
             await _make_default(customer_id, method.id)
             method.is_default = True
         await record_event(org_id, "payment_method.updated", _event(method, "added"))
-    if method.is_default:
-        await _retry_failed_orders(org_id, customer_id, method.id)
+    await _retry_failed_orders(org_id, customer_id, method.id)
     return method
 
 
