@@ -28,6 +28,8 @@ class Job:
     run: Callable[[JobContext], Awaitable[int]]
     idle_seconds: float = 5.0
     """Pause after a batch that found nothing to do."""
+    drain: Callable[[], Awaitable[None]] | None = None
+    """Awaited at a graceful stop, for a job that leaves work running in the background between runs."""
 
 
 JOBS: list[Job] = []
@@ -65,7 +67,9 @@ async def _loop(job: Job, context: JobContext, stop: asyncio.Event) -> None:
 
 
 async def run_forever(context: JobContext, stop: asyncio.Event) -> None:
+    """Run every job until ``stop`` is set, then let background work finish."""
     await asyncio.gather(*(_loop(job, context, stop) for job in JOBS))
+    await asyncio.gather(*(job.drain() for job in JOBS if job.drain is not None))
 
 
 class BackgroundWorker:

@@ -3,9 +3,9 @@
 - Leasing: a delivery is taken with a conditional UPDATE of ``locked_until``, so two workers never send it at
   the same time; a worker killed mid-send leaves a lease that expires, and the delivery is sent again with the
   same ``webhook-id`` (at-least-once; receivers deduplicate on it).
-- A batch takes at most ``PER_ENDPOINT_CONCURRENCY`` deliveries per endpoint and sends them all concurrently,
-  each bounded by ``REQUEST_TIMEOUT_S``: a hanging receiver cannot hold up other endpoints' deliveries in
-  its batch, and delays the next batch by at most one timeout.
+- Sends run concurrently, at most ``PER_ENDPOINT_CONCURRENCY`` in flight per endpoint, each bounded by
+  ``REQUEST_TIMEOUT_S``. ``deliver_due`` waits at most ``BATCH_PATIENCE_S`` for its batch and leaves slower
+  sends running, so a hanging receiver never holds up other endpoints' deliveries (only its own).
 - Redirects are not followed (a 3xx is a failure). The connection goes to the address the SSRF guard checked.
 - Failures are retried ``MAX_ATTEMPTS`` times in all over about three days (``RETRY_DELAYS`` with jitter, or a
   longer ``Retry-After``). A 410 disables the endpoint at once; so do ``FAILED_DELIVERIES_BEFORE_DISABLE``
@@ -19,6 +19,7 @@ import logging
 import random
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -47,6 +48,7 @@ LEASE = timedelta(seconds=60)
 """Longer than any send can take, so a live worker never loses its lease."""
 BATCH_SIZE = 100
 PER_ENDPOINT_CONCURRENCY = 10
+BATCH_PATIENCE_S = 1.0
 RETRY_DELAYS = tuple(timedelta(minutes=m) for m in (1, 5, 15, 60, 3 * 60, 6 * 60, 12 * 60, 24 * 60, 24 * 60))
 """Waits after the 1st…9th failed attempt: about 70 hours from the first attempt to the 10th."""
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
@@ -91,10 +93,12 @@ def parse_retry_after(value: str | None, now: datetime) -> timedelta | None:
         return None
 
 
-async def lease_due(limit: int = BATCH_SIZE, *, org_id: UUID | None = None) -> list[dict[str, Any]]:
-    """Take up to ``limit`` due deliveries, at most ``PER_ENDPOINT_CONCURRENCY`` per endpoint so a batch lasts
-    at most one request timeout. The UPDATE re-checks that each is still free: of two workers racing for one
-    delivery exactly one gets it. ``org_id`` narrows it to one merchant."""
+async def lease_due(
+    limit: int = BATCH_SIZE, *, org_id: UUID | None = None, busy: Mapping[Any, int] | None = None
+) -> list[dict[str, Any]]:
+    """Take up to ``limit`` due deliveries, keeping each endpoint's in-flight sends (``busy`` counts those
+    already running) within ``PER_ENDPOINT_CONCURRENCY``. The UPDATE re-checks that each is still free: of
+    two workers racing for one delivery exactly one gets it. ``org_id`` narrows it to one merchant."""
     now = clock.now()
     free: list[Any] = [
         WebhookDelivery.status == DeliveryStatus.PENDING,
@@ -109,7 +113,7 @@ async def lease_due(limit: int = BATCH_SIZE, *, org_id: UUID | None = None) -> l
         .order_by(WebhookDelivery.next_attempt_at)
         .limit(limit * PER_ENDPOINT_CONCURRENCY)
     )
-    per_endpoint: Counter[Any] = Counter()
+    per_endpoint: Counter[Any] = Counter(busy or {})
     chosen: list[Any] = []
     for row in due:
         if per_endpoint[row["endpoint"]] < PER_ENDPOINT_CONCURRENCY and len(chosen) < limit:
@@ -245,22 +249,24 @@ async def _skip_disabled(delivery: dict[str, Any]) -> None:
         ).where(WebhookDelivery.id == delivery["id"])
 
 
-async def deliver_due(context: JobContext, *, org_id: UUID | None = None) -> int:
-    """One batch: lease due deliveries (of every merchant, or of ``org_id``), send them concurrently, record
-    every outcome. Returns how many."""
-    leased = await lease_due(org_id=org_id)
-    if not leased:
-        return 0
-    events = {
-        e["id"]: e
-        for e in await WebhookEvent.select().where(WebhookEvent.id.is_in([d["event"] for d in leased]))
-    }
-    endpoints = {
-        e["id"]: e
-        for e in await WebhookEndpoint.select().where(
-            WebhookEndpoint.id.is_in(list({d["endpoint"] for d in leased}))
-        )
-    }
+_in_flight: Counter[Any] = Counter()
+"""Sends running in this process, per endpoint."""
+_batches: set[asyncio.Task[None]] = set()
+
+
+async def _send_batch(context: JobContext, leased: list[dict[str, Any]]) -> None:
+    """Send every leased delivery concurrently and record each outcome as soon as it is known."""
+    try:
+        event_ids, endpoint_ids = [d["event"] for d in leased], list({d["endpoint"] for d in leased})
+        events = {e["id"]: e for e in await WebhookEvent.select().where(WebhookEvent.id.is_in(event_ids))}
+        endpoints = {
+            e["id"]: e for e in await WebhookEndpoint.select().where(WebhookEndpoint.id.is_in(endpoint_ids))
+        }
+    except Exception:
+        log.exception("could not load %d leased webhook deliveries (their leases will expire)", len(leased))
+        for delivery in leased:
+            _in_flight[delivery["endpoint"]] -= 1
+        return
     backend = PinnedNetworkBackend(allow_local=context.settings.allow_local_webhooks)
     writer = OutcomeWriter()
 
@@ -281,13 +287,34 @@ async def deliver_due(context: JobContext, *, org_id: UUID | None = None) -> int
         headers = webhook_headers(secrets, str(event["id"]), int(clock.now().timestamp()), body)
         await writer.write(delivery, endpoint, await send(pool, endpoint["url"], headers, body))
 
+    async def deliver_and_release(delivery: dict[str, Any], pool: httpcore.AsyncConnectionPool) -> None:
+        try:
+            await deliver(delivery, pool)
+        except Exception:
+            log.exception("webhook delivery %s could not be recorded (its lease will expire)", delivery["id"])
+        finally:
+            _in_flight[delivery["endpoint"]] -= 1
+
     async with httpcore.AsyncConnectionPool(network_backend=backend, max_connections=None) as pool:
-        results = await asyncio.gather(*(deliver(d, pool) for d in leased), return_exceptions=True)
-    for delivery, result in zip(leased, results, strict=True):
-        if isinstance(result, BaseException):
-            log.error(
-                "webhook delivery %s could not be recorded: %r (its lease will expire)",
-                delivery["id"],
-                result,
-            )
+        await asyncio.gather(*(deliver_and_release(d, pool) for d in leased))
+
+
+async def deliver_due(context: JobContext, *, org_id: UUID | None = None) -> int:
+    """Lease due deliveries (of every merchant, or of ``org_id``) and send them. Waits for the batch at most
+    ``BATCH_PATIENCE_S``; slower sends finish in the background. Returns how many were leased."""
+    leased = await lease_due(org_id=org_id, busy=+_in_flight)
+    if not leased:
+        return 0
+    for delivery in leased:
+        _in_flight[delivery["endpoint"]] += 1
+    batch = asyncio.create_task(_send_batch(context, leased))
+    _batches.add(batch)
+    batch.add_done_callback(_batches.discard)
+    await asyncio.wait({batch}, timeout=BATCH_PATIENCE_S)
     return len(leased)
+
+
+async def drain() -> None:
+    """Wait for every send still in flight in this process (tests, and a graceful stop)."""
+    while _batches:
+        await asyncio.gather(*_batches)

@@ -7,7 +7,7 @@ from typing import Any
 
 from server import clock
 from server.db.tables import WebhookDelivery
-from server.webhooks.delivery import deliver_due
+from server.webhooks.delivery import deliver_due, drain
 from server.worker import JobContext
 
 
@@ -18,6 +18,7 @@ async def deliver_until_settled(
     FrozenClock), time moves forward between rounds so retries come due. Returns the rounds used."""
     for n in range(1, rounds + 1):
         await deliver_due(context, org_id=org_id)
+        await drain()
         pending = WebhookDelivery.status == "pending"
         if not await WebhookDelivery.exists().where(WebhookDelivery.org == org_id, pending):
             return n

@@ -12,7 +12,7 @@ from werkzeug import Response
 from server import clock
 from server.db.engine import write_transaction
 from server.db.tables import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
-from server.webhooks.delivery import MAX_ATTEMPTS, deliver_due, lease_due
+from server.webhooks.delivery import MAX_ATTEMPTS, deliver_due, drain, lease_due
 from server.webhooks.endpoints import redeliver
 from server.webhooks.outbox import EVENT_TYPES, record_event
 from server.webhooks.signing import message_body
@@ -242,39 +242,41 @@ async def test_unsafe_targets_are_refused_at_send_time(org, httpserver, make_end
 async def test_a_hanging_receiver_does_not_hold_up_another_endpoint(
     org, httpserver, make_endpoint, job_context
 ):
-    connected = asyncio.Event()
-    writers = []
+    hung_requests = []
 
     async def hang(reader, writer):
-        writers.append(writer)
-        connected.set()
+        hung_requests.append(writer)
         await asyncio.sleep(3600)
 
     server = await asyncio.start_server(hang, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     fast = Receiver(httpserver, "/fast")
-    hanging_endpoint, _ = await make_endpoint(f"http://127.0.0.1:{port}/hook")
+    hanging_endpoint, _ = await make_endpoint(
+        f"http://127.0.0.1:{port}/hook", event_types=["subscription.created"]
+    )
     fast_endpoint, _ = await make_endpoint(fast.url)
-    async with write_transaction():
-        await record_event(org.org.id, "subscription.created", {"id": "s1"})
-
-    batch = asyncio.create_task(deliver_due(job_context, org_id=org.org.id))
     try:
-        await asyncio.wait_for(connected.wait(), timeout=10)
-        for _ in range(200):
-            fast_delivery = (
-                await WebhookDelivery.objects().where(WebhookDelivery.endpoint == fast_endpoint.id).first()
-            )
-            if fast_delivery.status == "succeeded":
-                break
-            await asyncio.sleep(0.05)
-        assert fast_delivery.status == "succeeded"
-        assert not batch.done(), "the hanging receiver is still holding its own request"
+        async with write_transaction():
+            await record_event(org.org.id, "subscription.created", {"id": "s1"})
+        await deliver_due(job_context, org_id=org.org.id)  # returns while the hanging request is still open
+        async with write_transaction():
+            await record_event(org.org.id, "order.paid", {"id": "o1"})  # only for the fast endpoint
+        await deliver_due(job_context, org_id=org.org.id)
+
+        assert len(hung_requests) == 1, "the hanging receiver still holds the first request"
+        fast_deliveries = await WebhookDelivery.objects().where(WebhookDelivery.endpoint == fast_endpoint.id)
+        assert [d.status for d in fast_deliveries] == ["succeeded", "succeeded"]
+        assert sorted(msgspec.json.decode(b)["type"] for _, b, _ in fast.requests) == [
+            "order.paid",
+            "subscription.created",
+        ]
+        hung = await WebhookDelivery.objects().where(WebhookDelivery.endpoint == hanging_endpoint.id).first()
+        assert (hung.status, hung.attempts, hung.locked_until is not None) == ("pending", 0, True)
     finally:
-        for writer in writers:
+        for writer in hung_requests:
             writer.close()
         server.close()
-    await batch
+    await drain()
     hung = await WebhookDelivery.objects().where(WebhookDelivery.endpoint == hanging_endpoint.id).first()
     assert (hung.status, hung.attempts, hung.last_status_code) == ("pending", 1, None)
 
