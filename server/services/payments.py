@@ -101,8 +101,9 @@ async def add_payment_method(
     cvc: str,
     make_default: bool = True,
 ) -> PaymentMethod:
-    """Save a card (Invalid if malformed, PaymentFailed if the provider declines it), then retry the
-    customer's failed orders with it at once."""
+    """Save a card (Invalid if malformed, PaymentFailed if the provider declines it). When it becomes the
+    default, the customer's failed orders are retried with it at once; a backup card is only charged when
+    the customer picks it (``orders.pay_order``) or makes it the default."""
     provider = get_provider(DEFAULT_PROVIDER)
     saved = provider.save_card(CardDetails(number=number, exp_month=exp_month, exp_year=exp_year, cvc=cvc))
     async with write_transaction():
@@ -127,7 +128,8 @@ async def add_payment_method(
             await _make_default(customer_id, method.id)
             method.is_default = True
         await record_event(org_id, "payment_method.updated", _event(method, "added"))
-    await _retry_failed_orders(org_id, customer_id, method.id)
+    if method.is_default:
+        await _retry_failed_orders(org_id, customer_id, method.id)
     return method
 
 
