@@ -9,7 +9,7 @@ about a card lives in memory and a restart changes nothing.
 from __future__ import annotations
 
 import secrets
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 
 from server import clock
@@ -111,8 +111,8 @@ class SandboxProvider:
 
     def __init__(self) -> None:
         self._results: OrderedDict[str, ChargeResult] = OrderedDict()
-        self.charges: list[tuple[str, int, str]] = []
-        """(provider_ref, amount, currency) of every charge that went through, for tests and the demo."""
+        self.charges: deque[tuple[str, int, str]] = deque(maxlen=REMEMBERED_RESULTS)
+        """(provider_ref, amount, currency) of the latest successful charges, for tests and the demo."""
 
     def save_card(self, card: CardDetails) -> SavedCard:
         digits, test_card, exp_year = validate_card(card)

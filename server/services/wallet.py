@@ -32,9 +32,7 @@ def _check_amount(amount: int) -> None:
 
 
 async def _require_customer(org_id: UUID, customer_id: UUID) -> None:
-    exists = await Customer.exists().where(
-        Customer.id == customer_id, Customer.org == org_id, Customer.deleted_at.is_null()
-    )
+    exists = await Customer.exists().where(Customer.id == customer_id, Customer.org == org_id)
     if not exists:
         raise NotFound("no such customer")
 

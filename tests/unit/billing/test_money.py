@@ -64,7 +64,7 @@ def test_normalize_currency():
 
 
 def test_no_float_in_the_money_code():
-    """No float literal or float() call where amounts are computed (PDF layout and job pauses are not money)."""
+    """No float literal or float() call where amounts are computed (PDF layout is geometry, not money)."""
     server = Path(__file__).resolve().parents[3] / "server"
     modules = ["billing/money.py", "billing/sandbox.py", "billing/providers.py"]
     modules += ["services/orders.py", "services/payments.py", "services/wallet.py"]

@@ -82,7 +82,7 @@ async def test_card_that_fails_only_when_charged(sandbox):
     saved = sandbox.save_card(card("4000000000000341"))
     result = await sandbox.charge(saved.provider_ref, 1000, "USD", idempotency_key="a")
     assert (result.succeeded, result.decline_code) == (False, "card_declined")
-    assert sandbox.charges == []
+    assert list(sandbox.charges) == []
 
 
 async def test_charges_are_idempotent_by_key(sandbox):
@@ -93,7 +93,7 @@ async def test_charges_are_idempotent_by_key(sandbox):
     assert first == again
     assert first.succeeded
     assert other.reference != first.reference
-    assert sandbox.charges == [(saved.provider_ref, 1000, "USD")] * 2
+    assert list(sandbox.charges) == [(saved.provider_ref, 1000, "USD")] * 2
 
 
 async def test_a_card_that_expired_since_it_was_saved_is_declined(sandbox):
