@@ -20,7 +20,7 @@ from server.i18n import format_day
 from server.i18n import gettext as _
 from server.schemas.catalog import PriceOut, ProductOut
 from server.schemas.portal_settings import Features, load_portal_settings
-from server.services import catalog, seats, subscriptions
+from server.services import catalog, seat_invitations, seats, subscriptions
 from server.services.subscriptions import LIVE, ChangePreview, InvoicePreview
 from widgets import ActionResult, Params, View, require_writable
 
@@ -343,8 +343,13 @@ def _seat_event(kind: str, seat_id: object, sub_id: object) -> list[dict[str, ob
 
 async def assign_seat(ctx: PortalContext, form: Params) -> ActionResult:
     require_writable(ctx)
-    seat, _token = await seats.assign_seat(
-        ctx.org.id, _subscription_id(form), form.get("email", "").strip(), customer_id=ctx.customer.id
+    seat = await seat_invitations.invite(
+        ctx.keyring,
+        ctx.public_url,
+        ctx.org,
+        _subscription_id(form),
+        form.get("email", "").strip(),
+        customer_id=ctx.customer.id,
     )
     return ActionResult(
         message=_("Invitation sent to %(email)s.", email=seat.email),
@@ -363,7 +368,9 @@ async def revoke_seat(ctx: PortalContext, form: Params) -> ActionResult:
 
 async def resend_seat(ctx: PortalContext, form: Params) -> ActionResult:
     require_writable(ctx)
-    await seats.resend_invitation(ctx.org.id, _seat_id(form), customer_id=ctx.customer.id)
+    await seat_invitations.reinvite(
+        ctx.keyring, ctx.public_url, ctx.org, _seat_id(form), customer_id=ctx.customer.id
+    )
     return ActionResult(message=_("Invitation sent again."))
 
 

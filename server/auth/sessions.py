@@ -43,6 +43,8 @@ class PortalContext:
     expires_at: datetime
     keyring: Keyring
     """For what a view must decrypt or sign (license keys, download links)."""
+    public_url: str
+    """Base of links the portal hands out (seat invitations)."""
 
 
 class SessionExpired(Unauthorized):
@@ -96,7 +98,7 @@ async def _live_session(secret: str, kind: SessionKind) -> PortalSession:
 
 
 async def authenticate_embed_session(
-    secret: str, keyring: Keyring, origin: str | None = None
+    secret: str, keyring: Keyring, public_url: str, origin: str | None = None
 ) -> PortalContext:
     """The context of a live embedded session; touching it keeps it alive for another idle period."""
     session = await _live_session(secret, SessionKind.EMBED)
@@ -122,6 +124,7 @@ async def authenticate_embed_session(
         origin=session.origin,
         expires_at=session.expires_at,
         keyring=keyring,
+        public_url=public_url,
     )
 
 

@@ -175,7 +175,7 @@ class EmbedController(Controller):
     @get("/views/{view:str}", name="embed-view")
     async def view(self, request: Request[Any, Any, Any], view: FromPath[str]) -> Response[Any]:
         try:
-            ctx = await authenticate_embed_session(_bearer(request), request.app.state.keyring)
+            ctx = await _context(request)
         except SessionExpired:
             return _session_expired()
         widget = _widget(ctx, view)
@@ -190,7 +190,7 @@ class EmbedController(Controller):
         data: URLEncodedBody[dict[str, str]],
     ) -> Response[Any]:
         try:
-            ctx = await authenticate_embed_session(_bearer(request), request.app.state.keyring)
+            ctx = await _context(request)
         except SessionExpired:
             return _session_expired()
         widget = _widget(ctx, view)
@@ -209,6 +209,11 @@ class EmbedController(Controller):
         )
         response.headers["x-selfserve-events"] = msgspec.json.encode(result.events).decode()
         return response
+
+
+async def _context(request: Request[Any, Any, Any]) -> PortalContext:
+    state = request.app.state
+    return await authenticate_embed_session(_bearer(request), state.keyring, state.settings.public_url)
 
 
 def _locale(ctx: PortalContext) -> str:

@@ -2,8 +2,9 @@
 
 from typing import Any
 
+from server.portal.claim import claim, claim_page
 from server.portal.documents import download_document
 from server.portal.embed import EmbedController
 from server.portal.hosted import hosted_portal
 
-PORTAL_ROUTE_HANDLERS: list[Any] = [EmbedController, hosted_portal, download_document]
+PORTAL_ROUTE_HANDLERS: list[Any] = [EmbedController, hosted_portal, download_document, claim_page, claim]

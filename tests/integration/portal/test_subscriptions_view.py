@@ -4,7 +4,8 @@ import re
 
 from server import clock
 from server.db.enums import Interval, PriceKind, SeatStatus, SubscriptionStatus
-from server.db.tables import Organization, Seat, Subscription, WebhookEvent
+from server.db.tables import EmailMessage, Organization, Seat, Subscription, WebhookEvent
+from server.mail.queue import read_content
 from server.schemas.catalog import PriceCreate, ProductCreate
 from server.schemas.customers import CustomerCreate
 from server.schemas.portal_settings import dump_portal_settings, load_portal_settings
@@ -223,3 +224,61 @@ async def test_another_customers_subscription_is_not_found(client, open_session,
     assert row.status == SubscriptionStatus.ACTIVE
     assert row.seats == 2
     assert not row.cancel_at_period_end
+
+
+async def test_invitation_email_leads_to_a_claimed_seat(client, open_session, org, customer, keyring):
+    plans = await _plans(org)
+    sub = await _subscribed(org, customer, keyring, plans["Team"], seats=2)
+    session = await open_session()
+    response = await client.post(
+        "/embed/views/subscriptions/assign_seat",
+        data={"subscription_id": str(sub.id), "email": "Grace@Example.com"},
+        headers=bearer(session),
+    )
+    assert response.status_code == 200, response.text
+    message = await EmailMessage.objects().where(EmailMessage.org == org.org.id).first()
+    assert message.to_address == "grace@example.com"
+    body = read_content(keyring, message.body_encrypted).text
+    link = re.search(r"(http://127\.0\.0\.1:8000/portal/[\w-]+/claim#token=[\w-]+)", body).group(1)
+    path, token = link.removeprefix("http://127.0.0.1:8000").split("#token=")
+    page = await client.get(path)
+    assert page.status_code == 200
+    assert "Accept invitation" in page.text
+    assert token not in page.text
+    claimed = await client.post(path, data={"token": token})
+    assert claimed.status_code == 200
+    assert "grace@example.com now has a seat on Team" in claimed.text
+    seat = await Seat.objects().where(Seat.subscription == sub.id).first()
+    assert seat.status == SeatStatus.CLAIMED
+    again = await client.post(path, data={"token": token})
+    assert again.status_code == 410
+    assert "not valid any more" in again.text
+
+
+async def test_resending_an_invitation_sends_a_new_link_and_kills_the_old(
+    client, open_session, org, customer, keyring
+):
+    plans = await _plans(org)
+    sub = await _subscribed(org, customer, keyring, plans["Team"], seats=2)
+    session = await open_session()
+    await client.post(
+        "/embed/views/subscriptions/assign_seat",
+        data={"subscription_id": str(sub.id), "email": "lin@example.com"},
+        headers=bearer(session),
+    )
+    seat = await Seat.objects().where(Seat.subscription == sub.id).first()
+    resent = await client.post(
+        "/embed/views/subscriptions/resend_seat", data={"seat_id": str(seat.id)}, headers=bearer(session)
+    )
+    assert resent.status_code == 200
+    assert "Invitation sent again." in resent.text
+    messages = (
+        await EmailMessage.objects().where(EmailMessage.org == org.org.id).order_by(EmailMessage.created_at)
+    )
+    assert len(messages) == 2
+    first, second = (read_content(keyring, m.body_encrypted).text for m in messages)
+    old_token = re.search(r"#token=([\w-]+)", first).group(1)
+    new_token = re.search(r"#token=([\w-]+)", second).group(1)
+    path = f"/portal/{org.org.slug}/claim"
+    assert (await client.post(path, data={"token": old_token})).status_code == 410
+    assert (await client.post(path, data={"token": new_token})).status_code == 200

@@ -84,7 +84,7 @@ async def test_money_and_dates_follow_the_customer_locale(client, mint, org):
     )
     page = await client.get("/embed/views/wallet", headers=bearer(response.json()["session"]))
     assert "12,50\xa0€" in page.text
-    assert "<h1 id=\"ss-heading\">Guthaben</h1>" in page.text
+    assert '<h1 id="ss-heading">Guthaben</h1>' in page.text
     assert "Sie haben noch kein Guthaben." not in page.text
     assert "Verlauf" in page.text
 

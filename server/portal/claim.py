@@ -1,0 +1,60 @@
+"""Claiming a seat from an invitation email: the link's fragment carries the token (kept out of logs); a
+small script copies it into the form, and accepting is a POST, so link scanners never use it up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.params import FromPath, URLEncodedBody
+
+from server import i18n
+from server.db.tables import Organization, Subscription
+from server.errors import NotFound
+from server.portal.rendering import render
+from server.security.headers import hosted_headers, new_nonce
+from server.services.seats import claim_seat
+
+
+async def _page(
+    request: Request[Any, Any, Any], slug: str, template: str, status: int = 200, **extra: Any
+) -> Response[str]:
+    org = await Organization.objects().where(Organization.slug == slug).first()
+    language = i18n.negotiate(request.headers.get("accept-language", "").split(",")[0])
+    nonce = new_nonce()
+    context = {"nonce": nonce, "locale": language, "dir": i18n.text_direction(language), "org": org, **extra}
+    with i18n.use_locale(language):
+        return render(
+            request, template, context, status=status if org else 404, headers=hosted_headers(nonce)
+        )
+
+
+@get("/portal/{slug:str}/claim", name="seat-claim-page", include_in_schema=False)
+async def claim_page(request: Request[Any, Any, Any], slug: FromPath[str]) -> Response[str]:
+    return await _page(request, slug, "portal/claim.html", state="ask")
+
+
+@post("/portal/{slug:str}/claim", name="seat-claim", include_in_schema=False, status_code=200)
+async def claim(
+    request: Request[Any, Any, Any], slug: FromPath[str], data: URLEncodedBody[dict[str, str]]
+) -> Response[str]:
+    org = await Organization.objects().where(Organization.slug == slug).first()
+    if org is None:
+        return await _page(request, slug, "portal/claim.html", state="invalid")
+    try:
+        seat = await claim_seat(org.id, data.get("token", ""))
+    except NotFound:
+        return await _page(request, slug, "portal/claim.html", status=410, state="invalid")
+    row = (
+        await Subscription.select(Subscription.product.name)
+        .where(Subscription.id == seat.subscription)
+        .first()
+    )
+    return await _page(
+        request,
+        slug,
+        "portal/claim.html",
+        state="claimed",
+        email=seat.email,
+        product=row["product.name"] if row else "",
+    )
