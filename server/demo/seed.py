@@ -333,7 +333,7 @@ class _Builder:
             BenefitType.CUSTOM,
             "Priority support",
             {
-                "note": "Write to priority@acme.example: a person answers within 4 business hours.",
+                "instructions": "Write to priority@acme.example: a person answers within 4 business hours.",
                 "url": "mailto:priority@acme.example",
             },
         )
