@@ -66,9 +66,9 @@ class OverviewModel(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _safe_link(value: Any) -> str | None:
-    """Only http(s) links reach an href."""
+    """Only http(s) and mailto links reach an href."""
     text = str(value or "")
-    return text if text.startswith(("https://", "http://")) else None
+    return text if text.startswith(("https://", "http://", "mailto:")) else None
 
 
 async def _benefit(ctx: PortalContext, grant: grants.GrantView) -> BenefitCard:
