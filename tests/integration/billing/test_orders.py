@@ -100,8 +100,10 @@ async def new_order(org_id, customer_id, *amounts, subscription_id=None, currenc
 
 
 async def events(org_id, type_):
-    rows = await WebhookEvent.select(WebhookEvent.payload).where(
-        WebhookEvent.org == org_id, WebhookEvent.type == type_
+    rows = (
+        await WebhookEvent.select(WebhookEvent.payload)
+        .where(WebhookEvent.org == org_id, WebhookEvent.type == type_)
+        .order_by(WebhookEvent.created_at)
     )
     return [msgspec.json.decode(r["payload"]) for r in rows]
 
