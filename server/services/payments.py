@@ -1,7 +1,7 @@
 """A customer's saved cards. Only the provider's reference, brand, last four digits, expiry and a keyed
 fingerprint are stored; the number and CVC never reach the database. At most one card per customer is the
-default (a partial unique index guards it). Adding a card or choosing another default retries the
-customer's failed orders at once."""
+default (a partial unique index guards it). A new default card, added or chosen, retries the customer's
+failed orders at once."""
 
 from __future__ import annotations
 
