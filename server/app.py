@@ -9,6 +9,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
@@ -16,7 +17,10 @@ from piccolo.engine.base import Engine
 
 import server
 from server.api import ROUTE_HANDLERS
+from server.api.allow import AllowHeaderMiddleware
 from server.api.deps import provide_keyring, provide_org
+from server.api.openapi import SECURITY_SCHEMES
+from server.api.strict_json import ClosedStructSchemaPlugin, StrictJsonBodyMiddleware
 from server.auth.replay import replay_store_for
 from server.db.engine import bind_tables, close_engine, engine_from_url, open_engine
 from server.errors import DomainError
@@ -78,12 +82,18 @@ def create_app(
             version=server.__version__,
             description="Merchant API of the selfserve customer portal.",
             path="/schema",
+            components=Components(security_schemes=SECURITY_SCHEMES),
         ),
         template_config=TemplateConfig(
             directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=configure_jinja
         ),
         before_send=[add_security_headers],
-        middleware=[IdempotencyMiddleware(max_body_bytes=settings.max_body_bytes)],
+        middleware=[
+            IdempotencyMiddleware(max_body_bytes=settings.max_body_bytes),
+            StrictJsonBodyMiddleware(max_body_bytes=settings.max_body_bytes),
+            AllowHeaderMiddleware(),
+        ],
+        plugins=[ClosedStructSchemaPlugin()],
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         request_max_body_size=settings.max_body_bytes,

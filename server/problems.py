@@ -41,7 +41,14 @@ except ImportError:  # pragma: no cover - the extra is always installed
     pass
 
 
-def problem(status: int, title: str, detail: str, slug: str | None = None, **extra: Any) -> Response[bytes]:
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    slug: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response[bytes]:
     body = {
         "type": PROBLEM_BASE + (slug or _HTTP_SLUGS.get(status, "error")),
         "title": title,
@@ -49,7 +56,7 @@ def problem(status: int, title: str, detail: str, slug: str | None = None, **ext
         "detail": detail,
         **extra,
     }
-    headers = {"Cache-Control": "no-store"}
+    headers = {**(headers or {}), "Cache-Control": "no-store"}
     if "retry_after" in extra:
         headers["Retry-After"] = str(extra["retry_after"])
     return Response(
@@ -75,7 +82,7 @@ def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Respons
         return problem(status, "Invalid request", exc.detail, errors=errors)
     if status >= 500:
         return problem(status, title, "The server could not handle this request.")
-    return problem(status, title, exc.detail)
+    return problem(status, title, exc.detail, headers=exc.headers)
 
 
 def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:

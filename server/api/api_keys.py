@@ -9,7 +9,7 @@ from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from server.api.openapi import CursorParam, LimitParam, example_body, problems
+from server.api.openapi import API_KEY_SECURITY, CursorParam, LimitParam, example_body, problems
 from server.db.tables import Organization
 from server.schemas.api_keys import ApiKeyCreate, ApiKeyOut, CreatedApiKeyOut
 from server.schemas.common import Page
@@ -20,6 +20,7 @@ from server.services import api_keys
 class ApiKeyController(Controller):
     path = "/v1/api-keys"
     tags = ["api-keys"]
+    security = API_KEY_SECURITY
 
     @get("/", operation_id="listApiKeys", responses=problems(422))
     async def list_api_keys(

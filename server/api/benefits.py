@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from server.api.openapi import CursorParam, LimitParam, example_body, problems
+from server.api.openapi import API_KEY_SECURITY, CursorParam, LimitParam, example_body, problems
 from server.db.tables import Organization
 from server.schemas.catalog import BENEFIT_EXAMPLE, BenefitCreate, BenefitOut, BenefitUpdate
 from server.schemas.common import Page
@@ -19,6 +19,7 @@ from server.services import catalog
 class BenefitController(Controller):
     path = "/v1/benefits"
     tags = ["benefits"]
+    security = API_KEY_SECURITY
 
     @post("/", operation_id="createBenefit", responses=problems(404, writes=True))
     async def create_benefit(
@@ -55,7 +56,12 @@ class BenefitController(Controller):
         """Change the description or the per-type properties (the type is fixed)."""
         return BenefitOut.of(await catalog.update_benefit(org.id, benefit_id, data))
 
-    @delete("/{benefit_id:uuid}", operation_id="archiveBenefit", status_code=200, responses=problems(404))
+    @post(
+        "/{benefit_id:uuid}/archive",
+        operation_id="archiveBenefit",
+        status_code=200,
+        responses=problems(404, writes=True),
+    )
     async def archive_benefit(
         self, org: NamedDependency[Organization], benefit_id: FromPath[UUID]
     ) -> BenefitOut:

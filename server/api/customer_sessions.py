@@ -7,9 +7,13 @@ from typing import Annotated, Any
 from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 
-from server.api.openapi import example_body, problems
+from server.api.openapi import API_KEY_SECURITY, example_body, problems
 from server.db.tables import Organization
-from server.schemas.customer_sessions import CUSTOMER_SESSION_EXAMPLE, CustomerSessionCreate, CustomerSessionOut
+from server.schemas.customer_sessions import (
+    CUSTOMER_SESSION_EXAMPLE,
+    CustomerSessionCreate,
+    CustomerSessionOut,
+)
 from server.security.keyring import Keyring
 from server.services.customer_sessions import create_portal_link
 from server.settings import Settings
@@ -18,6 +22,7 @@ from server.settings import Settings
 class CustomerSessionController(Controller):
     path = "/v1/customer-sessions"
     tags = ["customer-sessions"]
+    security = API_KEY_SECURITY
 
     @post("/", operation_id="createCustomerSession", responses=problems(404, writes=True))
     async def create_customer_session(

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
-from server.api.openapi import CursorParam, LimitParam, example_body, problems
+from server.api.openapi import API_KEY_SECURITY, CursorParam, LimitParam, example_body, problems
 from server.db.tables import Organization
 from server.schemas.common import Page
 from server.schemas.customers import CUSTOMER_EXAMPLE, CustomerCreate, CustomerOut, CustomerUpdate
@@ -19,6 +19,7 @@ from server.services import customers
 class CustomerController(Controller):
     path = "/v1/customers"
     tags = ["customers"]
+    security = API_KEY_SECURITY
 
     @post("/", operation_id="createCustomer", responses=problems(writes=True))
     async def create_customer(
@@ -65,7 +66,12 @@ class CustomerController(Controller):
         """Change some fields; ``customer.updated`` is sent to your webhooks."""
         return CustomerOut.of(await customers.update_customer(org.id, customer_id, data))
 
-    @delete("/{customer_id:uuid}", operation_id="archiveCustomer", status_code=200, responses=problems(404))
+    @post(
+        "/{customer_id:uuid}/archive",
+        operation_id="archiveCustomer",
+        status_code=200,
+        responses=problems(404, writes=True),
+    )
     async def archive_customer(
         self, org: NamedDependency[Organization], customer_id: FromPath[UUID]
     ) -> CustomerOut:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from server.api.openapi import CursorParam, LimitParam, example_body, problems
+from server.api.openapi import API_KEY_SECURITY, CursorParam, LimitParam, example_body, problems
 from server.db.tables import Organization
 from server.schemas.catalog import METER_EXAMPLE, MeterCreate, MeterOut, MeterUpdate
 from server.schemas.common import Page
@@ -19,6 +19,7 @@ from server.services import catalog
 class MeterController(Controller):
     path = "/v1/meters"
     tags = ["meters"]
+    security = API_KEY_SECURITY
 
     @post("/", operation_id="createMeter", responses=problems(writes=True))
     async def create_meter(
@@ -53,7 +54,12 @@ class MeterController(Controller):
         """Rename a meter or hide it from the portal; what it counts never changes."""
         return MeterOut.of(await catalog.update_meter(org.id, meter_id, data))
 
-    @delete("/{meter_id:uuid}", operation_id="archiveMeter", status_code=200, responses=problems(404))
+    @post(
+        "/{meter_id:uuid}/archive",
+        operation_id="archiveMeter",
+        status_code=200,
+        responses=problems(404, writes=True),
+    )
     async def archive_meter(self, org: NamedDependency[Organization], meter_id: FromPath[UUID]) -> MeterOut:
         """Archive a meter: it stops appearing in lists; prices using it keep billing."""
         return MeterOut.of(await catalog.archive_meter(org.id, meter_id))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Example
+from litestar.openapi.spec import Example, SecurityScheme
 from litestar.params import Body, QueryParameter
 
 from server.schemas.common import Problem
@@ -46,3 +46,14 @@ LimitParam = QueryParameter(ge=1, le=100, description="Items per page, 1 to 100.
 CursorParam = QueryParameter(
     max_length=500, description="``next_cursor`` from the previous page; leave out for the first page."
 )
+
+
+API_KEY_SECURITY: list[dict[str, list[str]]] = [{"apiKey": []}]
+"""Set as ``security`` on every /v1 controller: the document then says which operations need a key."""
+SECURITY_SCHEMES = {
+    "apiKey": SecurityScheme(
+        type="http",
+        scheme="bearer",
+        description="Your secret API key: `Authorization: Bearer ss_sk_…`.",
+    )
+}

@@ -7,7 +7,7 @@ from typing import Annotated
 from litestar import Controller, get, patch
 from litestar.di import NamedDependency
 
-from server.api.openapi import example_body, problems
+from server.api.openapi import API_KEY_SECURITY, example_body, problems
 from server.db.tables import Organization
 from server.schemas.portal_settings_api import (
     PORTAL_SETTINGS_PATCH_EXAMPLE,
@@ -20,6 +20,7 @@ from server.services import portal_settings
 class PortalSettingsController(Controller):
     path = "/v1/portal-settings"
     tags = ["portal-settings"]
+    security = API_KEY_SECURITY
 
     @get("/", operation_id="getPortalSettings", responses=problems())
     async def get_portal_settings(self, org: NamedDependency[Organization]) -> PortalSettingsResource:

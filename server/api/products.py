@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from server.api.openapi import CursorParam, LimitParam, example_body, problems
+from server.api.openapi import API_KEY_SECURITY, CursorParam, LimitParam, example_body, problems
 from server.db.tables import Organization
 from server.schemas.catalog import (
     PRICE_EXAMPLE,
@@ -27,6 +27,7 @@ from server.services import catalog
 class ProductController(Controller):
     path = "/v1/products"
     tags = ["products"]
+    security = API_KEY_SECURITY
 
     @post("/", operation_id="createProduct", responses=problems(404, writes=True))
     async def create_product(
@@ -65,7 +66,12 @@ class ProductController(Controller):
         product = await catalog.update_product(org.id, product_id, data)
         return (await catalog.product_views(org.id, [product]))[0]
 
-    @delete("/{product_id:uuid}", operation_id="archiveProduct", status_code=200, responses=problems(404))
+    @post(
+        "/{product_id:uuid}/archive",
+        operation_id="archiveProduct",
+        status_code=200,
+        responses=problems(404, writes=True),
+    )
     async def archive_product(
         self, org: NamedDependency[Organization], product_id: FromPath[UUID]
     ) -> ProductOut:
@@ -88,13 +94,19 @@ class ProductController(Controller):
 class PriceController(Controller):
     path = "/v1/prices"
     tags = ["products"]
+    security = API_KEY_SECURITY
 
     @get("/{price_id:uuid}", operation_id="getPrice", responses=problems(404))
     async def get_price(self, org: NamedDependency[Organization], price_id: FromPath[UUID]) -> PriceOut:
         """One price with its metered components."""
         return (await catalog.price_views(org.id, [await catalog.get_price(org.id, price_id)]))[0]
 
-    @delete("/{price_id:uuid}", operation_id="archivePrice", status_code=200, responses=problems(404))
+    @post(
+        "/{price_id:uuid}/archive",
+        operation_id="archivePrice",
+        status_code=200,
+        responses=problems(404, writes=True),
+    )
     async def archive_price(self, org: NamedDependency[Organization], price_id: FromPath[UUID]) -> PriceOut:
         """Archive a price: no new subscriptions on it; existing ones keep it."""
         price = await catalog.archive_price(org.id, price_id)

@@ -13,23 +13,23 @@ Id = Annotated[str, Meta(description="A UUID.", examples=["3f2c9a1e-8d4b-4c55-9a
 Email = Annotated[
     str,
     Meta(
-        pattern=r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$",
+        pattern=r"^[^@ ]+@[^@ ]+\.[^@ ]+$",
         max_length=320,
         description="An email address.",
         examples=["ada@example.com"],
     ),
 ]
 Name = Annotated[str, Meta(max_length=200)]
-ExternalId = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")]
+ExternalId = Annotated[
+    str, Meta(min_length=1, max_length=200, pattern=r"^[!-~]+$", description="Printable ASCII, no spaces.")
+]
 Currency = Annotated[
     str, Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, upper case.", examples=["USD"])
 ]
 MinorUnits = Annotated[int, Meta(ge=0, le=10**12, description="Integer minor units of the currency.")]
-MetadataKey = Annotated[str, Meta(min_length=1, max_length=40)]
-MetadataValue = Annotated[str, Meta(max_length=500)]
 Metadata = Annotated[
-    dict[MetadataKey, MetadataValue],
-    Meta(max_length=50, description="Up to 50 string pairs for your own use."),
+    dict[str, str],
+    Meta(description="Up to 50 pairs for your own use: keys of 1 to 40 characters, values up to 500."),
 ]
 Limit = Annotated[int, Meta(ge=1, le=100)]
 

@@ -10,7 +10,7 @@ from msgspec import UNSET, Meta, UnsetType
 
 from server.schemas.portal_settings import PortalSettings
 
-Origin = Annotated[str, Meta(min_length=1, max_length=300, examples=["https://app.example.com"])]
+Origin = Annotated[str, Meta(examples=["https://app.example.com"])]
 
 
 class PortalSettingsResource(PortalSettings, kw_only=True, forbid_unknown_fields=True):

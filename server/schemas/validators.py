@@ -63,3 +63,17 @@ def check_url(value: str, field: str) -> str:
     if parts.scheme == "http" and host and _is_local_host(host):
         return value
     raise Invalid(f"{field} must be an https:// URL (http:// only for localhost)")
+
+
+MAX_METADATA_PAIRS, MAX_METADATA_KEY, MAX_METADATA_VALUE = 50, 40, 500
+
+
+def check_metadata(metadata: dict[str, str]) -> dict[str, str]:
+    if len(metadata) > MAX_METADATA_PAIRS:
+        raise Invalid(f"metadata holds at most {MAX_METADATA_PAIRS} pairs")
+    for key, value in metadata.items():
+        if not 1 <= len(key) <= MAX_METADATA_KEY or len(value) > MAX_METADATA_VALUE:
+            raise Invalid(
+                f"metadata keys have 1 to {MAX_METADATA_KEY} characters, values at most {MAX_METADATA_VALUE}"
+            )
+    return metadata

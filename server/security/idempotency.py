@@ -20,11 +20,11 @@ from typing import Any
 import msgspec
 from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
-from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from server import clock
+from server.api.body import read_body, replaying
 from server.api.deps import authenticate_request
 from server.db.tables import IdempotencyRecord
 from server.errors import Conflict, Invalid
@@ -44,36 +44,6 @@ def request_fingerprint(method: str, path: str, query: bytes, body: bytes) -> st
     for part in (method.encode(), path.encode(), query, body):
         digest.update(len(part).to_bytes(8, "big") + part)
     return digest.hexdigest()
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise RequestEntityTooLarge(detail=f"request bodies are limited to {limit} bytes")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    sent = False
-
-    async def replay() -> ReceiveMessage:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
 
 
 async def _claim(org_id: Any, key: str, fingerprint: str) -> IdempotencyRecord | None:
@@ -162,13 +132,13 @@ class IdempotencyMiddleware(ASGIMiddleware):
             return
         if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
             raise Invalid(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters")
-        body = await _read_body(receive, self.max_body_bytes)
+        body = await read_body(receive, self.max_body_bytes)
         org = await authenticate_request(connection)
         fingerprint = request_fingerprint("POST", scope["path"], scope["query_string"], body)
         while True:
             existing = await _claim(org.id, key, fingerprint)
             if existing is None:
-                await self._run_and_remember(org.id, key, scope, _replaying(body, receive), send, next_app)
+                await self._run_and_remember(org.id, key, scope, replaying(body, receive), send, next_app)
                 return
             if existing.request_hash != fingerprint:
                 raise Invalid("this Idempotency-Key was already used with a different request")

@@ -33,7 +33,7 @@ from server.schemas.catalog import (
     ProductUpdate,
 )
 from server.schemas.common import json_value
-from server.schemas.validators import check_url
+from server.schemas.validators import check_metadata, check_url
 from server.services.constraints import unique_or_conflict
 from server.services.pagination import Page, paginate
 
@@ -198,6 +198,7 @@ async def _set_benefits(org_id: UUID, product_id: UUID, benefit_ids: list[UUID])
 
 
 async def create_product(org_id: UUID, data: ProductCreate) -> Product:
+    check_metadata(data.metadata)
     for price in data.prices:
         await _check_price(org_id, price)
     await _check_benefits(org_id, data.benefit_ids)
@@ -227,6 +228,7 @@ async def list_products(org_id: UUID, *, limit: int, cursor: str | None = None) 
 
 
 async def update_product(org_id: UUID, product_id: UUID, changes: ProductUpdate) -> Product:
+    check_metadata(changes.metadata or {})
     values = _changes(changes)
     benefit_ids = values.pop("benefit_ids", None)
     if benefit_ids is not None:

@@ -12,6 +12,7 @@ from server.db.engine import write_transaction
 from server.db.tables import Customer
 from server.errors import NotFound
 from server.schemas.customers import CustomerCreate, CustomerOut, CustomerUpdate
+from server.schemas.validators import check_metadata
 from server.services.constraints import unique_or_conflict
 from server.services.pagination import Page, paginate
 from server.webhooks.outbox import record_event
@@ -27,6 +28,7 @@ def _event_data(customer: Customer) -> dict[str, Any]:
 
 
 async def create_customer(org_id: UUID, data: CustomerCreate) -> Customer:
+    check_metadata(data.metadata)
     now = clock.now()
     fields = msgspec.to_builtins(data)
     customer = Customer(
@@ -69,6 +71,7 @@ async def list_customers(
 
 
 async def update_customer(org_id: UUID, customer_id: UUID, changes: CustomerUpdate) -> Customer:
+    check_metadata(changes.metadata or {})
     values = {k: v for k, v in msgspec.to_builtins(changes).items() if v is not None}
     with unique_or_conflict(_taken(changes.external_id or "")):
         async with write_transaction():

@@ -24,7 +24,7 @@ async def test_meter_lifecycle_and_unique_event_name(client, api_headers, meter)
     )
     assert renamed.json()["unit_name"] == "calls"
     assert renamed.json()["event_name"] == "api_call"
-    archived = await client.delete(f"/v1/meters/{meter['id']}", headers=api_headers)
+    archived = await client.post(f"/v1/meters/{meter['id']}/archive", headers=api_headers)
     assert archived.json()["archived_at"] is not None
     listed = (await client.get("/v1/meters", headers=api_headers)).json()["items"]
     assert meter["id"] not in [m["id"] for m in listed]
@@ -76,7 +76,7 @@ async def test_prices_are_added_and_archived_not_edited(client, api_headers):
         {"kind": "fixed", "interval": "month", "currency": "USD", "amount": 500},
     )
     assert (await client.get(f"/v1/prices/{price['id']}", headers=api_headers)).json()["amount"] == 500
-    await client.delete(f"/v1/prices/{price['id']}", headers=api_headers)
+    await client.post(f"/v1/prices/{price['id']}/archive", headers=api_headers)
     live = (await client.get(f"/v1/products/{product['id']}", headers=api_headers)).json()["prices"]
     assert live == []
 
@@ -122,7 +122,7 @@ async def test_product_update_archive_and_benefits(client, api_headers):
     )
     assert updated.json()["name"] == "Pro+"
     assert updated.json()["benefit_ids"] == []
-    archived = await client.delete(f"/v1/products/{product['id']}", headers=api_headers)
+    archived = await client.post(f"/v1/products/{product['id']}/archive", headers=api_headers)
     assert archived.json()["archived_at"] is not None
     assert (await client.get("/v1/products", headers=api_headers)).json()["items"] == []
 
@@ -175,6 +175,16 @@ async def test_benefit_update_and_archive(client, api_headers):
     )
     assert updated.json()["description"] == "Onboarding call"
     assert updated.json()["properties"] == {"instructions": "Book a call"}
-    await client.delete(f"/v1/benefits/{benefit['id']}", headers=api_headers)
+    await client.post(f"/v1/benefits/{benefit['id']}/archive", headers=api_headers)
     assert (await client.get("/v1/benefits", headers=api_headers)).json()["items"] == []
     assert (await client.get(f"/v1/benefits/{benefit['id']}", headers=api_headers)).status_code == 200
+
+
+async def test_bodies_are_typed_strictly(client, api_headers):
+    coerced = {"name": "M", "event_name": "m1", "visible_in_portal": "false"}
+    await _post(client, api_headers, "/v1/meters", coerced, status=400)
+    price = {"kind": "fixed", "interval": "month", "currency": "USD", "amount": 500.0}
+    product = await _post(client, api_headers, "/v1/products", {"name": "Whole", "prices": [price]})
+    assert product["prices"][0]["amount"] == 500
+    fractional = {**price, "amount": 500.5}
+    await _post(client, api_headers, f"/v1/products/{product['id']}/prices", fractional, status=400)

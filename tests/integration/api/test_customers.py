@@ -99,7 +99,7 @@ async def test_update_changes_only_given_fields_and_emits_event(client, api_head
 
 async def test_archive_hides_from_list_but_keeps_the_record(client, api_headers):
     created = await _create(client, api_headers)
-    response = await client.delete(f"/v1/customers/{created['id']}", headers=api_headers)
+    response = await client.post(f"/v1/customers/{created['id']}/archive", headers=api_headers)
     assert response.status_code == 200
     assert response.json()["archived_at"] is not None
     listed = (await client.get("/v1/customers", headers=api_headers)).json()["items"]

@@ -161,3 +161,12 @@ async def test_no_secret_reaches_a_log_line_or_a_later_response(client, api_head
     )
     assert stored
     assert all(new_key.encode() not in bytes(r["response_body"]) for r in stored)
+
+
+async def test_options_and_405_list_every_method_of_the_path(client, api_headers):
+    options = await client.options("/v1/customers", headers=api_headers)
+    assert options.headers["allow"] == "GET, OPTIONS, POST"
+    refused = await client.put("/v1/customers", headers=api_headers)
+    assert refused.status_code == 405
+    assert set(refused.headers["allow"].split(", ")) == {"GET", "OPTIONS", "POST"}
+    assert refused.headers["content-type"] == "application/problem+json"
