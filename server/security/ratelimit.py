@@ -23,6 +23,9 @@ class Limit:
 
 API_KEY_LIMIT = Limit(hits=500, window_seconds=60)
 """The merchant API: 500 requests per minute per key (the hosted platform's figure)."""
+LOGIN_LIMITS = (Limit(hits=6, window_seconds=60), Limit(hits=12, window_seconds=3600))
+"""Magic-link requests per email and per IP (CONTRACT §6); going over blocks the bucket for 15 minutes."""
+LOGIN_BLOCK_SECONDS = 15 * 60
 
 
 def _window(limit: Limit) -> tuple[int, int]:
@@ -36,10 +39,22 @@ class RateLimiter(Protocol):
     async def hit(self, bucket: str, limit: Limit) -> int | None:
         """Count one hit; None when allowed, else the seconds to wait (for ``Retry-After``)."""
 
+    async def block(self, bucket: str, seconds: int) -> None:
+        """Refuse ``bucket`` for ``seconds`` from now, whatever its counts."""
+
+    async def blocked_for(self, bucket: str) -> int | None:
+        """Seconds left of a block on ``bucket``; None when it is not blocked."""
+
+
+def _left(until: float) -> int | None:
+    left = until - clock.now().timestamp()
+    return math.ceil(left) if left > 0 else None
+
 
 class MemoryRateLimiter:
     def __init__(self) -> None:
         self._counts: dict[str, tuple[int, int]] = {}
+        self._blocked_until: dict[str, float] = {}
         self._lock = asyncio.Lock()
 
     async def hit(self, bucket: str, limit: Limit) -> int | None:
@@ -55,6 +70,14 @@ class MemoryRateLimiter:
 
     def _forget_old(self, number: int) -> None:
         self._counts = {b: v for b, v in self._counts.items() if v[0] >= number}
+        now = clock.now().timestamp()
+        self._blocked_until = {b: t for b, t in self._blocked_until.items() if t > now}
+
+    async def block(self, bucket: str, seconds: int) -> None:
+        self._blocked_until[bucket] = clock.now().timestamp() + seconds
+
+    async def blocked_for(self, bucket: str) -> int | None:
+        return _left(self._blocked_until.get(bucket, 0.0))
 
 
 class RedisRateLimiter:
@@ -71,6 +94,14 @@ class RedisRateLimiter:
             pipe.expire(key, limit.window_seconds + 1)
             count, _ = await pipe.execute()
         return remaining if int(count) > limit.hits else None
+
+    async def block(self, bucket: str, seconds: int) -> None:
+        until = clock.now().timestamp() + seconds
+        await self._redis.set(f"selfserve:rl-block:{bucket}", str(until), ex=seconds + 1)
+
+    async def blocked_for(self, bucket: str) -> int | None:
+        until = await self._redis.get(f"selfserve:rl-block:{bucket}")
+        return _left(float(until)) if until is not None else None
 
     async def close(self) -> None:
         await self._redis.aclose()
