@@ -155,7 +155,7 @@ async def send(pool: httpcore.AsyncConnectionPool, url: str, headers: dict[str, 
     return Outcome(status_code, error, duration_ms, retry_after)
 
 
-async def _disable_endpoint(org_id: UUID, endpoint_id: UUID, url: str, reason: str) -> None:
+async def _disable_endpoint(org_id: UUID, endpoint_id: UUID, reason: str) -> None:
     """Disable (once, even under races) and tell the merchant; inside the caller's transaction."""
     changed = (
         await WebhookEndpoint.update(
@@ -165,7 +165,7 @@ async def _disable_endpoint(org_id: UUID, endpoint_id: UUID, url: str, reason: s
         .returning(WebhookEndpoint.id)
     )
     if changed:
-        log.warning("webhook endpoint %s (%s) disabled: %s", endpoint_id, url, reason)
+        log.warning("webhook endpoint %s of org %s disabled: %s", endpoint_id, org_id, reason)
         await record_event(org_id, "webhook_endpoint.disabled", {"id": str(endpoint_id), "reason": reason})
 
 
@@ -204,7 +204,7 @@ async def record_outcome(delivery: dict[str, Any], endpoint: dict[str, Any], out
             WebhookEndpoint.id == endpoint["id"], WebhookEndpoint.consecutive_failures > 0
         )
     elif gone:
-        await _disable_endpoint(delivery["org"], endpoint["id"], endpoint["url"], "the receiver answered 410")
+        await _disable_endpoint(delivery["org"], endpoint["id"], "the receiver answered 410 Gone")
     elif attempts >= MAX_ATTEMPTS:
         failures = (
             await WebhookEndpoint.update(
@@ -215,7 +215,7 @@ async def record_outcome(delivery: dict[str, Any], endpoint: dict[str, Any], out
         )
         if failures and failures[0]["consecutive_failures"] >= FAILED_DELIVERIES_BEFORE_DISABLE:
             reason = f"{FAILED_DELIVERIES_BEFORE_DISABLE} deliveries in a row failed"
-            await _disable_endpoint(delivery["org"], endpoint["id"], endpoint["url"], reason)
+            await _disable_endpoint(delivery["org"], endpoint["id"], reason)
 
 
 class OutcomeWriter:
