@@ -1,3 +1,4 @@
+import logging
 import uuid
 
 import msgspec
@@ -179,3 +180,21 @@ async def test_malformed_bodies_get_problem_json(client, api_headers, body):
     )
     assert response.status_code == 400
     assert msgspec.json.decode(response.content)["status"] == 400
+
+
+async def test_secrets_never_reach_the_logs(local_client, api_headers, org, httpserver, job_context, caplog):
+    httpserver.expect_request("/quiet").respond_with_data("gone", status=410)
+    with caplog.at_level(logging.DEBUG):
+        created = await local_client.post(
+            "/v1/webhook-endpoints", json={"url": httpserver.url_for("/quiet")}, headers=api_headers
+        )
+        rotated = await local_client.post(
+            f"/v1/webhook-endpoints/{created.json()['id']}/rotate-secret", headers=api_headers
+        )
+        async with write_transaction():
+            await record_event(org.org.id, "order.paid", {"id": "o1"})
+        await deliver_due(job_context, org_id=org.org.id)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "disabled" in logged
+    for secret in (created.json()["secret"], rotated.json()["secret"]):
+        assert secret.removeprefix("whsec_") not in logged
