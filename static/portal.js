@@ -6,7 +6,7 @@
   var parentOrigin = root.dataset.origin;
   var instance = root.dataset.instance || "";
   var session = null, expiresAt = 0, view = root.dataset.view, query = root.dataset.query || "";
-  var refreshTimer = 0, lastHeight = 0;
+  var refreshTimer = 0, lastHeight = 0, asked = false;
   var embedded = window.parent !== window;
 
   function post(type, data) {
@@ -40,6 +40,7 @@
         if (body.return_url && root.dataset.hosted) back(body.return_url);
         if (response.status === 403) { show("ss-refused"); post("error", { code: "origin_refused" }); return; }
         if (!response.ok) { expired(body.code || "token_invalid"); return; }
+        asked = false;
         var first = !session;
         session = body.session; expiresAt = Date.parse(body.expires_at);
         applyTheme(body.theme); scheduleRefresh();
@@ -54,24 +55,30 @@
     if (/^https?:/.test(link.protocol)) document.body.insertBefore(link, root);
   }
 
+  /* The session is gone: ask the host page for a fresh token once (the loader calls fetchToken, or emits
+     "expired" when it has none); a fresh token that fails as well is an error. */
   function expired(code) {
-    session = null; show("ss-expired"); post("expired", { code: code });
+    session = null; show("ss-expired");
+    if (asked) post("error", { code: code });
+    else { asked = true; post("token_request", { reason: code, ended: true }); }
   }
 
-  function request(url, options) {
+  function request(url, options, initial) {
     options = options || {};
     options.credentials = "omit";
     options.headers = Object.assign({ authorization: "Bearer " + session }, options.headers || {});
     root.setAttribute("aria-busy", "true");
     return fetch(url, options).then(function (response) {
       root.removeAttribute("aria-busy");
-      if (response.status === 401) { post("token_request", { reason: "expired" }); expired("session_expired"); return; }
+      if (response.status === 401) { expired("session_expired"); return; }
       var events = JSON.parse(response.headers.get("x-selfserve-events") || "[]");
       return response.text().then(function (html) {
         root.innerHTML = html;
         events.forEach(function (e) { post(e.type, e.data); });
+        if (initial) return;
         var live = root.querySelector(".ss-msg");
-        (live ? live.closest(".ss-live") : root.querySelector("h1")).focus({ preventScroll: true });
+        var target = live ? live.closest(".ss-live") : root.querySelector("h1");
+        if (target) { target.tabIndex = -1; target.focus({ preventScroll: true }); }
       });
     });
   }
@@ -79,7 +86,7 @@
   function load(next, initial, params) {
     view = next;
     var url = "/embed/views/" + encodeURIComponent(next) + (params ? "?" + params : "");
-    return request(url).then(function () {
+    return request(url, {}, initial).then(function () {
       post(initial ? "ready" : "navigate", { view: next });
     });
   }
@@ -120,7 +127,7 @@
       if (m.data.token) exchange(m.data.token);
       else if (m.type === "init") expired("no_token");
     } else if (m.type === "navigate" && session) load(m.data.view, false);
-    else if (m.type === "update" && m.data.theme) document.documentElement.dataset.theme = m.data.theme;
+    else if (m.type === "update" && /^(auto|light|dark)$/.test(m.data.theme)) document.documentElement.dataset.theme = m.data.theme;
   });
 
   window.addEventListener("pageshow", function (event) {
@@ -129,7 +136,7 @@
 
   if (window.ResizeObserver) {
     new ResizeObserver(function () {
-      var height = Math.ceil(document.documentElement.scrollHeight);
+      var height = Math.ceil(document.body.getBoundingClientRect().height);
       if (height !== lastHeight) { lastHeight = height; post("resize", { height: height }); }
     }).observe(document.body);
   }
