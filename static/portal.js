@@ -74,6 +74,7 @@
       var events = JSON.parse(response.headers.get("x-selfserve-events") || "[]");
       return response.text().then(function (html) {
         root.innerHTML = html;
+        measure();
         events.forEach(function (e) { post(e.type, e.data); });
         if (initial) return;
         var live = root.querySelector(".ss-msg");
@@ -134,12 +135,12 @@
     if (event.persisted) post("token_request", { reason: "restored" });
   });
 
-  if (window.ResizeObserver) {
-    new ResizeObserver(function () {
-      var height = Math.ceil(document.body.getBoundingClientRect().height);
-      if (height !== lastHeight) { lastHeight = height; post("resize", { height: height }); }
-    }).observe(document.body);
+  /* Called after every render too: Chromium skips ResizeObserver in a cross-origin frame scrolled out of view. */
+  function measure() {
+    var height = Math.ceil(document.body.getBoundingClientRect().height);
+    if (height !== lastHeight) { lastHeight = height; post("resize", { height: height }); }
   }
+  if (window.ResizeObserver) new ResizeObserver(measure).observe(document.body);
 
   var fragmentToken = /[#&]token=([^&]+)/.exec(location.hash);
   if (fragmentToken) {
