@@ -26,7 +26,7 @@ def _fault_at(point, here):
         raise InjectedFault(here)
 
 
-async def _change_and_record(org_id, customer_id, fault, record_first):
+async def _change_and_record(org_id, customer_id, fault):
     async def change():
         now = clock.now()
         await Customer.insert(
@@ -46,21 +46,21 @@ async def _change_and_record(org_id, customer_id, fault, record_first):
 
     async with write_transaction():
         _fault_at(fault, "before_change")
-        for step in (record, change) if record_first else (change, record):
-            await step()
+        await change()  # the event describes a row that exists (the activity log references it)
+        await record()
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(plan=st.lists(st.tuples(st.sampled_from(FAULT_POINTS), st.booleans()), min_size=1, max_size=6))
+@given(plan=st.lists(st.sampled_from(FAULT_POINTS), min_size=1, max_size=8))
 async def test_no_orphan_rows_or_events_whatever_fails(org, make_endpoint, plan):
     org_id = org.org.id
     if not await WebhookEndpoint.exists().where(WebhookEndpoint.org == org_id):
         await make_endpoint("https://receiver.invalid/hook")  # so every event also fans out a delivery
     committed = set()
-    for fault, record_first in plan:
+    for fault in plan:
         customer_id = uuid.uuid4()
         try:
-            await _change_and_record(org_id, customer_id, fault, record_first)
+            await _change_and_record(org_id, customer_id, fault)
             committed.add(str(customer_id))
         except InjectedFault:
             assert fault is not None
