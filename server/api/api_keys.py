@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
+import msgspec
 from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
@@ -42,9 +43,7 @@ class ApiKeyController(Controller):
     ) -> CreatedApiKeyOut:
         """A new secret key, shown in this response only."""
         row, plaintext = await api_keys.create_api_key(keyring, org, name=data.name)
-        return CreatedApiKeyOut(
-            **{f: getattr(ApiKeyOut.of(row), f) for f in ApiKeyOut.__struct_fields__}, key=plaintext
-        )
+        return CreatedApiKeyOut(**msgspec.structs.asdict(ApiKeyOut.of(row)), key=plaintext)
 
     @delete("/{key_id:uuid}", operation_id="revokeApiKey", status_code=200, responses=problems(404))
     async def revoke_api_key(self, org: NamedDependency[Organization], key_id: FromPath[UUID]) -> ApiKeyOut:

@@ -13,6 +13,8 @@ from server.schemas.common import Problem
 _DESCRIPTIONS = {
     400: "Malformed request: bad JSON, a wrong type, a missing field or an unknown one.",
     401: "Missing, malformed or revoked API key.",
+    402: "The payment provider declined the card or the charge.",
+    403: "Not allowed by the merchant's portal settings.",
     404: "No such resource in your organization.",
     409: "Conflicts with the current state, or the same Idempotency-Key is still in progress.",
     413: "Request body too large.",

@@ -8,6 +8,7 @@ import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
 
+from server.api.openapi import API_KEY_SECURITY, problems
 from server.db.tables import Organization
 
 
@@ -22,8 +23,9 @@ class OrganizationOut(msgspec.Struct, frozen=True):
 class OrganizationController(Controller):
     path = "/v1/organization"
     tags = ["organization"]
+    security = API_KEY_SECURITY
 
-    @get("/", operation_id="getOrganization")
+    @get("/", operation_id="getOrganization", responses=problems())
     async def get_organization(self, org: NamedDependency[Organization]) -> OrganizationOut:
         """The merchant this key belongs to: a cheap way to check a key works."""
         origins = org.allowed_origins

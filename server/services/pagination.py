@@ -57,3 +57,15 @@ async def paginate(query: Objects[T], table: type[T], *, limit: int, cursor: str
     last = items[-1] if items else None
     next_cursor = encode_cursor(last.created_at, last.id) if more and last is not None else None  # type: ignore[attr-defined]
     return Page(items=items, next_cursor=next_cursor)
+
+
+def page_of(rows: list[T], *, limit: int, cursor: str | None) -> Page[T]:
+    """The same pages as ``paginate`` over rows a service already loaded (for services that return lists)."""
+    ordered = sorted(rows, key=lambda r: (r.created_at, str(r.id)))  # type: ignore[attr-defined]
+    if cursor:
+        after, after_id = decode_cursor(cursor)
+        ordered = [r for r in ordered if (r.created_at, str(r.id)) > (after, str(after_id))]  # type: ignore[attr-defined]
+    items = ordered[:limit]
+    more = len(ordered) > limit
+    next_cursor = encode_cursor(items[-1].created_at, items[-1].id) if more else None  # type: ignore[attr-defined]
+    return Page(items=items, next_cursor=next_cursor)

@@ -1,0 +1,377 @@
+"""Subscriptions, orders, seats, wallets and payment methods in and out of the merchant API. The billing
+services own the rules; these Structs only shape what crosses the API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+import msgspec
+from msgspec import Meta
+
+from server.db.enums import CancellationReason, RefundDestination
+from server.db.tables import (
+    Order,
+    OrderLine,
+    PaymentMethod,
+    Refund,
+    Seat,
+    Subscription,
+    Wallet,
+    WalletTransaction,
+)
+from server.schemas.common import Currency, Email, MinorUnits
+from server.services.usage import UsageEventIn
+
+Positive = Annotated[int, Meta(ge=1, le=10**12)]
+
+
+def _id(value: object) -> str | None:
+    return str(value) if value is not None else None
+
+
+# Subscriptions
+
+
+class SubscriptionCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    customer_id: UUID
+    price_id: UUID
+    seats: Annotated[int, Meta(ge=1, le=100_000)] = 1
+    payment_method_id: UUID | None = None
+    trial_days: Annotated[int, Meta(ge=0, le=730)] | None = None
+    """Overrides the price's trial; 0 starts billing at once."""
+
+
+class SubscriptionCancel(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    at_period_end: bool = True
+    reason: CancellationReason | None = None
+    comment: Annotated[str, Meta(max_length=2000)] = ""
+    refund: Literal["none", "payment_method", "wallet"] | None = None
+    """For an immediate cancel: where the unused time goes (default: the portal settings' choice)."""
+
+
+class PlanChange(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    price_id: UUID
+
+
+class SeatChange(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    seats: Annotated[int, Meta(ge=1, le=100_000)]
+
+
+class SubscriptionOut(msgspec.Struct, kw_only=True, frozen=True):
+    id: str
+    customer_id: str
+    product_id: str
+    price_id: str
+    status: str
+    currency: str
+    seats: int
+    started_at: datetime
+    current_period_start: datetime
+    current_period_end: datetime
+    trial_end: datetime | None
+    cancel_at_period_end: bool
+    canceled_at: datetime | None
+    ended_at: datetime | None
+    cancellation_reason: str | None
+    cancellation_comment: str
+    paused_at: datetime | None
+    pending_price_id: str | None
+    pending_seats: int | None
+    default_payment_method_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: Subscription) -> SubscriptionOut:
+        return cls(
+            id=str(row.id),
+            customer_id=str(row.customer),
+            product_id=str(row.product),
+            price_id=str(row.price),
+            status=row.status,
+            currency=row.currency,
+            seats=row.seats,
+            started_at=row.started_at,
+            current_period_start=row.current_period_start,
+            current_period_end=row.current_period_end,
+            trial_end=row.trial_end,
+            cancel_at_period_end=row.cancel_at_period_end,
+            canceled_at=row.canceled_at,
+            ended_at=row.ended_at,
+            cancellation_reason=row.cancellation_reason,
+            cancellation_comment=row.cancellation_comment,
+            paused_at=row.paused_at,
+            pending_price_id=_id(row.pending_price),
+            pending_seats=row.pending_seats,
+            default_payment_method_id=_id(row.default_payment_method),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+
+# Orders
+
+
+class OrderLineOut(msgspec.Struct, kw_only=True, frozen=True):
+    kind: str
+    description: str
+    quantity: int
+    unit_amount: int
+    amount: int
+    price_id: str | None
+    meter_id: str | None
+    period_start: datetime | None
+    period_end: datetime | None
+
+    @classmethod
+    def of(cls, row: OrderLine) -> OrderLineOut:
+        return cls(
+            kind=row.kind,
+            description=row.description,
+            quantity=row.quantity,
+            unit_amount=row.unit_amount,
+            amount=row.amount,
+            price_id=_id(row.price),
+            meter_id=_id(row.meter),
+            period_start=row.period_start,
+            period_end=row.period_end,
+        )
+
+
+class RefundCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    amount: Positive
+    destination: RefundDestination = RefundDestination.PAYMENT_METHOD
+    reason: Annotated[str, Meta(max_length=200)] = ""
+
+
+class RefundOut(msgspec.Struct, kw_only=True, frozen=True):
+    id: str
+    order_id: str
+    amount: int
+    currency: str
+    destination: str
+    reason: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: Refund) -> RefundOut:
+        return cls(
+            id=str(row.id),
+            order_id=str(row.order),
+            amount=row.amount,
+            currency=row.currency,
+            destination=row.destination,
+            reason=row.reason,
+            created_at=row.created_at,
+        )
+
+
+class OrderOut(msgspec.Struct, kw_only=True, frozen=True):
+    id: str
+    customer_id: str
+    subscription_id: str | None
+    status: str
+    billing_reason: str
+    currency: str
+    subtotal: int
+    tax_amount: int
+    wallet_applied: int
+    total: int
+    refunded_amount: int
+    invoice_number: str | None
+    invoice_issued_at: datetime | None
+    payment_attempts: int
+    next_payment_attempt_at: datetime | None
+    paid_at: datetime | None
+    period_start: datetime | None
+    period_end: datetime | None
+    created_at: datetime
+    lines: list[OrderLineOut]
+    refunds: list[RefundOut]
+
+    @classmethod
+    def of(cls, row: Order, lines: list[OrderLine], refunds: list[Refund]) -> OrderOut:
+        return cls(
+            id=str(row.id),
+            customer_id=str(row.customer),
+            subscription_id=_id(row.subscription),
+            status=row.status,
+            billing_reason=row.billing_reason,
+            currency=row.currency,
+            subtotal=row.subtotal,
+            tax_amount=row.tax_amount,
+            wallet_applied=row.wallet_applied,
+            total=row.total,
+            refunded_amount=row.refunded_amount,
+            invoice_number=row.invoice_number,
+            invoice_issued_at=row.invoice_issued_at,
+            payment_attempts=row.payment_attempts,
+            next_payment_attempt_at=row.next_payment_attempt_at,
+            paid_at=row.paid_at,
+            period_start=row.period_start,
+            period_end=row.period_end,
+            created_at=row.created_at,
+            lines=[OrderLineOut.of(line) for line in lines],
+            refunds=[RefundOut.of(refund) for refund in refunds],
+        )
+
+
+# Seats
+
+
+class SeatCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    subscription_id: UUID
+    email: Email
+
+
+class SeatOut(msgspec.Struct, kw_only=True, frozen=True):
+    id: str
+    subscription_id: str
+    email: str
+    status: str
+    member_id: str | None
+    invited_at: datetime
+    invitation_expires_at: datetime | None
+    claimed_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Seat) -> SeatOut:
+        return cls(
+            id=str(row.id),
+            subscription_id=str(row.subscription),
+            email=row.email,
+            status=row.status,
+            member_id=_id(row.member),
+            invited_at=row.invited_at,
+            invitation_expires_at=row.invitation_expires_at,
+            claimed_at=row.claimed_at,
+            revoked_at=row.revoked_at,
+        )
+
+
+class AssignedSeatOut(SeatOut, frozen=True, kw_only=True):
+    claim_token: str
+    """For your own invitation email (the portal's claim link carries it); shown only in this response."""
+
+
+# Wallet
+
+
+class WalletEntryIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    amount: Positive
+    currency: Currency
+    description: Annotated[str, Meta(max_length=300)] = ""
+
+
+class WalletCredit(WalletEntryIn, kw_only=True, forbid_unknown_fields=True):
+    kind: Literal["promotional", "purchased", "usage", "refund", "adjustment"] = "promotional"
+    expires_at: datetime | None = None
+
+
+class WalletTransactionOut(msgspec.Struct, kw_only=True, frozen=True):
+    id: str
+    currency: str
+    kind: str
+    amount: int
+    """Signed: credits positive, debits negative."""
+    remaining: int | None
+    description: str
+    order_id: str | None
+    expires_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: WalletTransaction, currency: str) -> WalletTransactionOut:
+        return cls(
+            id=str(row.id),
+            currency=currency,
+            kind=row.kind,
+            amount=row.amount,
+            remaining=row.remaining,
+            description=row.description,
+            order_id=_id(row.order),
+            expires_at=row.expires_at,
+            created_at=row.created_at,
+        )
+
+
+class BalanceOut(msgspec.Struct, kw_only=True, frozen=True):
+    currency: str
+    balance: MinorUnits
+
+    @classmethod
+    def of(cls, row: Wallet) -> BalanceOut:
+        return cls(currency=row.currency, balance=row.balance)
+
+
+class WalletOut(msgspec.Struct, kw_only=True, frozen=True):
+    customer_id: str
+    balances: list[BalanceOut]
+    transactions: list[WalletTransactionOut]
+    """Newest first (the latest 100)."""
+
+
+# Payment methods
+
+
+class PaymentMethodCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A card for the sandbox provider (test numbers: 4242 4242 4242 4242 succeeds)."""
+
+    number: Annotated[str, Meta(pattern=r"^[0-9 ]{12,23}$")]
+    exp_month: Annotated[int, Meta(ge=1, le=12)]
+    exp_year: Annotated[int, Meta(ge=2000, le=2100)]
+    cvc: Annotated[str, Meta(pattern=r"^[0-9]{3,4}$")]
+    make_default: bool = True
+
+
+class PaymentMethodOut(msgspec.Struct, kw_only=True, frozen=True):
+    id: str
+    customer_id: str
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+    is_default: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: PaymentMethod) -> PaymentMethodOut:
+        return cls(
+            id=str(row.id),
+            customer_id=str(row.customer),
+            brand=row.brand,
+            last4=row.last4,
+            exp_month=row.exp_month,
+            exp_year=row.exp_year,
+            is_default=bool(row.is_default),
+            created_at=row.created_at,
+        )
+
+
+# Usage events
+
+
+class EventBatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    events: Annotated[list[UsageEventIn], Meta(min_length=1, max_length=1000)]
+
+
+SUBSCRIPTION_EXAMPLE = {
+    "customer_id": "3f2c9a1e-8d4b-4c55-9a0e-2f6d7b8c1a2e",
+    "price_id": "9b1d7c3a-2e4f-4a6b-8c9d-0e1f2a3b4c5d",
+    "seats": 5,
+}
+CANCEL_EXAMPLE = {"at_period_end": True, "reason": "too_expensive", "comment": "Budget cuts"}
+REFUND_EXAMPLE = {"amount": 500, "destination": "wallet", "reason": "goodwill"}
+SEAT_EXAMPLE = {"subscription_id": "3f2c9a1e-8d4b-4c55-9a0e-2f6d7b8c1a2e", "email": "grace@example.com"}
+CREDIT_EXAMPLE = {"amount": 1000, "currency": "USD", "kind": "promotional", "description": "Welcome credit"}
+DEBIT_EXAMPLE = {"amount": 250, "currency": "USD", "description": "Manual correction"}
+CARD_EXAMPLE = {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
+EVENTS_EXAMPLE = {
+    "events": [
+        {"name": "api_call", "external_customer_id": "user_42", "value": 1, "event_id": "evt_0001"},
+        {"name": "api_call", "customer_id": "3f2c9a1e-8d4b-4c55-9a0e-2f6d7b8c1a2e", "value": 3},
+    ]
+}
