@@ -8,6 +8,7 @@
   var session = null, expiresAt = 0, view = root.dataset.view, query = root.dataset.query || "";
   var refreshTimer = 0, lastHeight = 0, asked = false;
   var embedded = window.parent !== window;
+  var hosted = !!root.dataset.hosted, csrf = root.dataset.csrf || "";
 
   function post(type, data) {
     if (embedded) window.parent.postMessage({ v: 1, id: instance, type: type, data: data || {} }, parentOrigin);
@@ -37,7 +38,6 @@
       body: JSON.stringify({ token: token, origin: parentOrigin })
     }).then(function (response) {
       return response.json().then(function (body) {
-        if (body.return_url && root.dataset.hosted) back(body.return_url);
         if (response.status === 403) { show("ss-refused"); post("error", { code: "origin_refused" }); return; }
         if (!response.ok) { expired(body.code || "token_invalid"); return; }
         asked = false;
@@ -49,10 +49,12 @@
     }, function () { post("error", { code: "network" }); });
   }
 
-  function back(url) {
-    var link = document.createElement("a");
-    link.href = url; link.className = "ss-link ss-back"; link.textContent = "← " + (root.dataset.back || "Back");
-    if (/^https?:/.test(link.protocol)) document.body.insertBefore(link, root);
+  /* Hosted page: the token or sign-in link in the fragment becomes a first-party cookie session. */
+  function redeem(token) {
+    var form = document.createElement("form"), input = document.createElement("input");
+    form.method = "post"; form.action = location.pathname.replace(/\/+$/, "") + "/session";
+    input.type = "hidden"; input.name = "token"; input.value = token;
+    form.appendChild(input); document.body.appendChild(form); form.submit();
   }
 
   /* The session is gone: ask the host page for a fresh token once (the loader calls fetchToken, or emits
@@ -65,8 +67,8 @@
 
   function request(url, options, initial) {
     options = options || {};
-    options.credentials = "omit";
-    options.headers = Object.assign({ authorization: "Bearer " + session }, options.headers || {});
+    options.credentials = hosted ? "same-origin" : "omit";
+    options.headers = Object.assign(hosted ? { "x-csrf-token": csrf } : { authorization: "Bearer " + session }, options.headers || {});
     root.setAttribute("aria-busy", "true");
     return fetch(url, options).then(function (response) {
       root.removeAttribute("aria-busy");
@@ -145,9 +147,9 @@
   var fragmentToken = /[#&]token=([^&]+)/.exec(location.hash);
   if (fragmentToken) {
     history.replaceState(null, "", location.pathname + location.search);
-    exchange(decodeURIComponent(fragmentToken[1]));
-  } else if (root.dataset.hosted) {
-    show("ss-signin");
+    (hosted ? redeem : exchange)(decodeURIComponent(fragmentToken[1]));
+  } else if (hosted) {
+    if (csrf) { session = "cookie"; load(view, true, query); }
   } else {
     post("hello", { title: root.dataset.title });
   }

@@ -8,10 +8,12 @@ from uuid import UUID
 import msgspec
 
 from server import clock
+from server.auth.magic_links import normalize_email, request_email_change
 from server.auth.sessions import PortalContext
-from server.errors import Invalid
+from server.errors import Forbidden, Invalid, RateLimited
 from server.i18n import gettext as _
 from server.schemas.customers import CustomerUpdate
+from server.schemas.portal_settings import load_portal_settings
 from server.services.customers import update_customer
 from server.services.payments import (
     add_payment_method,
@@ -46,6 +48,8 @@ class AccountModel(msgspec.Struct, frozen=True, kw_only=True):
     tax_id: str
     address: dict[str, str]
     read_only: bool
+    email_change: bool
+    """The merchant lets customers change their email here (features.email_change)."""
 
 
 def _address(value: Any) -> dict[str, str]:
@@ -80,7 +84,12 @@ async def load(ctx: PortalContext, params: Params) -> AccountModel:
         tax_id=customer.tax_id,
         address=_address(customer.billing_address),
         read_only=ctx.scopes.read_only,
+        email_change=_email_change_allowed(ctx),
     )
+
+
+def _email_change_allowed(ctx: PortalContext) -> bool:
+    return load_portal_settings(ctx.org).features.email_change and not ctx.scopes.read_only
 
 
 async def update_billing(ctx: PortalContext, form: Params) -> ActionResult:
@@ -152,6 +161,30 @@ async def remove_card(ctx: PortalContext, form: Params) -> ActionResult:
     return ActionResult(message=_("Card removed."), events=_card_event(card_id))
 
 
+async def change_email(ctx: PortalContext, form: Params) -> ActionResult:
+    """Send a verification link to the new address; the change applies when it is opened."""
+    if not _email_change_allowed(ctx):
+        raise Forbidden(_("Changing the email address is not available here."))
+    try:
+        address = normalize_email(form.get("new_email", ""))
+    except Invalid as exc:
+        raise Invalid(_("Please enter a valid email address.")) from exc
+    if address == ctx.customer.email.lower():
+        raise Invalid(_("This is already your email address."))
+    try:
+        await request_email_change(
+            ctx.org, ctx.customer, address, keyring=ctx.keyring, public_url=ctx.public_url
+        )
+    except RateLimited as exc:
+        raise RateLimited(
+            _("Too many email changes in a short time. Please try again in an hour."),
+            retry_after=exc.retry_after,
+        ) from exc
+    return ActionResult(
+        message=_("We sent a link to %(email)s. Your email address changes when you open it.", email=address)
+    )
+
+
 VIEW = View(
     slug="settings",
     title="Settings",
@@ -161,5 +194,6 @@ VIEW = View(
         "add_card": add_card,
         "make_default": make_default,
         "remove_card": remove_card,
+        "change_email": change_email,
     },
 )

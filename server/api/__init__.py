@@ -1,5 +1,6 @@
 """The merchant REST API (/v1): one module per resource; ``ROUTE_HANDLERS`` is what the app mounts."""
 
+from server.api.analytics import AnalyticsController, CustomerActivityController
 from server.api.api_keys import ApiKeyController
 from server.api.benefits import BenefitController
 from server.api.customer_sessions import CustomerSessionController
@@ -22,4 +23,6 @@ ROUTE_HANDLERS: list[type] = [
     PortalSettingsController,
     WebhookEndpointController,
     WebhookDeliveryController,
+    AnalyticsController,
+    CustomerActivityController,
 ]

@@ -23,6 +23,7 @@ from server.auth.sessions import (
 from server.auth.tokens import InvalidToken, peek_org_id, redeem_portal_token
 from server.db.tables import Organization
 from server.errors import DomainError, Forbidden, NotFound
+from server.portal.login import cookie_context
 from server.portal.rendering import render
 from server.portal.theme import css_variables
 from server.schemas.portal_settings import PortalSettings, load_portal_settings
@@ -212,6 +213,9 @@ class EmbedController(Controller):
 
 
 async def _context(request: Request[Any, Any, Any]) -> PortalContext:
+    """The bearer session of an embed, else the hosted page's cookie session (writes need its CSRF token)."""
+    if "authorization" not in request.headers:
+        return await cookie_context(request)
     state = request.app.state
     return await authenticate_embed_session(_bearer(request), state.keyring, state.settings.public_url)
 

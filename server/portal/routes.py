@@ -5,12 +5,18 @@ from typing import Any
 from server.portal.claim import claim, claim_page
 from server.portal.documents import download_document
 from server.portal.embed import EmbedController
-from server.portal.hosted import hosted_portal
+from server.portal.hosted import hosted_portal, manifest
 from server.portal.loader import loader_alias, loader_versioned
+from server.portal.login import choose_customer, logout, open_session, request_link
 
 PORTAL_ROUTE_HANDLERS: list[Any] = [
     EmbedController,
     hosted_portal,
+    manifest,
+    request_link,
+    open_session,
+    choose_customer,
+    logout,
     download_document,
     claim_page,
     claim,

@@ -57,7 +57,9 @@ def embed_headers(parent_origin: str, nonce: str) -> dict[str, str]:
 
 
 def hosted_headers(nonce: str) -> dict[str, str]:
-    """Headers of a first-party portal page: the same nonce policy as embeds, but never framed."""
+    """Headers of a first-party portal page: the same nonce policy as embeds, but never framed; it may
+    link its web-app manifest."""
     headers = embed_headers("'none'", nonce)
+    headers["content-security-policy"] += "; manifest-src 'self'"
     headers["x-frame-options"] = "DENY"
     return headers

@@ -1,0 +1,52 @@
+"""CSRF protection for cookie-authenticated requests (hosted portal).
+
+A hosted session carries a random CSRF secret; the page receives it and sends it back on every write, in the
+``x-csrf-token`` header (fetch) or a ``csrf_token`` form field (plain forms). A cross-site page cannot read
+it, so it cannot forge a write that rides on the cookie. Bearer (embedded) sessions need none of this: they
+have no ambient credential.
+
+Forms that start a session (sign-in, opening a link) carry no session yet; ``check_same_origin`` refuses
+them from other sites so nobody can sign a visitor into someone else's account (login CSRF).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from litestar import Request
+
+from server.errors import Forbidden
+
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class CsrfRefused(Forbidden):
+    """A cookie-authenticated write without the page's CSRF token, or a sign-in posted from another site."""
+
+    slug = "csrf"
+
+
+def new_csrf_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def check_csrf(request: Request[Any, Any, Any], expected: str, form: Mapping[str, str] | None = None) -> None:
+    """Refuse an unsafe request unless it carries ``expected`` (header, or ``form``'s field)."""
+    if request.method in SAFE_METHODS:
+        return
+    given = request.headers.get(CSRF_HEADER) or (form or {}).get(CSRF_FIELD, "")
+    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise CsrfRefused("this request did not carry the page's security token; reload the page and retry")
+
+
+def check_same_origin(request: Request[Any, Any, Any], public_origin: str) -> None:
+    """Refuse a form posted by another site (browsers send ``Origin`` and ``Sec-Fetch-Site`` on POSTs)."""
+    origin = request.headers.get("origin")
+    site = request.headers.get("sec-fetch-site")
+    if (origin is not None and origin != public_origin) or site not in {None, "same-origin", "none"}:
+        raise CsrfRefused("this form may only be sent from the billing portal itself")

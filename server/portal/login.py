@@ -1,0 +1,260 @@
+"""Signing in to the hosted portal, and what the sign-in page posts.
+
+- ``POST /portal/{slug}/login`` asks for a magic link: the same 202 page whether or not the email is known;
+  6/min and 12/h per email and per IP, then 15 minutes blocked (429, no mail).
+- ``POST /portal/{slug}/session`` opens what arrived in the page's fragment: a magic link (sign-in or email
+  change) or a portal token from ``customer_portal_url``. Either becomes a new first-party cookie session;
+  a used or expired one leads to a friendly page that sends a new link, with the email filled in.
+- ``POST /portal/{slug}/choose`` picks the customer when one email belongs to several (after the link).
+- ``POST /portal/{slug}/logout`` ends the session server-side.
+
+``cookie_context`` is how any other route (the view fragments) reads the cookie session: writes through it
+must carry the page's CSRF token, so a route cannot use the cookie and forget CSRF.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+from itsdangerous import BadSignature, URLSafeSerializer
+from litestar import Request, Response, post
+from litestar.params import FromPath, URLEncodedBody
+
+from server import clock
+from server.auth.csrf import check_csrf, check_same_origin
+from server.auth.magic_links import (
+    LinkRefused,
+    apply_email_change,
+    customers_with_email,
+    is_magic_link,
+    normalize_email,
+    redeem_link,
+    request_login_link,
+    throttle_login,
+)
+from server.auth.sessions import (
+    PortalContext,
+    SessionExpired,
+    SessionScopes,
+    authenticate_hosted_session,
+    end_session,
+    open_hosted_session,
+    scopes_of,
+)
+from server.auth.tokens import InvalidToken, redeem_portal_token
+from server.db.engine import write_transaction
+from server.db.enums import MagicLinkPurpose
+from server.db.tables import Customer, Organization
+from server.errors import Invalid, NotFound
+from server.i18n import gettext as _
+from server.portal.hosted import (
+    SESSION_COOKIE,
+    cleared_session_cookie,
+    find_org,
+    hosted_language,
+    render_hosted,
+    session_cookie,
+)
+from server.settings import Settings
+
+CHOICE_TTL = timedelta(minutes=15)
+Form = URLEncodedBody[dict[str, str]]
+
+
+class Choice(msgspec.Struct, frozen=True):
+    """What the customer chooser's forms carry: a verified email, signed, usable once."""
+
+    org: str
+    email: str
+    link: str
+    exp: int
+
+
+def _choice_serializer(request: Request[Any, Any, Any]) -> URLSafeSerializer:
+    return URLSafeSerializer(list(request.app.state.keyring.secret_keys), salt="selfserve.login-choice")
+
+
+async def cookie_context(request: Request[Any, Any, Any]) -> PortalContext:
+    """The hosted session in the request's cookie. Unsafe methods must carry its CSRF token."""
+    secret = request.cookies.get(SESSION_COOKIE)
+    if not secret:
+        raise SessionExpired("no session")
+    state = request.app.state
+    ctx = await authenticate_hosted_session(secret, state.keyring, state.settings.public_url)
+    check_csrf(request, ctx.csrf_token)
+    return ctx
+
+
+def _page(
+    request: Request[Any, Any, Any], org: Organization, state: str, *, status: int, **extra: Any
+) -> Response[str]:
+    return render_hosted(
+        request,
+        org,
+        "portal/login.html",
+        language=hosted_language(request),
+        status=status,
+        state=state,
+        **extra,
+    )
+
+
+def _signed_in(org: Organization, secret: str, view: str = "overview") -> Response[str]:
+    return Response(
+        "",
+        status_code=303,
+        headers={"location": f"/portal/{org.slug}?view={view}", "cache-control": "no-store"},
+        cookies=[session_cookie(secret)],
+    )
+
+
+def _refused(request: Request[Any, Any, Any], org: Organization, email: str | None) -> Response[str]:
+    """A used, expired or unknown link or token: never an error wall, a way to a new link."""
+    return _page(request, org, "expired", status=410, email=email or "")
+
+
+async def _org_or_404(request: Request[Any, Any, Any], slug: str) -> Organization:
+    org = await find_org(slug)
+    if org is None:
+        raise NotFound("no such billing portal")
+    settings: Settings = request.app.state.settings
+    check_same_origin(request, settings.public_origin)
+    return org
+
+
+@post("/portal/{slug:str}/login", name="hosted-login", include_in_schema=False, status_code=202)
+async def request_link(request: Request[Any, Any, Any], slug: FromPath[str], data: Form) -> Response[str]:
+    org = await _org_or_404(request, slug)
+    typed = data.get("email", "").strip()[:320]
+    try:
+        email = normalize_email(typed)
+    except Invalid:
+        return _page(
+            request, org, "ask", status=422, email=typed, error=_("Please enter a valid email address.")
+        )
+    client = request.client.host if request.client else "unknown"
+    wait = await throttle_login(
+        request.app.state.rate_limiter, [f"login:email:{email}", f"login:ip:{client}"]
+    )
+    if wait is not None:
+        error = _("Too many sign-in requests. Please wait %(minutes)d minutes and try again.", minutes=15)
+        return _page(
+            request, org, "ask", status=429, email=email, error=error, headers={"retry-after": str(wait)}
+        )
+    state = request.app.state
+    await request_login_link(org, email, keyring=state.keyring, public_url=state.settings.public_url)
+    return _page(request, org, "sent", status=202, email=email)
+
+
+@post("/portal/{slug:str}/session", name="hosted-session", include_in_schema=False, status_code=303)
+async def open_session(request: Request[Any, Any, Any], slug: FromPath[str], data: Form) -> Response[str]:
+    org = await _org_or_404(request, slug)
+    token = data.get("token", "").strip()
+    if is_magic_link(token):
+        return await _open_magic_link(request, org, token)
+    state = request.app.state
+    try:
+        claims = await redeem_portal_token(
+            token,
+            keyring=state.keyring,
+            replay_store=state.replay_store,
+            origin=state.settings.public_origin,
+        )
+    except InvalidToken as exc:
+        return _refused(request, org, await _token_email(org, exc))
+    if claims.org != str(org.id):
+        return _refused(request, org, None)
+    secret, _session = await open_hosted_session(
+        org.id, claims.customer_id, scopes_of(claims), replacing=request.cookies.get(SESSION_COOKIE)
+    )
+    return _signed_in(org, secret, claims.views[0] if claims.views else "overview")
+
+
+async def _token_email(org: Organization, exc: InvalidToken) -> str | None:
+    """The email of the customer an expired or used (but genuine) token names, to pre-fill a new link."""
+    if exc.claims is None or exc.claims.org != str(org.id):
+        return None
+    row = (
+        await Customer.select(Customer.email)
+        .where(Customer.org == org.id, Customer.id == exc.claims.customer_id)
+        .first()
+    )
+    return str(row["email"]) if row else None
+
+
+async def _open_magic_link(request: Request[Any, Any, Any], org: Organization, token: str) -> Response[str]:
+    previous = request.cookies.get(SESSION_COOKIE)
+    try:
+        async with write_transaction():
+            link = await redeem_link(org.id, token)
+            if link.purpose == MagicLinkPurpose.EMAIL_CHANGE:
+                customers = [await apply_email_change(link)]
+            else:
+                customers = await customers_with_email(org.id, link.email)
+            if len(customers) == 1:
+                secret, _session = await open_hosted_session(
+                    org.id, customers[0].id, SessionScopes(), replacing=previous
+                )
+    except (LinkRefused, NotFound) as exc:
+        return _refused(request, org, getattr(exc, "email", None))
+    if not customers:
+        return _refused(request, org, link.email)
+    if len(customers) > 1:
+        choice = Choice(
+            org=str(org.id),
+            email=link.email,
+            link=str(link.id),
+            exp=int((clock.now() + CHOICE_TTL).timestamp()),
+        )
+        ticket = _choice_serializer(request).dumps(msgspec.to_builtins(choice))
+        return _page(request, org, "choose", status=200, email=link.email, customers=customers, ticket=ticket)
+    return _signed_in(
+        org, secret, "settings" if link.purpose == MagicLinkPurpose.EMAIL_CHANGE else "overview"
+    )
+
+
+@post("/portal/{slug:str}/choose", name="hosted-choose", include_in_schema=False, status_code=303)
+async def choose_customer(request: Request[Any, Any, Any], slug: FromPath[str], data: Form) -> Response[str]:
+    org = await _org_or_404(request, slug)
+    try:
+        choice = msgspec.convert(_choice_serializer(request).loads(data.get("ticket", "")), Choice)
+    except (BadSignature, msgspec.ValidationError):
+        return _refused(request, org, None)
+    expires = datetime.fromtimestamp(choice.exp, UTC)
+    if choice.org != str(org.id) or expires <= clock.now():
+        return _refused(request, org, choice.email)
+    chosen = [
+        c for c in await customers_with_email(org.id, choice.email) if str(c.id) == data.get("customer")
+    ]
+    if not chosen:
+        return _refused(request, org, choice.email)
+    async with write_transaction():
+        if not await request.app.state.replay_store.burn(f"choice:{choice.link}", org.id, expires):
+            return _refused(request, org, choice.email)
+        secret, _session = await open_hosted_session(
+            org.id, chosen[0].id, SessionScopes(), replacing=request.cookies.get(SESSION_COOKIE)
+        )
+    return _signed_in(org, secret)
+
+
+@post("/portal/{slug:str}/logout", name="hosted-logout", include_in_schema=False, status_code=303)
+async def logout(request: Request[Any, Any, Any], slug: FromPath[str], data: Form) -> Response[str]:
+    """End the session server-side (it needs the page's CSRF token) and forget the cookie."""
+    secret = request.cookies.get(SESSION_COOKIE)
+    if secret:
+        state = request.app.state
+        try:
+            ctx = await authenticate_hosted_session(secret, state.keyring, state.settings.public_url)
+        except SessionExpired:
+            pass
+        else:
+            check_csrf(request, ctx.csrf_token, data)
+        await end_session(secret)
+    return Response(
+        "",
+        status_code=303,
+        headers={"location": f"/portal/{slug}", "cache-control": "no-store"},
+        cookies=[cleared_session_cookie()],
+    )
