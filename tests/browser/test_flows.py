@@ -1,5 +1,5 @@
-"""Whole journeys in a real Chromium: a cancellation from inside the iframe, a phone-sized screen, and axe-core
-on every view in light and dark."""
+"""Whole journeys in a real Chromium: a cancellation inside the iframe, a phone-sized screen, and axe-core on
+every view in light and dark."""
 
 from __future__ import annotations
 
@@ -33,10 +33,10 @@ async def test_cancelling_inside_the_iframe_tells_the_host_page_and_sends_a_sign
     page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
     await page.goto(
         host.page(
-            "window.portals = { a: SelfServe.mount('#billing', { fetchToken: fetchTokenFor(%s), view: "
-            "'subscriptions' }) };\n"
+            f"const fetchToken = fetchTokenFor({json.dumps(LIAM)});\n"
+            "window.portals = { a: SelfServe.mount('#billing', { fetchToken, view: 'subscriptions' }) };\n"
             "document.querySelector('#billing').addEventListener('selfserve:subscription.canceled', "
-            "(e) => events.push({ name: 'a', type: e.type, detail: e.detail }));" % json.dumps(LIAM)
+            "(e) => events.push({ name: 'a', type: e.type, detail: e.detail }));"
         )
     )
     frame = page.frame_locator("#billing iframe")
