@@ -15,12 +15,13 @@ from server.auth.sessions import PortalContext
 from server.billing.proration import prorate
 from server.db.enums import PriceKind, SeatStatus
 from server.db.enums import SubscriptionStatus as Status
+from server.db.tables import Price
 from server.errors import DomainError, Invalid
 from server.i18n import format_day
 from server.i18n import gettext as _
 from server.schemas.catalog import PriceOut, ProductOut
 from server.schemas.portal_settings import Features, load_portal_settings
-from server.services import catalog, seat_invitations, seats, subscriptions
+from server.services import catalog, portal_analytics, seat_invitations, seats, subscriptions
 from server.services.subscriptions import LIVE, ChangePreview, InvoicePreview
 from widgets import ActionResult, Params, View, require_writable
 
@@ -88,7 +89,7 @@ class SubscriptionsModel(msgspec.Struct, frozen=True, kw_only=True):
     seat_preview: ChangePreview | None
 
 
-def _per_period(price: PriceOut, seats: int) -> int:
+def _per_period(price: Price | PriceOut, seats: int) -> int:
     return price.amount + (price.seat_amount * seats if price.kind == PriceKind.PER_SEAT else 0)
 
 
@@ -96,18 +97,6 @@ async def _prices(ctx: PortalContext) -> dict[str, tuple[ProductOut, PriceOut]]:
     products = await catalog.list_products(ctx.org.id, limit=100)
     views = await catalog.product_views(ctx.org.id, products.items)
     return {price.id: (product, price) for product in views for price in product.prices}
-
-
-async def _price_of(
-    ctx: PortalContext, price_id: object, known: dict[str, tuple[ProductOut, PriceOut]]
-) -> tuple[ProductOut, PriceOut] | None:
-    if str(price_id) in known:
-        return known[str(price_id)]
-    price = await catalog.get_price(ctx.org.id, UUID(str(price_id)))
-    product = await catalog.get_product(ctx.org.id, price.product)
-    [view] = await catalog.product_views(ctx.org.id, [product])
-    archived = (await catalog.price_views(ctx.org.id, [price]))[0]
-    return view, archived
 
 
 def _subscription_id(params: Params) -> UUID:
@@ -120,13 +109,13 @@ def _subscription_id(params: Params) -> UUID:
 async def load(ctx: PortalContext, params: Params) -> SubscriptionsModel:
     org_id, customer_id = ctx.org.id, ctx.customer.id
     features = load_portal_settings(ctx.org).features
-    known = await _prices(ctx)
+    subs = await subscriptions.list_subscriptions(org_id, customer_id=customer_id)
+    prices = await catalog.prices_with_products(
+        org_id, [s.price for s in subs] + [s.pending_price for s in subs if s.pending_price]
+    )
     rows = []
-    for sub in await subscriptions.list_subscriptions(org_id, customer_id=customer_id):
-        found = await _price_of(ctx, sub.price, known)
-        if found is None:
-            continue
-        product, price = found
+    for sub in subs:
+        price = prices[str(sub.price)]
         live = sub.status in LIVE
         next_invoice = None
         if live and not sub.cancel_at_period_end and sub.status != Status.PAUSED:
@@ -143,11 +132,11 @@ async def load(ctx: PortalContext, params: Params) -> SubscriptionsModel:
                 for s in await seats.list_seats(org_id, sub.id, customer_id=customer_id)
                 if s.status != SeatStatus.REVOKED
             ]
-        pending = known.get(str(sub.pending_price)) if sub.pending_price else None
+        pending = prices.get(str(sub.pending_price)) if sub.pending_price else None
         rows.append(
             SubscriptionRow(
                 id=str(sub.id),
-                product_name=product.name,
+                product_name=price.product.name,
                 status=sub.status,
                 interval=price.interval,
                 currency=sub.currency,
@@ -161,7 +150,7 @@ async def load(ctx: PortalContext, params: Params) -> SubscriptionsModel:
                 cancel_at_period_end=bool(sub.cancel_at_period_end),
                 ended_at=sub.ended_at,
                 paused=sub.status == Status.PAUSED,
-                pending_plan=pending[0].name if pending else None,
+                pending_plan=pending.product.name if pending else None,
                 pending_seats=sub.pending_seats,
                 next_invoice=next_invoice,
                 seat_list=seat_list,
@@ -176,9 +165,10 @@ async def load(ctx: PortalContext, params: Params) -> SubscriptionsModel:
     if flow and focus and not ctx.scopes.read_only:
         target = UUID(focus)
         if flow == "cancel":
-            cancel_flow = await _cancel_flow(ctx, target, params, features)
+            cancel_flow = await _cancel_flow(ctx, target, params, features, prices)
+            await _record_cancel_step(ctx, focus, cancel_flow)
         elif flow == "change_plan":
-            plans = await _plan_options(ctx, target, known)
+            plans = await _plan_options(ctx, target, await _prices(ctx))
         elif flow == "change_seats" and params.get("seats", "").isdigit():
             seat_preview = await subscriptions.preview_seat_change(
                 org_id, target, int(params["seats"]), customer_id=customer_id
@@ -196,7 +186,7 @@ async def load(ctx: PortalContext, params: Params) -> SubscriptionsModel:
 
 
 async def _cancel_flow(
-    ctx: PortalContext, subscription_id: UUID, params: Params, features: Features
+    ctx: PortalContext, subscription_id: UUID, params: Params, features: Features, prices: dict[str, Price]
 ) -> CancelFlow:
     sub = await subscriptions.get_subscription(ctx.org.id, subscription_id, customer_id=ctx.customer.id)
     at_period_end = params.get("when", "period_end") != "now" or not features.immediate_cancel
@@ -205,10 +195,8 @@ async def _cancel_flow(
         reason = ""
     refund = 0
     if not at_period_end and features.immediate_cancel_refund != "none" and sub.status != Status.TRIALING:
-        found = await _price_of(ctx, sub.price, {})
-        if found is not None:
-            period_amount = _per_period(found[1], int(sub.seats))
-            refund = -prorate(period_amount, 0, sub.current_period_start, sub.current_period_end, clock.now())
+        period_amount = _per_period(prices[str(sub.price)], int(sub.seats))
+        refund = -prorate(period_amount, 0, sub.current_period_start, sub.current_period_end, clock.now())
     return CancelFlow(
         step="review" if params.get("step") == "review" else "choose",
         at_period_end=at_period_end,
@@ -216,6 +204,22 @@ async def _cancel_flow(
         comment=params.get("comment", "")[:2000],
         refund_estimate=max(refund, 0),
         refund_policy=features.immediate_cancel_refund,
+    )
+
+
+async def _record_cancel_step(ctx: PortalContext, subscription_id: str, flow: CancelFlow) -> None:
+    """The cancel funnel: opening the flow, then choosing a reason on the review step."""
+    if flow.step == "choose":
+        name, properties = portal_analytics.CANCEL_STARTED, {"subscription_id": subscription_id}
+    elif flow.reason:
+        name, properties = (
+            portal_analytics.CANCEL_REASON,
+            {"subscription_id": subscription_id, "reason": flow.reason},
+        )
+    else:
+        return
+    await portal_analytics.record(
+        ctx.org.id, ctx.customer.id, name, session_id=ctx.session_id, properties=properties
     )
 
 
@@ -257,6 +261,13 @@ async def cancel(ctx: PortalContext, form: Params) -> ActionResult:
         at_period_end=form.get("when", "period_end") != "now",
         reason=form.get("reason") or None,
         comment=form.get("comment", "").strip(),
+    )
+    await portal_analytics.record(
+        ctx.org.id,
+        ctx.customer.id,
+        portal_analytics.CANCEL_COMPLETED,
+        session_id=ctx.session_id,
+        properties={"subscription_id": str(sub.id), "reason": sub.cancellation_reason or ""},
     )
     if sub.cancel_at_period_end:
         message = _(

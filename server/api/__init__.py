@@ -1,13 +1,20 @@
 """The merchant REST API (/v1): one module per resource; ``ROUTE_HANDLERS`` is what the app mounts."""
 
+from server.api.analytics import AnalyticsController, CustomerActivityController
 from server.api.api_keys import ApiKeyController
 from server.api.benefits import BenefitController
+from server.api.customer_seats import CustomerSeatController
 from server.api.customer_sessions import CustomerSessionController
 from server.api.customers import CustomerController
+from server.api.events import EventController
 from server.api.meters import MeterController
+from server.api.orders import OrderController
 from server.api.organization import OrganizationController
+from server.api.payment_methods import PaymentMethodController
 from server.api.portal_settings import PortalSettingsController
 from server.api.products import PriceController, ProductController
+from server.api.subscriptions import SubscriptionController
+from server.api.wallets import WalletController
 from server.api.webhooks import WebhookDeliveryController, WebhookEndpointController
 
 ROUTE_HANDLERS: list[type] = [
@@ -20,6 +27,14 @@ ROUTE_HANDLERS: list[type] = [
     MeterController,
     BenefitController,
     PortalSettingsController,
+    SubscriptionController,
+    OrderController,
+    CustomerSeatController,
+    WalletController,
+    PaymentMethodController,
+    EventController,
     WebhookEndpointController,
     WebhookDeliveryController,
+    AnalyticsController,
+    CustomerActivityController,
 ]

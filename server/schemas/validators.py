@@ -9,13 +9,14 @@ from urllib.parse import urlsplit
 from server.auth.origins import _is_local_host
 from server.errors import Invalid
 
-_BYTE = r"(?:25[0-5]|2[0-4]\d|1?\d?\d)"
-_PCT = r"(?:100|\d?\d(?:\.\d+)?)%"
+_BYTE = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_PCT = r"(?:100|[1-9]?\d(?:\.\d+)?)%"
+_SEP = r"(?:\s*,\s*|\s+)"
 _ALPHA = r"(?:\s*[,/]\s*(?:0|1|0?\.\d+|" + _PCT + r"))?"
 _COLOR = re.compile(
     r"^(?:#[0-9a-fA-F]{3}|#[0-9a-fA-F]{6}"
-    rf"|rgb\(\s*{_BYTE}\s*,?\s*{_BYTE}\s*,?\s*{_BYTE}{_ALPHA}\s*\)"
-    rf"|hsl\(\s*(?:360|3[0-5]\d|[12]?\d?\d)(?:deg)?\s*,?\s*{_PCT}\s*,?\s*{_PCT}{_ALPHA}\s*\))$"
+    rf"|rgb\(\s*{_BYTE}{_SEP}{_BYTE}{_SEP}{_BYTE}{_ALPHA}\s*\)"
+    rf"|hsl\(\s*(?:360|3[0-5]\d|[12]\d\d|[1-9]?\d)(?:deg)?{_SEP}{_PCT}{_SEP}{_PCT}{_ALPHA}\s*\))$"
 )
 _LENGTH = re.compile(r"^(?:0|\d{1,3}(?:\.\d{1,3})?(?:px|rem|em))$")
 _FONT_FAMILY = re.compile(r"^[A-Za-z0-9 ,'\"_-]{1,200}$")

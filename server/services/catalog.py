@@ -350,3 +350,11 @@ async def archive_benefit(org_id: UUID, benefit_id: UUID) -> Benefit:
     benefit = await get_benefit(org_id, benefit_id)
     await _archive(benefit, Benefit.archived_at)
     return benefit
+
+
+async def prices_with_products(org_id: UUID, price_ids: Sequence[Any]) -> dict[str, Price]:
+    """Prices by id with their product joined in (``price.product`` is the Product row), in one query."""
+    if not price_ids:
+        return {}
+    rows = await Price.objects(Price.product).where(Price.org == org_id, Price.id.is_in(list(price_ids)))
+    return {str(row.id): row for row in rows}

@@ -12,6 +12,7 @@ from uuid import UUID
 import msgspec
 
 from server import clock
+from server.activity import record_activity
 from server.db.tables import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 EVENT_TYPES = (
@@ -49,6 +50,7 @@ async def record_event(org_id: UUID, type: str, data: dict[str, Any]) -> Webhook
     now = clock.now()
     event = WebhookEvent(org=org_id, type=type, payload=msgspec.json.encode(data).decode(), created_at=now)
     await event.save()
+    await record_activity(org_id, type, data)
     endpoints = await WebhookEndpoint.select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
         WebhookEndpoint.org == org_id, WebhookEndpoint.enabled.eq(True)
     )

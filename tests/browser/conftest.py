@@ -33,7 +33,10 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 STARTUP_SECONDS = 60
 REPO = Path(__file__).resolve().parents[2]
-HOST_CSS = "main { max-width: 60rem; margin: 0 auto; padding: 0 16px; font-family: system-ui, sans-serif; } .tall { height: 3000px; }"
+HOST_CSS = (
+    "main { max-width: 60rem; margin: 0 auto; padding: 0 16px; font-family: system-ui, sans-serif; }"
+    " .tall { height: 3000px; }"
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

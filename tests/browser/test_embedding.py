@@ -62,20 +62,22 @@ async def test_two_instances_on_one_page_do_not_hear_each_other(page, host):
 
 
 async def test_the_element_works_on_a_page_with_a_strict_csp(page, host):
-    script = """
+    script = f"""
       const element = document.querySelector("selfserve-portal");
-      element.fetchToken = fetchTokenFor(%s);
-      for (const type of ["ready", "navigate"]) {
-        element.addEventListener("selfserve:" + type, (e) => events.push({ name: "a", type, detail: e.detail }));
-      }
-    """ % json.dumps(ADA)
+      element.fetchToken = fetchTokenFor({json.dumps(ADA)});
+      for (const type of ["ready", "navigate"]) {{
+        element.addEventListener("selfserve:" + type, (e) =>
+          events.push({{ name: "a", type, detail: e.detail }}));
+      }}
+    """
     body = '<selfserve-portal view="usage" theme="dark" locale="en"></selfserve-portal>'
     url = host.page(script, body=body)
     await page.goto(url)
     ready = await wait_event(page, "ready")
     assert ready[0]["detail"] == {"view": "usage"}
     csp = (await page.request.get(url)).headers["content-security-policy"]
-    assert "style-src 'self';" in csp and "unsafe" not in csp
+    assert "style-src 'self';" in csp
+    assert "unsafe" not in csp
     frame = await frame_of(page, "selfserve-portal iframe")
     assert await frame.evaluate("document.documentElement.dataset.theme") == "dark"
     style = await page.evaluate(

@@ -1,0 +1,82 @@
+"""Who is acting, and the activity log it leaves.
+
+Every state change already writes its webhook event through ``outbox.record_event``; that same call writes
+one activity entry for the customer concerned, naming the actor: the customer (portal actions run inside
+``acting_as(Actor.CUSTOMER, session_id)``), the merchant (the API, the default) or the system (background
+jobs). Entries keep ids and statuses only, never personal data."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
+from typing import Any
+from uuid import UUID
+
+from server import clock
+from server.db.enums import Actor
+from server.db.tables import PortalEvent, Subscription
+
+KEPT_FIELDS = (
+    "id",
+    "status",
+    "subscription_id",
+    "product_id",
+    "price_id",
+    "pending_price_id",
+    "seats",
+    "action",
+    "cancel_at_period_end",
+    "is_default",
+    "total",
+    "currency",
+    "refunded_amount",
+)
+
+_actor: ContextVar[tuple[Actor, UUID | None]] = ContextVar("selfserve_actor", default=(Actor.MERCHANT, None))
+
+
+@contextlib.contextmanager
+def acting_as(actor: Actor, session_id: UUID | None = None) -> Iterator[None]:
+    token = _actor.set((actor, session_id))
+    try:
+        yield
+    finally:
+        _actor.reset(token)
+
+
+def _uuid(value: Any) -> UUID | None:
+    try:
+        return UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+async def _customer_of(event_type: str, data: dict[str, Any]) -> UUID | None:
+    if event_type.startswith("customer.") and "customer_id" not in data:
+        return _uuid(data.get("id"))
+    if "customer_id" in data:
+        return _uuid(data["customer_id"])
+    subscription_id = _uuid(data.get("subscription_id"))
+    if subscription_id is None:
+        return None
+    row = await Subscription.select(Subscription.customer).where(Subscription.id == subscription_id).first()
+    return _uuid(row["customer"]) if row else None
+
+
+async def record_activity(org_id: UUID, event_type: str, data: dict[str, Any]) -> None:
+    """One activity entry for the customer ``data`` concerns (none for org-level events). Called by
+    ``record_event`` inside the caller's transaction."""
+    customer_id = await _customer_of(event_type, data)
+    if customer_id is None:
+        return
+    actor, session_id = _actor.get()
+    await PortalEvent(
+        org=org_id,
+        customer=customer_id,
+        session=session_id,
+        actor=actor,
+        name=event_type,
+        properties={key: data[key] for key in KEPT_FIELDS if key in data},
+        created_at=clock.now(),
+    ).save()

@@ -1,0 +1,202 @@
+"""How customers use the portal, for the merchant: sessions, sections viewed, self-service actions and their
+outcome, cancellation reasons and the cancel-flow funnel, time to resolution; each customer's activity log.
+
+Events hold ids, names and outcomes only. Cancellation comments come from the subscriptions themselves."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from server import clock
+from server.db.enums import Actor
+from server.db.tables import PortalEvent, Subscription
+from server.errors import Invalid
+from server.webhooks.outbox import EVENT_TYPES
+
+SESSION_OPENED = "session.opened"
+VIEW_OPENED = "view.opened"
+ACTION = "action"
+CANCEL_STARTED = "cancel.started"
+CANCEL_REASON = "cancel.reason_chosen"
+CANCEL_COMPLETED = "cancel.completed"
+ANALYTICS_EVENTS = (SESSION_OPENED, VIEW_OPENED, ACTION, CANCEL_STARTED, CANCEL_REASON, CANCEL_COMPLETED)
+MAX_WINDOW_DAYS = 366
+
+
+class DayCount(msgspec.Struct, frozen=True, kw_only=True):
+    day: str
+    count: int
+    by_method: dict[str, int]
+
+
+class ActionCount(msgspec.Struct, frozen=True, kw_only=True):
+    action: str
+    outcome: str
+    count: int
+
+
+class ReasonCount(msgspec.Struct, frozen=True, kw_only=True):
+    reason: str
+    count: int
+    comments: list[str]
+
+
+class Funnel(msgspec.Struct, frozen=True, kw_only=True):
+    started: int
+    completed: int
+    abandoned: int
+
+
+class PortalReport(msgspec.Struct, frozen=True, kw_only=True):
+    start: datetime
+    end: datetime
+    logins_per_day: list[DayCount]
+    views_per_section: dict[str, int]
+    actions: list[ActionCount]
+    cancellation_reasons: list[ReasonCount]
+    cancel_funnel: Funnel
+    median_seconds_to_action: int | None
+    """From opening the portal to the first successful action of that session; None without any."""
+
+
+class ActivityEntry(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    actor: str
+    at: datetime
+    details: dict[str, Any]
+
+
+async def record(
+    org_id: UUID,
+    customer_id: UUID,
+    name: str,
+    *,
+    session_id: UUID | None = None,
+    outcome: str = "",
+    properties: dict[str, str] | None = None,
+) -> None:
+    """Note one portal usage event (one of ``ANALYTICS_EVENTS``)."""
+    if name not in ANALYTICS_EVENTS:
+        raise ValueError(f"unknown portal event {name!r}")
+    await PortalEvent(
+        org=org_id,
+        customer=customer_id,
+        session=session_id,
+        actor=Actor.CUSTOMER,
+        name=name,
+        outcome=outcome,
+        properties=properties or {},
+        created_at=clock.now(),
+    ).save()
+
+
+def _props(value: Any) -> dict[str, Any]:
+    decoded = msgspec.json.decode(value) if isinstance(value, str | bytes) else value
+    return dict(decoded or {})
+
+
+def _check_window(start: datetime, end: datetime) -> None:
+    if end <= start:
+        raise Invalid("end must be after start")
+    if (end - start).days > MAX_WINDOW_DAYS:
+        raise Invalid(f"a report covers at most {MAX_WINDOW_DAYS} days")
+
+
+async def report(org_id: UUID, start: datetime, end: datetime) -> PortalReport:
+    _check_window(start, end)
+    rows = await PortalEvent.select(
+        PortalEvent.session,
+        PortalEvent.name,
+        PortalEvent.outcome,
+        PortalEvent.properties,
+        PortalEvent.created_at,
+    ).where(
+        PortalEvent.org == org_id,
+        PortalEvent.name.is_in(list(ANALYTICS_EVENTS)),
+        PortalEvent.created_at >= start,
+        PortalEvent.created_at < end,
+    )
+    logins: dict[str, Counter[str]] = defaultdict(Counter)
+    views: Counter[str] = Counter()
+    actions: Counter[tuple[str, str]] = Counter()
+    started: set[tuple[str, str]] = set()
+    completed: set[tuple[str, str]] = set()
+    opened_at: dict[str, datetime] = {}
+    first_success: dict[str, datetime] = {}
+    for row in rows:
+        props, session, at = _props(row["properties"]), str(row["session"]), row["created_at"]
+        name = row["name"]
+        if name == SESSION_OPENED:
+            logins[at.date().isoformat()][str(props.get("via", "unknown"))] += 1
+            opened_at[session] = min(at, opened_at.get(session, at))
+        elif name == VIEW_OPENED:
+            views[str(props.get("view", ""))] += 1
+        elif name == ACTION:
+            actions[(f"{props.get('view')}.{props.get('action')}", row["outcome"])] += 1
+            if row["outcome"] == "succeeded":
+                first_success[session] = min(at, first_success.get(session, at))
+        elif name == CANCEL_STARTED:
+            started.add((session, str(props.get("subscription_id"))))
+        elif name == CANCEL_COMPLETED:
+            completed.add((session, str(props.get("subscription_id"))))
+    durations = [
+        int((first_success[s] - opened_at[s]).total_seconds()) for s in first_success if s in opened_at
+    ]
+    finished = len(started & completed)
+    return PortalReport(
+        start=start,
+        end=end,
+        logins_per_day=[
+            DayCount(day=day, count=sum(methods.values()), by_method=dict(methods))
+            for day, methods in sorted(logins.items())
+        ],
+        views_per_section=dict(views.most_common()),
+        actions=[
+            ActionCount(action=action, outcome=outcome, count=count)
+            for (action, outcome), count in sorted(actions.items())
+        ],
+        cancellation_reasons=await _reasons(org_id, start, end),
+        cancel_funnel=Funnel(started=len(started), completed=finished, abandoned=len(started) - finished),
+        median_seconds_to_action=int(statistics.median(durations)) if durations else None,
+    )
+
+
+async def _reasons(org_id: UUID, start: datetime, end: datetime) -> list[ReasonCount]:
+    """Reasons and comments of every cancellation in the window, from the portal or the API."""
+    rows = await Subscription.select(
+        Subscription.cancellation_reason, Subscription.cancellation_comment
+    ).where(Subscription.org == org_id, Subscription.canceled_at >= start, Subscription.canceled_at < end)
+    counts: Counter[str] = Counter()
+    comments: dict[str, list[str]] = defaultdict(list)
+    for row in rows:
+        reason = row["cancellation_reason"] or "unspecified"
+        counts[reason] += 1
+        if row["cancellation_comment"]:
+            comments[reason].append(row["cancellation_comment"])
+    return [ReasonCount(reason=r, count=n, comments=comments[r]) for r, n in counts.most_common()]
+
+
+async def list_activity(org_id: UUID, customer_id: UUID, *, limit: int = 50) -> list[ActivityEntry]:
+    """What happened to the customer's account, newest first, and who did it."""
+    rows = (
+        await PortalEvent.select(
+            PortalEvent.name, PortalEvent.actor, PortalEvent.properties, PortalEvent.created_at
+        )
+        .where(
+            PortalEvent.org == org_id,
+            PortalEvent.customer == customer_id,
+            PortalEvent.name.is_in(list(EVENT_TYPES)),
+        )
+        .order_by(PortalEvent.created_at, ascending=False)
+        .limit(limit)
+    )
+    return [
+        ActivityEntry(name=r["name"], actor=r["actor"], at=r["created_at"], details=_props(r["properties"]))
+        for r in rows
+    ]
