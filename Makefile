@@ -6,7 +6,7 @@ UV := $(BIN)/uv
 UV_VERSION := 0.13.8
 PYTEST_ARGS ?=
 
-.PHONY: install install-dev demo serve test test-sqlite test-postgres lint format lock clean
+.PHONY: install install-dev demo serve test test-sqlite test-postgres lint format lock clean screenshots
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ test-sqlite: install-dev
 
 test-postgres: install-dev
 	$(BIN)/python -m pytest tests/integration --db=postgres $(PYTEST_ARGS)
+
+screenshots: install-dev
+	$(BIN)/python -m pytest tests/browser/screenshots.py -q $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check server widgets tests
