@@ -1,5 +1,5 @@
 """``make screenshots``: a PNG of every view, light and dark, embedded in a host page, into docs/screenshots/
-(and the overview at 320 px). Not collected by the normal run; pytest runs it when named on the command line."""
+(and the overview at 320 px). Not collected by the normal run: pytest runs it when named explicitly."""
 
 from __future__ import annotations
 
