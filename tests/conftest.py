@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -148,3 +148,22 @@ def api_headers(org: CreatedOrganization) -> dict[str, str]:
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def webhooks_stay_on_this_machine() -> Iterator[None]:
+    """Tests may register webhook endpoints with any public URL (the API fuzz test does); this machine may
+    send traffic only to itself, so every delivery connection from the test process is limited to loopback."""
+    from server.security import ssrf
+
+    original = ssrf.checked_addresses
+
+    async def loopback_only(host: str, port: int, *, allow_local: bool) -> list[Any]:
+        addresses = await original(host, port, allow_local=allow_local)
+        if not all(ssrf.is_loopback(address) for address in addresses):
+            raise ssrf.UnsafeWebhookTarget(f"tests deliver webhooks to loopback only, not {host}")
+        return addresses
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ssrf, "checked_addresses", loopback_only)
+        yield
