@@ -1,4 +1,4 @@
-"""A portal link for one customer: the one path behind ``POST /v1/customer-sessions`` and ``selfserve token``."""
+"""A portal link for one customer, shared by ``POST /v1/customer-sessions`` and ``selfserve token``."""
 
 from __future__ import annotations
 
