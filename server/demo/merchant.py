@@ -3,7 +3,8 @@
 It plays the merchant's application. Its "user database" is the demo org's customers (a switcher stands in
 for signing in as one of them), and its backend alone holds the secret API key: "Manage subscription" posts
 to that backend, which asks the portal server for a customer session and redirects to the portal URL it
-returns, exactly as a real merchant backend would.
+returns, exactly as a real merchant backend would. The same page embeds the portal with ``loader.js``, whose
+``fetchToken`` asks this backend (``POST /billing/token``) for a fresh token the same way.
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ async def _subscription(org_id: UUID, customer_id: UUID, locale: str) -> dict[st
     }
 
 
-async def request_portal_url(config: MerchantConfig, customer: dict[str, Any]) -> str:
+async def request_customer_session(config: MerchantConfig, customer: dict[str, Any]) -> dict[str, Any]:
     """Ask the portal server for a customer session (by external id when the customer has one)."""
     body: dict[str, str] = (
         {"external_customer_id": customer["external_id"]}
@@ -135,7 +136,11 @@ async def request_portal_url(config: MerchantConfig, customer: dict[str, Any]) -
         raise PortalUnavailable(
             f"The portal server refused to open a session ({response.status_code}): {detail}"
         )
-    url = problem.get("customer_portal_url")
+    return problem
+
+
+async def request_portal_url(config: MerchantConfig, customer: dict[str, Any]) -> str:
+    url = (await request_customer_session(config, customer)).get("customer_portal_url")
     if not isinstance(url, str) or urlsplit(url).scheme not in {"http", "https"}:
         raise PortalUnavailable("The portal server answered without a portal URL.")
     return url
@@ -175,7 +180,8 @@ async def _page(
         status_code=status_code,
         headers={
             "Content-Security-Policy": (
-                f"default-src 'none'; style-src 'nonce-{nonce}'; form-action 'self' {portal_origin}; "
+                f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; "
+                f"frame-src {portal_origin}; connect-src 'self'; form-action 'self' {portal_origin}; "
                 "base-uri 'none'; frame-ancestors 'none'"
             ),
             "Referrer-Policy": "no-referrer",
@@ -210,6 +216,22 @@ async def manage_subscription(
     return Redirect(url, status_code=HTTP_303_SEE_OTHER)
 
 
+@post("/billing/token")
+async def portal_token(
+    config: NamedDependency[MerchantConfig], data: URLEncodedBody[ManageRequest]
+) -> Response[str]:
+    """The embedded portal's ``fetchToken``: a fresh single-use token for the signed-in customer."""
+    customers = {str(c["id"]): c for c in await _customers(config.org_id)}
+    customer = customers.get(str(data.customer_id))
+    if customer is None:
+        return Response("There is no such customer.", status_code=404, media_type="text/plain")
+    try:
+        session = await request_customer_session(config, customer)
+    except PortalUnavailable as exc:
+        return Response(str(exc), status_code=HTTP_502_BAD_GATEWAY, media_type="text/plain")
+    return Response(str(session.get("token", "")), status_code=200, media_type="text/plain")
+
+
 @get("/health", sync_to_thread=False)
 def health() -> Response[dict[str, str]]:
     return Response({"status": "ok"})
@@ -218,7 +240,7 @@ def health() -> Response[dict[str, str]]:
 def create_merchant_app(config: MerchantConfig) -> Litestar:
     """The merchant app; the tables must already be bound to the portal server's database."""
     return Litestar(
-        route_handlers=[account_settings, manage_subscription, health],
+        route_handlers=[account_settings, manage_subscription, portal_token, health],
         dependencies={"config": Provide(provide_config, sync_to_thread=False)},
         template_config=TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine),
         state=State({"merchant": config}),
