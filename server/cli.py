@@ -177,6 +177,28 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_analytics(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the portal analytics of the last ``--days`` days as a readable report."""
+    from datetime import timedelta
+
+    from server import clock
+    from server.errors import Invalid
+    from server.reports import render_report
+    from server.services.orgs import get_organization_by_slug
+    from server.services.portal_analytics import report
+
+    if not 1 <= args.days <= 366:
+        raise Invalid("--days must be between 1 and 366")
+
+    async def work() -> str:
+        org = await get_organization_by_slug(args.org)
+        end = clock.now()
+        return render_report(await report(org.id, end - timedelta(days=args.days), end), org.name)
+
+    print(_run_db(settings, work))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="selfserve", description="Self-hostable, embeddable customer portal."
@@ -227,6 +249,11 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--view", action="append", help="limit the token to this view (repeatable)")
     token.add_argument("--json", action="store_true")
     token.set_defaults(handler=cmd_token)
+
+    analytics = commands.add_parser("analytics", help="how customers use the portal, as a report")
+    analytics.add_argument("--org", required=True, help="organization slug")
+    analytics.add_argument("--days", type=int, default=30, help="how many days back (1 to 366; default 30)")
+    analytics.set_defaults(handler=cmd_analytics)
     return parser
 
 
