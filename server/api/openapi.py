@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Example, SecurityScheme
+from litestar.openapi.spec import Example, Reference, SecurityScheme
 from litestar.params import Body, QueryParameter
 
 from server.schemas.common import Problem
@@ -52,7 +52,7 @@ CursorParam = QueryParameter(
 
 API_KEY_SECURITY: list[dict[str, list[str]]] = [{"apiKey": []}]
 """Set as ``security`` on every /v1 controller: the document then says which operations need a key."""
-SECURITY_SCHEMES = {
+SECURITY_SCHEMES: dict[str, SecurityScheme | Reference] = {
     "apiKey": SecurityScheme(
         type="http",
         scheme="bearer",
