@@ -45,13 +45,13 @@ screenshots: install-dev
 	$(BIN)/python -m pytest tests/browser/screenshots.py -q $(PYTEST_ARGS)
 
 lint: install-dev
-	$(BIN)/ruff check server widgets tests
-	$(BIN)/ruff format --check server widgets tests
+	$(BIN)/ruff check server widgets tests scripts
+	$(BIN)/ruff format --check server widgets tests scripts
 	$(BIN)/mypy
 
 format: install-dev
-	$(BIN)/ruff check --fix server widgets tests
-	$(BIN)/ruff format server widgets tests
+	$(BIN)/ruff check --fix server widgets tests scripts
+	$(BIN)/ruff format server widgets tests scripts
 
 lock: $(UV)
 	$(UV) pip compile --quiet pyproject.toml --generate-hashes -o requirements.lock
