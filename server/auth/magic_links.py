@@ -69,7 +69,7 @@ async def throttle_login(limiter: RateLimiter, buckets: list[str]) -> int | None
     waits = [wait for bucket in buckets if (wait := await limiter.blocked_for(bucket)) is not None]
     for bucket in buckets:
         for limit in LOGIN_LIMITS:
-            if await limiter.hit(bucket, limit) is not None:
+            if await limiter.hit(f"{bucket}:{limit.window_seconds}", limit) is not None:
                 await limiter.block(bucket, LOGIN_BLOCK_SECONDS)
                 waits.append(LOGIN_BLOCK_SECONDS)
     return max(waits) if waits else None
@@ -99,20 +99,23 @@ async def _save_link(
 
 
 async def request_login_link(org: Organization, email: str, *, keyring: Keyring, public_url: str) -> None:
-    """Email a sign-in link when ``email`` (normalized) belongs to a customer. Known or not, the database
-    work is the same (a lookup and a link row), so the answer's timing does not tell them apart."""
-    async with write_transaction():
+    """Email a sign-in link when ``email`` (normalized) belongs to a customer.
+
+    Known or not, the work is the same: an unknown email's link and message are written too, then rolled
+    back to a savepoint, so the answer's timing does not tell whether the address has an account."""
+    async with write_transaction() as transaction:
         customers = await customers_with_email(org.id, email)
+        savepoint = await transaction.savepoint()
         secret = await _save_link(org.id, MagicLinkPurpose.LOGIN, email)
-        if customers:
-            await queue_email(
-                keyring,
-                org.id,
-                to=customers[0].email,
-                subject=f"Your sign-in link for {org.name}",
-                template="magic_link",
-                context={"url": portal_link(public_url, org.slug, secret)},
-            )
+        await queue_email(
+            keyring,
+            org.id,
+            to=customers[0].email if customers else email,
+            subject=f"Your sign-in link for {org.name}",
+            template="magic_link",
+            context={"url": portal_link(public_url, org.slug, secret)},
+        )
+        await (savepoint.release() if customers else savepoint.rollback_to())
 
 
 async def request_email_change(
