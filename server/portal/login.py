@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import msgspec
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -46,7 +47,7 @@ from server.auth.sessions import (
 from server.auth.tokens import InvalidToken, redeem_portal_token
 from server.db.engine import write_transaction
 from server.db.enums import MagicLinkPurpose
-from server.db.tables import Customer, Organization
+from server.db.tables import Customer, Organization, PortalSession
 from server.errors import Invalid, NotFound
 from server.i18n import gettext as _
 from server.portal.hosted import (
@@ -57,6 +58,7 @@ from server.portal.hosted import (
     render_hosted,
     session_cookie,
 )
+from server.services import portal_analytics
 from server.settings import Settings
 
 CHOICE_TTL = timedelta(minutes=15)
@@ -166,10 +168,22 @@ async def open_session(request: Request[Any, Any, Any], slug: FromPath[str], dat
         return _refused(request, org, await _token_email(org, exc))
     if claims.org != str(org.id):
         return _refused(request, org, None)
-    secret, _session = await open_hosted_session(
+    secret, session = await open_hosted_session(
         org.id, claims.customer_id, scopes_of(claims), replacing=request.cookies.get(SESSION_COOKIE)
     )
+    await _record_login(session, "link")
     return _signed_in(org, secret, claims.views[0] if claims.views else "overview")
+
+
+async def _record_login(session: PortalSession, via: str) -> None:
+    """Analytics: how this portal session was opened."""
+    await portal_analytics.record(
+        UUID(str(session.org)),
+        UUID(str(session.customer)),
+        portal_analytics.SESSION_OPENED,
+        session_id=UUID(str(session.id)),
+        properties={"via": via},
+    )
 
 
 async def _token_email(org: Organization, exc: InvalidToken) -> str | None:
@@ -194,9 +208,10 @@ async def _open_magic_link(request: Request[Any, Any, Any], org: Organization, t
             else:
                 customers = await customers_with_email(org.id, link.email)
             if len(customers) == 1:
-                secret, _session = await open_hosted_session(
+                secret, session = await open_hosted_session(
                     org.id, customers[0].id, SessionScopes(), replacing=previous
                 )
+                await _record_login(session, "magic_link")
     except (LinkRefused, NotFound) as exc:
         return _refused(request, org, getattr(exc, "email", None))
     if not customers:
@@ -233,9 +248,10 @@ async def choose_customer(request: Request[Any, Any, Any], slug: FromPath[str], 
     async with write_transaction():
         if not await request.app.state.replay_store.burn(f"choice:{choice.link}", org.id, expires):
             return _refused(request, org, choice.email)
-        secret, _session = await open_hosted_session(
+        secret, session = await open_hosted_session(
             org.id, chosen[0].id, SessionScopes(), replacing=request.cookies.get(SESSION_COOKIE)
         )
+        await _record_login(session, "magic_link")
     return _signed_in(org, secret)
 
 

@@ -4,8 +4,10 @@ import asyncio
 import uuid
 from datetime import timedelta
 
+import msgspec
+
 from server.db.enums import SessionKind
-from server.db.tables import Customer, MagicLink, PortalSession
+from server.db.tables import Customer, MagicLink, PortalEvent, PortalSession
 from server.schemas.customers import CustomerCreate
 from server.services.customers import create_customer
 from server.services.orgs import create_organization
@@ -53,6 +55,13 @@ async def test_emailed_link_signs_in_and_lands_on_the_overview(client, org, cust
     overview = await client.get("/embed/views/overview", headers=cookie_header(cookie.value))
     assert overview.status_code == 200
     assert "Hello Ada Lovelace!" in overview.text
+    logins = await PortalEvent.select(PortalEvent.properties).where(
+        PortalEvent.org == org.org.id, PortalEvent.name == "session.opened"
+    )
+    assert [
+        msgspec.json.decode(r["properties"]) if isinstance(r["properties"], str) else r["properties"]
+        for r in logins
+    ] == [{"via": "magic_link"}]
 
 
 async def test_the_link_works_once_then_offers_a_new_one_with_the_email_filled_in(
