@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Annotated
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, get
@@ -13,11 +13,27 @@ from litestar.params import FromPath, QueryParameter
 from server import clock
 from server.api.openapi import API_KEY_SECURITY, problems
 from server.db.tables import Organization
+from server.errors import Invalid
 from server.schemas.common import Page
 from server.services import customers, portal_analytics
 from server.services.portal_analytics import ActivityEntry, PortalReport
 
 DEFAULT_DAYS = 30
+
+
+def DateTimeParam(description: str) -> Any:
+    return QueryParameter(
+        description=f"ISO 8601 date-time, {description}.", schema_extra={"format": "date-time"}
+    )
+
+
+def _moment(value: str, name: str) -> datetime:
+    """An ISO 8601 date-time (UTC when it names no offset); nothing else, not even a Unix time."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise Invalid(f"{name} must be an ISO 8601 date-time such as 2026-11-01T00:00:00Z") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class AnalyticsController(Controller):
@@ -29,16 +45,14 @@ class AnalyticsController(Controller):
     async def portal(
         self,
         org: NamedDependency[Organization],
-        start: Annotated[
-            datetime | None, QueryParameter(description="Inclusive; default 30 days before end.")
-        ] = None,
-        end: Annotated[datetime | None, QueryParameter(description="Exclusive; default now.")] = None,
+        start: Annotated[str | None, DateTimeParam("inclusive; default 30 days before end")] = None,
+        end: Annotated[str | None, DateTimeParam("exclusive; default now")] = None,
     ) -> PortalReport:
         """Logins per day (and how: embed, link, magic link), views per section, self-service actions by
         type and outcome, cancellation reasons with counts and comments, the cancel-flow funnel, and the
         median time from opening the portal to completing an action. At most 366 days."""
-        until = end or clock.now()
-        since = start or until - timedelta(days=DEFAULT_DAYS)
+        until = _moment(end, "end") if end else clock.now()
+        since = _moment(start, "start") if start else until - timedelta(days=DEFAULT_DAYS)
         return await portal_analytics.report(org.id, since, until)
 
 

@@ -154,3 +154,15 @@ async def test_activity_log_shows_each_change_once_with_its_actor_and_customer(
     assert "by you" in page.text
     missing = await client.get(f"/v1/customers/{org.org.id}/activity", headers=api_headers)
     assert missing.status_code == 404
+
+
+async def test_the_report_window_is_checked(client, api_headers):
+    for params in ({"end": "-788"}, {"start": "yesterday"}, {"start": "2026-11-02", "end": "2026-11-01"}):
+        response = await client.get("/v1/analytics/portal", params=params, headers=api_headers)
+        assert response.status_code == 422, params
+        assert response.headers["content-type"] == "application/problem+json"
+    too_long = {"start": "2024-01-01T00:00:00Z", "end": "2026-01-01T00:00:00Z"}
+    assert (await client.get("/v1/analytics/portal", params=too_long, headers=api_headers)).status_code == 422
+    ok = await client.get("/v1/analytics/portal", params={"start": "2026-11-01"}, headers=api_headers)
+    assert ok.status_code == 200
+    assert ok.json()["start"].startswith("2026-11-01T00:00:00")
