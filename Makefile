@@ -6,7 +6,7 @@ UV := $(BIN)/uv
 UV_VERSION := 0.13.8
 PYTEST_ARGS ?=
 
-.PHONY: install install-dev demo serve test test-sqlite test-postgres lint format lock clean screenshots
+.PHONY: install install-dev demo serve test test-sqlite test-postgres lint format lock clean screenshots bench
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ test-postgres: install-dev
 
 screenshots: install-dev
 	$(BIN)/python -m pytest tests/browser/screenshots.py -q $(PYTEST_ARGS)
+
+# The server on SQLite and PostgreSQL under wrk (Debian's, installed when missing); BENCH_ARGS=--help says more.
+bench: install-dev
+	@command -v wrk >/dev/null 2>&1 || { echo "bench: installing wrk from Debian"; apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	$(BIN)/python -m tests.bench.run $(BENCH_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check server widgets tests scripts

@@ -24,7 +24,7 @@ from server.api.strict_json import ClosedStructSchemaPlugin, StrictJsonBodyMiddl
 from server.auth.replay import replay_store_for
 from server.db.engine import bind_tables, close_engine, engine_from_url, open_engine
 from server.errors import DomainError
-from server.health import health
+from server.health import health, live
 from server.home import home
 from server.paths import STATIC_DIR, TEMPLATES_DIR
 from server.portal.rendering import configure_jinja
@@ -67,6 +67,7 @@ def create_app(
         route_handlers=[
             home,
             health,
+            live,
             *ROUTE_HANDLERS,
             *PORTAL_ROUTE_HANDLERS,
             create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),

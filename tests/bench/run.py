@@ -1,0 +1,420 @@
+"""``make bench``: the real server (``selfserve serve --no-worker``, one uvicorn worker) on the seeded demo
+data, on SQLite and then on PostgreSQL, driven by wrk at 32 connections over loopback; then the same views
+on the scale dataset. Prints one table, every figure next to its target.
+
+    python -m tests.bench.run [--databases sqlite,postgres] [--seconds 5] [--no-scale] [--mounts 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from server.auth.tokens import mint_portal_token
+from server.db.engine import bind_tables, close_engine, engine_from_url, migrate, open_engine
+from server.db.tables import Customer, Meter, Organization
+from server.demo.seed import DEMO_ORIGINS, seed_demo
+from server.paths import STATIC_DIR
+from server.security.keyring import Keyring
+from server.services.orgs import create_api_key, normalize_origins
+from tests.bench import load, mount
+from tests.bench.scale import ScaleSize, add_scale_dataset
+
+SECRET_KEY = "bench-secret-key-" + "k" * 32
+POSTGRES_ADMIN_URL = os.environ.get(
+    "SELFSERVE_BENCH_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/postgres"
+)
+VIEWS = ("overview", "subscriptions", "orders", "usage", "wallet", "settings")
+CUSTOMER = "usr_1004"
+"""Kenji Watanabe: a metered plan a year old, orders every month, a usage credit in his wallet."""
+EMBED_ORIGIN = DEMO_ORIGINS[0]
+API_KEYS = 200
+"""Each key may make 500 requests a minute; the runs go round them so the limit never answers instead."""
+EVENTS_PER_BATCH = 1000
+TOKENS_PER_SECOND_BOUND = 4000
+"""Single-use tokens minted per second of exchange load: more than the server can redeem."""
+STARTUP_SECONDS = 60
+WARMUP_SECONDS = 1
+
+VIEW_RATIO, VIEW_P99_MS, MINT_RATIO, EVENTS_PER_S, SCALE_SHARE, MOUNT_MS = 0.30, 25.0, 0.5, 20_000, 0.8, 250.0
+LOADER_BUDGET = 1800
+
+
+@dataclass(frozen=True)
+class Setup:
+    org_id: str
+    customer_id: str
+    embed_secret: str
+    api_keys: list[str]
+    event_name: str
+
+
+@dataclass(frozen=True)
+class Row:
+    database: str
+    dataset: str
+    measure: str
+    value: str
+    p50: str = ""
+    p99: str = ""
+    ratio: str = ""
+    target: str = ""
+    met: str = ""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+# --- databases and data -------------------------------------------------------------------------------
+
+
+@contextmanager
+def database(kind: str, workdir: Path) -> Iterator[str]:
+    """A fresh database URL, removed afterwards (PostgreSQL: a database of its own on the admin server)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{workdir / 'bench.db'}"
+        return
+    import asyncpg
+
+    name = f"selfserve_bench_{os.getpid()}_{secrets.token_hex(3)}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield urlunsplit(urlsplit(POSTGRES_ADMIN_URL)._replace(path="/" + name))
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _with_engine(url: str, work: Callable[[], object]) -> object:
+    async def runner() -> object:
+        engine = engine_from_url(url)
+        bind_tables(engine)
+        await open_engine(engine)
+        try:
+            await migrate(engine)
+            return await work()  # type: ignore[misc]
+        finally:
+            await close_engine(engine)
+
+    return asyncio.run(runner())
+
+
+def prepare(url: str, extra_origins: list[str]) -> Setup:
+    """Migrate, seed the demo merchant, let ``extra_origins`` embed it, and make the API keys."""
+
+    async def work() -> Setup:
+        keyring = Keyring((SECRET_KEY,))
+        created = await seed_demo(keyring)
+        assert created is not None, "the benchmark needs a fresh database"
+        org = created.org
+        await Organization.update(
+            {Organization.allowed_origins: normalize_origins([*DEMO_ORIGINS, *extra_origins])}
+        ).where(Organization.id == org.id)
+        keys = [created.api_key] + [
+            await create_api_key(keyring, org, name=f"bench {n}") for n in range(API_KEYS - 1)
+        ]
+        customer = (
+            await Customer.select(Customer.id)
+            .where(Customer.org == org.id, Customer.external_id == CUSTOMER)
+            .first()
+        )
+        meter = await Meter.select(Meter.event_name).where(Meter.org == org.id).first()
+        assert customer is not None
+        assert meter is not None
+        return Setup(str(org.id), str(customer["id"]), created.embed_secret, keys, meter["event_name"])
+
+    result = _with_engine(url, work)
+    assert isinstance(result, Setup)
+    return result
+
+
+def add_scale(url: str, org_id: str) -> ScaleSize:
+    import uuid
+
+    result = _with_engine(url, lambda: add_scale_dataset(uuid.UUID(org_id)))
+    assert isinstance(result, ScaleSize)
+    return result
+
+
+# --- the server ---------------------------------------------------------------------------------------
+
+
+@contextmanager
+def server(url: str, workdir: Path) -> Iterator[str]:
+    """``selfserve serve --no-worker`` (one uvicorn worker) on a free port, until the block ends."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SELFSERVE_")}
+    env |= {
+        "SELFSERVE_DATABASE_URL": url,
+        "SELFSERVE_SECRET_KEYS": SECRET_KEY,
+        "SELFSERVE_PUBLIC_URL": base,
+        "SELFSERVE_DATA_DIR": str(workdir / "data"),
+    }
+    log = (workdir / "server.log").open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve", "--no-worker", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the server exited ({process.returncode}); see {workdir / 'server.log'}")
+            try:
+                if httpx.get(base + "/health/live", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server did not start in time")
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+# --- measures -----------------------------------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
+        self.seconds: float = args.seconds
+        self.mounts: int = args.mounts
+        self.workdir = workdir
+        self.rows: list[Row] = []
+        self.small_views: dict[str, float] = {}
+
+    def token(self, setup: Setup) -> str:
+        return mint_portal_token(
+            org_id=setup.org_id, customer_id=setup.customer_id, secret=setup.embed_secret
+        )
+
+    def measure(self, base: str, request: load.Request, warm: load.Request | None = None) -> load.Figures:
+        load.run(base, warm or request, WARMUP_SECONDS, self.workdir)
+        return load.run(base, request, self.seconds, self.workdir)
+
+    def _lines(self, name: str, values: list[str]) -> Path:
+        path = self.workdir / name
+        path.write_text("\n".join(values) + "\n")
+        return path
+
+    def stage(self, db: str, dataset: str, base: str, setup: Setup, page_url: str | None) -> None:
+        def row(measure: str, fig: load.Figures, value: float, target: str, ok: bool, ratio: float) -> None:
+            bad = fig.bad_status + fig.socket_errors
+            self.rows.append(
+                Row(
+                    db,
+                    dataset,
+                    measure,
+                    f"{value:,.0f}",
+                    f"{fig.p50_ms:.1f}",
+                    f"{fig.p99_ms:.1f}",
+                    f"{ratio:.2f}x",
+                    target,
+                    ("yes" if ok else "no") if not bad else f"no ({bad} failed)",
+                )
+            )
+
+        baseline = self.measure(base, load.Request("/health/live"))
+        row("bare endpoint (baseline)", baseline, baseline.per_second, "", True, 1.0)
+        base_rps = baseline.per_second
+
+        session = httpx.post(
+            base + "/embed/session", json={"token": self.token(setup), "origin": EMBED_ORIGIN}, timeout=10
+        )
+        session.raise_for_status()
+        bearer = {"Authorization": "Bearer " + session.json()["session"]}
+        for view in VIEWS:
+            fig = self.measure(base, load.Request(f"/embed/views/{view}", headers=bearer))
+            ratio = fig.per_second / base_rps
+            target = f">= {VIEW_RATIO:.2f}x, p99 <= {VIEW_P99_MS:.0f} ms"
+            ok = ratio >= VIEW_RATIO and fig.p99_ms <= VIEW_P99_MS
+            if dataset == "small":
+                self.small_views[f"{db}:{view}"] = fig.per_second
+            else:
+                small = self.small_views.get(f"{db}:{view}")
+                share = fig.per_second / small if small else 0.0
+                target += f", >= {SCALE_SHARE:.0%} of small ({share:.0%})"
+                ok = ok and share >= SCALE_SHARE
+            row(f"GET /embed/views/{view}", fig, fig.per_second, target, ok, ratio)
+        if dataset != "small":
+            return
+
+        keys = self._lines("keys.txt", setup.api_keys)
+        auth = {"Authorization": "Bearer {value}", "Content-Type": "application/json"}
+        mint = load.Request(
+            "/v1/customer-sessions",
+            method="POST",
+            headers=auth,
+            body=json.dumps({"external_customer_id": CUSTOMER}),
+            per_line=keys,
+        )
+        fig = self.measure(base, mint)
+        ratio = fig.per_second / base_rps
+        row(
+            "POST /v1/customer-sessions",
+            fig,
+            fig.per_second,
+            f">= {MINT_RATIO:.2f}x",
+            ratio >= MINT_RATIO,
+            ratio,
+        )
+
+        def exchange(name: str, seconds: float) -> load.Request:
+            count = int(TOKENS_PER_SECOND_BOUND * (seconds + 1))
+            tokens = self._lines(name, [self.token(setup) for _ in range(count)])
+            body = '{"token": "{value}", "origin": "' + EMBED_ORIGIN + '"}'
+            headers = {"Content-Type": "application/json"}
+            return load.Request(
+                "/embed/session", method="POST", headers=headers, body=body, per_line=tokens, cycle=False
+            )
+
+        fig = self.measure(base, exchange("tokens.txt", self.seconds), exchange("warm.txt", WARMUP_SECONDS))
+        ratio = fig.per_second / base_rps
+        row("POST /embed/session (token -> session)", fig, fig.per_second, "", True, ratio)
+
+        event = {"name": setup.event_name, "external_customer_id": CUSTOMER, "value": 1}
+        batch = json.dumps({"events": [event] * EVENTS_PER_BATCH})
+        ingest = load.Request("/v1/events", method="POST", headers=auth, body=batch, per_line=keys)
+        fig = self.measure(base, ingest)
+        events = fig.per_second * EVENTS_PER_BATCH
+        row(
+            "POST /v1/events (events/s, batches of 1,000)",
+            fig,
+            events,
+            f">= {EVENTS_PER_S:,} events/s",
+            events >= EVENTS_PER_S,
+            fig.per_second / base_rps,
+        )
+
+        if page_url is None:
+            self.rows.append(Row(db, dataset, "mount() -> ready (median)", "missing: no Chromium"))
+            return
+        ms = asyncio.run(mount.median_mount_ms(page_url, lambda: self.token(setup), self.mounts))
+        target = f"<= {MOUNT_MS:.0f} ms"
+        self.rows.append(
+            Row(
+                db,
+                dataset,
+                "mount() -> ready (median ms)",
+                f"{ms:.0f}",
+                target=target,
+                met="yes" if ms <= MOUNT_MS else "no",
+            )
+        )
+
+
+def loader_row() -> Row:
+    size = len(gzip.compress((STATIC_DIR / "loader.js").read_bytes(), compresslevel=9))
+    ok = size <= LOADER_BUDGET
+    return Row(
+        "-",
+        "-",
+        "loader.js gzip bytes",
+        f"{size:,}",
+        target=f"<= {LOADER_BUDGET:,} B",
+        met="yes" if ok else "no",
+    )
+
+
+def print_table(rows: list[Row]) -> None:
+    header = Row("database", "data", "measure", "req/s|value", "p50 ms", "p99 ms", "x base", "target", "met?")
+    cells = [list(vars(r).values()) for r in [header, *rows]]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(header.__dict__))]
+    right = {3, 4, 5, 6}
+    for n, line in enumerate(cells):
+        print(
+            "  ".join(
+                c.rjust(w) if i in right else c.ljust(w)
+                for i, (c, w) in enumerate(zip(line, widths, strict=True))
+            )
+        )
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench.run", description=__doc__)
+    parser.add_argument("--databases", default="sqlite,postgres")
+    parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per figure")
+    parser.add_argument("--mounts", type=int, default=15, help="mount() -> ready samples")
+    parser.add_argument("--no-scale", dest="scale", action="store_false", help="skip the scale dataset")
+    args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        print("bench: wrk is not installed (apt-get install -y wrk)", file=sys.stderr)
+        return 2
+    has_chromium = Path(mount.CHROMIUM).exists()
+    rows = []
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="selfserve-bench-") as tmp:
+        for db in args.databases.split(","):
+            workdir = Path(tmp) / db
+            workdir.mkdir()
+            bench = Bench(args, workdir)
+            host_port = _free_port()
+            with database(db, workdir) as url:
+                print(f"bench: {db}: seeding", file=sys.stderr, flush=True)
+                setup = prepare(url, [f"http://localhost:{host_port}"])
+                with server(url, workdir) as base:
+                    print(f"bench: {db}: measuring the small dataset", file=sys.stderr, flush=True)
+                    if has_chromium:
+                        with mount.host_page(host_port, base) as page_url:
+                            bench.stage(db, "small", base, setup, page_url)
+                    else:
+                        bench.stage(db, "small", base, setup, None)
+                if args.scale:
+                    print(f"bench: {db}: adding the scale dataset", file=sys.stderr, flush=True)
+                    t = time.monotonic()
+                    size = add_scale(url, setup.org_id)
+                    print(f"bench: {db}: {size} in {time.monotonic() - t:.0f} s", file=sys.stderr, flush=True)
+                    with server(url, workdir) as base:
+                        bench.stage(db, "scale", base, setup, None)
+            rows += bench.rows
+    rows.append(loader_row())
+    print()
+    print_table(rows)
+    took = time.monotonic() - started
+    load_text = f"wrk -t{load.THREADS} -c{load.CONNECTIONS}, {args.seconds:g} s a figure"
+    print(f"\n{os.cpu_count()} cores, {load_text}; the whole run took {took:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
