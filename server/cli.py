@@ -55,9 +55,13 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    if (args.ssl_keyfile is None) != (args.ssl_certfile is None):
+        print("selfserve: give both --ssl-keyfile and --ssl-certfile, or neither", file=sys.stderr)
+        return 2
     cmd_migrate(args, settings)
     os.environ["SELFSERVE_RUN_WORKER"] = "0" if args.no_worker else "1"
-    print(f"selfserve on http://{args.host}:{args.port} (public URL {settings.public_url})", flush=True)
+    scheme = "https" if args.ssl_certfile else "http"
+    print(f"selfserve on {scheme}://{args.host}:{args.port} (public URL {settings.public_url})", flush=True)
     uvicorn.run(
         "server.app:create_app_from_env",
         factory=True,
@@ -65,7 +69,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         port=args.port,
         workers=args.workers,
         log_level="info",
-        proxy_headers=False,
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies) or None,
+        ssl_keyfile=args.ssl_keyfile,
+        ssl_certfile=args.ssl_certfile,
     )
     return 0
 
@@ -210,6 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--no-worker", action="store_true", help="do not run background jobs in this process")
+    serve.add_argument("--ssl-keyfile", help="serve HTTPS with this private key (PEM)")
+    serve.add_argument("--ssl-certfile", help="serve HTTPS with this certificate chain (PEM)")
     serve.set_defaults(handler=cmd_serve)
 
     commands.add_parser("migrate", help="apply database migrations").set_defaults(handler=cmd_migrate)

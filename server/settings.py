@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import secrets
@@ -42,6 +43,9 @@ class Settings:
     """Development only: let webhook endpoints point at localhost receivers."""
     max_body_bytes: int = 1_048_576
     """Request bodies above this are refused with 413."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses or networks (``10.0.0.7``, ``10.0.0.0/24``) of the reverse proxies whose ``X-Forwarded-For``
+    and ``X-Forwarded-Proto`` are believed; empty: no forwarded header is believed."""
 
     @property
     def is_production(self) -> bool:
@@ -65,6 +69,7 @@ class Settings:
             raise SettingsError(f"SELFSERVE_ENV must be one of {', '.join(ENVIRONMENTS)}, not {mode!r}")
         data_dir = Path(get("DATA_DIR") or ".selfserve")
         keys = tuple(k.strip() for k in (get("SECRET_KEYS") or "").split(",") if k.strip())
+        proxies = tuple(p.strip() for p in (get("TRUSTED_PROXIES") or "").split(",") if p.strip())
         settings = cls(
             database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
             redis_url=get("REDIS_URL"),
@@ -74,6 +79,7 @@ class Settings:
             env=mode,
             data_dir=data_dir,
             allow_local_webhooks=(get("ALLOW_LOCAL_WEBHOOKS") or "").lower() in {"1", "true", "yes"},
+            trusted_proxies=proxies,
         )
         problems = settings.problems()
         if problems:
@@ -93,6 +99,14 @@ class Settings:
                     f"every key in SELFSERVE_SECRET_KEYS needs at least {MIN_SECRET_KEY_LENGTH} characters"
                 )
                 break
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                found.append(
+                    f"SELFSERVE_TRUSTED_PROXIES lists {proxy!r}: give your proxies' addresses or networks "
+                    "(10.0.0.7, 10.0.0.0/24), never a name or *"
+                )
         if self.is_production:
             if not self.secret_keys:
                 found.append(

@@ -1,17 +1,21 @@
-"""Several processes on PostgreSQL + Redis: ``selfserve serve --workers 2`` as a real subprocess, hit over a
-new connection per request (so both worker processes answer), shares its token-replay store and its rate
-limits through Redis."""
+"""``selfserve serve`` as a real subprocess: with ``--workers 2`` on PostgreSQL + Redis, hit over a new
+connection per request (so both worker processes answer), it shares its token-replay store and its rate
+limits through Redis; with a certificate it speaks HTTPS itself."""
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -25,7 +29,6 @@ from server.services.customers import create_customer
 from server.services.orgs import create_api_key
 from tests.conftest import TEST_SECRET, _unavailable
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 REDIS_URL = os.environ.get("SELFSERVE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 ORIGIN = "https://app.example.com"
 STARTUP_SECONDS = 60
@@ -52,44 +55,26 @@ def _redis_reachable() -> None:
         client.close()
 
 
-@pytest.fixture(scope="module")
-def two_workers(
-    db_kind: str, database_url: str, engine: object, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """``selfserve serve --workers 2`` on this run's PostgreSQL database (already migrated) and Redis."""
-    if db_kind != "postgres":
-        pytest.skip("several processes need PostgreSQL: run with --db=postgres")
-    _redis_reachable()
+@contextmanager
+def _serve(options: list[str], env: dict[str, str], data_dir: Path, *, workers: int = 1) -> Iterator[str]:
+    """``selfserve serve OPTIONS`` as a subprocess until the block ends; yields its base URL."""
     port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SELFSERVE_")}
-    env |= {
-        "SELFSERVE_DATABASE_URL": database_url,
-        "SELFSERVE_REDIS_URL": REDIS_URL,
+    scheme = "https" if "--ssl-certfile" in options else "http"
+    base = f"{scheme}://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SELFSERVE_")} | {
         "SELFSERVE_SECRET_KEYS": TEST_SECRET,
         "SELFSERVE_PUBLIC_URL": base,
-        "SELFSERVE_DATA_DIR": str(tmp_path_factory.mktemp("multiprocess")),
+        "SELFSERVE_DATA_DIR": str(data_dir),
+        **env,
     }
-    log_path = Path(env["SELFSERVE_DATA_DIR"]) / "server.log"
+    command = [sys.executable, "-m", "server.cli", "serve", "--workers", str(workers), "--no-worker"]
+    log_path = data_dir / "server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "server.cli",
-                "serve",
-                "--workers",
-                "2",
-                "--no-worker",
-                "--port",
-                str(port),
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            [*command, "--port", str(port), *options], env=env, stdout=log, stderr=subprocess.STDOUT
         )
         try:
-            _wait_until_serving(process, base, log_path)
+            _wait_until_serving(process, workers, log_path)
             yield base
         finally:
             process.terminate()
@@ -100,18 +85,27 @@ def two_workers(
                 process.wait()
 
 
-def _wait_until_serving(process: subprocess.Popen[bytes], base: str, log_path: Path) -> None:
+def _wait_until_serving(process: subprocess.Popen[bytes], workers: int, log_path: Path) -> None:
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         assert process.poll() is None, f"selfserve serve exited:\n{log_path.read_text()}"
-        started = log_path.read_text().count("Application startup complete")
-        try:
-            if started == 2 and httpx.get(base + "/health/live", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
+        if log_path.read_text().count("Application startup complete") == workers:
+            return
         time.sleep(0.1)
-    raise AssertionError(f"two workers did not start in time:\n{log_path.read_text()}")
+    raise AssertionError(f"{workers} worker(s) did not start in time:\n{log_path.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def two_workers(
+    db_kind: str, database_url: str, engine: object, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """``selfserve serve --workers 2`` on this run's PostgreSQL database (already migrated) and Redis."""
+    if db_kind != "postgres":
+        pytest.skip("several processes need PostgreSQL: run with --db=postgres")
+    _redis_reachable()
+    env = {"SELFSERVE_DATABASE_URL": database_url, "SELFSERVE_REDIS_URL": REDIS_URL}
+    with _serve([], env, tmp_path_factory.mktemp("multiprocess"), workers=2) as base:
+        yield base
 
 
 async def _each_on_its_own_connection(requests: list[tuple[str, str, dict[str, object]]]) -> list[int]:
@@ -126,6 +120,8 @@ async def _each_on_its_own_connection(requests: list[tuple[str, str, dict[str, o
     return list(await asyncio.gather(*(send(*request) for request in requests)))
 
 
+@pytest.mark.postgres
+@pytest.mark.redis
 async def test_a_token_is_redeemed_once_across_worker_processes(two_workers, org):
     customer = await create_customer(org.org.id, CustomerCreate(email="replay@example.com"))
     token = mint_portal_token(org_id=org.org.id, customer_id=customer.id, secret=org.embed_secret)
@@ -134,6 +130,8 @@ async def test_a_token_is_redeemed_once_across_worker_processes(two_workers, org
     assert Counter(statuses) == {201: 1, 401: 39}
 
 
+@pytest.mark.postgres
+@pytest.mark.redis
 async def test_the_api_rate_limit_holds_across_worker_processes(two_workers, org, keyring):
     key = await create_api_key(keyring, org.org, name="multiprocess")
     # the limit counts in fixed windows: start early in one so all the requests fall inside it
@@ -143,3 +141,64 @@ async def test_the_api_rate_limit_holds_across_worker_processes(two_workers, org
     request = ("GET", two_workers + "/v1/customers?limit=1", {"headers": {"Authorization": f"Bearer {key}"}})
     statuses = await _each_on_its_own_connection([request] * (API_KEY_LIMIT.hits + OVER_LIMIT))
     assert Counter(statuses) == {200: API_KEY_LIMIT.hits, 429: OVER_LIMIT}
+
+
+def _self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    key_path, cert_path = directory / "key.pem", directory / "cert.pem"
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    return key_path, cert_path
+
+
+async def test_serve_speaks_https_with_a_certificate(database_url, engine, tmp_path):
+    key, cert = _self_signed_certificate(tmp_path)
+    options = ["--ssl-keyfile", str(key), "--ssl-certfile", str(cert)]
+    with _serve(options, {"SELFSERVE_DATABASE_URL": database_url}, tmp_path) as base:
+        assert base.startswith("https://")
+        async with httpx.AsyncClient(verify=ssl.create_default_context(cafile=str(cert))) as http:
+            response = await http.get(base + "/health")
+        assert response.status_code == 200
+        assert response.json() == {"status": "ok"}
+        async with httpx.AsyncClient() as http:
+            with pytest.raises(httpx.ConnectError):
+                await http.get(base + "/health")  # an unknown certificate is not trusted by default
+
+
+def test_serve_refuses_half_a_certificate(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SELFSERVE_")}
+    env |= {"SELFSERVE_DATA_DIR": str(tmp_path), "SELFSERVE_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    result = subprocess.run(
+        [sys.executable, "-m", "server.cli", "serve", "--ssl-certfile", str(tmp_path / "cert.pem")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "give both --ssl-keyfile and --ssl-certfile" in result.stderr
