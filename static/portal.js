@@ -72,7 +72,7 @@
     root.setAttribute("aria-busy", "true");
     return fetch(url, options).then(function (response) {
       root.removeAttribute("aria-busy");
-      if (response.status === 401) { expired("session_expired"); return; }
+      if (response.status === 401) { if (hosted) location.reload(); else expired("session_expired"); return; }
       var events = JSON.parse(response.headers.get("x-selfserve-events") || "[]");
       return response.text().then(function (html) {
         root.innerHTML = html;

@@ -21,9 +21,11 @@ from server.services.payments import (
     remove_payment_method,
     set_default_payment_method,
 )
+from server.services.portal_analytics import ActivityEntry, list_activity
 from widgets import ActionResult, Params, View, require_writable
 
 ADDRESS_FIELDS = ("line1", "line2", "city", "postal_code", "state", "country")
+ACTIVITY_SHOWN = 20
 
 
 class Card(msgspec.Struct, frozen=True, kw_only=True):
@@ -38,6 +40,7 @@ class Card(msgspec.Struct, frozen=True, kw_only=True):
 
 class AccountModel(msgspec.Struct, frozen=True, kw_only=True):
     cards: list[Card]
+    activity: list[ActivityEntry]
     customer_id: str
     external_id: str | None
     name: str
@@ -62,6 +65,7 @@ async def load(ctx: PortalContext, params: Params) -> AccountModel:
     today = clock.now()
     methods = await list_payment_methods(ctx.org.id, customer.id)
     return AccountModel(
+        activity=await list_activity(ctx.org.id, customer.id, limit=ACTIVITY_SHOWN),
         cards=[
             Card(
                 id=str(m.id),

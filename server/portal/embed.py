@@ -11,6 +11,7 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter, URLEncodedBody
 
 from server import i18n
+from server.activity import acting_as
 from server.auth.origins import OriginError, normalize_origin_pattern, origin_matches
 from server.auth.sessions import (
     PortalContext,
@@ -21,6 +22,7 @@ from server.auth.sessions import (
     renew_embed_session,
 )
 from server.auth.tokens import InvalidToken, peek_org_id, redeem_portal_token
+from server.db.enums import Actor
 from server.db.tables import Organization
 from server.errors import DomainError, Forbidden, NotFound
 from server.portal.login import cookie_context
@@ -28,6 +30,7 @@ from server.portal.rendering import render
 from server.portal.theme import css_variables
 from server.schemas.portal_settings import PortalSettings, load_portal_settings
 from server.security.headers import embed_headers, new_nonce
+from server.services import portal_analytics
 from widgets import VIEWS, View
 
 THEMES = ("auto", "light", "dark")
@@ -156,6 +159,13 @@ class EmbedController(Controller):
             session = await renew_embed_session(secret, claims, parent)
         else:
             secret, session = await open_embed_session(claims, parent)
+            await portal_analytics.record(
+                org.id,
+                claims.customer_id,
+                portal_analytics.SESSION_OPENED,
+                session_id=session.id,
+                properties={"via": "link" if first_party else "embed"},
+            )
         settings = load_portal_settings(org)
         language = i18n.negotiate(request.headers.get("x-selfserve-locale"))
         body = SessionResponse(
@@ -180,7 +190,16 @@ class EmbedController(Controller):
         except SessionExpired:
             return _session_expired()
         widget = _widget(ctx, view)
-        return await render_view(request, ctx, widget, dict(request.query_params), message=None, status=200)
+        params = dict(request.query_params)
+        if "action" not in params:
+            await portal_analytics.record(
+                ctx.org.id,
+                ctx.customer.id,
+                portal_analytics.VIEW_OPENED,
+                session_id=ctx.session_id,
+                properties={"view": view},
+            )
+        return await render_view(request, ctx, widget, params, message=None, status=200)
 
     @post("/views/{view:str}/{action:str}", name="embed-action")
     async def action(
@@ -198,18 +217,31 @@ class EmbedController(Controller):
         handler = widget.actions.get(action)
         if handler is None:
             raise NotFound("no such action")
-        with i18n.use_locale(_locale(ctx)):
+        with i18n.use_locale(_locale(ctx)), acting_as(Actor.CUSTOMER, ctx.session_id):
             try:
                 result = await handler(ctx, data)
             except DomainError as exc:
+                await _record_action(ctx, view, action, "failed")
                 return await render_view(
                     request, ctx, widget, data, message=exc.detail, status=exc.status, error=True
                 )
+        await _record_action(ctx, view, action, "succeeded")
         response = await render_view(
             request, ctx, widget, {}, message=result.message, status=200, reveal=result.reveal
         )
         response.headers["x-selfserve-events"] = msgspec.json.encode(result.events).decode()
         return response
+
+
+async def _record_action(ctx: PortalContext, view: str, action: str, outcome: str) -> None:
+    await portal_analytics.record(
+        ctx.org.id,
+        ctx.customer.id,
+        portal_analytics.ACTION,
+        session_id=ctx.session_id,
+        outcome=outcome,
+        properties={"view": view, "action": action},
+    )
 
 
 async def _context(request: Request[Any, Any, Any]) -> PortalContext:
