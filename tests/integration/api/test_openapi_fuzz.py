@@ -30,7 +30,8 @@ def _merchant_api_schema(settings, api_headers):
         .exclude(path_regex="^/v1/analytics/")
     )
     schema.config.generation.update(max_examples=50, deterministic=True, database="none")
-    schema.config.update(headers=api_headers)
+    # Registering a webhook endpoint resolves its host (SSRF check); unresolvable names can take seconds.
+    schema.config.update(headers=api_headers, request_timeout=30)
     # 422 is how the API refuses a well-formed value it cannot accept (an unknown currency, say).
     schema.config.checks.positive_data_acceptance = PositiveDataAcceptanceConfig(
         expected_statuses=["2xx", "401", "404", "409", "422"]
