@@ -40,6 +40,8 @@ class Card(msgspec.Struct, frozen=True, kw_only=True):
 
 class AccountModel(msgspec.Struct, frozen=True, kw_only=True):
     cards: list[Card]
+    add_card_open: bool
+    """Deep link ``action=update_payment_method`` (or no card yet) opens the add-card form."""
     activity: list[ActivityEntry]
     customer_id: str
     external_id: str | None
@@ -65,6 +67,7 @@ async def load(ctx: PortalContext, params: Params) -> AccountModel:
     today = clock.now()
     methods = await list_payment_methods(ctx.org.id, customer.id)
     return AccountModel(
+        add_card_open=not methods or params.get("action") == "update_payment_method",
         activity=await list_activity(ctx.org.id, customer.id, limit=ACTIVITY_SHOWN),
         cards=[
             Card(

@@ -5,7 +5,7 @@ import re
 
 from server import clock
 from server.db.enums import BenefitType, Interval, PriceKind
-from server.db.tables import Organization, StoredFile
+from server.db.tables import BenefitGrant, Organization, StoredFile
 from server.portal.documents import document_url
 from server.schemas.catalog import BenefitCreate, BenefitProperties, PriceCreate, ProductCreate
 from server.schemas.customers import CustomerCreate
@@ -137,3 +137,17 @@ async def test_a_file_link_for_someone_without_the_benefit_is_refused(client, or
     response = await client.get(url)
     assert response.status_code == 404
     assert b"handbook" not in response.content
+
+
+async def test_another_customers_api_key_cannot_be_regenerated(client, open_session, org, customer, keyring):
+    stranger = await create_customer(org.org.id, CustomerCreate(email="owner@example.com", name="Owner"))
+    await _subscribe_with_benefits(org, stranger, keyring)
+    grant = await BenefitGrant.objects().where(BenefitGrant.customer == stranger.id).first()
+    response = await client.post(
+        "/embed/views/overview/regenerate_api_key",
+        data={"grant_id": str(grant.id)},
+        headers=bearer(await open_session()),
+    )
+    assert response.status_code == 404
+    after = await BenefitGrant.objects().where(BenefitGrant.id == grant.id).first()
+    assert after.secret_hash == grant.secret_hash

@@ -282,3 +282,42 @@ async def test_resending_an_invitation_sends_a_new_link_and_kills_the_old(
     path = f"/portal/{org.org.slug}/claim"
     assert (await client.post(path, data={"token": old_token})).status_code == 410
     assert (await client.post(path, data={"token": new_token})).status_code == 200
+
+
+async def test_pause_resume_and_clearing_a_scheduled_change(client, open_session, org, customer, keyring):
+    settings = load_portal_settings(org.org)
+    settings.features.pause = True
+    branding, rest = dump_portal_settings(settings)
+    await Organization.update({Organization.branding: branding, Organization.portal_settings: rest}).where(
+        Organization.id == org.org.id
+    )
+    plans = await _plans(org)
+    sub = await _subscribed(org, customer, keyring, plans["Pro"])
+    session = await open_session()
+    form = {"subscription_id": str(sub.id)}
+    paused = await client.post("/embed/views/subscriptions/pause", data=form, headers=bearer(session))
+    assert paused.status_code == 200, paused.text
+    assert (
+        await Subscription.objects().where(Subscription.id == sub.id).first()
+    ).status == SubscriptionStatus.PAUSED
+    assert "Resume" in paused.text
+    resumed = await client.post("/embed/views/subscriptions/resume", data=form, headers=bearer(session))
+    assert resumed.status_code == 200
+    assert (
+        await Subscription.objects().where(Subscription.id == sub.id).first()
+    ).status == SubscriptionStatus.ACTIVE
+    downgrade = await client.post(
+        "/embed/views/subscriptions/change_plan",
+        data={**form, "price_id": plans["Starter"]},
+        headers=bearer(session),
+    )
+    assert "Your plan will change at the end of this period." in downgrade.text
+    assert "Keep my current plan" in downgrade.text
+    cleared = await client.post("/embed/views/subscriptions/clear_change", data=form, headers=bearer(session))
+    assert cleared.status_code == 200
+    assert "The scheduled change was cancelled." in cleared.text
+    row = await Subscription.objects().where(Subscription.id == sub.id).first()
+    assert row.pending_price is None
+    assert str(row.price) == plans["Pro"]
+    again = await client.post("/embed/views/subscriptions/clear_change", data=form, headers=bearer(session))
+    assert again.status_code == 409

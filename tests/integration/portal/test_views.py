@@ -8,8 +8,9 @@ import pytest
 
 from server import clock
 from server.db.enums import BillingReason, OrderLineKind, OrderStatus
-from server.db.tables import Customer, Order, PaymentMethod
+from server.db.tables import Customer, Order, Organization, PaymentMethod
 from server.schemas.customers import CustomerCreate
+from server.schemas.portal_settings import dump_portal_settings, load_portal_settings
 from server.services.customers import create_customer
 from server.services.orders import LineDraft, attempt_payment, create_order
 from server.services.payments import add_payment_method
@@ -221,3 +222,27 @@ async def test_another_customers_ids_are_not_found(client, open_session, org, cu
         assert response.status_code == 404, path
     assert await PaymentMethod.count().where(PaymentMethod.customer == other.id) == 2
     assert (await Customer.objects().where(Customer.id == other.id).first()) is not None
+
+
+async def test_update_payment_method_deep_link_opens_the_card_form(
+    client, open_session, org, customer, keyring
+):
+    await _card(org, customer, keyring)
+    session = await open_session()
+    plain = await client.get("/embed/views/settings", headers=bearer(session))
+    assert '<details id="add-card">' in plain.text
+    linked = await client.get(
+        "/embed/views/settings", params={"action": "update_payment_method"}, headers=bearer(session)
+    )
+    assert '<details id="add-card" open>' in linked.text
+
+
+async def test_the_merchant_logo_shows_on_the_overview(client, open_session, org):
+    settings = load_portal_settings(org.org)
+    settings.branding.logo_url = "https://cdn.example.com/acme.png"
+    branding, rest = dump_portal_settings(settings)
+    await Organization.update({Organization.branding: branding, Organization.portal_settings: rest}).where(
+        Organization.id == org.org.id
+    )
+    page = await client.get("/embed/views/overview", headers=bearer(await open_session()))
+    assert '<img src="https://cdn.example.com/acme.png" alt="" class="ss-logo">' in page.text
