@@ -51,8 +51,8 @@ class AnalyticsController(Controller):
         """Logins per day (and how: embed, link, magic link), views per section, self-service actions by
         type and outcome, cancellation reasons with counts and comments, the cancel-flow funnel, and the
         median time from opening the portal to completing an action. At most 366 days."""
-        until = _moment(end, "end") if end else clock.now()
-        since = _moment(start, "start") if start else until - timedelta(days=DEFAULT_DAYS)
+        until = _moment(end, "end") if end is not None else clock.now()
+        since = _moment(start, "start") if start is not None else until - timedelta(days=DEFAULT_DAYS)
         return await portal_analytics.report(org.id, since, until)
 
 

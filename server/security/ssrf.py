@@ -118,12 +118,21 @@ def _port(scheme: str, port: int | None) -> int:
     return port if port is not None else (443 if scheme == "https" else 80)
 
 
+RESOLVE_TIMEOUT_S = 3.0
+"""A name that does not resolve quickly is refused rather than holding a request (or a worker) for long."""
+
+
 async def resolve(host: str, port: int) -> list[IPAddress]:
     """Every address ``host`` resolves to (numeric spellings included, without a DNS query)."""
     literal = parse_host_address(host)
     if literal is not None:
         return [literal]
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    try:
+        infos = await asyncio.wait_for(
+            asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM), RESOLVE_TIMEOUT_S
+        )
+    except TimeoutError as exc:
+        raise OSError(f"no answer from DNS within {RESOLVE_TIMEOUT_S:g} s") from exc
     return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
 
 
