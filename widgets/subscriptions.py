@@ -354,7 +354,7 @@ def _seat_event(kind: str, seat_id: object, sub_id: object) -> list[dict[str, ob
 
 async def assign_seat(ctx: PortalContext, form: Params) -> ActionResult:
     require_writable(ctx)
-    seat = await seat_invitations.invite(
+    seat, _token = await seat_invitations.invite(
         ctx.keyring,
         ctx.public_url,
         ctx.org,

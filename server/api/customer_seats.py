@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, delete, get, post
+from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
@@ -13,7 +13,9 @@ from server.api.openapi import API_KEY_SECURITY, example_body, problems
 from server.db.tables import Organization
 from server.schemas.billing import SEAT_EXAMPLE, AssignedSeatOut, SeatCreate, SeatOut
 from server.schemas.common import Page
-from server.services import seats
+from server.security.keyring import Keyring
+from server.services import seat_invitations, seats
+from server.settings import Settings
 
 
 class CustomerSeatController(Controller):
@@ -23,11 +25,22 @@ class CustomerSeatController(Controller):
 
     @post("/", operation_id="assignSeat", responses=problems(404, writes=True))
     async def assign_seat(
-        self, org: NamedDependency[Organization], data: Annotated[SeatCreate, example_body(SEAT_EXAMPLE)]
+        self,
+        request: Request[Any, Any, Any],
+        org: NamedDependency[Organization],
+        keyring: NamedDependency[Keyring],
+        data: Annotated[SeatCreate, example_body(SEAT_EXAMPLE)],
     ) -> AssignedSeatOut:
         """Give a seat to an email: a pending seat with a claim token valid for a day
-        (``customer_seat.assigned``); 409 when every seat is taken."""
-        seat, token = await seats.assign_seat(org.id, data.subscription_id, data.email)
+        (``customer_seat.assigned``), and the invitation email unless ``send_invitation`` is false; 409 when
+        every seat is taken."""
+        if data.send_invitation:
+            settings: Settings = request.app.state.settings
+            seat, token = await seat_invitations.invite(
+                keyring, settings.public_url, org, data.subscription_id, data.email
+            )
+        else:
+            seat, token = await seats.assign_seat(org.id, data.subscription_id, data.email)
         return AssignedSeatOut(
             **{f: getattr(SeatOut.of(seat), f) for f in SeatOut.__struct_fields__}, claim_token=token
         )

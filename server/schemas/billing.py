@@ -224,6 +224,8 @@ class OrderOut(msgspec.Struct, kw_only=True, frozen=True):
 class SeatCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     subscription_id: UUID
     email: Email
+    send_invitation: bool = True
+    """Email the claim link in your branding; false when you send your own (use ``claim_token``)."""
 
 
 class SeatOut(msgspec.Struct, kw_only=True, frozen=True):

@@ -44,11 +44,12 @@ async def invite(
     email: str,
     *,
     customer_id: UUID | None = None,
-) -> Seat:
+) -> tuple[Seat, str]:
+    """Assign a seat and queue its invitation; returns the seat and its claim token."""
     async with write_transaction():
         seat, token = await seats.assign_seat(org.id, subscription_id, email, customer_id=customer_id)
         await _send(keyring, public_url, org, seat, token)
-    return seat
+    return seat, token
 
 
 async def reinvite(

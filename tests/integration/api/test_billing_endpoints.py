@@ -3,6 +3,9 @@ seats and usage events. The billing services have their own tests; these check t
 
 import pytest
 
+from server.db.tables import EmailMessage
+from server.mail.queue import read_content
+
 CARD = {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2031, "cvc": "123"}
 
 
@@ -195,12 +198,18 @@ async def test_payment_methods(client, api_headers, shop, org):
     assert [m["is_default"] for m in listed["items"]] == [True]
 
 
-async def test_customer_seats(client, api_headers, shop):
-    subscription = await _subscribe(client, api_headers, shop, seats=1)
+async def test_customer_seats(client, api_headers, shop, keyring):
+    subscription = await _subscribe(client, api_headers, shop, seats=2)
     body = {"subscription_id": subscription["id"], "email": "grace@example.com"}
     seat = await _ok(await client.post("/v1/customer-seats", json=body, headers=api_headers), 201)
     assert seat["status"] == "pending"
     assert seat["claim_token"]
+    [mail] = await EmailMessage.objects().where(EmailMessage.to_address == "grace@example.com")
+    assert "#token=" + seat["claim_token"] in read_content(keyring, mail.body_encrypted).text
+    own_mail = {**body, "email": "ada@example.com", "send_invitation": False}
+    quiet = await _ok(await client.post("/v1/customer-seats", json=own_mail, headers=api_headers), 201)
+    assert quiet["claim_token"]
+    assert not await EmailMessage.exists().where(EmailMessage.to_address == "ada@example.com")
     full = await client.post(
         "/v1/customer-seats", json={**body, "email": "alan@example.com"}, headers=api_headers
     )
