@@ -18,7 +18,7 @@ from server.db.enums import EmailStatus
 from server.db.tables import EmailMessage, Organization
 from server.errors import Invalid, NotFound
 from server.mail.render import mail_branding, render_email
-from server.schemas.portal_settings import load_portal_settings
+from server.schemas.portal_settings import EmailSettings, load_portal_settings
 from server.security.keyring import Keyring
 
 _ADDRESS = re.compile(r"^[^@\s<>\"(),;:\\]+@[^@\s<>\"(),;:\\]+\.[^@\s<>\"(),;:\\]+$")
@@ -62,17 +62,21 @@ async def queue_email(
     context: Mapping[str, Any],
     reply_to: str | None = None,
     sender_name: str | None = None,
-    intro: str = "",
+    intro: str | None = None,
 ) -> EmailMessage:
     """Render ``template`` (see ``server.mail.render.EMAIL_TEMPLATES``) in the org's branding and queue it
-    for ``to``. ``sender_name`` defaults to the org's name; ``intro`` is the merchant's optional short text
-    shown above the message."""
+    for ``to``. Sender name, reply-to and the short intro above the message come from the merchant's portal
+    settings (``email``) unless given; the sender name falls back to the org's name."""
     org = await Organization.objects().where(Organization.id == org_id).first()
     if org is None:
         raise NotFound("organization not found")
+    settings = load_portal_settings(org)
+    intro = settings.email.intro if intro is None else intro
+    reply_to = reply_to or settings.email.reply_to
+    sender_name = sender_name or settings.email.sender_name
     if len(intro) > MAX_INTRO:
         raise Invalid(f"intro must be at most {MAX_INTRO} characters")
-    brand = mail_branding(org.name, load_portal_settings(org).branding, intro)
+    brand = mail_branding(org.name, settings.branding, intro)
     rendered = render_email(template, context, brand)
     content = MailContent(
         html=rendered.html,
@@ -92,6 +96,16 @@ async def queue_email(
     )
     await message.save()
     return message
+
+
+def check_email_settings(settings: EmailSettings) -> None:
+    """Refuse portal email settings that could not be sent (line breaks in headers, a bad address)."""
+    if settings.sender_name is not None:
+        _check_line(settings.sender_name, "email.sender_name", MAX_SENDER_NAME)
+    if settings.reply_to is not None:
+        check_address(settings.reply_to, "email.reply_to")
+    if len(settings.intro) > MAX_INTRO:
+        raise Invalid(f"email.intro must be at most {MAX_INTRO} characters")
 
 
 def read_content(keyring: Keyring, body_encrypted: str) -> MailContent:

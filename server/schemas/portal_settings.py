@@ -59,12 +59,23 @@ class Features(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     dunning_final_action: Literal["cancel", "unpaid"] = "cancel"
 
 
+class EmailSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """How the portal's emails (sign-in links, seat invitations) present the merchant."""
+
+    sender_name: str | None = None
+    """Shown as the sender; the organization's name when unset."""
+    reply_to: str | None = None
+    intro: str = ""
+    """A short text above every message (at most 500 characters)."""
+
+
 class PortalSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     branding: Branding = msgspec.field(default_factory=Branding)
     welcome_message: str = ""
     links: Links = msgspec.field(default_factory=Links)
     sections: Sections = msgspec.field(default_factory=Sections)
     features: Features = msgspec.field(default_factory=Features)
+    email: EmailSettings = msgspec.field(default_factory=EmailSettings)
     default_token_ttl: int = 3600
 
 

@@ -10,6 +10,7 @@ import msgspec
 from server.db.engine import write_transaction
 from server.db.tables import Organization, Product
 from server.errors import Invalid, NotFound
+from server.mail.queue import check_email_settings
 from server.schemas.common import json_value
 from server.schemas.portal_settings import PortalSettings, dump_portal_settings, load_portal_settings
 from server.schemas.portal_settings_api import PortalSettingsResource, apply_patch
@@ -56,6 +57,7 @@ async def _check(org_id: UUID, settings: PortalSettings) -> None:
             check_url(url, field)
     if len(settings.welcome_message) > MAX_WELCOME_MESSAGE:
         raise Invalid(f"welcome_message is limited to {MAX_WELCOME_MESSAGE} characters")
+    check_email_settings(settings.email)
     if not MIN_TOKEN_TTL <= settings.default_token_ttl <= MAX_TOKEN_TTL:
         raise Invalid(f"default_token_ttl must be {MIN_TOKEN_TTL} to {MAX_TOKEN_TTL} seconds")
     reasons = settings.features.cancellation_reasons
