@@ -162,3 +162,14 @@ async def test_a_runtime_theme_switch_repaints_with_matching_color_schemes(page,
     # the iframe's color-scheme equals the document's: otherwise Chromium paints an opaque backdrop
     assert await page.evaluate("document.querySelector('#billing iframe').style.colorScheme") == "dark"
     assert await frame.evaluate("getComputedStyle(document.documentElement).colorScheme") == "dark"
+
+
+async def test_a_frame_that_never_says_hello_is_reported_after_15_seconds(page, host):
+    await page.clock.install()
+    await page.route("**/embed?*", lambda route: route.fulfill(status=200, content_type="text/html", body="<p>"))
+    await page.goto(host.page(mount_script(ADA)))
+    await page.clock.fast_forward("00:14")
+    assert await page.evaluate("events.map((e) => e.type)") == []
+    await page.clock.fast_forward("00:02")
+    error = await wait_event(page, "error")
+    assert error[0]["detail"] == {"code": "timeout"}
