@@ -166,7 +166,9 @@ async def test_a_runtime_theme_switch_repaints_with_matching_color_schemes(page,
 
 async def test_a_frame_that_never_says_hello_is_reported_after_15_seconds(page, host):
     await page.clock.install()
-    await page.route("**/embed?*", lambda route: route.fulfill(status=200, content_type="text/html", body="<p>"))
+    await page.route(
+        "**/embed?*", lambda route: route.fulfill(status=200, content_type="text/html", body="<p>")
+    )
     await page.goto(host.page(mount_script(ADA)))
     await page.clock.fast_forward("00:14")
     assert await page.evaluate("events.map((e) => e.type)") == []
