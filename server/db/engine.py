@@ -2,24 +2,161 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import os
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiosqlite
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
 from server.db.tables import TABLES
 
 DEFAULT_DATABASE_URL = "sqlite:///./selfserve.db"
 SQLITE_BUSY_TIMEOUT_S = 30.0
+SQLITE_IDLE_CONNECTIONS = 8
+RETURNING_SINCE = 3.35
+"""SQLite learnt ``RETURNING`` in 3.35; before it Piccolo reads inserted keys back on the same cursor."""
+READING_STATEMENTS = ("SELECT", "PRAGMA", "EXPLAIN")
 
 
 class DatabaseUrlError(ValueError):
     """The database URL is neither ``sqlite:///path`` nor ``postgresql://…``."""
+
+
+class PooledSQLiteEngine(SQLiteEngine):
+    """SQLite with long-lived connections and queued writers.
+
+    Piccolo's engine opens a new connection (and its thread) for every statement and makes four round trips
+    to it; this one keeps up to ``idle_connections`` open and runs a statement in one round trip. A
+    transaction still has a connection to itself for its whole life (lent from the same idle list, back only
+    if it ended cleanly). SQLite has one writer at a time: writes and write transactions of this process
+    take turns on an asyncio lock, so they wait in a queue instead of polling the file lock with the busy
+    handler's sleeps (the busy timeout still settles it between processes)."""
+
+    def __init__(self, path: str, *, idle_connections: int = SQLITE_IDLE_CONNECTIONS, **kwargs: Any) -> None:
+        super().__init__(path=path, **kwargs)
+        self._idle: list[aiosqlite.Connection] = []
+        self._max_idle = idle_connections
+        self._writer: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
+
+    def write_lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        if self._writer is None or self._writer[0] is not loop:
+            self._writer = (loop, asyncio.Lock())
+        return self._writer[1]
+
+    async def _open(self) -> aiosqlite.Connection:
+        connection = aiosqlite.connect(**self.connection_kwargs)
+        connection._thread.daemon = True  # an idle connection must not keep the process alive at exit
+        await connection
+        connection.row_factory = dict_factory  # type: ignore[assignment]
+        await connection.execute("PRAGMA foreign_keys = 1")
+        return connection
+
+    async def _acquire(self) -> aiosqlite.Connection:
+        return self._idle.pop() if self._idle else await self._open()
+
+    async def _release(self, connection: aiosqlite.Connection) -> None:
+        """Back to the idle list, unless it is closed, still inside a transaction, or one too many."""
+        if (
+            connection._connection is not None
+            and not connection.in_transaction
+            and len(self._idle) < self._max_idle
+        ):
+            self._idle.append(connection)
+        else:
+            await connection.close()
+
+    async def get_connection(self) -> Any:
+        """A connection for a transaction or a batch; their ``close()`` gives it back."""
+        return _LentConnection(self, await self._acquire())
+
+    def transaction(
+        self, transaction_type: TransactionType = TransactionType.deferred, allow_nested: bool = True
+    ) -> SQLiteTransaction:
+        return _QueuedTransaction(self, transaction_type=transaction_type, allow_nested=allow_nested)
+
+    async def _run_in_new_connection(
+        self, query: str, args: list[Any] | None = None, query_type: str = "generic", table: Any = None
+    ) -> Any:
+        if query_type == "insert" and self.get_version_sync() < RETURNING_SINCE:
+            return await super()._run_in_new_connection(query, args, query_type, table)
+        connection = await self._acquire()
+        try:
+            if query.lstrip()[:7].upper().startswith(READING_STATEMENTS):
+                return list(await connection.execute_fetchall(query, args or []))
+            async with self.write_lock():
+                return list(await connection.execute_fetchall(query, args or []))
+        finally:
+            await self._release(connection)
+
+    async def _run_in_existing_connection(
+        self,
+        connection: Any,
+        query: str,
+        args: list[Any] | None = None,
+        query_type: str = "generic",
+        table: Any = None,
+    ) -> Any:
+        if query_type == "insert" and self.get_version_sync() < RETURNING_SINCE:
+            return await super()._run_in_existing_connection(connection, query, args, query_type, table)
+        return list(await connection.execute_fetchall(query, args or []))
+
+    async def close_idle(self) -> None:
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            await connection.close()
+
+
+class _QueuedTransaction(SQLiteTransaction):
+    """An IMMEDIATE or EXCLUSIVE transaction holds the engine's write lock from before BEGIN to its end."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self, engine: PooledSQLiteEngine, **kwargs: Any) -> None:
+        super().__init__(engine, **kwargs)
+        self._lock: asyncio.Lock | None = None
+
+    async def __aenter__(self) -> SQLiteTransaction:
+        if self._parent is None and self.transaction_type is not TransactionType.deferred:
+            assert isinstance(self.engine, PooledSQLiteEngine)
+            self._lock = self.engine.write_lock()
+            await self._lock.acquire()
+        try:
+            return await super().__aenter__()
+        except BaseException:
+            self._unlock()
+            raise
+
+    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+        try:
+            return await super().__aexit__(exception_type, exception, traceback)
+        finally:
+            self._unlock()
+
+    def _unlock(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+
+class _LentConnection:
+    """A pooled connection as Piccolo's transactions and batches see it: ``close()`` returns it."""
+
+    def __init__(self, engine: PooledSQLiteEngine, connection: aiosqlite.Connection) -> None:
+        self._engine = engine
+        self._connection = connection
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._connection, name)
+
+    async def close(self) -> None:
+        await self._engine._release(self._connection)
 
 
 def engine_from_url(url: str) -> Engine:  # type: ignore[type-arg]
@@ -28,7 +165,7 @@ def engine_from_url(url: str) -> Engine:  # type: ignore[type-arg]
         path = url.removeprefix("sqlite://").removeprefix("/")
         if not path:
             raise DatabaseUrlError("sqlite URL needs a path: sqlite:///relative.db or sqlite:////abs/path.db")
-        return SQLiteEngine(path=path, timeout=SQLITE_BUSY_TIMEOUT_S)
+        return PooledSQLiteEngine(path=path, timeout=SQLITE_BUSY_TIMEOUT_S)
     if scheme in {"postgresql", "postgres"}:
         return PostgresEngine(config={"dsn": url})
     raise DatabaseUrlError(f"unsupported database URL scheme {scheme!r}: use sqlite:/// or postgresql://")
@@ -53,6 +190,8 @@ async def open_engine(engine: Engine) -> None:  # type: ignore[type-arg]
 async def close_engine(engine: Engine) -> None:  # type: ignore[type-arg]
     if isinstance(engine, PostgresEngine) and engine.pool is not None:
         await engine.close_connection_pool()
+    elif isinstance(engine, PooledSQLiteEngine):
+        await engine.close_idle()
 
 
 async def ping(engine: Engine) -> None:  # type: ignore[type-arg]
