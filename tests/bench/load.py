@@ -115,8 +115,10 @@ def script(request: Request) -> str:
     )
 
 
-def run(base_url: str, request: Request, seconds: float, workdir: Path) -> Figures:
-    """``seconds`` of load at 32 connections; wrk stops by itself."""
+def run(
+    base_url: str, request: Request, seconds: float, workdir: Path, *, connections: int = CONNECTIONS
+) -> Figures:
+    """``seconds`` of load at ``connections`` connections; wrk stops by itself."""
     wrk = shutil.which("wrk")
     if wrk is None:
         raise WrkMissing("wrk is not installed: apt-get install -y wrk")
@@ -125,7 +127,17 @@ def run(base_url: str, request: Request, seconds: float, workdir: Path) -> Figur
     duration = max(1, round(seconds))
     url = base_url + request.path
     out = subprocess.run(
-        [wrk, f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{duration}s", "--timeout", "10s", "-s", str(lua), url],
+        [
+            wrk,
+            f"-t{THREADS}",
+            f"-c{max(connections, THREADS)}",
+            f"-d{duration}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(lua),
+            url,
+        ],
         capture_output=True,
         text=True,
         timeout=duration + 60,
