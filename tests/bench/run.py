@@ -91,6 +91,10 @@ def _free_port() -> int:
 # --- databases and data -------------------------------------------------------------------------------
 
 
+class DatabaseUnreachable(RuntimeError):
+    """The benchmark's PostgreSQL cannot be reached: its rows say so and the run goes on."""
+
+
 @contextmanager
 def database(kind: str, workdir: Path) -> Iterator[str]:
     """A fresh database URL, removed afterwards (PostgreSQL: a database of its own on the admin server)."""
@@ -108,7 +112,10 @@ def database(kind: str, workdir: Path) -> Iterator[str]:
         finally:
             await conn.close()
 
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise DatabaseUnreachable(f"PostgreSQL at {POSTGRES_ADMIN_URL} is not reachable ({exc})") from exc
     try:
         yield urlunsplit(urlsplit(POSTGRES_ADMIN_URL)._replace(path="/" + name))
     finally:
@@ -376,6 +383,31 @@ def print_table(rows: list[Row]) -> None:
             print("  ".join("-" * w for w in widths))
 
 
+def run_database(args: argparse.Namespace, db: str, workdir: Path, has_chromium: bool) -> list[Row]:
+    """The small dataset's figures, then (unless ``--no-scale``) the scale dataset's, on one database."""
+    bench = Bench(args, workdir)
+    host_port = _free_port()
+    with database(db, workdir) as url:
+        print(f"bench: {db}: seeding", file=sys.stderr, flush=True)
+        setup = prepare(url, [f"http://localhost:{host_port}"])
+        with server(url, workdir) as base:
+            print(f"bench: {db}: measuring the small dataset", file=sys.stderr, flush=True)
+            if has_chromium:
+                with mount.host_page(host_port, base) as page_url:
+                    bench.stage(db, "small", base, setup, page_url)
+            else:
+                bench.stage(db, "small", base, setup, None)
+        if args.scale:
+            print(f"bench: {db}: adding the scale dataset", file=sys.stderr, flush=True)
+            started = time.monotonic()
+            size = add_scale(url, setup.org_id)
+            print(f"bench: {db}: {size} in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+            with server(url, workdir) as base:
+                print(f"bench: {db}: measuring the scale dataset", file=sys.stderr, flush=True)
+                bench.stage(db, "scale", base, setup, None)
+    return bench.rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench.run", description=__doc__)
     parser.add_argument("--databases", default="sqlite,postgres")
@@ -393,26 +425,11 @@ def main(argv: list[str] | None = None) -> int:
         for db in args.databases.split(","):
             workdir = Path(tmp) / db
             workdir.mkdir()
-            bench = Bench(args, workdir)
-            host_port = _free_port()
-            with database(db, workdir) as url:
-                print(f"bench: {db}: seeding", file=sys.stderr, flush=True)
-                setup = prepare(url, [f"http://localhost:{host_port}"])
-                with server(url, workdir) as base:
-                    print(f"bench: {db}: measuring the small dataset", file=sys.stderr, flush=True)
-                    if has_chromium:
-                        with mount.host_page(host_port, base) as page_url:
-                            bench.stage(db, "small", base, setup, page_url)
-                    else:
-                        bench.stage(db, "small", base, setup, None)
-                if args.scale:
-                    print(f"bench: {db}: adding the scale dataset", file=sys.stderr, flush=True)
-                    t = time.monotonic()
-                    size = add_scale(url, setup.org_id)
-                    print(f"bench: {db}: {size} in {time.monotonic() - t:.0f} s", file=sys.stderr, flush=True)
-                    with server(url, workdir) as base:
-                        bench.stage(db, "scale", base, setup, None)
-            rows += bench.rows
+            try:
+                rows += run_database(args, db, workdir, has_chromium)
+            except DatabaseUnreachable as exc:
+                print(f"bench: {db}: {exc}", file=sys.stderr, flush=True)
+                rows.append(Row(db, "-", "every figure: database unreachable", "missing"))
     rows.append(loader_row())
     print()
     print_table(rows)
