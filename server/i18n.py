@@ -8,8 +8,8 @@ import contextlib
 import io
 from collections.abc import Iterator
 from contextvars import ContextVar
-from datetime import datetime
-from functools import cache
+from datetime import date, datetime
+from functools import cache, lru_cache
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
@@ -84,7 +84,13 @@ def text_direction(locale: str) -> str:
 
 def format_day(moment: datetime | None) -> str:
     """A date as the customer's locale writes it (medium length)."""
-    return "" if moment is None else str(format_date(moment, format="medium", locale=current_locale()))
+    return "" if moment is None else _formatted_day(moment.date(), current_locale())
+
+
+@lru_cache(maxsize=4096)
+def _formatted_day(day: date, locale: str) -> str:
+    """Babel's formatting is slow and a view shows the same days many times: remembered."""
+    return str(format_date(day, format="medium", locale=locale))
 
 
 def format_moment(moment: datetime | None) -> str:

@@ -7,19 +7,22 @@ The number of minor units per major unit comes from CLDR (through Babel): 0 for 
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
-from babel.numbers import format_currency, get_currency_precision, is_currency
+from babel.numbers import format_currency, get_currency_precision, list_currencies
 
 from server.errors import Invalid
 
 FALLBACK_LOCALE = "en"
+CURRENCIES = frozenset(list_currencies())
+"""Every ISO 4217 code Babel knows (read once: a portal view formats dozens of amounts)."""
 
 
 def normalize_currency(currency: str) -> str:
     """The upper-case ISO code, or Invalid when Babel does not know it."""
     code = currency.strip().upper()
-    if not is_currency(code):
+    if code not in CURRENCIES:
         raise Invalid(f"{currency!r} is not an ISO 4217 currency code")
     return code
 
@@ -36,6 +39,7 @@ def to_decimal(amount: int, currency: str) -> Decimal:
     return Decimal(amount).scaleb(-currency_exponent(currency))
 
 
+@lru_cache(maxsize=256)
 def _locale(locale: str | None) -> Locale:
     try:
         return Locale.parse((locale or FALLBACK_LOCALE).replace("-", "_"))
@@ -46,5 +50,10 @@ def _locale(locale: str | None) -> Locale:
 def format_money(amount: int, currency: str, locale: str | None = FALLBACK_LOCALE) -> str:
     """``amount`` minor units shown the way ``locale`` writes ``currency`` (unknown locales fall back to
     English), with exactly the currency's number of decimals."""
-    code = normalize_currency(currency)
-    return str(format_currency(to_decimal(amount, code), code, locale=_locale(locale), currency_digits=True))
+    return _formatted(to_decimal(amount, currency), normalize_currency(currency), locale)
+
+
+@lru_cache(maxsize=4096)
+def _formatted(value: Decimal, code: str, locale: str | None) -> str:
+    """Babel's formatting is slow and a view shows the same few prices many times: remembered."""
+    return str(format_currency(value, code, locale=_locale(locale), currency_digits=True))
