@@ -129,7 +129,10 @@ class _QueuedTransaction(SQLiteTransaction):
             await self._lock.acquire()
         try:
             return await super().__aenter__()
-        except BaseException:
+        except BaseException:  # BEGIN failed (busy for too long): give the connection back, then the lock
+            connection = getattr(self, "connection", None)
+            if connection is not None:
+                await connection.close()
             self._unlock()
             raise
 
