@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 from litestar import Litestar
@@ -29,11 +30,13 @@ from server.home import home
 from server.paths import STATIC_DIR, TEMPLATES_DIR
 from server.portal.rendering import configure_jinja
 from server.portal.routes import PORTAL_ROUTE_HANDLERS
+from server.portal.view_cache import ViewCache
 from server.problems import domain_error_handler, http_error_handler, unexpected_error_handler
 from server.security.headers import add_security_headers
 from server.security.idempotency import IdempotencyMiddleware
 from server.security.keyring import Keyring
 from server.security.ratelimit import rate_limiter_for
+from server.services.portal_analytics import PendingEvents
 from server.settings import Settings
 from server.worker import BackgroundWorker, JobContext
 
@@ -51,15 +54,27 @@ def create_app(
     engine = engine or engine_from_url(settings.database_url)
     bind_tables(engine)
 
+    portal_events = PendingEvents()
+    flusher: list[asyncio.Task[None]] = []
+
+    async def flush_every_second() -> None:
+        while True:
+            await asyncio.sleep(PendingEvents.FLUSH_EVERY.total_seconds())
+            await portal_events.flush()
+
     async def on_startup() -> None:
         if owns_engine:
             await open_engine(engine)
+        flusher.append(asyncio.create_task(flush_every_second()))
         if worker is not None:
             worker.start()
 
     async def on_shutdown() -> None:
         if worker is not None:
             await worker.stop()
+        for task in flusher:
+            task.cancel()
+        await portal_events.flush()
         if owns_engine:
             await close_engine(engine)
 
@@ -104,6 +119,8 @@ def create_app(
                 "keyring": Keyring(settings.secret_keys),
                 "rate_limiter": rate_limiter_for(settings.redis_url),
                 "replay_store": replay_store_for(settings.redis_url),
+                "view_cache": ViewCache(),
+                "portal_events": portal_events,
             }
         ),
         debug=False,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, get
+from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
@@ -44,6 +44,7 @@ class AnalyticsController(Controller):
     @get("/portal", operation_id="getPortalAnalytics", responses=problems(422))
     async def portal(
         self,
+        request: Request[Any, Any, Any],
         org: NamedDependency[Organization],
         start: Annotated[str | None, DateTimeParam("inclusive; default 30 days before end")] = None,
         end: Annotated[str | None, DateTimeParam("exclusive; default now")] = None,
@@ -51,6 +52,7 @@ class AnalyticsController(Controller):
         """Logins per day (and how: embed, link, magic link), views per section, self-service actions by
         type and outcome, cancellation reasons with counts and comments, the cancel-flow funnel, and the
         median time from opening the portal to completing an action. At most 366 days."""
+        await request.app.state.portal_events.flush()
         until = _moment(end, "end") if end is not None else clock.now()
         since = _moment(start, "start") if start is not None else until - timedelta(days=DEFAULT_DAYS)
         return await portal_analytics.report(org.id, since, until)

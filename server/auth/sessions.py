@@ -79,37 +79,75 @@ async def open_embed_session(claims: PortalClaims, origin: str) -> tuple[str, Po
     return secret, session
 
 
-async def renew_embed_session(secret: str, claims: PortalClaims, origin: str) -> PortalSession:
+async def renew_embed_session(secret: str, claims: PortalClaims, origin: str) -> LiveSession:
     """Extend a live session of the same customer and origin with a freshly redeemed token."""
-    session = await _live_session(secret, SessionKind.EMBED)
-    if str(session.customer) != claims.sub or str(session.org) != claims.org or session.origin != origin:
+    session = await find_session(secret, SessionKind.EMBED)
+    if (
+        str(session.customer_id) != claims.sub
+        or str(session.org_id) != claims.org
+        or session.origin != origin
+    ):
         raise SessionExpired("this token is for another customer or page; open the portal again")
     now = clock.now()
-    session.scopes = msgspec.json.encode(scopes_of(claims)).decode()
-    session.last_seen_at, session.expires_at = now, now + EMBED_IDLE
-    await session.save([PortalSession.scopes, PortalSession.last_seen_at, PortalSession.expires_at])
-    return session
+    scopes = msgspec.json.encode(scopes_of(claims)).decode()
+    await PortalSession.update(
+        {
+            PortalSession.scopes: scopes,
+            PortalSession.last_seen_at: now,
+            PortalSession.expires_at: now + EMBED_IDLE,
+        }
+    ).where(PortalSession.id == session.id)
+    return msgspec.structs.replace(session, scopes=scopes, expires_at=now + EMBED_IDLE)
 
 
-async def _live_session(secret: str, kind: SessionKind) -> PortalSession:
-    session = (
-        await PortalSession.objects()
-        .where(PortalSession.token_hash == sha256_hex(secret), PortalSession.kind == kind)
-        .first()
-    )
-    if session is None or session.ended_at is not None or session.expires_at <= clock.now():
+class LiveSession(msgspec.Struct, frozen=True, kw_only=True):
+    """A live session as one query finds it, with the cache versions of its customer and merchant: enough
+    to serve a cached view without loading either (``server.portal.view_cache``)."""
+
+    id: UUID
+    org_id: UUID
+    customer_id: UUID
+    scopes: str
+    """The JSON of ``SessionScopes``, as stored."""
+    origin: str | None
+    csrf_secret: str
+    expires_at: datetime
+    customer_version: int
+    org_version: int
+
+
+_FIND_SESSION = (
+    "SELECT s.id, s.org, s.customer, s.scopes, s.origin, s.csrf_secret, s.last_seen_at, s.expires_at, "
+    "s.ended_at, COALESCE(cv.version, 0) AS customer_version, COALESCE(ov.version, 0) AS org_version "
+    "FROM ss_session s LEFT JOIN ss_cache_version cv ON cv.scope = s.customer "
+    "LEFT JOIN ss_cache_version ov ON ov.scope = s.org WHERE s.token_hash = {} AND s.kind = {}"
+)
+
+
+async def find_session(secret: str, kind: SessionKind) -> LiveSession:
+    """The live session ``secret`` opens, in one query; use keeps it alive for another idle period."""
+    rows = await PortalSession.raw(_FIND_SESSION, sha256_hex(secret), kind.value)
+    now = clock.now()
+    if not rows or rows[0]["ended_at"] is not None or _moment(rows[0]["expires_at"]) <= now:
         raise SessionExpired("your session has ended; open the portal again")
-    return session
-
-
-async def authenticate_embed_session(
-    secret: str, keyring: Keyring, public_url: str, origin: str | None = None
-) -> PortalContext:
-    """The context of a live embedded session; touching it keeps it alive for another idle period."""
-    session = await _live_session(secret, SessionKind.EMBED)
-    if origin is not None and session.origin != origin:
-        raise SessionExpired("this session belongs to another page")
-    return await _context(session, EMBED_IDLE, keyring, public_url)
+    row = rows[0]
+    expires_at = _moment(row["expires_at"])
+    if now - _moment(row["last_seen_at"]) >= TOUCH_AFTER:
+        expires_at = now + (EMBED_IDLE if kind is SessionKind.EMBED else HOSTED_IDLE)
+        await PortalSession.update(
+            {PortalSession.last_seen_at: now, PortalSession.expires_at: expires_at}
+        ).where(PortalSession.id == row["id"])
+    return LiveSession(
+        id=_uuid(row["id"]),
+        org_id=_uuid(row["org"]),
+        customer_id=_uuid(row["customer"]),
+        scopes=_text(row["scopes"]),
+        origin=row["origin"],
+        csrf_secret=row["csrf_secret"],
+        expires_at=expires_at,
+        customer_version=int(row["customer_version"]),
+        org_version=int(row["org_version"]),
+    )
 
 
 async def open_hosted_session(
@@ -137,30 +175,26 @@ async def open_hosted_session(
 
 async def authenticate_hosted_session(secret: str, keyring: Keyring, public_url: str) -> PortalContext:
     """The context of a live cookie session, with its CSRF token; use keeps it alive for 30 more days."""
-    session = await _live_session(secret, SessionKind.HOSTED)
-    return await _context(session, HOSTED_IDLE, keyring, public_url)
+    return await load_context(await find_session(secret, SessionKind.HOSTED), keyring, public_url)
 
 
-async def _context(
-    session: PortalSession, idle: timedelta, keyring: Keyring, public_url: str
-) -> PortalContext:
-    now = clock.now()
-    if now - session.last_seen_at >= TOUCH_AFTER:
-        session.last_seen_at, session.expires_at = now, now + idle
-        await session.save([PortalSession.last_seen_at, PortalSession.expires_at])
-    org = await Organization.objects().where(Organization.id == session.org).first()
+async def load_context(session: LiveSession, keyring: Keyring, public_url: str) -> PortalContext:
+    """What a widget needs: the session with its merchant and customer loaded."""
+    org = await Organization.objects().where(Organization.id == session.org_id).first()
     customer = (
         await Customer.objects()
-        .where(Customer.id == session.customer, Customer.org == session.org, Customer.deleted_at.is_null())
+        .where(
+            Customer.id == session.customer_id, Customer.org == session.org_id, Customer.deleted_at.is_null()
+        )
         .first()
     )
     if org is None or customer is None:
         raise SessionExpired("this account is no longer available")
     return PortalContext(
-        session_id=UUID(str(session.id)),
+        session_id=session.id,
         org=org,
         customer=customer,
-        scopes=msgspec.convert(_decode(session.scopes), SessionScopes),
+        scopes=msgspec.json.decode(session.scopes, type=SessionScopes),
         origin=session.origin,
         expires_at=session.expires_at,
         keyring=keyring,
@@ -175,5 +209,15 @@ async def end_session(secret: str) -> None:
     )
 
 
-def _decode(value: Any) -> Any:
-    return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
+def _moment(value: datetime | str) -> datetime:
+    """A timestamp from a raw row (SQLite hands back the stored text when a join hides the column type)."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+def _uuid(value: UUID | str) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))
+
+
+def _text(value: Any) -> str:
+    """A JSON column as text (PostgreSQL's driver already decodes it, SQLite does not)."""
+    return value if isinstance(value, str) else msgspec.json.encode(value).decode()

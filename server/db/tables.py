@@ -547,6 +547,14 @@ class EmailMessage(Table, tablename="ss_email_message"):
     created_at = Timestamptz()
 
 
+class CacheVersion(Table, tablename="ss_cache_version"):
+    """A number per customer or merchant id that database triggers bump whenever a row a portal view shows
+    changes (migration 2026-11-21T09:00): cached views are keyed by it."""
+
+    scope = UUID(primary_key=True)
+    version = BigInt(default=0)
+
+
 TABLES: tuple[type[Table], ...] = (
     Organization,
     ApiKey,
@@ -580,4 +588,5 @@ TABLES: tuple[type[Table], ...] = (
     IdempotencyRecord,
     PortalEvent,
     EmailMessage,
+    CacheVersion,
 )

@@ -14,20 +14,23 @@ from server import i18n
 from server.activity import acting_as
 from server.auth.origins import OriginError, normalize_origin_pattern, origin_matches
 from server.auth.sessions import (
+    LiveSession,
     PortalContext,
     SessionExpired,
-    authenticate_embed_session,
     end_session,
+    find_session,
+    load_context,
     open_embed_session,
     renew_embed_session,
 )
 from server.auth.tokens import InvalidToken, peek_org_id, redeem_portal_token
-from server.db.enums import Actor
+from server.db.enums import Actor, SessionKind
 from server.db.tables import Organization
 from server.errors import DomainError, Forbidden, NotFound
-from server.portal.login import cookie_context
+from server.portal.login import cookie_session
 from server.portal.rendering import render
 from server.portal.theme import css_variables
+from server.portal.view_cache import key_for
 from server.schemas.portal_settings import PortalSettings, load_portal_settings
 from server.security.headers import embed_headers, new_nonce
 from server.services import portal_analytics
@@ -156,10 +159,11 @@ class EmbedController(Controller):
             )
         if "authorization" in request.headers:
             secret = _bearer(request)
-            session = await renew_embed_session(secret, claims, parent)
+            expires_at = (await renew_embed_session(secret, claims, parent)).expires_at
         else:
             secret, session = await open_embed_session(claims, parent)
-            await portal_analytics.record(
+            expires_at = session.expires_at
+            await request.app.state.portal_events.add(
                 org.id,
                 claims.customer_id,
                 portal_analytics.SESSION_OPENED,
@@ -170,7 +174,7 @@ class EmbedController(Controller):
         language = i18n.negotiate(request.headers.get("x-selfserve-locale"))
         body = SessionResponse(
             session=secret,
-            expires_at=session.expires_at.isoformat(),
+            expires_at=expires_at.isoformat(),
             views=visible_views(settings, claims.views),
             theme=css_variables(settings.branding),
             locale=language,
@@ -185,21 +189,33 @@ class EmbedController(Controller):
 
     @get("/views/{view:str}", name="embed-view")
     async def view(self, request: Request[Any, Any, Any], view: FromPath[str]) -> Response[Any]:
+        """A view fragment. Opened without parameters it comes from the view cache while the customer's and
+        the merchant's data are unchanged (``server.portal.view_cache``)."""
+        state, params = request.app.state, dict(request.query_params)
         try:
-            ctx = await _context(request)
+            session = await _session(request)
+            key = None if params else key_for(view, session)
+            html = state.view_cache.get(key) if key else None
+            if html is None:
+                ctx = await load_context(session, state.keyring, state.settings.public_url)
         except SessionExpired:
             return _session_expired()
-        widget = _widget(ctx, view)
-        params = dict(request.query_params)
+        if html is None:
+            widget = _widget(ctx, view)
         if "action" not in params:
-            await portal_analytics.record(
-                ctx.org.id,
-                ctx.customer.id,
+            await state.portal_events.add(
+                session.org_id,
+                session.customer_id,
                 portal_analytics.VIEW_OPENED,
-                session_id=ctx.session_id,
+                session_id=session.id,
                 properties={"view": view},
             )
-        return await render_view(request, ctx, widget, params, message=None, status=200)
+        if html is not None:
+            return Response(html, media_type="text/html", headers={"cache-control": "no-store"})
+        response = await render_view(request, ctx, widget, params, message=None, status=200)
+        if key:
+            state.view_cache.put(key, response.content)
+        return response
 
     @post("/views/{view:str}/{action:str}", name="embed-action")
     async def action(
@@ -244,12 +260,16 @@ async def _record_action(ctx: PortalContext, view: str, action: str, outcome: st
     )
 
 
-async def _context(request: Request[Any, Any, Any]) -> PortalContext:
+async def _session(request: Request[Any, Any, Any]) -> LiveSession:
     """The bearer session of an embed, else the hosted page's cookie session (writes need its CSRF token)."""
     if "authorization" not in request.headers:
-        return await cookie_context(request)
+        return await cookie_session(request)
+    return await find_session(_bearer(request), SessionKind.EMBED)
+
+
+async def _context(request: Request[Any, Any, Any]) -> PortalContext:
     state = request.app.state
-    return await authenticate_embed_session(_bearer(request), state.keyring, state.settings.public_url)
+    return await load_context(await _session(request), state.keyring, state.settings.public_url)
 
 
 def _locale(ctx: PortalContext) -> str:

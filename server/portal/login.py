@@ -8,7 +8,7 @@
 - ``POST /portal/{slug}/choose`` picks the customer when one email belongs to several (after the link).
 - ``POST /portal/{slug}/logout`` ends the session server-side.
 
-``cookie_context`` is how any other route (the view fragments) reads the cookie session: writes through it
+``cookie_session`` is how any other route (the view fragments) reads the cookie session: writes through it
 must carry the page's CSRF token, so a route cannot use the cookie and forget CSRF.
 """
 
@@ -36,17 +36,18 @@ from server.auth.magic_links import (
     throttle_login,
 )
 from server.auth.sessions import (
-    PortalContext,
+    LiveSession,
     SessionExpired,
     SessionScopes,
     authenticate_hosted_session,
     end_session,
+    find_session,
     open_hosted_session,
     scopes_of,
 )
 from server.auth.tokens import InvalidToken, redeem_portal_token
 from server.db.engine import write_transaction
-from server.db.enums import MagicLinkPurpose
+from server.db.enums import MagicLinkPurpose, SessionKind
 from server.db.tables import Customer, Organization, PortalSession
 from server.errors import Invalid, NotFound
 from server.i18n import gettext as _
@@ -78,15 +79,14 @@ def _choice_serializer(request: Request[Any, Any, Any]) -> URLSafeSerializer:
     return URLSafeSerializer(list(request.app.state.keyring.secret_keys), salt="selfserve.login-choice")
 
 
-async def cookie_context(request: Request[Any, Any, Any]) -> PortalContext:
+async def cookie_session(request: Request[Any, Any, Any]) -> LiveSession:
     """The hosted session in the request's cookie. Unsafe methods must carry its CSRF token."""
     secret = request.cookies.get(SESSION_COOKIE)
     if not secret:
         raise SessionExpired("no session")
-    state = request.app.state
-    ctx = await authenticate_hosted_session(secret, state.keyring, state.settings.public_url)
-    check_csrf(request, ctx.csrf_token)
-    return ctx
+    session = await find_session(secret, SessionKind.HOSTED)
+    check_csrf(request, session.csrf_secret)
+    return session
 
 
 def _page(

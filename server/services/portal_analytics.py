@@ -5,9 +5,10 @@ Events hold ids, names and outcomes only. Cancellation comments come from the su
 
 from __future__ import annotations
 
+import logging
 import statistics
 from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -27,6 +28,8 @@ CANCEL_REASON = "cancel.reason_chosen"
 CANCEL_COMPLETED = "cancel.completed"
 ANALYTICS_EVENTS = (SESSION_OPENED, VIEW_OPENED, ACTION, CANCEL_STARTED, CANCEL_REASON, CANCEL_COMPLETED)
 MAX_WINDOW_DAYS = 366
+
+log = logging.getLogger(__name__)
 
 
 class DayCount(msgspec.Struct, frozen=True, kw_only=True):
@@ -81,19 +84,77 @@ async def record(
     outcome: str = "",
     properties: dict[str, str] | None = None,
 ) -> None:
-    """Note one portal usage event (one of ``ANALYTICS_EVENTS``)."""
+    """Note one portal usage event (one of ``ANALYTICS_EVENTS``) now."""
+    await _event(org_id, customer_id, name, session_id, outcome, properties or {}, clock.now()).save()
+
+
+class PendingEvents:
+    """Portal events written in batches. A customer opens a view on every page they look at, and a write per
+    view would cost more than serving the view; these wait in memory and go in one INSERT once ``FLUSH_EVERY``
+    has passed or ``MAX_PENDING`` are waiting (the app also flushes every second, at shutdown, and before a
+    report reads them). A crash loses at most the last second of views."""
+
+    FLUSH_EVERY = timedelta(seconds=1)
+    MAX_PENDING = 500
+
+    def __init__(self) -> None:
+        self._rows: list[PortalEvent] = []
+        self._oldest: datetime | None = None
+
+    async def add(
+        self,
+        org_id: UUID,
+        customer_id: UUID,
+        name: str,
+        *,
+        session_id: UUID | None,
+        properties: dict[str, str],
+    ) -> None:
+        now = clock.now()
+        self._rows.append(_event(org_id, customer_id, name, session_id, "", properties, now))
+        self._oldest = self._oldest or now
+        if len(self._rows) >= self.MAX_PENDING or now - self._oldest >= self.FLUSH_EVERY:
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Write what waits. A row the database refuses (its customer was just deleted) is dropped alone."""
+        rows, self._rows, self._oldest = self._rows, [], None
+        if not rows:
+            return
+        try:
+            await PortalEvent.insert(*rows)
+        except Exception:  # analytics must never fail a page: keep every row the database takes
+            for row in rows:
+                try:
+                    await PortalEvent.insert(row)
+                except Exception:
+                    log.warning("dropped a portal event %s the database refused", row.name)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
+def _event(
+    org_id: UUID,
+    customer_id: UUID,
+    name: str,
+    session_id: UUID | None,
+    outcome: str,
+    properties: dict[str, str],
+    at: datetime,
+) -> PortalEvent:
     if name not in ANALYTICS_EVENTS:
         raise ValueError(f"unknown portal event {name!r}")
-    await PortalEvent(
+    return PortalEvent(
         org=org_id,
         customer=customer_id,
         session=session_id,
         actor=Actor.CUSTOMER,
         name=name,
         outcome=outcome,
-        properties=properties or {},
-        created_at=clock.now(),
-    ).save()
+        properties=properties,
+        created_at=at,
+    )
 
 
 def _props(value: Any) -> dict[str, Any]:
