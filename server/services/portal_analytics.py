@@ -10,11 +10,12 @@ import statistics
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import msgspec
 
 from server import clock
+from server.db.engine import insert_rows
 from server.db.enums import Actor
 from server.db.tables import PortalEvent, Subscription
 from server.errors import Invalid
@@ -85,7 +86,17 @@ async def record(
     properties: dict[str, str] | None = None,
 ) -> None:
     """Note one portal usage event (one of ``ANALYTICS_EVENTS``) now."""
-    await _event(org_id, customer_id, name, session_id, outcome, properties or {}, clock.now()).save()
+    _check_name(name)
+    await PortalEvent(
+        org=org_id,
+        customer=customer_id,
+        session=session_id,
+        actor=Actor.CUSTOMER,
+        name=name,
+        outcome=outcome,
+        properties=properties or {},
+        created_at=clock.now(),
+    ).save()
 
 
 class PendingEvents:
@@ -98,7 +109,7 @@ class PendingEvents:
     MAX_PENDING = 500
 
     def __init__(self) -> None:
-        self._rows: list[PortalEvent] = []
+        self._rows: list[tuple[Any, ...]] = []
         self._oldest: datetime | None = None
 
     async def add(
@@ -110,8 +121,11 @@ class PendingEvents:
         session_id: UUID | None,
         properties: dict[str, str],
     ) -> None:
+        _check_name(name)
         now = clock.now()
-        self._rows.append(_event(org_id, customer_id, name, session_id, "", properties, now))
+        props = msgspec.json.encode(properties).decode()
+        row = (uuid4(), org_id, customer_id, session_id, Actor.CUSTOMER.value, name, "", props, now)
+        self._rows.append(row)
         self._oldest = self._oldest or now
         if len(self._rows) >= self.MAX_PENDING or now - self._oldest >= self.FLUSH_EVERY:
             await self.flush()
@@ -122,39 +136,24 @@ class PendingEvents:
         if not rows:
             return
         try:
-            await PortalEvent.insert(*rows)
+            await insert_rows(PortalEvent, _COLUMNS, rows)
         except Exception:  # analytics must never fail a page: keep every row the database takes
             for row in rows:
                 try:
-                    await PortalEvent.insert(row)
+                    await insert_rows(PortalEvent, _COLUMNS, [row])
                 except Exception:
-                    log.warning("dropped a portal event %s the database refused", row.name)
+                    log.warning("dropped a portal event %s the database refused", row[5])
 
     def __len__(self) -> int:
         return len(self._rows)
 
 
-def _event(
-    org_id: UUID,
-    customer_id: UUID,
-    name: str,
-    session_id: UUID | None,
-    outcome: str,
-    properties: dict[str, str],
-    at: datetime,
-) -> PortalEvent:
+_COLUMNS = ("id", "org", "customer", "session", "actor", "name", "outcome", "properties", "created_at")
+
+
+def _check_name(name: str) -> None:
     if name not in ANALYTICS_EVENTS:
         raise ValueError(f"unknown portal event {name!r}")
-    return PortalEvent(
-        org=org_id,
-        customer=customer_id,
-        session=session_id,
-        actor=Actor.CUSTOMER,
-        name=name,
-        outcome=outcome,
-        properties=properties,
-        created_at=at,
-    )
 
 
 def _props(value: Any) -> dict[str, Any]:
