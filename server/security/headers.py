@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
 DEFAULTS = {
@@ -15,18 +14,23 @@ DEFAULTS = {
 }
 
 
+_DEFAULTS_RAW = [(name.encode(), value.encode()) for name, value in DEFAULTS.items()]
+
+
 async def add_security_headers(message: Message, scope: Scope) -> None:
+    """Add each default the route did not set; a page that says who may frame it gets no X-Frame-Options.
+    Works on the raw header list: this runs for every response."""
     if message["type"] != "http.response.start":
         return
-    headers = MutableScopeHeaders.from_message(message)
-    framable = (
-        "content-security-policy" in headers and "frame-ancestors" in headers["content-security-policy"]
+    headers = list(message.get("headers") or [])
+    present = {name.lower() for name, _ in headers}
+    framable = any(
+        name.lower() == b"content-security-policy" and b"frame-ancestors" in value for name, value in headers
     )
-    for name, value in DEFAULTS.items():
-        if name == "x-frame-options" and framable:
-            continue
-        if name not in headers:
-            headers[name] = value
+    for name, value in _DEFAULTS_RAW:
+        if name not in present and not (framable and name == b"x-frame-options"):
+            headers.append((name, value))
+    message["headers"] = headers
 
 
 def new_nonce() -> str:
