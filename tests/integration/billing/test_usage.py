@@ -1,11 +1,13 @@
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import msgspec
 import pytest
 
+from server.clock import FrozenClock, use_clock
 from server.db.tables import UsageEvent, UsageRollup
 from server.errors import Invalid
+from server.services import usage
 from server.services.orgs import create_organization
 from server.services.usage import UsageEventIn, ingest_events, usage_totals
 from tests.integration.billing.subscription_factories import make_customer
@@ -102,3 +104,130 @@ async def test_a_naive_timestamp_is_refused(org):
         await ingest_events(
             org.org.id, [UsageEventIn(name="x", customer_id=customer.id, occurred_at=datetime(2027, 1, 1))]
         )
+
+
+async def _stored_events(org_id):
+    return await UsageEvent.select(
+        UsageEvent.customer, UsageEvent.name, UsageEvent.dedupe_key, UsageEvent.value
+    ).where(UsageEvent.org == org_id)
+
+
+async def test_keyless_events_always_count_and_ids_dedupe_across_batches(org):
+    org_id = org.org.id
+    customer = await make_customer(org_id, external_id="acct-mix")
+    keyless = UsageEventIn(name="call", external_customer_id="acct-mix", value=1, occurred_at=START)
+    first = [keyless, keyless, keyless] + [
+        UsageEventIn(name="call", customer_id=customer.id, event_id=key, value=10, occurred_at=START)
+        for key in ("a", "b")
+    ]
+    second = [keyless, keyless] + [
+        UsageEventIn(name="call", customer_id=customer.id, event_id=key, value=100, occurred_at=START)
+        for key in ("a", "c", "b")
+    ]
+    assert (await ingest_events(org_id, first)).duplicates == 0
+    result = await ingest_events(org_id, second)
+    assert (result.inserted, result.duplicates) == (3, 2)
+    stored = await _stored_events(org_id)
+    assert len(stored) == 8
+    assert sorted(r["dedupe_key"] or "" for r in stored) == ["", "", "", "", "", "a", "b", "c"]
+    totals = await usage_totals(org_id, customer.id, ["call"], START, START + timedelta(days=1))
+    assert (totals["call"].total, totals["call"].event_count) == (3 + 20 + 2 + 100, 8)
+
+
+async def test_a_full_batch_over_many_customers_rolls_up_exactly(org):
+    org_id = org.org.id
+    customers = [await make_customer(org_id, external_id=f"many-{n}") for n in range(4)]
+    events = [
+        UsageEventIn(name="req", customer_id=customers[i % 4].id, value=i, occurred_at=START)
+        if i % 2
+        else UsageEventIn(name="req", external_customer_id=f"many-{i % 4}", value=i, occurred_at=START)
+        for i in range(1000)
+    ]
+    assert (await ingest_events(org_id, events)).inserted == 1000
+    for n, customer in enumerate(customers):
+        totals = await usage_totals(org_id, customer.id, ["req"], START, START + timedelta(days=1))
+        expected = [i for i in range(1000) if i % 4 == n]
+        assert (totals["req"].total, totals["req"].event_count) == (sum(expected), len(expected))
+
+
+async def test_events_are_stored_as_sent_and_as_piccolo_writes_timestamps(org):
+    org_id = org.org.id
+    customer = await make_customer(org_id)
+    late_evening_utc = datetime(2027, 3, 11, 2, 30, 15, 250000, tzinfo=timezone(timedelta(hours=5)))
+    metadata = {"region": 'zürich "eu"\n', "ratio": 0.1 + 0.2, "count": 3, "ok": True}
+    now = datetime(2027, 3, 12, 9, 0, 0, 123456, tzinfo=UTC)
+    events = [
+        UsageEventIn(
+            name="gb",
+            customer_id=customer.id,
+            value=10**12,
+            occurred_at=late_evening_utc,
+            event_id="k-1",
+            metadata=metadata,
+        ),
+        UsageEventIn(name="gb", customer_id=customer.id),
+    ]
+    with use_clock(FrozenClock(now)):
+        await ingest_events(org_id, events)
+    twin = UsageEvent(
+        org=org_id, customer=customer.id, name="twin", value=1, occurred_at=late_evening_utc, ingested_at=now
+    )
+    await twin.save()
+
+    rows = await UsageEvent.raw(
+        "SELECT name, dedupe_key, value, CAST(occurred_at AS TEXT) AS occurred, "
+        "CAST(ingested_at AS TEXT) AS ingested, CAST(metadata AS TEXT) AS metadata "
+        "FROM ss_usage_event WHERE customer = {} ORDER BY dedupe_key, name",
+        customer.id,
+    )
+    sent, defaulted, piccolo = sorted(rows, key=lambda r: (r["dedupe_key"] is None, r["name"]))
+    assert (sent["name"], sent["dedupe_key"], sent["value"]) == ("gb", "k-1", 10**12)
+    assert msgspec.json.decode(sent["metadata"]) == metadata
+    assert sent["metadata"] == msgspec.json.encode(metadata).decode()
+    assert defaulted["metadata"] == "{}"
+    assert sent["occurred"] == piccolo["occurred"]
+    assert sent["ingested"] == defaulted["ingested"] == piccolo["ingested"]
+    assert defaulted["occurred"] == piccolo["ingested"]
+    instants = await UsageEvent.select(UsageEvent.occurred_at).where(UsageEvent.dedupe_key == "k-1")
+    assert instants[0]["occurred_at"] == late_evening_utc
+    rollups = await UsageRollup.select(UsageRollup.day, UsageRollup.total).where(
+        UsageRollup.customer == customer.id
+    )
+    assert sorted((r["day"], r["total"]) for r in rollups) == [("2027-03-10", 10**12), ("2027-03-12", 1)]
+
+
+async def test_a_bad_last_event_refuses_a_full_batch(org):
+    org_id = org.org.id
+    customer = await make_customer(org_id)
+    good = [UsageEventIn(name="x", customer_id=customer.id, occurred_at=START) for _ in range(999)]
+    for bad in (
+        UsageEventIn(name="x", customer_id=customer.id, occurred_at=datetime(2027, 1, 1)),
+        UsageEventIn(name="x", external_customer_id="nobody"),
+    ):
+        with pytest.raises(Invalid):
+            await ingest_events(org_id, [*good, bad])
+    assert await _stored_events(org_id) == []
+    assert await UsageRollup.count().where(UsageRollup.customer == customer.id) == 0
+
+
+async def test_a_failure_after_the_writes_rolls_the_whole_batch_back(org, monkeypatch):
+    org_id = org.org.id
+    customer = await make_customer(org_id)
+    await ingest_events(org_id, [UsageEventIn(name="x", customer_id=customer.id, occurred_at=START)])
+    add_to_rollup = usage._add_to_rollup
+
+    async def written_then_failed(*args, **kwargs):
+        await add_to_rollup(*args, **kwargs)
+        raise RuntimeError("the connection dropped")
+
+    monkeypatch.setattr(usage, "_add_to_rollup", written_then_failed)
+    batch = [
+        UsageEventIn(name="x", customer_id=customer.id, event_id=f"f{i}", occurred_at=START) for i in range(3)
+    ]
+    with pytest.raises(RuntimeError):
+        await ingest_events(org_id, batch)
+    monkeypatch.undo()
+    assert len(await _stored_events(org_id)) == 1
+    totals = await usage_totals(org_id, customer.id, ["x"], START, START + timedelta(days=1))
+    assert (totals["x"].total, totals["x"].event_count) == (1, 1)
+    assert (await ingest_events(org_id, batch)).inserted == 3
