@@ -27,6 +27,7 @@ from server.schemas.customers import CustomerCreate
 from server.security.ratelimit import API_KEY_LIMIT
 from server.services.customers import create_customer
 from server.services.orgs import create_api_key
+from server.services.wallet import credit
 from tests.conftest import TEST_SECRET, _unavailable
 
 REDIS_URL = os.environ.get("SELFSERVE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -141,6 +142,43 @@ async def test_the_api_rate_limit_holds_across_worker_processes(two_workers, org
     request = ("GET", two_workers + "/v1/customers?limit=1", {"headers": {"Authorization": f"Bearer {key}"}})
     statuses = await _each_on_its_own_connection([request] * (API_KEY_LIMIT.hits + OVER_LIMIT))
     assert Counter(statuses) == {200: API_KEY_LIMIT.hits, 429: OVER_LIMIT}
+
+
+async def _view_texts(url: str, session: str, times: int) -> list[str]:
+    """The view ``times`` times, each over a new connection, so both worker processes answer."""
+
+    async def one() -> str:
+        async with httpx.AsyncClient(limits=httpx.Limits(max_keepalive_connections=0)) as http:
+            response = await http.get(url, headers={"Authorization": f"Bearer {session}"})
+            assert response.status_code == 200, response.text
+            return response.text
+
+    return list(await asyncio.gather(*(one() for _ in range(times))))
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+async def test_a_view_every_process_cached_shows_a_write_from_anywhere_at_once(two_workers, org):
+    customer = await create_customer(org.org.id, CustomerCreate(email="cached@example.com"))
+    token = mint_portal_token(org_id=org.org.id, customer_id=customer.id, secret=org.embed_secret)
+    async with httpx.AsyncClient() as http:
+        opened = await http.post(two_workers + "/embed/session", json={"token": token, "origin": ORIGIN})
+    session, view = opened.json()["session"], two_workers + "/embed/views/wallet"
+    assert all("You have no credit yet." in text for text in await _view_texts(view, session, 20))
+
+    await credit(org.org.id, customer.id, 1250, "USD", "promotional", "Welcome credit")  # this process
+    assert all("$12.50" in text for text in await _view_texts(view, session, 20))
+
+    settings = two_workers + "/embed/views/settings"
+    assert not any("Cached Ltd" in text for text in await _view_texts(settings, session, 20))
+    async with httpx.AsyncClient() as http:  # a portal action, answered by one of the workers
+        changed = await http.post(
+            two_workers + "/embed/views/settings/update_billing",
+            data={"billing_name": "Cached Ltd"},
+            headers={"Authorization": f"Bearer {session}"},
+        )
+    assert changed.status_code == 200, changed.text
+    assert all("Cached Ltd" in text for text in await _view_texts(settings, session, 20))
 
 
 def _self_signed_certificate(directory: Path) -> tuple[Path, Path]:
