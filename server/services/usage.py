@@ -151,7 +151,9 @@ def _event_rows(events: list[UsageEventIn], customers: list[str], now: datetime)
     """The rows of the INSERT, in order; a naive ``occurred_at`` refuses the batch."""
     default_stamp = _utc_stamp(now)
     rows: list[EventRow] = []
-    for event, customer_id, row_id in zip(events, customers, _random_ids(len(events)), strict=True):
+    for event, customer_id, row_id in zip(
+        events, customers, _time_ordered_ids(len(events), now), strict=True
+    ):
         occurred = event.occurred_at
         if occurred is not None and occurred.tzinfo is None:
             raise Invalid("occurred_at needs a time zone (use UTC, e.g. 2026-01-31T12:00:00Z)")
@@ -169,17 +171,24 @@ def _event_rows(events: list[UsageEventIn], customers: list[str], now: datetime)
     return rows
 
 
-_UUID4_KEEP = ~((0xF << 76) | (0x3 << 62))
-_UUID4_SET = (0x4 << 76) | (0x2 << 62)
+_UUID7_FIXED = (0x7 << 76) | (0x2 << 62)
+"""The version (7) and variant bits of a UUID."""
+_UUID7_RANDOM = (0xFFF << 64) | ((1 << 62) - 1)
+"""Where its 74 random bits go."""
 
 
-def _random_ids(count: int) -> list[str]:
-    """``count`` random (version 4) UUIDs as text, the same as ``str(uuid.uuid4())`` in a third of the time
-    (no UUID object for each; a batch needs a thousand)."""
-    random = os.urandom(16 * count)
+def _time_ordered_ids(count: int, now: datetime) -> list[str]:
+    """``count`` new ids as text: version 7 UUIDs (RFC 9562), ``now`` in milliseconds then random bits.
+
+    A later batch's ids sort after an earlier one's, so the primary-key index grows in one place. Random
+    (version 4) ids land on a different index page each and a batch dirtied a thousand pages: the SQLite
+    write transaction took three times as long (about 25 ms instead of 8 for 1,000 events, most of it the
+    commit writing those pages)."""
+    prefix = (int(now.timestamp() * 1000) << 80) | _UUID7_FIXED
+    random = os.urandom(10 * count)
     ids: list[str] = []
-    for start in range(0, 16 * count, 16):
-        digits = f"{int.from_bytes(random[start : start + 16]) & _UUID4_KEEP | _UUID4_SET:032x}"
+    for start in range(0, 10 * count, 10):
+        digits = f"{prefix | (int.from_bytes(random[start : start + 10]) & _UUID7_RANDOM):032x}"
         ids.append(f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}")
     return ids
 

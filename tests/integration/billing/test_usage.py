@@ -1,4 +1,5 @@
 import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import msgspec
@@ -231,3 +232,20 @@ async def test_a_failure_after_the_writes_rolls_the_whole_batch_back(org, monkey
     totals = await usage_totals(org_id, customer.id, ["x"], START, START + timedelta(days=1))
     assert (totals["x"].total, totals["x"].event_count) == (1, 1)
     assert (await ingest_events(org_id, batch)).inserted == 3
+
+
+async def test_event_ids_are_uuids_that_sort_in_ingestion_order(org):
+    org_id = org.org.id
+    customer = await make_customer(org_id)
+    batch = [UsageEventIn(name="x", customer_id=customer.id, occurred_at=START) for _ in range(500)]
+    ids = []
+    with use_clock(FrozenClock(START)) as frozen:
+        for _ in range(2):
+            await ingest_events(org_id, batch)
+            rows = await UsageEvent.select(UsageEvent.id).where(UsageEvent.org == org_id)
+            ids.append({uuid.UUID(str(r["id"])) for r in rows} - {i for earlier in ids for i in earlier})
+            frozen.advance(timedelta(milliseconds=1))
+    first, second = ids
+    assert len(first) == len(second) == 500
+    assert {i.version for i in first | second} == {7}
+    assert max(str(i) for i in first) < min(str(i) for i in second)
