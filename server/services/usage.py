@@ -51,24 +51,18 @@ class Totals(msgspec.Struct, kw_only=True):
     event_count: int = 0
 
 
-async def _resolve_customers(org_id: UUID, events: list[UsageEventIn]) -> list[str]:
+async def _resolve_customers(org_id: UUID, events: list[UsageEventIn], *, postgres: bool) -> list[str]:
     """The customer id (text) of every event, in order; any unknown or ambiguous address refuses the whole
     batch."""
-    ids = {e.customer_id for e in events if e.customer_id is not None}
+    ids = {str(e.customer_id) for e in events if e.customer_id is not None}
     external_ids = {e.external_customer_id for e in events if e.external_customer_id is not None}
     by_id: set[str] = set()
     by_external: dict[str, str] = {}
     if ids:
-        rows = await Customer.select(Customer.id).where(
-            Customer.org == org_id, Customer.id.is_in(list(ids)), Customer.deleted_at.is_null()
-        )
+        rows = await Customer.raw(_LIVE_CUSTOMERS[(postgres, "id")], org_id, _json(ids))
         by_id = {str(r["id"]) for r in rows}
     if external_ids:
-        rows = await Customer.select(Customer.id, Customer.external_id).where(
-            Customer.org == org_id,
-            Customer.external_id.is_in(list(external_ids)),
-            Customer.deleted_at.is_null(),
-        )
+        rows = await Customer.raw(_LIVE_CUSTOMERS[(postgres, "external_id")], org_id, _json(external_ids))
         by_external = {r["external_id"]: str(r["id"]) for r in rows}
     resolved: list[str] = []
     for index, event in enumerate(events):
@@ -85,6 +79,10 @@ async def _resolve_customers(org_id: UUID, events: list[UsageEventIn]) -> list[s
                 raise Invalid(f"event {index}: no customer with external id {event.external_customer_id!r}")
             resolved.append(found)
     return resolved
+
+
+def _json(value: object) -> str:
+    return msgspec.json.encode(value).decode()
 
 
 def _insert_from_json(table: str, columns: tuple[tuple[str, str | None], ...], *, postgres: bool) -> str:
@@ -142,6 +140,19 @@ _ADD_TO_ROLLUP = {
     for postgres in (False, True)
 }
 """Parameters: org, the rows."""
+
+_LIVE_CUSTOMERS = {
+    (False, "id"): "SELECT id, external_id FROM ss_customer WHERE org = {} AND deleted_at IS NULL "
+    "AND id IN (SELECT value FROM json_each({}))",
+    (False, "external_id"): "SELECT id, external_id FROM ss_customer WHERE org = {} AND deleted_at IS NULL "
+    "AND external_id IN (SELECT value FROM json_each({}))",
+    # ANY(ARRAY(…)) reads the array once; IN (SELECT …) may read it again for every customer of the org.
+    (True, "id"): "SELECT id, external_id FROM ss_customer WHERE org = {} AND deleted_at IS NULL "
+    "AND id = ANY(ARRAY(SELECT jsonb_array_elements_text({}::jsonb)::uuid))",
+    (True, "external_id"): "SELECT id, external_id FROM ss_customer WHERE org = {} AND deleted_at IS NULL "
+    "AND external_id = ANY(ARRAY(SELECT jsonb_array_elements_text({}::jsonb)))",
+}
+"""Parameters: org, a JSON array of ids or external ids (a batch may name a thousand customers)."""
 
 EventRow = tuple[str, str, str, str | None, int, str, str]
 """id, customer, name, dedupe_key, value, occurred_at (UTC, as Piccolo stores it on SQLite), metadata."""
@@ -218,7 +229,7 @@ async def _add_to_rollup(org_id: UUID, rollup: dict[tuple[str, str, str], Totals
         (str(uuid.uuid4()), customer_id, name, day, totals.total, totals.event_count)
         for (customer_id, name, day), totals in rollup.items()
     ]
-    await UsageRollup.raw(_ADD_TO_ROLLUP[postgres], org_id, msgspec.json.encode(rows).decode())
+    await UsageRollup.raw(_ADD_TO_ROLLUP[postgres], org_id, _json(rows))
 
 
 async def ingest_events(org_id: UUID, events: list[UsageEventIn]) -> IngestResult:
@@ -232,12 +243,10 @@ async def ingest_events(org_id: UUID, events: list[UsageEventIn]) -> IngestResul
     if len(keys) != len(set(keys)):
         raise Invalid("an event_id appears twice in this batch")
     now = clock.now()
-    rows = _event_rows(events, await _resolve_customers(org_id, events), now)
     postgres = isinstance(UsageEvent._meta.db, PostgresEngine)
+    rows = _event_rows(events, await _resolve_customers(org_id, events, postgres=postgres), now)
     async with write_transaction():
-        inserted = await UsageEvent.raw(
-            _INSERT_EVENTS[postgres], org_id, now, msgspec.json.encode(rows).decode()
-        )
+        inserted = await UsageEvent.raw(_INSERT_EVENTS[postgres], org_id, now, _json(rows))
         inserted_keys = {row["dedupe_key"] for row in inserted}
         await _add_to_rollup(org_id, _daily_totals(rows, inserted_keys), postgres=postgres)
     return IngestResult(inserted=len(inserted), duplicates=len(events) - len(inserted))

@@ -6,7 +6,7 @@ import msgspec
 import pytest
 
 from server.clock import FrozenClock, use_clock
-from server.db.tables import UsageEvent, UsageRollup
+from server.db.tables import Customer, UsageEvent, UsageRollup
 from server.errors import Invalid
 from server.services import usage
 from server.services.orgs import create_organization
@@ -249,3 +249,19 @@ async def test_event_ids_are_uuids_that_sort_in_ingestion_order(org):
     assert len(first) == len(second) == 500
     assert {i.version for i in first | second} == {7}
     assert max(str(i) for i in first) < min(str(i) for i in second)
+
+
+async def test_a_deleted_customer_refuses_the_batch_by_id_and_by_external_id(org):
+    org_id = org.org.id
+    live = await make_customer(org_id, external_id="live")
+    gone = await make_customer(org_id, external_id="gone")
+    await Customer.update({Customer.deleted_at: START}).where(Customer.id == gone.id)
+    good = UsageEventIn(name="x", external_customer_id="live")
+    for bad, message in (
+        (UsageEventIn(name="x", customer_id=gone.id), f"no customer {gone.id}"),
+        (UsageEventIn(name="x", external_customer_id="gone"), "no customer with external id 'gone'"),
+    ):
+        with pytest.raises(Invalid, match=message):
+            await ingest_events(org_id, [good, bad])
+    assert await UsageEvent.count().where(UsageEvent.org == org_id) == 0
+    assert (await ingest_events(org_id, [good, UsageEventIn(name="x", customer_id=live.id)])).inserted == 2
