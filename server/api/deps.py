@@ -1,6 +1,6 @@
 """Providers shared by the merchant API: the authenticated organization (rate limited per key) and the
-keyring. ``authenticate_request`` is the one place a key is checked; the idempotency middleware and the
-``org`` dependency both call it, and the second call reuses the first's result."""
+keyring. ``authenticate_request`` is the one place a key is checked; the idempotency middleware, the
+``org`` dependency and the mint call it, and later calls reuse the first one's result."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from server.db.tables import Organization
 from server.errors import Unauthorized
 from server.security.keyring import Keyring
 from server.security.ratelimit import API_KEY_LIMIT, RateLimiter, enforce
+from server.services.api_keys import Caller, authenticate_api_key
+from server.services.customer_sessions import CustomerRef, find_customer
 
-_ORG_STATE_KEY = "selfserve_api_org"
+_CALLER_STATE_KEY = "selfserve_api_caller"
 
 
 def provide_keyring(request: Request[Any, Any, Any]) -> Keyring:
@@ -22,14 +24,17 @@ def provide_keyring(request: Request[Any, Any, Any]) -> Keyring:
     return keyring
 
 
-async def authenticate_request(connection: ASGIConnection[Any, Any, Any, Any]) -> Organization:
-    """The organization whose secret key is in ``Authorization: Bearer ss_sk_…``; 401 otherwise, 429 when
-    the key is over its rate limit."""
-    from server.services.orgs import authenticate_api_key
-
-    cached: Organization | None = connection.state.get(_ORG_STATE_KEY)
+async def authenticate_request(
+    connection: ASGIConnection[Any, Any, Any, Any], customer: CustomerRef | None = None
+) -> Caller:
+    """The caller whose secret key is in ``Authorization: Bearer ss_sk_…`` (with the customer ``customer``
+    names, found in the same statement); 401 otherwise, 429 when the key is over its rate limit."""
+    state = connection.scope["state"]
+    cached: Caller | None = state.get(_CALLER_STATE_KEY)
     if cached is not None:
-        return cached
+        if customer is None:
+            return cached
+        return Caller(cached.org_row, await find_customer(cached.org_id, customer))
     scheme, _, key = connection.headers.get("authorization", "").partition(" ")
     key = key.strip()
     if scheme.lower() != "bearer" or not key:
@@ -37,12 +42,12 @@ async def authenticate_request(connection: ASGIConnection[Any, Any, Any, Any]) -
     keyring: Keyring = connection.app.state.keyring
     limiter: RateLimiter = connection.app.state.rate_limiter
     await enforce(limiter, "api:" + keyring.api_key_hasher.digest(key), API_KEY_LIMIT)
-    org = await authenticate_api_key(keyring, key)
-    if org is None:
+    caller = await authenticate_api_key(keyring, key, customer)
+    if caller is None:
         raise Unauthorized("this API key is not valid or has been revoked")
-    connection.state[_ORG_STATE_KEY] = org
-    return org
+    state[_CALLER_STATE_KEY] = caller
+    return caller
 
 
 async def provide_org(request: Request[Any, Any, Any]) -> Organization:
-    return await authenticate_request(request)
+    return (await authenticate_request(request)).org

@@ -125,20 +125,25 @@ class IdempotencyMiddleware(ASGIMiddleware):
         self.max_body_bytes = max_body_bytes
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        if scope.get("method") != "POST" or not scope["path"].startswith("/v1/"):
+            await next_app(scope, receive, send)
+            return
         connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope)
         key = connection.headers.get(HEADER)
-        if connection.scope.get("method") != "POST" or key is None or not scope["path"].startswith("/v1/"):
+        if key is None:
             await next_app(scope, receive, send)
             return
         if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
             raise Invalid(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters")
         body = await read_body(receive, self.max_body_bytes)
-        org = await authenticate_request(connection)
+        caller = await authenticate_request(connection)
         fingerprint = request_fingerprint("POST", scope["path"], scope["query_string"], body)
         while True:
-            existing = await _claim(org.id, key, fingerprint)
+            existing = await _claim(caller.org_id, key, fingerprint)
             if existing is None:
-                await self._run_and_remember(org.id, key, scope, replaying(body, receive), send, next_app)
+                await self._run_and_remember(
+                    caller.org_id, key, scope, replaying(body, receive), send, next_app
+                )
                 return
             if existing.request_hash != fingerprint:
                 raise Invalid("this Idempotency-Key was already used with a different request")

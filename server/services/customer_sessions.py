@@ -1,17 +1,29 @@
-"""A portal link for one customer, shared by ``POST /v1/customer-sessions`` and ``selfserve token``."""
+"""A portal link for one customer, shared by ``POST /v1/customer-sessions`` and ``selfserve token``.
+
+The API finds the customer in the same statement as the caller's API key (``authenticate_api_key``);
+``selfserve token`` finds it with ``find_customer``. Both then sign with ``portal_link``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
 from uuid import UUID
 
 from server.auth.tokens import PortalClaims, issue_portal_token
 from server.db.tables import Organization
-from server.errors import Invalid
+from server.errors import Invalid, NotFound
 from server.schemas.portal_settings import load_portal_settings
 from server.schemas.validators import check_url
-from server.services.customers import get_customer, get_customer_by_external_id
+from server.services.point_reads import read_one
+
+CustomerColumn = Literal["id", "external_id"]
+_FIND_CUSTOMER: dict[CustomerColumn, str] = {
+    "id": "SELECT id, deleted_at FROM ss_customer WHERE org = {} AND id = {}",
+    "external_id": "SELECT id, deleted_at FROM ss_customer WHERE org = {} AND external_id = {}",
+}
 
 
 @dataclass(frozen=True)
@@ -22,8 +34,77 @@ class PortalLink:
     """The hosted portal with the token in the fragment (never the query: fragments stay out of logs)."""
 
 
+@dataclass(frozen=True)
+class FoundCustomer:
+    id: UUID
+    deleted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CustomerRef:
+    """The customer a mint names, by id or by external id: exactly one, which ``live_id`` checks."""
+
+    customer_id: UUID | None = None
+    external_customer_id: str | None = None
+
+    @property
+    def match(self) -> tuple[CustomerColumn, UUID | str] | None:
+        """The ``ss_customer`` column and value that pick the customer; None unless exactly one is given."""
+        if self.external_customer_id is None:
+            return None if self.customer_id is None else ("id", self.customer_id)
+        return None if self.customer_id is not None else ("external_id", self.external_customer_id)
+
+    def live_id(self, found: FoundCustomer | None) -> UUID:
+        """The id of ``found``, the customer this names: 422 unless exactly one of the two is given, 404
+        when the organization has no such customer, 422 when it is archived."""
+        if self.match is None:
+            raise Invalid("give exactly one of customer_id and external_customer_id")
+        if found is None:
+            if self.customer_id is not None:
+                raise NotFound(f"no customer {self.customer_id}")
+            raise NotFound(f"no customer with external_id {self.external_customer_id!r}")
+        if found.deleted_at is not None:
+            raise Invalid("this customer is archived")
+        return found.id
+
+
+async def find_customer(org_id: UUID, ref: CustomerRef) -> FoundCustomer | None:
+    """The customer of ``org_id`` that ``ref`` names, live or archived; None when there is none."""
+    if ref.match is None:
+        return None
+    column, value = ref.match
+    row = await read_one(_FIND_CUSTOMER[column], org_id, value)
+    return FoundCustomer(row["id"], row["deleted_at"]) if row is not None else None
+
+
 def portal_url(public_url: str, org_slug: str, token: str) -> str:
     return f"{public_url}/portal/{org_slug}#token={token}"
+
+
+def portal_link(
+    org: dict[str, Any],
+    customer_id: UUID,
+    *,
+    secret: str,
+    public_url: str,
+    ttl: int | None = None,
+    views: Sequence[str] | None = None,
+    read_only: bool = False,
+    return_url: str | None = None,
+) -> PortalLink:
+    """A single-use token for a customer already found, signed with ``secret``. ``org`` is the
+    organization's row (``id``, ``slug``, ``portal_settings`` and ``branding`` are read); the lifetime
+    defaults to its ``default_token_ttl``."""
+    token, claims = issue_portal_token(
+        org_id=org["id"],
+        customer_id=customer_id,
+        secret=secret,
+        ttl=ttl or load_portal_settings(org).default_token_ttl,
+        views=views,
+        read_only=read_only,
+        return_url=check_url(return_url, "return_url") if return_url is not None else None,
+    )
+    return PortalLink(token=token, claims=claims, url=portal_url(public_url, org["slug"], token))
 
 
 async def create_portal_link(
@@ -38,23 +119,15 @@ async def create_portal_link(
     read_only: bool = False,
     return_url: str | None = None,
 ) -> PortalLink:
-    """Mint a single-use token for the customer named by id or external id (exactly one), signed with
-    ``secret``; the lifetime defaults to the org's ``default_token_ttl``."""
-    if (customer_id is None) == (external_customer_id is None):
-        raise Invalid("give exactly one of customer_id and external_customer_id")
-    if customer_id is not None:
-        customer = await get_customer(org.id, customer_id)
-    else:
-        customer = await get_customer_by_external_id(org.id, external_customer_id or "")
-    if customer.deleted_at is not None:
-        raise Invalid("this customer is archived")
-    token, claims = issue_portal_token(
-        org_id=org.id,
-        customer_id=customer.id,
+    """``portal_link`` for the customer of ``org`` named by id or by external id (exactly one)."""
+    ref = CustomerRef(customer_id, external_customer_id)
+    return portal_link(
+        org.to_dict(),
+        ref.live_id(await find_customer(org.id, ref)),
         secret=secret,
-        ttl=ttl or load_portal_settings(org).default_token_ttl,
+        public_url=public_url,
+        ttl=ttl,
         views=views,
         read_only=read_only,
-        return_url=check_url(return_url, "return_url") if return_url is not None else None,
+        return_url=return_url,
     )
-    return PortalLink(token=token, claims=claims, url=portal_url(public_url, org.slug, token))
