@@ -81,6 +81,15 @@ async def _resolve_customers(org_id: UUID, events: list[UsageEventIn], *, postgr
     return resolved
 
 
+def _refuse_nul_characters(events: list[UsageEventIn]) -> None:
+    """PostgreSQL cannot store U+0000 in text, and SQLite's JSON functions would cut a string short at it
+    (two event ids could then collide, an external id name another customer): such a batch is refused."""
+    for index, event in enumerate(events):
+        external_id, event_id = event.external_customer_id or "", event.event_id or ""
+        if "\x00" in event.name or "\x00" in event_id or "\x00" in external_id:
+            raise Invalid(f"event {index}: name, event_id and external_customer_id may not contain U+0000")
+
+
 def _json(value: object) -> str:
     return msgspec.json.encode(value).decode()
 
@@ -242,6 +251,7 @@ async def ingest_events(org_id: UUID, events: list[UsageEventIn]) -> IngestResul
     keys = [e.event_id for e in events if e.event_id is not None]
     if len(keys) != len(set(keys)):
         raise Invalid("an event_id appears twice in this batch")
+    _refuse_nul_characters(events)
     now = clock.now()
     postgres = isinstance(UsageEvent._meta.db, PostgresEngine)
     rows = _event_rows(events, await _resolve_customers(org_id, events, postgres=postgres), now)

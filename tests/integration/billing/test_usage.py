@@ -265,3 +265,20 @@ async def test_a_deleted_customer_refuses_the_batch_by_id_and_by_external_id(org
             await ingest_events(org_id, [good, bad])
     assert await UsageEvent.count().where(UsageEvent.org == org_id) == 0
     assert (await ingest_events(org_id, [good, UsageEventIn(name="x", customer_id=live.id)])).inserted == 2
+
+
+async def test_text_with_a_nul_character_is_refused_but_metadata_keeps_it(org):
+    org_id = org.org.id
+    customer = await make_customer(org_id, external_id="ext")
+    for bad in (
+        UsageEventIn(name="x\x00y", customer_id=customer.id),
+        UsageEventIn(name="x", customer_id=customer.id, event_id="e\x00"),
+        UsageEventIn(name="x", external_customer_id="ext\x00other"),
+    ):
+        with pytest.raises(Invalid, match="U\\+0000"):
+            await ingest_events(org_id, [UsageEventIn(name="x", customer_id=customer.id), bad])
+    assert await UsageEvent.count().where(UsageEvent.org == org_id) == 0
+    metadata = {"note\x00": "a\x00b"}
+    await ingest_events(org_id, [UsageEventIn(name="x", customer_id=customer.id, metadata=metadata)])
+    stored = await UsageEvent.select(UsageEvent.metadata).where(UsageEvent.org == org_id)
+    assert msgspec.json.decode(stored[0]["metadata"]) == metadata
