@@ -168,7 +168,11 @@ EventRow = tuple[str, str, str, str | None, int, str, str]
 
 
 def _event_rows(events: list[UsageEventIn], customers: list[str], now: datetime) -> list[EventRow]:
-    """The rows of the INSERT, in order; a naive ``occurred_at`` refuses the batch."""
+    """The rows of the INSERT; a naive ``occurred_at`` refuses the batch.
+
+    Rows with an ``event_id`` are in its order: an INSERT waits on an id another batch has just inserted,
+    and two batches meeting their shared ids in opposite orders would each wait for the other (PostgreSQL
+    then aborts one: a deadlock)."""
     default_stamp = _utc_stamp(now)
     rows: list[EventRow] = []
     for event, customer_id, row_id in zip(
@@ -188,6 +192,8 @@ def _event_rows(events: list[UsageEventIn], customers: list[str], now: datetime)
                 msgspec.json.encode(event.metadata).decode() if event.metadata else "{}",
             )
         )
+    if any(event.event_id is not None for event in events):
+        rows.sort(key=lambda row: row[3] or "")
     return rows
 
 
@@ -236,7 +242,7 @@ async def _add_to_rollup(org_id: UUID, rollup: dict[tuple[str, str, str], Totals
         return
     rows = [
         (str(uuid.uuid4()), customer_id, name, day, totals.total, totals.event_count)
-        for (customer_id, name, day), totals in rollup.items()
+        for (customer_id, name, day), totals in sorted(rollup.items())  # one lock order for every batch
     ]
     await UsageRollup.raw(_ADD_TO_ROLLUP[postgres], org_id, _json(rows))
 

@@ -282,3 +282,20 @@ async def test_text_with_a_nul_character_is_refused_but_metadata_keeps_it(org):
     await ingest_events(org_id, [UsageEventIn(name="x", customer_id=customer.id, metadata=metadata)])
     stored = await UsageEvent.select(UsageEvent.metadata).where(UsageEvent.org == org_id)
     assert msgspec.json.decode(stored[0]["metadata"]) == metadata
+
+
+async def test_concurrent_batches_naming_the_same_ids_and_customers_in_opposite_orders_all_succeed(org):
+    org_id = org.org.id
+    customers = [await make_customer(org_id) for _ in range(20)]
+    batch = [
+        UsageEventIn(name="hit", customer_id=customers[i % 20].id, event_id=f"o{i}", occurred_at=START)
+        for i in range(200)
+    ]
+    results = await asyncio.gather(
+        *(ingest_events(org_id, batch if n % 2 else batch[::-1]) for n in range(8))
+    )
+    assert sum(r.inserted for r in results) == 200
+    assert sum(r.duplicates for r in results) == 7 * 200
+    for customer in customers:
+        totals = await usage_totals(org_id, customer.id, ["hit"], START, START + timedelta(days=1))
+        assert totals["hit"].event_count == 10
