@@ -21,6 +21,7 @@ from server.db.tables import Customer, Organization, PortalSession
 from server.errors import Unauthorized
 from server.security.keyring import Keyring
 from server.security.secrets import sha256_hex
+from server.services.point_reads import read_one
 
 EMBED_IDLE = timedelta(minutes=30)
 HOSTED_IDLE = timedelta(days=30)
@@ -126,11 +127,10 @@ _FIND_SESSION = (
 
 async def find_session(secret: str, kind: SessionKind) -> LiveSession:
     """The live session ``secret`` opens, in one query; use keeps it alive for another idle period."""
-    rows = await PortalSession.raw(_FIND_SESSION, sha256_hex(secret), kind.value)
+    row = await read_one(_FIND_SESSION, sha256_hex(secret), kind.value)
     now = clock.now()
-    if not rows or rows[0]["ended_at"] is not None or _moment(rows[0]["expires_at"]) <= now:
+    if row is None or row["ended_at"] is not None or _moment(row["expires_at"]) <= now:
         raise SessionExpired("your session has ended; open the portal again")
-    row = rows[0]
     expires_at = _moment(row["expires_at"])
     if now - _moment(row["last_seen_at"]) >= TOUCH_AFTER:
         expires_at = now + (EMBED_IDLE if kind is SessionKind.EMBED else HOSTED_IDLE)
