@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, post
 
-from server.api.deps import authenticate_request
+from server.api.deps import authenticate_mint
 from server.api.openapi import API_KEY_SECURITY, example_body, problems
 from server.schemas.customer_sessions import (
     CUSTOMER_SESSION_EXAMPLE,
@@ -32,11 +32,11 @@ class CustomerSessionController(Controller):
         """A single-use portal token for one customer, and the hosted portal URL that carries it."""
         # Not the ``org`` dependency: the key and the customer are found in one statement.
         customer = CustomerRef(data.customer_id, data.external_customer_id)
-        caller = await authenticate_request(request, customer)
+        caller = await authenticate_mint(request, customer)
         settings: Settings = request.app.state.settings
         keyring: Keyring = request.app.state.keyring
         link = portal_link(
-            caller.org_row,
+            caller.org,
             customer.live_id(caller.customer),
             secret=keyring.secret_keys[-1],
             public_url=settings.public_url,

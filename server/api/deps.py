@@ -1,6 +1,7 @@
 """Providers shared by the merchant API: the authenticated organization (rate limited per key) and the
-keyring. ``authenticate_request`` is the one place a key is checked; the idempotency middleware, the
-``org`` dependency and the mint call it, and later calls reuse the first one's result."""
+keyring. ``authenticate_request`` is the one place a key is checked (``authenticate_mint`` is the same for
+a mint, which finds its customer in the same statement); the idempotency middleware and the ``org``
+dependency both call it, and the second call reuses the first's result."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from server.db.tables import Organization
 from server.errors import Unauthorized
 from server.security.keyring import Keyring
 from server.security.ratelimit import API_KEY_LIMIT, RateLimiter, enforce
-from server.services.api_keys import Caller, authenticate_api_key
+from server.services.api_keys import Caller, MintingCaller, authenticate_api_key, authenticate_minting_key
 from server.services.customer_sessions import CustomerRef, find_customer
 
 _CALLER_STATE_KEY = "selfserve_api_caller"
+_REFUSED = "this API key is not valid or has been revoked"
 
 
 def provide_keyring(request: Request[Any, Any, Any]) -> Keyring:
@@ -24,17 +26,9 @@ def provide_keyring(request: Request[Any, Any, Any]) -> Keyring:
     return keyring
 
 
-async def authenticate_request(
-    connection: ASGIConnection[Any, Any, Any, Any], customer: CustomerRef | None = None
-) -> Caller:
-    """The caller whose secret key is in ``Authorization: Bearer ss_sk_…`` (with the customer ``customer``
-    names, found in the same statement); 401 otherwise, 429 when the key is over its rate limit."""
-    state = connection.scope["state"]
-    cached: Caller | None = state.get(_CALLER_STATE_KEY)
-    if cached is not None:
-        if customer is None:
-            return cached
-        return Caller(cached.org_row, await find_customer(cached.org_id, customer))
+async def _rate_limited_key(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """The key in ``Authorization: Bearer ss_sk_…``, counted against its rate limit; 401 when there is none,
+    429 when it is over the limit."""
     scheme, _, key = connection.headers.get("authorization", "").partition(" ")
     key = key.strip()
     if scheme.lower() != "bearer" or not key:
@@ -42,11 +36,37 @@ async def authenticate_request(
     keyring: Keyring = connection.app.state.keyring
     limiter: RateLimiter = connection.app.state.rate_limiter
     await enforce(limiter, "api:" + keyring.api_key_hasher.digest(key), API_KEY_LIMIT)
-    caller = await authenticate_api_key(keyring, key, customer)
+    return key
+
+
+async def authenticate_request(connection: ASGIConnection[Any, Any, Any, Any]) -> Caller:
+    """The caller whose secret key the request carries; 401 when it is not live, 429 when it is over its
+    rate limit. A second call for the same request reuses the first one's answer."""
+    state = connection.scope["state"]
+    cached: Caller | None = state.get(_CALLER_STATE_KEY)
+    if cached is not None:
+        return cached
+    keyring: Keyring = connection.app.state.keyring
+    caller = await authenticate_api_key(keyring, await _rate_limited_key(connection))
     if caller is None:
-        raise Unauthorized("this API key is not valid or has been revoked")
+        raise Unauthorized(_REFUSED)
     state[_CALLER_STATE_KEY] = caller
     return caller
+
+
+async def authenticate_mint(
+    connection: ASGIConnection[Any, Any, Any, Any], customer: CustomerRef
+) -> MintingCaller:
+    """``authenticate_request`` for a mint, which also finds the customer it names: in the same statement,
+    unless the idempotency middleware has already authenticated the request."""
+    cached: Caller | None = connection.scope["state"].get(_CALLER_STATE_KEY)
+    if cached is not None:
+        return MintingCaller(cached.org_row, await find_customer(cached.org_id, customer))
+    keyring: Keyring = connection.app.state.keyring
+    minting = await authenticate_minting_key(keyring, await _rate_limited_key(connection), customer)
+    if minting is None:
+        raise Unauthorized(_REFUSED)
+    return minting
 
 
 async def provide_org(request: Request[Any, Any, Any]) -> Organization:

@@ -23,15 +23,23 @@ LAST_USED_PRECISION = timedelta(minutes=1)
 """``last_used_at`` is written when it is older than this, not on every request (a write per API call would
 cost more than the call)."""
 _ORG_COLUMNS = ", ".join(f"o.{column._meta.db_column_name}" for column in Organization._meta.columns)
+_MINT_COLUMNS = (
+    "CAST(o.id AS TEXT) AS id, o.slug, o.portal_settings, "
+    "CAST(c.id AS TEXT) AS customer_id, c.deleted_at IS NOT NULL AS customer_archived"
+)
+"""What a mint reads, as text, flags and JSON: no column a driver has to convert (SQLite's converters cost
+more than its lookup)."""
+_MINT_JOINS: dict[CustomerColumn, str] = {
+    "id": "LEFT JOIN ss_customer c ON c.org = k.org AND c.id = {} ",
+    "external_id": "LEFT JOIN ss_customer c ON c.org = k.org AND c.external_id = {} ",
+}
 
 
 @dataclass(frozen=True)
 class Caller:
-    """Who sent an API request: the organization of its key (its row) and, when the request named one, the
-    customer (None when the organization has no such customer)."""
+    """Who sent an API request: the organization of its key, as its row."""
 
     org_row: dict[str, Any]
-    customer: FoundCustomer | None = None
 
     @property
     def org_id(self) -> UUID:
@@ -40,50 +48,67 @@ class Caller:
 
     @cached_property
     def org(self) -> Organization:
-        """Made on first use: a Piccolo object costs more than the mint, which never needs one."""
+        """Made on first use: a Piccolo object costs more than many a request needs."""
         return Organization(**self.org_row, _exists_in_db=True)
 
 
+@dataclass(frozen=True)
+class MintingCaller:
+    """Who sent a mint: the organization's ``id``, ``slug`` and ``portal_settings`` (what signing reads) and
+    the customer the mint names (None when the organization has no such customer)."""
+
+    org: dict[str, Any]
+    customer: FoundCustomer | None
+
+
 @cache
-def _live_key_sql(candidates: int, customer_column: CustomerColumn | None) -> str:
-    """Key -> organization, and the customer of that organization whose ``customer_column`` is the first
-    parameter when one is given; the key's hashes are the last ``candidates`` parameters."""
-    customer, join = "", ""
-    if customer_column is not None:
-        customer = "c.id AS customer_id, c.deleted_at AS customer_deleted_at, "
-        join = f"LEFT JOIN ss_customer c ON c.org = k.org AND c.{customer_column} = {{}} "
+def _live_key_sql(candidates: int, columns: str, join: str) -> str:
+    """``columns`` of the live key ``k`` whose hash is one of the last ``candidates`` parameters, of its
+    organization ``o`` and of what ``join`` adds (its parameters come after the first), with whether the
+    key's ``last_used_at`` is no later than the first parameter."""
     hashes = ", ".join(["{}"] * candidates)
     # Only our own column names are interpolated; every value is a parameter.
     return (
-        f"SELECT k.id AS api_key_id, k.last_used_at AS api_key_last_used_at, {customer}{_ORG_COLUMNS} "  # noqa: S608
-        f"FROM ss_api_key k JOIN ss_organization o ON o.id = k.org {join}"
+        "SELECT (k.last_used_at IS NULL OR k.last_used_at <= {}) AS api_key_stale, "  # noqa: S608
+        f"{columns} FROM ss_api_key k JOIN ss_organization o ON o.id = k.org {join}"
         f"WHERE k.key_hash IN ({hashes}) AND k.revoked_at IS NULL LIMIT 1"
     )
 
 
-async def authenticate_api_key(
-    keyring: Keyring, key: str, customer: CustomerRef | None = None
-) -> Caller | None:
-    """The caller of a live key, or None. One statement, read afresh on every API request, so a revoked key
-    is refused by every process from the next request on; it also finds the customer ``customer`` names
-    (the mint needs both). Malformed keys never reach the database."""
+async def _live_key(
+    keyring: Keyring, key: str, columns: str, join: str = "", *join_params: Any
+) -> dict[str, Any] | None:
+    """One statement, read afresh on every API request, so a revoked key is refused by every process from
+    the next request on. Malformed keys never reach the database."""
     if not is_well_formed(key):
         return None
     candidates = keyring.api_key_hasher.candidates(key)
-    match = customer.match if customer is not None else None
-    column, params = (None, candidates) if match is None else (match[0], [match[1], *candidates])
-    row = await read_one(_live_key_sql(len(candidates), column), *params)
+    now = clock.now()
+    sql = _live_key_sql(len(candidates), columns, join)
+    row = await read_one(sql, now - LAST_USED_PRECISION, *join_params, *candidates)
+    if row is not None and row.pop("api_key_stale"):
+        await ApiKey.update({ApiKey.last_used_at: now}).where(ApiKey.key_hash.is_in(candidates))
+    return row
+
+
+async def authenticate_api_key(keyring: Keyring, key: str) -> Caller | None:
+    """The caller of a live key, or None."""
+    row = await _live_key(keyring, key, _ORG_COLUMNS)
+    return Caller(row) if row is not None else None
+
+
+async def authenticate_minting_key(keyring: Keyring, key: str, customer: CustomerRef) -> MintingCaller | None:
+    """The caller of a live key and the customer the mint names, found in the same statement; None when
+    the key is not live."""
+    if customer.match is None:  # refused once the key is known to be good (401 comes first)
+        caller = await authenticate_api_key(keyring, key)
+        return MintingCaller(caller.org_row, None) if caller is not None else None
+    column, value = customer.match
+    row = await _live_key(keyring, key, _MINT_COLUMNS, _MINT_JOINS[column], value)
     if row is None:
         return None
-    key_id, last_used_at = row.pop("api_key_id"), row.pop("api_key_last_used_at")
-    now = clock.now()
-    if last_used_at is None or now - last_used_at >= LAST_USED_PRECISION:
-        await ApiKey.update({ApiKey.last_used_at: now}).where(ApiKey.id == key_id)
-    found = None
-    if column is not None:
-        customer_id, deleted_at = row.pop("customer_id"), row.pop("customer_deleted_at")
-        found = FoundCustomer(customer_id, deleted_at) if customer_id is not None else None
-    return Caller(row, found)
+    customer_id, archived = row.pop("customer_id"), row.pop("customer_archived")
+    return MintingCaller(row, FoundCustomer(customer_id, bool(archived)) if customer_id is not None else None)
 
 
 async def list_api_keys(org_id: UUID, *, limit: int, cursor: str | None = None) -> Page[ApiKey]:
