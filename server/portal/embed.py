@@ -194,14 +194,16 @@ class EmbedController(Controller):
         state, params = request.app.state, dict(request.query_params)
         try:
             session = await _session(request)
-            key = None if params else key_for(view, session)
-            html = state.view_cache.get(key) if key else None
-            if html is None:
-                ctx = await load_context(session, state.keyring, state.settings.public_url)
+            if params:
+                response = await _render_fresh(request, session, view, params)
+            else:
+                html = await state.view_cache.get_or_make(
+                    key_for(view, session),
+                    lambda: _fragment(request, session, view),
+                )
+                response = Response(html, media_type="text/html", headers={"cache-control": "no-store"})
         except SessionExpired:
             return _session_expired()
-        if html is None:
-            widget = _widget(ctx, view)
         if "action" not in params:
             await state.portal_events.add(
                 session.org_id,
@@ -210,11 +212,6 @@ class EmbedController(Controller):
                 session_id=session.id,
                 properties={"view": view},
             )
-        if html is not None:
-            return Response(html, media_type="text/html", headers={"cache-control": "no-store"})
-        response = await render_view(request, ctx, widget, params, message=None, status=200)
-        if key:
-            state.view_cache.put(key, response.content)
         return response
 
     @post("/views/{view:str}/{action:str}", name="embed-action")
@@ -265,6 +262,19 @@ async def _session(request: Request[Any, Any, Any]) -> LiveSession:
     if "authorization" not in request.headers:
         return await cookie_session(request)
     return await find_session(_bearer(request), SessionKind.EMBED)
+
+
+async def _render_fresh(
+    request: Request[Any, Any, Any], session: LiveSession, view: str, params: dict[str, str]
+) -> Response[str]:
+    state = request.app.state
+    ctx = await load_context(session, state.keyring, state.settings.public_url)
+    return await render_view(request, ctx, _widget(ctx, view), params, message=None, status=200)
+
+
+async def _fragment(request: Request[Any, Any, Any], session: LiveSession, view: str) -> str:
+    response = await _render_fresh(request, session, view, {})
+    return str(response.content)
 
 
 async def _context(request: Request[Any, Any, Any]) -> PortalContext:

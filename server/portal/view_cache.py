@@ -9,7 +9,9 @@ and a few labels depend on today's date."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from server import clock
@@ -38,6 +40,7 @@ class ViewCache:
 
     def __init__(self, max_entries: int = MAX_ENTRIES, ttl: timedelta = TTL) -> None:
         self._entries: OrderedDict[Key, tuple[datetime, str]] = OrderedDict()
+        self._making: dict[Key, asyncio.Future[str]] = {}
         self._max_entries = max_entries
         self._ttl = ttl
 
@@ -51,6 +54,24 @@ class ViewCache:
             return None
         self._entries.move_to_end(key)
         return html
+
+    async def get_or_make(self, key: Key, make: Callable[[], Awaitable[str]]) -> str:
+        """The fragment for ``key``. On a miss ``make`` renders it once, however many requests ask for it at
+        the same moment (a popular view just invalidated would otherwise be rendered by each of them)."""
+        html = self.get(key)
+        if html is not None:
+            return html
+        making = self._making.get(key)
+        if making is None:
+            making = self._making[key] = asyncio.ensure_future(make())
+            making.add_done_callback(lambda done: self._made(key, done))
+        return await asyncio.shield(making)  # one asker leaving does not stop the others' render
+
+    def _made(self, key: Key, done: asyncio.Future[str]) -> None:
+        if self._making.get(key) is done:
+            del self._making[key]
+        if not done.cancelled() and done.exception() is None:
+            self.put(key, done.result())
 
     def put(self, key: Key, html: str) -> None:
         self._entries[key] = (clock.now(), html)

@@ -1,11 +1,14 @@
 """The view cache: a view opened again is served from memory until something it shows changes, whoever
 changes it; parameters, scopes and time each keep a fragment from being reused where it would be wrong."""
 
+import asyncio
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from server.clock import FrozenClock, use_clock
 from server.db.tables import Customer
 from server.services.wallet import credit
+from widgets import VIEWS
 
 MARKER = "<p>served from the view cache</p>"
 
@@ -112,3 +115,35 @@ async def test_views_opened_from_the_cache_are_counted(client, open_session, api
         assert (await client.get("/embed/views/usage", headers=headers)).status_code == 200
     report = await client.get("/v1/analytics/portal", headers=api_headers)
     assert report.json()["views_per_section"] == {"usage": 3}
+
+
+async def test_a_cold_view_asked_for_at_once_is_rendered_once(app, client, open_session, monkeypatch):
+    wallet = VIEWS["wallet"]
+    loads = []
+
+    async def counting_load(ctx, params):
+        loads.append(ctx.customer.id)
+        await asyncio.sleep(0.05)  # long enough for every request to arrive while it renders
+        return await wallet.load(ctx, params)
+
+    monkeypatch.setitem(VIEWS, "wallet", dataclasses.replace(wallet, load=counting_load))
+    headers = bearer(await open_session())
+    pages = await asyncio.gather(*(client.get("/embed/views/wallet", headers=headers) for _ in range(10)))
+    assert {page.status_code for page in pages} == {200}
+    assert len({page.text for page in pages}) == 1
+    assert len(loads) == 1
+
+
+async def test_a_failed_render_is_not_kept(app, client, open_session, monkeypatch):
+    wallet = VIEWS["wallet"]
+
+    async def failing_load(ctx, params):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setitem(VIEWS, "wallet", dataclasses.replace(wallet, load=failing_load))
+    headers = bearer(await open_session())
+    assert (await client.get("/embed/views/wallet", headers=headers)).status_code == 500
+    monkeypatch.setitem(VIEWS, "wallet", wallet)
+    page = await client.get("/embed/views/wallet", headers=headers)
+    assert page.status_code == 200
+    assert "You have no credit yet." in page.text
