@@ -20,7 +20,7 @@ from server.services.pagination import Page, paginate
 from server.services.point_reads import read_one
 
 LAST_USED_PRECISION = timedelta(minutes=1)
-"""``last_used_at`` is written when it is older than this, not on every request (a write per API call would
+"""``last_used_at`` is written when it is at least this old, not on every request (a write per API call would
 cost more than the call)."""
 _ORG_COLUMNS = ", ".join(f"o.{column._meta.db_column_name}" for column in Organization._meta.columns)
 _MINT_COLUMNS = (
@@ -78,8 +78,9 @@ def _live_key_sql(candidates: int, columns: str, join: str) -> str:
 async def _live_key(
     keyring: Keyring, key: str, columns: str, join: str = "", *join_params: Any
 ) -> dict[str, Any] | None:
-    """One statement, read afresh on every API request, so a revoked key is refused by every process from
-    the next request on. Malformed keys never reach the database."""
+    """``columns`` (see ``_live_key_sql``) for the live key ``key``, or None; marks the key used when its
+    ``last_used_at`` is stale. One statement, read afresh on every API request, so a revoked key is refused
+    by every process from the next request on. Malformed keys never reach the database."""
     if not is_well_formed(key):
         return None
     candidates = keyring.api_key_hasher.candidates(key)
