@@ -13,7 +13,6 @@ import aiosqlite
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
-from piccolo.table import Table
 
 from server.db.tables import TABLES
 
@@ -107,21 +106,6 @@ class PooledSQLiteEngine(SQLiteEngine):
         if query_type == "insert" and self.get_version_sync() < RETURNING_SINCE:
             return await super()._run_in_existing_connection(connection, query, args, query_type, table)
         return list(await connection.execute_fetchall(query, args or []))
-
-    async def run_many(self, query: str, rows: list[tuple[Any, ...]]) -> None:
-        """One statement for each row, in one transaction and one round trip to the connection's thread."""
-        connection = await self._acquire()
-        try:
-            async with self.write_lock():
-                await connection.execute("BEGIN IMMEDIATE")
-                try:
-                    await connection.executemany(query, rows)
-                except BaseException:
-                    await connection.execute("ROLLBACK")
-                    raise
-                await connection.execute("COMMIT")
-        finally:
-            await self._release(connection)
 
     async def close_idle(self) -> None:
         idle, self._idle = self._idle, []
@@ -236,25 +220,6 @@ async def migrate(engine: Engine) -> list[str]:  # type: ignore[type-arg]
         raise RuntimeError(f"migration failed: {result.message}")
     after = await Migration.get_migrations_which_ran(app_name="selfserve")
     return sorted(set(after) - before)
-
-
-async def insert_rows(table: type[Table], columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-    """Insert ``rows`` (values in ``columns`` order) all or none, on the driver: Piccolo's query builder
-    spends about a quarter of a millisecond a row, which a batch of hundreds would hold the event loop for.
-    Inside a transaction, or before PostgreSQL's pool is up, it goes through Piccolo."""
-    engine = table._meta.db
-    tablename, names = table._meta.tablename, ", ".join(columns)
-    if engine.current_transaction.get() is None:
-        if isinstance(engine, PooledSQLiteEngine):
-            marks = ", ".join("?" * len(columns))
-            await engine.run_many(f"INSERT INTO {tablename} ({names}) VALUES ({marks})", rows)  # noqa: S608
-            return
-        if isinstance(engine, PostgresEngine) and engine.pool is not None:
-            marks = ", ".join(f"${n}" for n in range(1, len(columns) + 1))
-            async with engine.pool.acquire() as connection:
-                await connection.executemany(f"INSERT INTO {tablename} ({names}) VALUES ({marks})", rows)  # noqa: S608
-            return
-    await table.insert(*(table(**dict(zip(columns, row, strict=True))) for row in rows))
 
 
 def write_transaction() -> Any:

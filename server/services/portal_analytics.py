@@ -13,10 +13,11 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import msgspec
+from piccolo.engine.postgres import PostgresEngine
 
 from server import clock
-from server.db.engine import insert_rows
 from server.db.enums import Actor
+from server.db.json_rows import insert_from_json, json_param, utc_stamp
 from server.db.tables import PortalEvent, Subscription
 from server.errors import Invalid
 from server.webhooks.outbox import EVENT_TYPES
@@ -109,7 +110,7 @@ class PendingEvents:
     MAX_PENDING = 500
 
     def __init__(self) -> None:
-        self._rows: list[tuple[Any, ...]] = []
+        self._rows: list[list[str | None]] = []
         self._oldest: datetime | None = None
 
     async def add(
@@ -123,9 +124,9 @@ class PendingEvents:
     ) -> None:
         _check_name(name)
         now = clock.now()
-        props = msgspec.json.encode(properties).decode()
-        row = (uuid4(), org_id, customer_id, session_id, Actor.CUSTOMER.value, name, "", props, now)
-        self._rows.append(row)
+        session = None if session_id is None else str(session_id)
+        props = json_param(properties)
+        self._rows.append([str(uuid4()), str(org_id), str(customer_id), session, name, props, utc_stamp(now)])
         self._oldest = self._oldest or now
         if len(self._rows) >= self.MAX_PENDING or now - self._oldest >= self.FLUSH_EVERY:
             await self.flush()
@@ -135,20 +136,36 @@ class PendingEvents:
         rows, self._rows, self._oldest = self._rows, [], None
         if not rows:
             return
+        insert = _INSERT_PENDING[isinstance(PortalEvent._meta.db, PostgresEngine)]
         try:
-            await insert_rows(PortalEvent, _COLUMNS, rows)
+            await PortalEvent.raw(insert, Actor.CUSTOMER.value, "", json_param(rows))
         except Exception:  # analytics must never fail a page: keep every row the database takes
             for row in rows:
                 try:
-                    await insert_rows(PortalEvent, _COLUMNS, [row])
+                    await PortalEvent.raw(insert, Actor.CUSTOMER.value, "", json_param([row]))
                 except Exception:
-                    log.warning("dropped a portal event %s the database refused", row[5])
+                    log.warning("dropped a portal event %s the database refused", row[4])
 
     def __len__(self) -> int:
         return len(self._rows)
 
 
-_COLUMNS = ("id", "org", "customer", "session", "actor", "name", "outcome", "properties", "created_at")
+_PENDING_COLUMNS: tuple[tuple[str, str | None], ...] = (
+    ("id", "uuid"),
+    ("org", "uuid"),
+    ("customer", "uuid"),
+    ("session", "uuid"),
+    ("actor", None),
+    ("outcome", None),
+    ("name", "text"),
+    ("properties", "json"),
+    ("created_at", "timestamptz"),
+)
+_INSERT_PENDING = {
+    postgres: insert_from_json("ss_portal_event", _PENDING_COLUMNS, postgres=postgres)
+    for postgres in (False, True)
+}
+"""Parameters: the actor (a customer), the outcome (none), the rows."""
 
 
 def _check_name(name: str) -> None:

@@ -15,6 +15,7 @@ from piccolo.engine.postgres import PostgresEngine
 
 from server import clock
 from server.db.engine import write_transaction
+from server.db.json_rows import insert_from_json, json_param, utc_stamp
 from server.db.tables import Customer, UsageEvent, UsageRollup
 from server.errors import Invalid
 
@@ -59,10 +60,12 @@ async def _resolve_customers(org_id: UUID, events: list[UsageEventIn], *, postgr
     by_id: set[str] = set()
     by_external: dict[str, str] = {}
     if ids:
-        rows = await Customer.raw(_LIVE_CUSTOMERS[(postgres, "id")], org_id, _json(ids))
+        rows = await Customer.raw(_LIVE_CUSTOMERS[(postgres, "id")], org_id, json_param(ids))
         by_id = {str(r["id"]) for r in rows}
     if external_ids:
-        rows = await Customer.raw(_LIVE_CUSTOMERS[(postgres, "external_id")], org_id, _json(external_ids))
+        rows = await Customer.raw(
+            _LIVE_CUSTOMERS[(postgres, "external_id")], org_id, json_param(external_ids)
+        )
         by_external = {r["external_id"]: str(r["id"]) for r in rows}
     resolved: list[str] = []
     for index, event in enumerate(events):
@@ -90,32 +93,6 @@ def _refuse_nul_characters(events: list[UsageEventIn]) -> None:
             raise Invalid(f"event {index}: name, event_id and external_customer_id may not contain U+0000")
 
 
-def _json(value: object) -> str:
-    return msgspec.json.encode(value).decode()
-
-
-def _insert_from_json(table: str, columns: tuple[tuple[str, str | None], ...], *, postgres: bool) -> str:
-    """``INSERT INTO table (columns) SELECT …`` whose rows come from one JSON array of row arrays.
-
-    A column with a type takes the next element of each row array (cast on PostgreSQL; SQLite stores the
-    JSON scalar as it is); a column without one is a parameter of its own, the same for every row. The JSON
-    array is the last parameter. Binding one text instead of thousands of values leaves the work to the
-    database: Piccolo formats every placeholder in Python, which took longer than the INSERT itself."""
-    fields: list[str] = []
-    element = 0
-    for _, sql_type in columns:
-        if sql_type is None:
-            fields.append("{}")
-            continue
-        fields.append(
-            f"(e.value ->> {element})::{sql_type}" if postgres else f"json_extract(e.value, '$[{element}]')"
-        )
-        element += 1
-    source = "jsonb_array_elements({}::jsonb) AS e(value)" if postgres else "json_each({}) AS e WHERE true"
-    names = ", ".join(name for name, _ in columns)
-    return f"INSERT INTO {table} ({names}) SELECT {', '.join(fields)} FROM {source}"  # noqa: S608 (no values)
-
-
 _EVENT_COLUMNS: tuple[tuple[str, str | None], ...] = (
     ("id", "uuid"),
     ("org", None),
@@ -137,13 +114,13 @@ _ROLLUP_COLUMNS: tuple[tuple[str, str | None], ...] = (
     ("event_count", "bigint"),
 )
 _INSERT_EVENTS = {
-    postgres: _insert_from_json("ss_usage_event", _EVENT_COLUMNS, postgres=postgres)
+    postgres: insert_from_json("ss_usage_event", _EVENT_COLUMNS, postgres=postgres)
     + " ON CONFLICT DO NOTHING RETURNING dedupe_key"
     for postgres in (False, True)
 }
 """Parameters: org, ingested_at, the rows. Returns the ``dedupe_key`` of every row inserted."""
 _ADD_TO_ROLLUP = {
-    postgres: _insert_from_json("ss_usage_rollup", _ROLLUP_COLUMNS, postgres=postgres)
+    postgres: insert_from_json("ss_usage_rollup", _ROLLUP_COLUMNS, postgres=postgres)
     + " ON CONFLICT (customer, name, day) DO UPDATE SET total = ss_usage_rollup.total + excluded.total, "
     "event_count = ss_usage_rollup.event_count + excluded.event_count"
     for postgres in (False, True)
@@ -173,7 +150,7 @@ def _event_rows(events: list[UsageEventIn], customers: list[str], now: datetime)
     Rows with an ``event_id`` are in its order: an INSERT waits on an id another batch has just inserted,
     and two batches meeting their shared ids in opposite orders would each wait for the other (PostgreSQL
     then aborts one: a deadlock)."""
-    default_stamp = _utc_stamp(now)
+    default_stamp = utc_stamp(now)
     rows: list[EventRow] = []
     for event, customer_id, row_id in zip(
         events, customers, _time_ordered_ids(len(events), now), strict=True
@@ -188,7 +165,7 @@ def _event_rows(events: list[UsageEventIn], customers: list[str], now: datetime)
                 event.name,
                 event.event_id,
                 event.value,
-                default_stamp if occurred is None else _utc_stamp(occurred),
+                default_stamp if occurred is None else utc_stamp(occurred),
                 msgspec.json.encode(event.metadata).decode() if event.metadata else "{}",
             )
         )
@@ -219,12 +196,6 @@ def _time_ordered_ids(count: int, now: datetime) -> list[str]:
     return ids
 
 
-def _utc_stamp(moment: datetime) -> str:
-    """``2027-03-10 12:00:00.5+00:00``: the text Piccolo writes for a timestamptz on SQLite (PostgreSQL
-    reads it too). Its first ten characters are the UTC day."""
-    return str(moment.astimezone(UTC))
-
-
 def _daily_totals(rows: list[EventRow], inserted_keys: set[str | None]) -> dict[tuple[str, str, str], Totals]:
     """Per (customer, name, UTC day), the events inserted: every one without an ``event_id`` and those whose
     id came back from the INSERT (the others were already stored)."""
@@ -244,7 +215,7 @@ async def _add_to_rollup(org_id: UUID, rollup: dict[tuple[str, str, str], Totals
         (str(uuid.uuid4()), customer_id, name, day, totals.total, totals.event_count)
         for (customer_id, name, day), totals in sorted(rollup.items())  # one lock order for every batch
     ]
-    await UsageRollup.raw(_ADD_TO_ROLLUP[postgres], org_id, _json(rows))
+    await UsageRollup.raw(_ADD_TO_ROLLUP[postgres], org_id, json_param(rows))
 
 
 async def ingest_events(org_id: UUID, events: list[UsageEventIn]) -> IngestResult:
@@ -262,7 +233,7 @@ async def ingest_events(org_id: UUID, events: list[UsageEventIn]) -> IngestResul
     postgres = isinstance(UsageEvent._meta.db, PostgresEngine)
     rows = _event_rows(events, await _resolve_customers(org_id, events, postgres=postgres), now)
     async with write_transaction():
-        inserted = await UsageEvent.raw(_INSERT_EVENTS[postgres], org_id, now, _json(rows))
+        inserted = await UsageEvent.raw(_INSERT_EVENTS[postgres], org_id, now, json_param(rows))
         inserted_keys = {row["dedupe_key"] for row in inserted}
         await _add_to_rollup(org_id, _daily_totals(rows, inserted_keys), postgres=postgres)
     return IngestResult(inserted=len(inserted), duplicates=len(events) - len(inserted))
