@@ -17,11 +17,11 @@ from server import clock
 from server.auth.csrf import new_csrf_secret
 from server.auth.tokens import PortalClaims
 from server.db.enums import SessionKind
+from server.db.point_reads import read_one
 from server.db.tables import Customer, Organization, PortalSession
 from server.errors import Unauthorized
 from server.security.keyring import Keyring
 from server.security.secrets import sha256_hex
-from server.services.point_reads import read_one
 
 EMBED_IDLE = timedelta(minutes=30)
 HOSTED_IDLE = timedelta(days=30)

@@ -23,9 +23,9 @@ from itsdangerous.encoding import base64_encode
 from server import clock
 from server.auth.origins import origin_matches
 from server.auth.replay import ReplayStore
+from server.db.point_reads import read_one
 from server.errors import Invalid, Unauthorized
 from server.security.keyring import Keyring
-from server.services.point_reads import read_one
 
 SALT = "selfserve.portal-token.v1"
 MIN_TTL = 60

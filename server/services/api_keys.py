@@ -11,13 +11,13 @@ from uuid import UUID
 
 from server import clock
 from server.auth.api_keys import is_well_formed
+from server.db.point_reads import read_one
 from server.db.tables import ApiKey, Organization
 from server.errors import NotFound
 from server.security.keyring import Keyring
 from server.services.customer_sessions import CustomerColumn, CustomerRef, FoundCustomer
 from server.services.orgs import create_api_key as _insert_key
 from server.services.pagination import Page, paginate
-from server.services.point_reads import read_one
 
 LAST_USED_PRECISION = timedelta(minutes=1)
 """``last_used_at`` is written when it is at least this old, not on every request (a write per API call would

@@ -14,11 +14,11 @@ from uuid import UUID
 import msgspec
 
 from server.auth.tokens import PortalClaims, issue_portal_token
+from server.db.point_reads import read_one
 from server.db.tables import Organization
 from server.errors import Invalid, NotFound
 from server.schemas.portal_settings import PortalSettings
 from server.schemas.validators import check_url
-from server.services.point_reads import read_one
 
 CustomerColumn = Literal["id", "external_id"]
 _FIND_CUSTOMER: dict[CustomerColumn, str] = {

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 
 from server import clock
-from server.auth.api_keys import display_prefix, generate_api_key, is_well_formed
+from server.auth.api_keys import display_prefix, generate_api_key
 from server.auth.origins import OriginError, normalize_origin_pattern
 from server.db.engine import write_transaction
 from server.db.tables import ApiKey, Organization
@@ -104,18 +104,3 @@ async def get_organization_by_slug(slug: str) -> Organization:
 async def create_api_key(keyring: Keyring, org: Organization, name: str = "") -> str:
     """A new secret key for ``org``; the plaintext is returned once and never stored."""
     return await _insert_api_key(keyring, org, name=name)
-
-
-async def authenticate_api_key(keyring: Keyring, key: str) -> Organization | None:
-    """The organization a live key belongs to, or None. Malformed keys never reach the database."""
-    if not is_well_formed(key):
-        return None
-    row = (
-        await ApiKey.select(ApiKey.id, ApiKey.org)
-        .where(ApiKey.key_hash.is_in(keyring.api_key_hasher.candidates(key)), ApiKey.revoked_at.is_null())
-        .first()
-    )
-    if row is None:
-        return None
-    await ApiKey.update({ApiKey.last_used_at: clock.now()}).where(ApiKey.id == row["id"])
-    return await Organization.objects().where(Organization.id == row["org"]).first()

@@ -5,10 +5,10 @@ import sqlite3
 
 import pytest
 
+from server.db import point_reads
 from server.db.engine import PooledSQLiteEngine, write_transaction
+from server.db.point_reads import read_one
 from server.db.tables import Organization
-from server.services import point_reads
-from server.services.point_reads import read_one
 
 _ORG_BY_ID = "SELECT * FROM ss_organization WHERE id = {}"
 

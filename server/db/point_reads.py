@@ -1,11 +1,11 @@
-"""One-row reads for the merchant API's hot path (every request's API key, the customer of a minted token),
-straight on the driver.
+"""One-row reads for the hot paths (every API request's key, the customer of a minted token, every portal
+request's session), straight on the driver.
 
 Piccolo's query builder costs about a millisecond a query, and on SQLite every statement also travels to a
 connection thread and back (a few hundred microseconds under load). These reads are one hand-written
-statement each instead. On SQLite the statement runs synchronously on a connection this module keeps per
-engine: reading a few indexed rows takes microseconds, and in WAL mode a reader never waits for a writer;
-should the file be locked anyway (busy timeout 0 here), the read goes through the engine instead of blocking
+statement each instead. On SQLite the statement runs synchronously on the engine's reader connection:
+reading a few indexed rows takes microseconds, and in WAL mode a reader never waits for a writer; should the
+file be locked anyway (busy timeout 0 here), the read goes through the engine instead of blocking
 the event loop. On PostgreSQL it runs on a pooled connection without the query builder. Inside a transaction
 it goes through the engine, so it sees the transaction's own writes.
 """
@@ -14,20 +14,15 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import weakref
 from functools import cache
 from typing import Any
 
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import dict_factory
 
 from server.db.engine import PooledSQLiteEngine
 from server.db.tables import TABLES
 
 _PLACEHOLDER = re.compile(r"\{\}")
-_sqlite_readers: weakref.WeakKeyDictionary[PooledSQLiteEngine, sqlite3.Connection] = (
-    weakref.WeakKeyDictionary()
-)
 
 
 @cache
@@ -43,13 +38,7 @@ def _qmarks(sql: str) -> str:
 
 
 def _sqlite_reader(engine: PooledSQLiteEngine) -> sqlite3.Connection:
-    reader = _sqlite_readers.get(engine)
-    if reader is None:
-        options = {**engine.connection_kwargs, "timeout": 0, "check_same_thread": False}
-        reader = sqlite3.connect(**options)
-        reader.row_factory = dict_factory
-        _sqlite_readers[engine] = reader
-    return reader
+    return engine.reader()
 
 
 async def read_one(sql: str, *args: Any) -> dict[str, Any] | None:
