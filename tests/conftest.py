@@ -8,6 +8,7 @@ be reached skips those tests with a clear reason, and fails the run under ``CI=t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import uuid
@@ -79,15 +80,25 @@ def db_kind(request: pytest.FixtureRequest) -> str:
     return kind
 
 
-@pytest.fixture(scope="session")
-async def database_url(db_kind: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+@contextlib.asynccontextmanager
+async def fresh_database(db_kind: str, directory: Path) -> AsyncIterator[str]:
+    """The URL of a new, empty database of ``db_kind``: an SQLite file in ``directory``, or a PostgreSQL
+    database that is dropped afterwards."""
     if db_kind == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'selfserve.db'}"
+        yield f"sqlite:///{directory / 'selfserve.db'}"
         return
     admin_url = os.environ.get("SELFSERVE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
     url = await _create_postgres_database(admin_url)
-    yield url
-    await _drop_postgres_database(admin_url, url)
+    try:
+        yield url
+    finally:
+        await _drop_postgres_database(admin_url, url)
+
+
+@pytest.fixture(scope="session")
+async def database_url(db_kind: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    async with fresh_database(db_kind, tmp_path_factory.mktemp("db")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

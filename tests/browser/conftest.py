@@ -8,6 +8,8 @@ those fetchToken calls, and receives webhooks.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import secrets
@@ -27,7 +29,7 @@ import httpx
 import pytest
 
 from server.auth.tokens import mint_portal_token
-from tests.conftest import _unavailable
+from tests.conftest import _unavailable, fresh_database
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -168,43 +170,49 @@ def host_port() -> int:
     return _free_port()
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory, host_port: int) -> Iterator[Stack]:
+@contextlib.asynccontextmanager
+async def running_stack(db_kind: str, data_dir: Path, *origins: str) -> AsyncIterator[Stack]:
+    """tests/browser/stack.py on a fresh ``db_kind`` database, up and answering, until the block ends."""
     if not os.path.exists(CHROMIUM):
         _unavailable(f"Chromium is not installed at {CHROMIUM} (apt install chromium)")
-    data_dir = tmp_path_factory.mktemp("browser-stack")
-    portal_port, merchant_port = _free_port(), _free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "tests.browser.stack",
-        str(data_dir),
-        str(portal_port),
-        str(merchant_port),
-    ]
-    command.append(f"http://localhost:{host_port}")
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        info = json.loads(process.stdout.readline() or "{}")
-        assert info, "the browser stack did not start (see its stderr above)"
-        started = Stack(**info)
-        deadline = time.monotonic() + STARTUP_SECONDS
-        for url in (started.portal_url, started.merchant_url):
-            while True:
-                try:
-                    if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, f"{url} did not come up"
-                time.sleep(0.1)
-        yield started
-    finally:
-        process.kill()
-        process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+    async with fresh_database(db_kind, data_dir) as database_url:
+        portal_port, merchant_port = _free_port(), _free_port()
+        command = [sys.executable, "-m", "tests.browser.stack", str(data_dir), database_url]
+        command += [str(portal_port), str(merchant_port), *origins]
+        process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
+        try:
+            assert process.stdout is not None
+            info = json.loads(process.stdout.readline() or "{}")
+            assert info, "the browser stack did not start (see its stderr above)"
+            started = Stack(**info)
+            deadline = time.monotonic() + STARTUP_SECONDS
+            async with httpx.AsyncClient(timeout=2) as http:
+                for url in (started.portal_url, started.merchant_url):
+                    while True:
+                        try:
+                            if (await http.get(f"{url}/health")).status_code == 200:
+                                break
+                        except httpx.TransportError:
+                            pass
+                        assert time.monotonic() < deadline, f"{url} did not come up"
+                        await asyncio.sleep(0.1)
+            yield started
+        finally:
+            process.kill()
+            process.wait()
+            if process.stdout is not None:
+                process.stdout.close()
+
+
+@pytest.fixture(scope="session")
+async def stack(
+    db_kind: str, tmp_path_factory: pytest.TempPathFactory, host_port: int
+) -> AsyncIterator[Stack]:
+    """The session's stack, on the database ``--db`` names."""
+    async with running_stack(
+        db_kind, tmp_path_factory.mktemp("browser-stack"), f"http://localhost:{host_port}"
+    ) as s:
+        yield s
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,9 @@
 """The real servers the browser tests drive, in a process of their own (its own event loop and bound tables):
-``python -m tests.browser.stack DATA_DIR PORTAL_PORT MERCHANT_PORT ORIGIN...``.
+``python -m tests.browser.stack DATA_DIR DATABASE_URL PORTAL_PORT MERCHANT_PORT ORIGIN...``.
 
-It migrates a fresh SQLite file, seeds the demo merchant, allows ``ORIGIN...`` to embed it, prints one JSON
-line (org, keys, customers) for the tests, then serves the portal server (with its background worker, so
-webhooks are delivered) and the demo merchant app until it is killed.
+It migrates a fresh database (SQLite or PostgreSQL), seeds the demo merchant, allows ``ORIGIN...`` to embed
+it, prints one JSON line (org, keys, customers) for the tests, then serves the portal server (with its
+background worker, so webhooks are delivered) and the demo merchant app until it is killed.
 """
 
 from __future__ import annotations
@@ -28,11 +28,13 @@ HOST = "127.0.0.1"
 SECRET_KEY = "browser-test-secret-key-" + "b" * 32
 
 
-async def main(data_dir: Path, portal_port: int, merchant_port: int, origins: list[str]) -> None:
+async def main(
+    data_dir: Path, database_url: str, portal_port: int, merchant_port: int, origins: list[str]
+) -> None:
     portal_url = f"http://{HOST}:{portal_port}"
     merchant_url = f"http://{HOST}:{merchant_port}"
     settings = Settings(
-        database_url=f"sqlite:///{data_dir / 'selfserve.db'}",
+        database_url=database_url,
         secret_keys=(SECRET_KEY,),
         public_url=portal_url,
         data_dir=data_dir,
@@ -79,4 +81,4 @@ async def main(data_dir: Path, portal_port: int, merchant_port: int, origins: li
 
 
 if __name__ == "__main__":
-    asyncio.run(main(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]))
+    asyncio.run(main(Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5:]))
