@@ -323,7 +323,7 @@ class _Builder:
         discord = self.benefit(
             BenefitType.DISCORD,
             "Acme community on Discord",
-            {"invite_url": "https://discord.com/invite/acme-demo", "role": "Customer"},
+            {"invite_url": "https://discord.com/invite/acme-demo"},
         )
         download = self.benefit(
             BenefitType.DOWNLOADABLE, "Acme CLI quick-start guide", {"file_ids": [str(guide.id)]}

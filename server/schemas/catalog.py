@@ -193,6 +193,24 @@ class BenefitUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     properties: BenefitProperties | None = None
 
 
+def stored_benefit_properties(value: object) -> BenefitProperties:
+    """Stored properties, read leniently: a key the schema no longer knows, or a value that no longer fits
+    it, is left out, so data written under other rules never turns a read into a server error."""
+    raw = json_value(value)
+    if not isinstance(raw, dict):
+        return BenefitProperties()
+    kept = {}
+    for name in BenefitProperties.__struct_fields__:
+        if name not in raw:
+            continue
+        try:
+            msgspec.convert({name: raw[name]}, BenefitProperties)
+        except msgspec.ValidationError:
+            continue
+        kept[name] = raw[name]
+    return msgspec.convert(kept, BenefitProperties)
+
+
 class BenefitOut(msgspec.Struct, kw_only=True, frozen=True):
     id: str
     type: BenefitType
@@ -207,7 +225,7 @@ class BenefitOut(msgspec.Struct, kw_only=True, frozen=True):
             id=str(row.id),
             type=BenefitType(row.type),
             description=row.description,
-            properties=msgspec.convert(json_value(row.properties) or {}, BenefitProperties),
+            properties=stored_benefit_properties(row.properties),
             created_at=row.created_at,
             archived_at=row.archived_at,
         )

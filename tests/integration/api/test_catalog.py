@@ -1,8 +1,9 @@
 """Products with prices (fixed, per_seat, metered), meters and benefits over HTTP."""
 
+import msgspec
 import pytest
 
-from server.db.tables import PriceMeter
+from server.db.tables import Benefit, PriceMeter
 
 
 async def _post(client, headers, path, body, status=201):
@@ -178,6 +179,37 @@ async def test_benefit_update_and_archive(client, api_headers):
     await client.post(f"/v1/benefits/{benefit['id']}/archive", headers=api_headers)
     assert (await client.get("/v1/benefits", headers=api_headers)).json()["items"] == []
     assert (await client.get(f"/v1/benefits/{benefit['id']}", headers=api_headers)).status_code == 200
+
+
+async def test_benefits_stored_under_other_rules_still_read_and_update(client, api_headers):
+    """Properties written before the schema changed (an unknown key, a value that no longer fits) are left
+    out of what the API returns instead of failing it."""
+    benefit = await _post(
+        client,
+        api_headers,
+        "/v1/benefits",
+        {"type": "discord", "description": "Community", "properties": {"invite_url": "https://discord.gg/x"}},
+    )
+    stored = {"invite_url": "https://discord.gg/x", "role": "Customer", "activation_limit": "three"}
+    await Benefit.update({Benefit.properties: msgspec.json.encode(stored).decode()}).where(
+        Benefit.id == benefit["id"]
+    )
+    listed = await client.get("/v1/benefits", headers=api_headers)
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["items"][0]["properties"] == {"invite_url": "https://discord.gg/x"}
+    one = await client.get(f"/v1/benefits/{benefit['id']}", headers=api_headers)
+    assert one.status_code == 200, one.text
+    renamed = await client.patch(
+        f"/v1/benefits/{benefit['id']}", json={"description": "Discord"}, headers=api_headers
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json()["properties"] == {"invite_url": "https://discord.gg/x"}
+    replaced = await client.patch(
+        f"/v1/benefits/{benefit['id']}",
+        json={"properties": {"invite_url": "https://discord.gg/y"}},
+        headers=api_headers,
+    )
+    assert replaced.json()["properties"] == {"invite_url": "https://discord.gg/y"}
 
 
 async def test_bodies_are_typed_strictly(client, api_headers):
