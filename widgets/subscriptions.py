@@ -66,6 +66,9 @@ class SubscriptionRow(msgspec.Struct, frozen=True, kw_only=True):
     pending_seats: int | None
     next_invoice: InvoicePreview | None
     seat_list: list[SeatRow]
+    """Every seat given, revoked ones included (they can be given back)."""
+    seats_used: int
+    """Seats held by someone (pending or claimed)."""
     live: bool
 
 
@@ -129,8 +132,10 @@ async def load(ctx: PortalContext, params: Params) -> SubscriptionsModel:
         if price.kind == PriceKind.PER_SEAT and live:
             seat_list = [
                 SeatRow(id=str(s.id), email=s.email, status=s.status, invited_at=s.invited_at)
-                for s in await seats.list_seats(org_id, sub.id, customer_id=customer_id)
-                if s.status != SeatStatus.REVOKED
+                for s in sorted(
+                    await seats.list_seats(org_id, sub.id, customer_id=customer_id),
+                    key=lambda seat: seat.status == SeatStatus.REVOKED,
+                )
             ]
         pending = prices.get(str(sub.pending_price)) if sub.pending_price else None
         rows.append(
@@ -154,6 +159,7 @@ async def load(ctx: PortalContext, params: Params) -> SubscriptionsModel:
                 pending_seats=sub.pending_seats,
                 next_invoice=next_invoice,
                 seat_list=seat_list,
+                seats_used=sum(1 for seat in seat_list if seat.status in seats.LIVE_SEATS),
                 live=live,
             )
         )

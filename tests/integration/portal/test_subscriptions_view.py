@@ -195,6 +195,44 @@ async def test_seats_change_and_assignment(client, open_session, org, customer, 
     assert (await Seat.objects().where(Seat.id == seat.id).first()).status == SeatStatus.REVOKED
 
 
+async def test_revoked_seats_stay_listed_as_revoked_and_can_be_given_back(
+    client, open_session, org, customer, keyring
+):
+    plans = await _plans(org)
+    sub = await _subscribed(org, customer, keyring, plans["Team"], seats=2)
+    session = await open_session()
+    for email in ("ana@example.com", "bo@example.com"):
+        await client.post(
+            "/embed/views/subscriptions/assign_seat",
+            data={"subscription_id": str(sub.id), "email": email},
+            headers=bearer(session),
+        )
+    bo = await Seat.objects().where(Seat.subscription == sub.id, Seat.email == "bo@example.com").first()
+    revoked = await client.post(
+        "/embed/views/subscriptions/revoke_seat", data={"seat_id": str(bo.id)}, headers=bearer(session)
+    )
+    assert revoked.status_code == 200
+    page = await client.get("/embed/views/subscriptions", headers=bearer(session))
+    row = re.search(r"<li class=\"ss-row\"><span>bo@example\.com.*?</li>", page.text, re.S).group(0)
+    assert "Revoked" in row
+    assert "Give the seat back" in row
+    assert "1 of 2 used" in page.text
+    back = await client.post(
+        "/embed/views/subscriptions/assign_seat",
+        data={"subscription_id": str(sub.id), "email": "bo@example.com"},
+        headers=bearer(session),
+    )
+    assert back.status_code == 200, back.text
+    statuses = sorted(
+        s.status
+        for s in await Seat.objects().where(Seat.subscription == sub.id, Seat.email == "bo@example.com")
+    )
+    assert statuses == [SeatStatus.PENDING, SeatStatus.REVOKED]
+    full = await client.get("/embed/views/subscriptions", headers=bearer(session))
+    assert "2 of 2 used" in full.text
+    assert "Give the seat back" not in full.text
+
+
 async def test_another_customers_subscription_is_not_found(client, open_session, org, keyring):
     settings = load_portal_settings(org.org)
     settings.features.pause = True
