@@ -17,7 +17,7 @@ from server.services.orders import PAID_STATUSES, lines_and_refunds, list_orders
 from server.services.payments import list_payment_methods
 from widgets import ActionResult, Params, View, require_writable
 
-HISTORY_LIMIT = 100
+PAGE_SIZE = 20
 
 
 class Line(msgspec.Struct, frozen=True, kw_only=True):
@@ -61,8 +61,12 @@ class CardOption(msgspec.Struct, frozen=True, kw_only=True):
 
 class OrdersModel(msgspec.Struct, frozen=True, kw_only=True):
     orders: list[OrderRow]
+    """One page, newest first."""
     cards: list[CardOption]
     read_only: bool
+    older_cursor: str | None
+    """Where the next (older) page starts; None on the last page."""
+    first_page: bool
 
 
 def _fields(value: Any) -> dict[str, str]:
@@ -72,10 +76,17 @@ def _fields(value: Any) -> dict[str, str]:
 
 async def load(ctx: PortalContext, params: Params) -> OrdersModel:
     org_id, customer_id = ctx.org.id, ctx.customer.id
-    page = await list_orders(org_id, customer_id=customer_id, limit=HISTORY_LIMIT)
+    cursor = params.get("cursor") or None
+    try:
+        page = await list_orders(
+            org_id, customer_id=customer_id, limit=PAGE_SIZE, cursor=cursor, newest_first=True
+        )
+    except Invalid:  # a mangled link: start from the newest
+        cursor = None
+        page = await list_orders(org_id, customer_id=customer_id, limit=PAGE_SIZE, newest_first=True)
     lines_of, refunds_of = await lines_and_refunds(org_id, [order.id for order in page.items])
     rows = []
-    for order in reversed(page.items):
+    for order in page.items:
         lines, refunds = lines_of[str(order.id)], refunds_of[str(order.id)]
         paid = order.status in PAID_STATUSES
         rows.append(
@@ -124,6 +135,8 @@ async def load(ctx: PortalContext, params: Params) -> OrdersModel:
             for m in methods
         ],
         read_only=ctx.scopes.read_only,
+        older_cursor=page.next_cursor,
+        first_page=cursor is None,
     )
 
 

@@ -108,7 +108,7 @@ async def load(ctx: PortalContext, params: Params) -> OverviewModel:
                 cancel_at_period_end=bool(sub.cancel_at_period_end),
             )
         )
-    page = await orders.list_orders(org_id, customer_id=customer_id, limit=100)
+    page = await orders.list_orders(org_id, customer_id=customer_id, limit=RECENT_ORDERS, newest_first=True)
     recent = [
         OrderSummary(
             label=order.invoice_number or _("Order"),
@@ -117,7 +117,7 @@ async def load(ctx: PortalContext, params: Params) -> OverviewModel:
             currency=order.currency,
             status=order.status,
         )
-        for order in list(reversed(page.items))[:RECENT_ORDERS]
+        for order in page.items
     ]
     benefits = []
     if settings.sections.benefits:

@@ -233,8 +233,9 @@ async def list_orders(
     status: str | None = None,
     limit: int = DEFAULT_LIMIT,
     cursor: str | None = None,
+    newest_first: bool = False,
 ) -> Page[Order]:
-    """Orders oldest first (keyset pages), optionally of one customer, subscription or status."""
+    """Orders oldest (or newest) first in keyset pages, optionally of one customer, subscription or status."""
     query = Order.objects().where(Order.org == org_id, Order.status != OrderStatus.DRAFT)
     if customer_id is not None:
         query = query.where(Order.customer == customer_id)
@@ -242,7 +243,7 @@ async def list_orders(
         query = query.where(Order.subscription == subscription_id)
     if status is not None:
         query = query.where(Order.status == status)
-    return await paginate(query, Order, limit=limit, cursor=cursor)
+    return await paginate(query, Order, limit=limit, cursor=cursor, newest_first=newest_first)
 
 
 async def list_order_lines(

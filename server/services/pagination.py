@@ -44,14 +44,19 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
         raise Invalid("cursor is not one this API handed out; start again without it") from exc
 
 
-async def paginate(query: Objects[T], table: type[T], *, limit: int, cursor: str | None) -> Page[T]:
-    """One page of ``query`` (already filtered by org) in ``(created_at, id)`` order."""
+async def paginate(
+    query: Objects[T], table: type[T], *, limit: int, cursor: str | None, newest_first: bool = False
+) -> Page[T]:
+    """One page of ``query`` (already filtered by org) in ``(created_at, id)`` order, or the reverse."""
     created = table._meta.get_column_by_name("created_at")
     ident = table._meta.primary_key
     if cursor:
         after, after_id = decode_cursor(cursor)
-        query = query.where((created > after) | ((created == after) & (ident > after_id)))
-    rows = await query.order_by(created, ident).limit(limit + 1)
+        if newest_first:
+            query = query.where((created < after) | ((created == after) & (ident < after_id)))
+        else:
+            query = query.where((created > after) | ((created == after) & (ident > after_id)))
+    rows = await query.order_by(created, ident, ascending=not newest_first).limit(limit + 1)
     items = rows[:limit]
     more = len(rows) > limit
     last = items[-1] if items else None

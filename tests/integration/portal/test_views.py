@@ -2,11 +2,13 @@
 another customer's ids are never reachable."""
 
 import re
+import urllib.parse
 from datetime import timedelta
 
 import pytest
 
 from server import clock
+from server.clock import FrozenClock, use_clock
 from server.db.enums import BillingReason, OrderLineKind, OrderStatus
 from server.db.tables import Customer, Order, Organization, PaymentMethod
 from server.schemas.customers import CustomerCreate
@@ -117,6 +119,44 @@ async def test_orders_list_lines_and_download_the_invoice_through_a_signed_link(
     tampered = await client.get(links[0][:-3] + "xyz")
     assert tampered.status_code == 410
     assert "expired" in tampered.text
+
+
+async def test_orders_newest_first_in_pages_past_a_hundred_and_the_overview_shows_the_newest(
+    client, open_session, org, customer
+):
+    numbers = []
+    with use_clock(FrozenClock(clock.now() - timedelta(days=200))) as frozen:
+        for n in range(125):
+            frozen.advance(timedelta(hours=1))
+            order = await create_order(
+                org.org.id,
+                customer.id,
+                subscription_id=None,
+                billing_reason=BillingReason.PURCHASE,
+                currency="USD",
+                lines=[LineDraft(kind=OrderLineKind.ONE_TIME, description=f"Item {n}", amount=0)],
+            )
+            numbers.append(order.invoice_number)
+    session = await open_session()
+    overview = await client.get("/embed/views/overview", headers=bearer(session))
+    recent = re.findall(r"\b[A-Z]+-\d{6}\b", overview.text.split('id="ov-orders"')[1].split("</section>")[0])
+    assert recent == numbers[::-1][:3]
+    seen, query, pages = [], {}, 0
+    while True:
+        page = await client.get("/embed/views/orders", params=query, headers=bearer(session))
+        assert page.status_code == 200
+        pages += 1
+        seen += re.findall(r'<h2 id="order-[^"]+">([A-Z]+-\d{6})', page.text)
+        older = re.search(r'data-query="cursor=([^"]+)"[^>]*>Show older orders', page.text)
+        if older is None:
+            break
+        query = {"cursor": urllib.parse.unquote(older.group(1))}
+    assert seen == numbers[::-1]
+    assert pages == 7
+    assert "Newest orders" in page.text
+    mangled = await client.get("/embed/views/orders", params={"cursor": "nonsense"}, headers=bearer(session))
+    assert mangled.status_code == 200
+    assert numbers[-1] in mangled.text
 
 
 async def test_failed_order_is_paid_from_the_portal(client, open_session, org, customer, keyring):
