@@ -45,8 +45,20 @@ def check_csrf(request: Request[Any, Any, Any], expected: str, form: Mapping[str
 
 
 def check_same_origin(request: Request[Any, Any, Any], public_origin: str) -> None:
-    """Refuse a form posted by another site (browsers send ``Origin`` and ``Sec-Fetch-Site`` on POSTs)."""
+    """Refuse a form posted by another site.
+
+    Browsers say where a POST comes from twice: ``Sec-Fetch-Site`` (Fetch Metadata, which page script cannot
+    set) and ``Origin``. A page whose referrer policy is ``no-referrer`` posts ``Origin: null`` even to its
+    own origin, and so does any request after a cross-origin redirect, so ``null`` passes only when Fetch
+    Metadata vouches for it (``same-origin``). Hosted pages send ``Referrer-Policy: same-origin``
+    (``hosted_headers``), so browsers without Fetch Metadata send the real origin too. A request with
+    neither header (not a browser) cannot carry a victim's cookies into a login CSRF and passes.
+    """
     origin = request.headers.get("origin")
     site = request.headers.get("sec-fetch-site")
-    if (origin is not None and origin != public_origin) or site not in {None, "same-origin", "none"}:
+    if origin == "null":
+        trusted = site == "same-origin"
+    else:
+        trusted = origin in {None, public_origin} and site in {None, "same-origin", "none"}
+    if not trusted:
         raise CsrfRefused("this form may only be sent from the billing portal itself")

@@ -62,8 +62,12 @@ def embed_headers(parent_origin: str, nonce: str) -> dict[str, str]:
 
 def hosted_headers(nonce: str) -> dict[str, str]:
     """Headers of a first-party portal page: the same nonce policy as embeds, but never framed; it may
-    link its web-app manifest."""
+    link its web-app manifest. Its referrer policy is ``same-origin``: no other site learns anything (as with
+    ``no-referrer``; sign-in secrets travel in the fragment, which no Referer carries), while the page's own
+    forms carry its ``Origin``, which ``check_same_origin`` asks of sign-in forms (``no-referrer`` makes it
+    ``null``)."""
     headers = embed_headers("'none'", nonce)
     headers["content-security-policy"] += "; manifest-src 'self'"
     headers["x-frame-options"] = "DENY"
+    headers["referrer-policy"] = "same-origin"
     return headers

@@ -1,9 +1,11 @@
 """Real-browser fixtures: the portal server and demo merchant app (tests/browser/stack.py, its own process),
 a merchant "host page" server on ANOTHER origin (http://localhost:PORT, while the portal is on 127.0.0.1),
-and one headless Debian Chromium for the whole session (never a downloaded browser).
+a real SMTP server (aiosmtpd) the portal sends its mail to, and one headless Debian Chromium for the whole
+session (never a downloaded browser).
 
 The host server also mints portal tokens as a merchant backend does offline (embed signing secret), counts
-those fetchToken calls, and receives webhooks.
+those fetchToken calls, and receives the webhooks of the endpoint the stack registers for every event type
+(``tests/browser/support.py`` verifies them). It starts with the stack, so no delivery finds it missing.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import pytest
 
 from server.auth.tokens import mint_portal_token
 from tests.conftest import _unavailable, fresh_database
+from tests.integration.mail.support import Inbox, start_smtp
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -64,6 +67,12 @@ class Stack:
     api_key: str
     embed_secret: str
     customers: dict[str, str]
+    webhook_secret: str
+    """Signing secret of the endpoint that sends every event to the host site's ``/webhook``."""
+    host: HostSite | None = field(default=None, repr=False)
+    """The merchant's site, started with the stack (the ``host`` fixture)."""
+    mail: Inbox | None = field(default=None, repr=False)
+    """What the stack's SMTP server received (the ``mail`` fixture)."""
 
     def token(self, email: str, **claims: Any) -> str:
         """A portal token for one demo customer, minted like a merchant backend does offline."""
@@ -166,25 +175,39 @@ def _handler(site: HostSite) -> type[BaseHTTPRequestHandler]:
 
 
 @pytest.fixture(scope="session")
-def host_port() -> int:
+def mail_port() -> int:
     return _free_port()
 
 
+@pytest.fixture(scope="session")
+def mail(mail_port: int) -> Iterator[Inbox]:
+    """The SMTP server the portal sends to: every message it received, for the tests to read."""
+    controller, inbox = start_smtp(mail_port)
+    yield inbox
+    controller.stop()
+
+
 @contextlib.asynccontextmanager
-async def running_stack(db_kind: str, data_dir: Path, *origins: str) -> AsyncIterator[Stack]:
-    """tests/browser/stack.py on a fresh ``db_kind`` database, up and answering, until the block ends."""
+async def running_stack(db_kind: str, data_dir: Path, mail: Inbox, mail_port: int) -> AsyncIterator[Stack]:
+    """tests/browser/stack.py on a fresh ``db_kind`` database, sending mail to ``mail_port``, with the host
+    site it lets embed the portal (and sends webhooks to), up and answering, until the block ends."""
     if not os.path.exists(CHROMIUM):
         _unavailable(f"Chromium is not installed at {CHROMIUM} (apt install chromium)")
     async with fresh_database(db_kind, data_dir) as database_url:
-        portal_port, merchant_port = _free_port(), _free_port()
+        portal_port, merchant_port, host_port = _free_port(), _free_port(), _free_port()
         command = [sys.executable, "-m", "tests.browser.stack", str(data_dir), database_url]
-        command += [str(portal_port), str(merchant_port), *origins]
+        command += [str(portal_port), str(merchant_port), f"smtp://127.0.0.1:{mail_port}"]
+        command += [f"http://127.0.0.1:{host_port}/webhook", f"http://localhost:{host_port}"]
         process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
+        server: ThreadingHTTPServer | None = None
         try:
             assert process.stdout is not None
             info = json.loads(process.stdout.readline() or "{}")
             assert info, "the browser stack did not start (see its stderr above)"
-            started = Stack(**info)
+            started = Stack(**info, mail=mail)
+            started.host = HostSite(stack=started, port=host_port)
+            server = ThreadingHTTPServer(("127.0.0.1", host_port), _handler(started.host))
+            threading.Thread(target=server.serve_forever, daemon=True).start()
             deadline = time.monotonic() + STARTUP_SECONDS
             async with httpx.AsyncClient(timeout=2) as http:
                 for url in (started.portal_url, started.merchant_url):
@@ -202,28 +225,24 @@ async def running_stack(db_kind: str, data_dir: Path, *origins: str) -> AsyncIte
             process.wait()
             if process.stdout is not None:
                 process.stdout.close()
+            if server is not None:
+                server.shutdown()
+                server.server_close()
 
 
 @pytest.fixture(scope="session")
 async def stack(
-    db_kind: str, tmp_path_factory: pytest.TempPathFactory, host_port: int
+    db_kind: str, tmp_path_factory: pytest.TempPathFactory, mail: Inbox, mail_port: int
 ) -> AsyncIterator[Stack]:
     """The session's stack, on the database ``--db`` names."""
-    async with running_stack(
-        db_kind, tmp_path_factory.mktemp("browser-stack"), f"http://localhost:{host_port}"
-    ) as s:
+    async with running_stack(db_kind, tmp_path_factory.mktemp("browser-stack"), mail, mail_port) as s:
         yield s
 
 
 @pytest.fixture(scope="session")
-def host(stack: Stack, host_port: int) -> Iterator[HostSite]:
-    site = HostSite(stack=stack, port=host_port)
-    server = ThreadingHTTPServer(("127.0.0.1", site.port), _handler(site))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield site
-    server.shutdown()
-    server.server_close()
+def host(stack: Stack) -> HostSite:
+    assert stack.host is not None
+    return stack.host
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,12 @@
 """The real servers the browser tests drive, in a process of their own (its own event loop and bound tables):
-``python -m tests.browser.stack DATA_DIR DATABASE_URL PORTAL_PORT MERCHANT_PORT ORIGIN...``.
+``python -m tests.browser.stack DATA_DIR DATABASE_URL PORTAL_PORT MERCHANT_PORT SMTP_URL WEBHOOK_URL
+ORIGIN...``.
 
 It migrates a fresh database (SQLite or PostgreSQL), seeds the demo merchant, allows ``ORIGIN...`` to embed
-it, prints one JSON line (org, keys, customers) for the tests, then serves the portal server (with its
-background worker, so webhooks are delivered) and the demo merchant app until it is killed.
+it, registers a webhook endpoint for every event type at ``WEBHOOK_URL``, prints one JSON line (org, keys,
+customers, the webhook secret) for the tests, then serves the portal server (with its background worker, so
+mail goes to ``SMTP_URL`` and webhooks are delivered) and the demo merchant app until it is killed. The
+worker polls mail and webhooks every ``POLL_SECONDS`` instead of every few seconds, so journeys wait less.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import uvicorn
@@ -20,17 +24,33 @@ from server.db.engine import bind_tables, engine_from_url, migrate, open_engine
 from server.db.tables import Customer, Organization
 from server.demo.merchant import MerchantConfig, create_merchant_app
 from server.demo.seed import DEMO_ORIGINS, seed_demo
+from server.schemas.webhooks import WebhookEndpointCreate
 from server.security.keyring import Keyring
 from server.services.orgs import normalize_origins
 from server.settings import Settings
+from server.webhooks.endpoints import create_endpoint
+from server.worker import load_jobs
 
 HOST = "127.0.0.1"
 SECRET_KEY = "browser-test-secret-key-" + "b" * 32
+POLL_SECONDS = 0.1
+QUICK_JOBS = ("email", "webhook-delivery")
+
+
+def _quick_jobs() -> None:
+    jobs = load_jobs()
+    jobs[:] = [replace(job, idle_seconds=POLL_SECONDS) if job.name in QUICK_JOBS else job for job in jobs]
 
 
 async def main(
-    data_dir: Path, database_url: str, portal_port: int, merchant_port: int, origins: list[str]
+    data_dir: Path,
+    database_url: str,
+    ports: tuple[int, int],
+    smtp_url: str,
+    webhook_url: str,
+    origins: list[str],
 ) -> None:
+    portal_port, merchant_port = ports
     portal_url = f"http://{HOST}:{portal_port}"
     merchant_url = f"http://{HOST}:{merchant_port}"
     settings = Settings(
@@ -38,18 +58,23 @@ async def main(
         secret_keys=(SECRET_KEY,),
         public_url=portal_url,
         data_dir=data_dir,
+        smtp_url=smtp_url,
         allow_local_webhooks=True,
     )
     engine = engine_from_url(settings.database_url)
     bind_tables(engine)
     await open_engine(engine)
     await migrate(engine)
-    created = await seed_demo(Keyring(settings.secret_keys))
+    keyring = Keyring(settings.secret_keys)
+    created = await seed_demo(keyring)
     assert created is not None, "the browser stack needs a fresh database"
     org = created.org
     await Organization.update(
         {Organization.allowed_origins: normalize_origins([*DEMO_ORIGINS, merchant_url, *origins])}
     ).where(Organization.id == org.id)
+    _, webhook_secret = await create_endpoint(
+        org.id, keyring, WebhookEndpointCreate(url=webhook_url), allow_local=True
+    )
     customers = await Customer.select(Customer.id, Customer.email).where(Customer.org == org.id)
     print(
         json.dumps(
@@ -61,6 +86,7 @@ async def main(
                 "api_key": created.api_key,
                 "embed_secret": created.embed_secret,
                 "customers": {row["email"]: str(row["id"]) for row in customers},
+                "webhook_secret": webhook_secret,
             }
         ),
         flush=True,
@@ -70,6 +96,7 @@ async def main(
             org_id=org.id, portal_url=portal_url, api_key=created.api_key, merchant_url=merchant_url
         )
     )
+    _quick_jobs()
     servers = [
         uvicorn.Server(uvicorn.Config(app, host=HOST, port=port, log_level="warning"))
         for app, port in (
@@ -81,4 +108,5 @@ async def main(
 
 
 if __name__ == "__main__":
-    asyncio.run(main(Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5:]))
+    data, database, portal, merchant, smtp, webhook, *allowed = sys.argv[1:]
+    asyncio.run(main(Path(data), database, (int(portal), int(merchant)), smtp, webhook, allowed))

@@ -1,16 +1,25 @@
-"""Helpers the browser tests share: open a portal on a host page, find its frame, wait for its events."""
+"""Helpers the browser tests share: open a portal on a host page, find its frame, wait for its events; sign
+in to the hosted portal by the emailed link as a person does; read the webhooks the merchant received,
+verified with the public ``standardwebhooks`` package."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
+from collections.abc import Callable
+from email.message import EmailMessage
 from typing import Any
 
-from tests.browser.conftest import HostSite
+import httpx
+from standardwebhooks import Webhook
+
+from tests.browser.conftest import HostSite, Stack
 
 ADA = "ada@analytical-engines.example"
 VIEWS = ("overview", "subscriptions", "orders", "usage", "wallet", "settings")
 SETTLE_SECONDS = 10.0
+LINK = re.compile(r"https?://\S+/portal/[\w-]+#token=[\w-]+")
 
 
 def mount_script(
@@ -64,3 +73,64 @@ async def open_portal(page: Any, host: HostSite, email: str = ADA, **options: An
     await page.goto(host.page(mount_script(email, **options)))
     await wait_event(page, "ready")
     return await frame_of(page)
+
+
+def merchant_api(stack: Stack) -> httpx.AsyncClient:
+    """The merchant's backend calling the API with its secret key (never a step of the person's journey)."""
+    return httpx.AsyncClient(
+        base_url=stack.portal_url, headers={"Authorization": f"Bearer {stack.api_key}"}, timeout=10
+    )
+
+
+async def emails_to(stack: Stack, address: str, count: int = 1) -> list[EmailMessage]:
+    """The messages the SMTP server received for ``address``, once there are ``count`` of them."""
+    assert stack.mail is not None
+    for _ in range(int(SETTLE_SECONDS / 0.05)):
+        received = stack.mail.received_by(address)
+        if len(received) >= count:
+            return received
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{address} got {len(stack.mail.received_by(address))} emails, expected {count}")
+
+
+def link_in(message: EmailMessage) -> str:
+    """The portal link (``/portal/{slug}#token=...``) in an email's plain-text part."""
+    body = message.get_body(("plain",))
+    assert body is not None, message
+    found = LINK.search(body.get_content())
+    assert found, body.get_content()
+    return found.group(0)
+
+
+async def sign_in_hosted(page: Any, stack: Stack, email: str) -> None:
+    """What a person does: open the hosted portal, ask for a link, open it from the email, see the portal."""
+    assert stack.mail is not None
+    before = len(stack.mail.received_by(email))
+    await page.goto(f"{stack.portal_url}/portal/{stack.slug}")
+    await page.get_by_label("Email address").fill(email)
+    await page.get_by_role("button", name="Email me a sign-in link").click()
+    await page.get_by_role("heading", name="Check your email").wait_for()
+    received = await emails_to(stack, email, before + 1)
+    await page.goto(link_in(received[-1]))
+    await page.get_by_role("button", name="Sign out").wait_for()
+    await page.get_by_role("heading", level=1, name="Overview").wait_for()
+
+
+async def webhook_events(
+    stack: Stack,
+    type_: str,
+    match: Callable[[dict[str, Any]], bool] = lambda data: True,
+    count: int = 1,
+) -> list[dict[str, Any]]:
+    """Verified payloads of ``type_`` whose ``data`` passes ``match``, once ``count`` arrived at the host
+    site's ``/webhook``. Every delivery is checked with ``standardwebhooks``: a bad signature fails."""
+    assert stack.host is not None
+    verifier = Webhook(stack.webhook_secret)
+    found: list[dict[str, Any]] = []
+    for _ in range(int(SETTLE_SECONDS / 0.05)):
+        payloads = [verifier.verify(body, headers) for headers, body in list(stack.host.webhooks)]
+        found = [p for p in payloads if p["type"] == type_ and match(p["data"])]
+        if len(found) >= count:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{len(found)} verified {type_} webhooks arrived, expected {count}")

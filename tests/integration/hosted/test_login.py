@@ -193,6 +193,17 @@ async def test_a_sign_in_form_posted_by_another_site_is_refused(client, org, cus
     assert response.status_code == 403
 
 
+async def test_a_null_origin_passes_only_when_fetch_metadata_says_same_origin(client, org, customer):
+    """``Origin: null`` is what no-referrer pages and cross-origin redirects send: alone it is refused."""
+    refused = [{"origin": "null"}, {"origin": "null", "sec-fetch-site": "cross-site"}]
+    for headers in refused:
+        assert (await request_link(client, org, customer.email, headers=headers)).status_code == 403, headers
+    same_site = {"origin": "null", "sec-fetch-site": "same-site"}
+    assert (await request_link(client, org, customer.email, headers=same_site)).status_code == 403
+    same_origin = {"origin": "null", "sec-fetch-site": "same-origin"}
+    assert (await request_link(client, org, customer.email, headers=same_origin)).status_code == 202
+
+
 async def test_a_malformed_email_is_a_friendly_422(client, org):
     response = await request_link(client, org, "not an email")
     assert response.status_code == 422
