@@ -2,8 +2,8 @@
 
 Nothing varies between renders: the creation date is the order's own moment, there are no random ids, and
 the font (DejaVu Sans, shipped beside this module so any script prints) is embedded the same way each time.
-The invoice is rendered once, when issued, and stored (``orders.invoice_pdf``); a receipt is rendered on
-demand for a paid order and also lists refunds.
+The invoice is rendered once, at its first download, and stored (``orders.invoice_pdf``); a receipt is
+rendered on demand for a paid order and also lists refunds.
 """
 
 from __future__ import annotations
@@ -183,7 +183,8 @@ def _total_rows(ctx: DocumentContext) -> list[tuple[str, str, bool]]:
 
 
 def render_invoice(ctx: DocumentContext) -> bytes:
-    """The invoice as issued: its status line is the order's state at that moment."""
+    """The invoice as first rendered: dated the day it was issued (the order's numbering), its status line
+    the order's state when it was rendered."""
     order = ctx.order
     issued = order.invoice_issued_at or order.created_at
     facts = [("Invoice number", str(order.invoice_number)), ("Date of issue", ctx.date(issued))]
@@ -215,6 +216,8 @@ def render_receipt(ctx: DocumentContext) -> bytes:
     method = ctx.payment_method
     if method is not None:
         facts.append(("Payment method", f"{method.brand.title()} •••• {method.last4}"))
+    if ctx.refunds:
+        facts.append(("Status", STATUS_LABELS.get(OrderStatus(order.status), str(order.status))))
     doc = _Document(ctx, "Receipt", paid_at)
     doc.header_block("Receipt", facts)
     doc.parties()
@@ -224,7 +227,8 @@ def render_receipt(ctx: DocumentContext) -> bytes:
         where = "to your wallet" if refund.destination == "wallet" else "to your card"
         rows.append((f"Refunded {where} on {ctx.date(refund.created_at)}", ctx.money(-refund.amount), False))
     if ctx.refunds:
-        status = STATUS_LABELS.get(OrderStatus(order.status), str(order.status))
-        rows.append((status, ctx.money(order.total + order.wallet_applied - order.refunded_amount), True))
+        rows.append(("Refunded in total", ctx.money(order.refunded_amount), True))
+        kept = order.total + order.wallet_applied - order.refunded_amount
+        rows.append(("Net amount after refunds", ctx.money(kept), False))
     doc.totals(rows)
     return doc.render()

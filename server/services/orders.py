@@ -166,6 +166,7 @@ async def create_order(
             currency=currency,
             subtotal=subtotal,
             invoice_number=await _next_invoice_number(org_id),
+            invoice_issued_at=now,
             period_start=period_start,
             period_end=period_end,
             created_at=now,
@@ -633,20 +634,21 @@ def _snapshot(customer: Customer) -> dict[str, Any]:
 
 
 async def invoice_pdf(org_id: UUID, order_id: UUID, *, customer_id: UUID | None = None) -> bytes:
-    """The order's invoice. The first call issues it: the customer's billing details are frozen into the
-    order, the PDF is stored and its SHA-256 kept; every later call returns exactly those bytes.
+    """The order's invoice, dated the day the order was issued (numbered). The first call renders it: the
+    customer's billing details are frozen into the order, the PDF is stored and its SHA-256 kept; every
+    later call returns exactly those bytes.
 
-    The PDF is rendered outside the transaction (it takes a moment) and stored only if the order is still
-    unissued and unchanged; when two first downloads race, one stores and both return the stored bytes."""
+    The PDF is rendered outside the transaction (it takes a moment) and stored only if the order still has
+    no document and is unchanged; when two first downloads race, one stores and both return its bytes."""
     order = await get_order(org_id, order_id, customer_id=customer_id)
     if order.status == OrderStatus.DRAFT:
         raise Conflict("a draft order has no invoice yet")
     for _ in range(ISSUE_ATTEMPTS):
-        if order.invoice_issued_at is not None:
+        if order.invoice_checksum is not None:
             return await _stored_invoice(order)
         customer = await Customer.objects().where(Customer.id == order.customer).first()
         order.billing_snapshot = msgspec.json.encode(_snapshot(customer) if customer else {}).decode()
-        order.invoice_issued_at = clock.now()
+        order.invoice_issued_at = order.invoice_issued_at or order.created_at
         pdf = await asyncio.to_thread(render_invoice, await _document_context(order))
         async with write_transaction():
             issued = (
@@ -659,16 +661,14 @@ async def invoice_pdf(org_id: UUID, order_id: UUID, *, customer_id: UUID | None 
                 )
                 .where(
                     Order.id == order.id,
-                    Order.invoice_issued_at.is_null(),
+                    Order.invoice_checksum.is_null(),
                     Order.status == order.status,
                     Order.refunded_amount == order.refunded_amount,
                 )
                 .returning(Order.id)
             )
             if issued:
-                await InvoiceDocument(
-                    org=org_id, order=order.id, pdf=pdf, created_at=order.invoice_issued_at
-                ).save()
+                await InvoiceDocument(org=org_id, order=order.id, pdf=pdf, created_at=clock.now()).save()
                 return pdf
         order = await get_order(org_id, order_id)
     raise Conflict("the order changed while its invoice was being issued: try again")

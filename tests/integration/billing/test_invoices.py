@@ -12,6 +12,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from server.billing.invoice_pdf import render_invoice
+from server.clock import FrozenClock, use_clock
 from server.db.engine import write_transaction
 from server.db.tables import Customer, InvoiceDocument, Order, Organization
 from server.errors import Conflict, NotFound
@@ -201,11 +202,28 @@ async def test_receipt_for_a_paid_order_follows_refunds(merchant, customer, keyr
     for expected in ("Receipt", "INV-000001", "Amount paid", "$20.00", "Visa •••• 4242", "Ada Lovelace"):
         assert expected in receipt, expected
     await orders.refund_order(merchant, order.id, 500, "payment_method")
+    await orders.refund_order(merchant, order.id, 200, "wallet")
     refunded = text_of(await orders.receipt_pdf(merchant, order.id))
     assert "Refunded to your card" in refunded
     assert "-$5.00" in refunded
-    assert "Partially refunded" in refunded
-    assert "$15.00" in refunded
+    assert "Refunded to your wallet" in refunded
+    assert "-$2.00" in refunded
+    assert "Status: Partially refunded" in refunded
+    assert "Refunded in total $7.00" in refunded
+    assert "Net amount after refunds $13.00" in refunded
+
+
+async def test_the_invoice_is_dated_the_day_it_was_issued_not_the_day_it_is_downloaded(merchant, customer):
+    with use_clock(FrozenClock(datetime(2026, 1, 5, 9, tzinfo=UTC))) as frozen:
+        order = await new_order(merchant, customer.id, 1000)
+        frozen.set(datetime(2026, 2, 20, 9, tzinfo=UTC))
+        first = await orders.invoice_pdf(merchant, order.id)
+        frozen.set(datetime(2026, 3, 1, 9, tzinfo=UTC))
+        assert await orders.invoice_pdf(merchant, order.id) == first
+    assert "Date of issue: Jan 5, 2026" in text_of(first)
+    assert (await orders.get_order(merchant, order.id)).invoice_issued_at == datetime(
+        2026, 1, 5, 9, tzinfo=UTC
+    )
 
 
 async def test_lines_show_their_periods_and_a_refunded_order_says_so(merchant, customer, keyring):
