@@ -7,9 +7,10 @@ from uuid import UUID
 
 import msgspec
 
-from server import clock
+from server import clock, i18n
 from server.auth.magic_links import normalize_email, request_email_change
 from server.auth.sessions import PortalContext
+from server.countries import country_choices
 from server.errors import Forbidden, Invalid, RateLimited
 from server.i18n import gettext as _
 from server.schemas.customers import CustomerUpdate
@@ -52,6 +53,8 @@ class AccountModel(msgspec.Struct, frozen=True, kw_only=True):
     company_name: str
     tax_id: str
     address: dict[str, str]
+    countries: tuple[tuple[str, str], ...]
+    """(ISO code, name in the customer's language) for the country select."""
     read_only: bool
     email_change: bool
     """The merchant lets customers change their email here (features.email_change)."""
@@ -90,6 +93,7 @@ async def load(ctx: PortalContext, params: Params) -> AccountModel:
         company_name=customer.company_name,
         tax_id=customer.tax_id,
         address=_address(customer.billing_address),
+        countries=country_choices(i18n.current_locale()),
         read_only=ctx.scopes.read_only,
         email_change=_email_change_allowed(ctx),
     )

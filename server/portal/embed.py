@@ -239,8 +239,10 @@ class EmbedController(Controller):
                     request, ctx, widget, data, message=exc.detail, status=exc.status, error=True
                 )
         await _record_action(ctx, view, action, "succeeded")
+        # the action may have changed the customer or the org this context holds: render from fresh rows
+        fresh = await _context(request)
         response = await render_view(
-            request, ctx, widget, {}, message=result.message, status=200, reveal=result.reveal
+            request, fresh, widget, {}, message=result.message, status=200, reveal=result.reveal
         )
         response.headers["x-selfserve-events"] = msgspec.json.encode(result.events).decode()
         return response

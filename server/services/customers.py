@@ -8,10 +8,11 @@ from uuid import UUID
 import msgspec
 
 from server import clock
+from server.countries import CODES as COUNTRY_CODES
 from server.db.engine import write_transaction
 from server.db.tables import Customer
-from server.errors import NotFound
-from server.schemas.customers import CustomerCreate, CustomerOut, CustomerUpdate
+from server.errors import Invalid, NotFound
+from server.schemas.customers import Address, CustomerCreate, CustomerOut, CustomerUpdate
 from server.schemas.validators import check_metadata
 from server.services.constraints import unique_or_conflict
 from server.services.pagination import Page, paginate
@@ -22,6 +23,14 @@ def _taken(external_id: str) -> str:
     return f"another customer already has external_id {external_id!r}"
 
 
+def _check_country(address: Address | None) -> None:
+    if address is not None and address.country and address.country not in COUNTRY_CODES:
+        raise Invalid(
+            f"billing_address.country: {address.country!r} is not an ISO 3166-1 alpha-2 country code "
+            "(e.g. DE for Germany, GB for the United Kingdom)"
+        )
+
+
 def _event_data(customer: Customer) -> dict[str, Any]:
     data: dict[str, Any] = msgspec.to_builtins(CustomerOut.of(customer))
     return data
@@ -29,6 +38,7 @@ def _event_data(customer: Customer) -> dict[str, Any]:
 
 async def create_customer(org_id: UUID, data: CustomerCreate) -> Customer:
     check_metadata(data.metadata)
+    _check_country(data.billing_address)
     now = clock.now()
     fields = msgspec.to_builtins(data)
     customer = Customer(
@@ -72,6 +82,7 @@ async def list_customers(
 
 async def update_customer(org_id: UUID, customer_id: UUID, changes: CustomerUpdate) -> Customer:
     check_metadata(changes.metadata or {})
+    _check_country(changes.billing_address)
     values = {k: v for k, v in msgspec.to_builtins(changes).items() if v is not None}
     with unique_or_conflict(_taken(changes.external_id or "")):
         async with write_transaction():

@@ -97,6 +97,26 @@ async def test_update_changes_only_given_fields_and_emits_event(client, api_head
     assert [t for t, _ in await _event_types(org.org.id)] == ["customer.created", "customer.updated"]
 
 
+async def test_an_unknown_country_code_is_refused_on_create_and_update(client, api_headers):
+    created = await _create(client, api_headers, billing_address={"country": "DE"})
+    assert created["billing_address"] == {"country": "DE"}
+    for code in ("XX", "EU", "ZZ"):
+        response = await client.patch(
+            f"/v1/customers/{created['id']}", json={"billing_address": {"country": code}}, headers=api_headers
+        )
+        assert response.status_code == 422, code
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert f"{code!r} is not an ISO 3166-1 alpha-2 country code" in response.json()["detail"]
+    refused = await client.post(
+        "/v1/customers",
+        json={"email": "x@example.com", "billing_address": {"country": "UK"}},
+        headers=api_headers,
+    )
+    assert refused.status_code == 422
+    kept = await client.get(f"/v1/customers/{created['id']}", headers=api_headers)
+    assert kept.json()["billing_address"] == {"country": "DE"}
+
+
 async def test_archive_hides_from_list_but_keeps_the_record(client, api_headers):
     created = await _create(client, api_headers)
     response = await client.post(f"/v1/customers/{created['id']}/archive", headers=api_headers)
