@@ -111,4 +111,9 @@ class StrictJsonBodyMiddleware(ASGIMiddleware):
                 detail=f"the request body does not match the schema: {exc}",
                 extra=[{"message": str(exc), "key": "body"}],
             ) from exc
+        except RecursionError:
+            raise ValidationException(
+                detail="the request body is nested too deeply",
+                extra=[{"message": "nested too deeply", "key": "body"}],
+            ) from None
         await next_app(scope, replaying(body, receive), send)

@@ -18,10 +18,11 @@ from server.db.enums import EmailStatus
 from server.db.tables import EmailMessage, Organization
 from server.errors import Invalid, NotFound
 from server.mail.render import mail_branding, render_email
+from server.schemas.common import EMAIL_PATTERN
 from server.schemas.portal_settings import EmailSettings, load_portal_settings
 from server.security.keyring import Keyring
 
-_ADDRESS = re.compile(r"^[^@\s<>\"(),;:\\]+@[^@\s<>\"(),;:\\]+\.[^@\s<>\"(),;:\\]+$")
+_ADDRESS = re.compile(EMAIL_PATTERN)
 MAX_ADDRESS = 320
 MAX_SUBJECT = 300
 MAX_SENDER_NAME = 200

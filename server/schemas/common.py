@@ -10,21 +10,30 @@ from msgspec import Meta
 T = TypeVar("T")
 
 Id = Annotated[str, Meta(description="A UUID.", examples=["3f2c9a1e-8d4b-4c55-9a0e-2f6d7b8c1a2e"])]
+END = r"(?!\n)$"
+"""The end of the value (Python's ``$`` alone also matches before a final line break)."""
+ONE_LINE = rf"^[^\x00-\x1f\x7f-\x9f]*{END}"
+"""Text without control characters: PostgreSQL cannot store U+0000 (SQLite cuts strings at it in JSON), and the
+others (line breaks, terminal escapes) have no place in a name or an address line."""
+_MAILBOX = r"[^@\s\x00-\x1f\x7f-\x9f<>\"(),;:\\]+"
+EMAIL_PATTERN = rf"^{_MAILBOX}@{_MAILBOX}\.{_MAILBOX}{END}"
+"""What an address may look like wherever one is taken (the API, the portal, outgoing mail)."""
 Email = Annotated[
     str,
     Meta(
-        pattern=r"^[^@ ]+@[^@ ]+\.[^@ ]+$",
+        pattern=EMAIL_PATTERN,
         max_length=320,
         description="An email address.",
         examples=["ada@example.com"],
     ),
 ]
-Name = Annotated[str, Meta(max_length=200)]
+Name = Annotated[str, Meta(max_length=200, pattern=ONE_LINE)]
 ExternalId = Annotated[
-    str, Meta(min_length=1, max_length=200, pattern=r"^[!-~]+$", description="Printable ASCII, no spaces.")
+    str,
+    Meta(min_length=1, max_length=200, pattern=rf"^[!-~]+{END}", description="Printable ASCII, no spaces."),
 ]
 Currency = Annotated[
-    str, Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, upper case.", examples=["USD"])
+    str, Meta(pattern=rf"^[A-Z]{{3}}{END}", description="ISO 4217 code, upper case.", examples=["USD"])
 ]
 MinorUnits = Annotated[int, Meta(ge=0, le=10**12, description="Integer minor units of the currency.")]
 Metadata = Annotated[

@@ -9,11 +9,11 @@ import msgspec
 from msgspec import Meta
 
 from server.db.tables import Customer
-from server.schemas.common import Email, ExternalId, Metadata, Name, json_value
+from server.schemas.common import END, ONE_LINE, Email, ExternalId, Metadata, Name, json_value
 
-Short = Annotated[str, Meta(max_length=200)]
-Locale = Annotated[str, Meta(pattern=r"^[a-z]{2,3}([_-][A-Za-z]{2,4})?$", examples=["en", "pt-BR"])]
-TaxId = Annotated[str, Meta(max_length=64)]
+Short = Annotated[str, Meta(max_length=200, pattern=ONE_LINE)]
+Locale = Annotated[str, Meta(pattern=rf"^[a-z]{{2,3}}([_-][A-Za-z]{{2,4}})?{END}", examples=["en", "pt-BR"])]
+TaxId = Annotated[str, Meta(max_length=64, pattern=ONE_LINE)]
 
 
 class Address(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -21,8 +21,8 @@ class Address(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_def
     line2: Short = ""
     city: Short = ""
     state: Short = ""
-    postal_code: Annotated[str, Meta(max_length=20)] = ""
-    country: Annotated[str, Meta(pattern=r"^([A-Z]{2})?$", description="ISO 3166-1 alpha-2")] = ""
+    postal_code: Annotated[str, Meta(max_length=20, pattern=ONE_LINE)] = ""
+    country: Annotated[str, Meta(pattern=rf"^([A-Z]{{2}})?{END}", description="ISO 3166-1 alpha-2")] = ""
 
 
 class CustomerCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

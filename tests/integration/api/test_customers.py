@@ -1,8 +1,9 @@
 """Customers over HTTP: create, read, external id, list with cursors, update, archive, events."""
 
 import msgspec
+import pytest
 
-from server.db.tables import WebhookEvent
+from server.db.tables import Customer, WebhookEvent
 
 
 async def _create(client, headers, **fields):
@@ -125,3 +126,39 @@ async def test_archive_hides_from_list_but_keeps_the_record(client, api_headers)
     listed = (await client.get("/v1/customers", headers=api_headers)).json()["items"]
     assert created["id"] not in [c["id"] for c in listed]
     assert (await client.get(f"/v1/customers/{created['id']}", headers=api_headers)).status_code == 200
+
+
+CONTROL_CHARACTERS = ("\x00", "\x01", "\x1b[31m", "\n", "\x7f", "\x9b")
+TEXT_FIELDS = {
+    "email": "a{}@example.com",
+    "billing_email": "b{}@example.com",
+    "name": "Ada{}",
+    "billing_name": "Ada{}",
+    "company_name": "Acme{}",
+    "tax_id": "DE123{}",
+    "external_id": "user_1{}",
+    "billing_address": {"line1": "12 Row{}", "city": "London"},
+}
+
+
+@pytest.mark.parametrize("field", TEXT_FIELDS)
+async def test_control_characters_are_refused_in_every_text_field(client, api_headers, org, field):
+    existing = await _create(client, api_headers)
+    for character in CONTROL_CHARACTERS:
+        template = TEXT_FIELDS[field]
+        value = (
+            {k: v.format(character) for k, v in template.items()}
+            if isinstance(template, dict)
+            else template.format(character)
+        )
+        body = {"email": "ada@example.com", field: value}
+        created = await client.post("/v1/customers", json=body, headers=api_headers)
+        assert created.status_code == 400, (field, character, created.text)
+        assert created.headers["content-type"] == "application/problem+json"
+        updated = await client.patch(
+            f"/v1/customers/{existing['id']}", json={field: value}, headers=api_headers
+        )
+        assert updated.status_code == 400, (field, character, updated.text)
+    assert await Customer.count().where(Customer.org == org.org.id) == 1
+    unchanged = await client.get(f"/v1/customers/{existing['id']}", headers=api_headers)
+    assert unchanged.json() == existing
