@@ -17,6 +17,7 @@ from server.db.engine import bind_tables, close_engine, engine_from_url, migrate
 from server.errors import DomainError
 from server.security.keyring import Keyring
 from server.settings import Settings, SettingsError
+from server.terminal import printable
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -123,7 +124,7 @@ def cmd_org_create(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(out))
     else:
-        print(f"Created {out['name']} (slug {out['slug']}, id {out['id']})")
+        print(f"Created {printable(out['name'])} (slug {out['slug']}, id {out['id']})")
         print(f"  allowed origins: {', '.join(out['allowed_origins']) or 'none yet'}")
         print(f"  secret API key:  {out['api_key']}")
         print(f"  embed secret:    {out['embed_secret']}")
@@ -277,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"selfserve: {exc}", file=sys.stderr)
         return 2
     except DomainError as exc:
-        print(f"selfserve: {exc.detail}", file=sys.stderr)
+        print(f"selfserve: {printable(exc.detail)}", file=sys.stderr)
         return 1
 
 

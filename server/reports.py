@@ -1,16 +1,18 @@
-"""The portal analytics report as text for a terminal, with simple bar charts."""
+"""The portal analytics report as text for a terminal, with simple bar charts; what customers and merchants
+wrote is printed through ``printable``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from server.services.portal_analytics import PortalReport
+from server.terminal import printable
 
 BAR_WIDTH = 30
 
 
 def _bars(rows: Iterable[tuple[str, int]]) -> list[str]:
-    items = list(rows)
+    items = [(printable(label), count) for label, count in rows]
     if not items:
         return ["  (none)"]
     peak = max(count for _, count in items) or 1
@@ -37,7 +39,7 @@ def render_report(report: PortalReport, org_name: str) -> str:
             methods[method] = methods.get(method, 0) + count
     funnel = report.cancel_funnel
     lines = [
-        f"Portal analytics for {org_name}",
+        f"Portal analytics for {printable(org_name)}",
         f"{report.start:%Y-%m-%d %H:%M} to {report.end:%Y-%m-%d %H:%M} UTC",
         "",
         f"Portal sessions: {logins}  ({', '.join(f'{m} {n}' for m, n in sorted(methods.items())) or 'none'})",
@@ -54,7 +56,7 @@ def render_report(report: PortalReport, org_name: str) -> str:
         *_bars((r.reason, r.count) for r in report.cancellation_reasons),
     ]
     for reason in report.cancellation_reasons:
-        lines += [f'    {reason.reason}: "{comment}"' for comment in reason.comments]
+        lines += [f'    {printable(reason.reason)}: "{printable(comment)}"' for comment in reason.comments]
     median = _duration(report.median_seconds_to_action)
     lines += ["", f"Median time from opening the portal to a completed action: {median}"]
     return "\n".join(lines)

@@ -13,8 +13,8 @@ Id = Annotated[str, Meta(description="A UUID.", examples=["3f2c9a1e-8d4b-4c55-9a
 END = r"(?!\n)$"
 """The end of the value (Python's ``$`` alone also matches before a final line break)."""
 ONE_LINE = rf"^[^\x00-\x1f\x7f-\x9f]*{END}"
-"""Text without control characters: PostgreSQL cannot store U+0000 (SQLite cuts strings at it in JSON), and the
-others (line breaks, terminal escapes) have no place in a name or an address line."""
+"""Text without control characters: PostgreSQL cannot store U+0000 (SQLite cuts strings at it in JSON),
+and the others (line breaks, terminal escapes) have no place in a name or an address line."""
 _MAILBOX = r"[^@\s\x00-\x1f\x7f-\x9f<>\"(),;:\\]+"
 EMAIL_PATTERN = rf"^{_MAILBOX}@{_MAILBOX}\.{_MAILBOX}{END}"
 """What an address may look like wherever one is taken (the API, the portal, outgoing mail)."""

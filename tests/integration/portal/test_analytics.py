@@ -25,6 +25,24 @@ async def _open(client, org, customer, origin=PARENT):
     return {"Authorization": f"Bearer {response.json()['session']}"}
 
 
+def _analytics_cli(settings, tmp_path, org):
+    """``selfserve analytics`` for the last day, as the merchant runs it; what it printed."""
+    env = {
+        **os.environ,
+        "SELFSERVE_DATABASE_URL": settings.database_url,
+        "SELFSERVE_SECRET_KEYS": settings.secret_keys[0],
+        "SELFSERVE_DATA_DIR": str(tmp_path),
+    }
+    selfserve = Path(sys.executable).parent / "selfserve"
+    return subprocess.run(
+        [str(selfserve), "analytics", "--org", org.org.slug, "--days", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
 async def _customer(org, name):
     return await create_customer(org.org.id, CustomerCreate(email=f"{name}@example.com", name=name))
 
@@ -105,20 +123,7 @@ async def test_every_figure_matches_what_customers_did(client, org, keyring, api
     assert body["cancel_funnel"] == {"started": 2, "completed": 1, "abandoned": 1}
     assert body["median_seconds_to_action"] == 90
 
-    env = {
-        **os.environ,
-        "SELFSERVE_DATABASE_URL": settings.database_url,
-        "SELFSERVE_SECRET_KEYS": settings.secret_keys[0],
-        "SELFSERVE_DATA_DIR": str(tmp_path),
-    }
-    selfserve = Path(sys.executable).parent / "selfserve"
-    printed = subprocess.run(
-        [str(selfserve), "analytics", "--org", org.org.slug, "--days", "1"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    printed = _analytics_cli(settings, tmp_path, org)
     assert f"Portal analytics for {org.org.name}" in printed
     assert "Portal sessions: 3  (embed 2, link 1)" in printed
     assert "Cancel flow: 2 started, 1 completed, 1 abandoned" in printed
@@ -171,3 +176,22 @@ async def test_the_report_window_is_checked(client, api_headers):
     ok = await client.get("/v1/analytics/portal", params={"start": "2026-11-01"}, headers=api_headers)
     assert ok.status_code == 200
     assert ok.json()["start"].startswith("2026-11-01T00:00:00")
+
+
+async def test_the_cli_report_shows_what_customers_wrote_without_terminal_escapes(
+    client, org, keyring, settings, tmp_path
+):
+    ann = await _customer(org, "ann")
+    subscription = await _subscribed(org, ann, keyring, (await _plans(org))["Pro"])
+    comment = "Bye\x1b[2J\x1b]0;owned\x07 \u202enaive\x9b31m\nReason: none"
+    done = await client.post(
+        "/embed/views/subscriptions/cancel",
+        data={"subscription_id": str(subscription.id), "reason": "other", "comment": comment},
+        headers=await _open(client, org, ann),
+    )
+    assert done.status_code == 200, done.text
+
+    printed = _analytics_cli(settings, tmp_path, org)
+    assert '"Bye\\x1b[2J\\x1b]0;owned\\x07 \\u202enaive\\x9b31m\\x0aReason: none"' in printed
+    assert not any(c in printed for c in "\x1b\x07\u202e\x9b")
+    assert all(line.isprintable() for line in printed.splitlines())
