@@ -6,7 +6,7 @@
   var parentOrigin = root.dataset.origin;
   var instance = root.dataset.instance || "";
   var session = null, expiresAt = 0, view = root.dataset.view, query = root.dataset.query || "";
-  var refreshTimer = 0, lastHeight = 0, asked = false;
+  var refreshTimer = 0, lastHeight = 0, asked = false, opener = null;
   var embedded = window.parent !== window;
   var hosted = !!root.dataset.hosted, csrf = root.dataset.csrf || "";
 
@@ -79,9 +79,14 @@
         measure();
         events.forEach(function (e) { post(e.type, e.data); });
         if (initial) return;
-        var live = root.querySelector(".ss-msg");
-        var target = live ? live.closest(".ss-live") : root.querySelector("h1");
-        if (target) { target.tabIndex = -1; target.focus({ preventScroll: true }); }
+        /* Focus goes to news first, else to an open flow's heading, else back to the control that opened
+           the flow just closed, else to the view's heading. */
+        var live = root.querySelector(".ss-msg"), flow = root.querySelector(".ss-flow");
+        var back = !flow && opener && root.querySelector('[data-query="' + CSS.escape(opener) + '"]');
+        if (!flow) opener = null;
+        var target = live ? live.closest(".ss-live") : flow ? flow.querySelector("h2, h3") : back || root.querySelector("h1");
+        if (target && !back) target.tabIndex = -1;
+        if (target) target.focus({ preventScroll: !flow });
       });
     });
   }
@@ -98,7 +103,11 @@
     var copy = event.target.closest("[data-copy]");
     if (copy && navigator.clipboard) { navigator.clipboard.writeText(copy.dataset.copy); copy.textContent = "✓"; return; }
     var link = event.target.closest("a[data-view]");
-    if (link && session) { event.preventDefault(); load(link.dataset.view, false, link.dataset.query); }
+    if (link && session) {
+      event.preventDefault();
+      if (link.dataset.query) opener = link.dataset.query;
+      load(link.dataset.view, false, link.dataset.query);
+    }
   });
 
   root.addEventListener("submit", function (event) {
@@ -117,8 +126,11 @@
     });
   });
 
+  /* Escape closes an open flow (focus returns to what opened it); with none open it asks the host to close. */
   document.addEventListener("keydown", function (event) {
-    if (event.key === "Escape") post("close", {});
+    if (event.key !== "Escape") return;
+    if (root.querySelector(".ss-flow") && session) load(view, false);
+    else post("close", {});
   });
 
   window.addEventListener("message", function (event) {

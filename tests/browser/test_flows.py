@@ -74,3 +74,19 @@ async def test_axe_finds_no_serious_issue_on_any_view(page, host, scheme):
             problems[view] = [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in blocking]
     assert problems == {}
     assert ADA in host.token_calls
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+async def test_axe_finds_no_serious_issue_in_the_open_cancel_review(page, host, scheme):
+    frame = await open_portal(page, host, view="subscriptions", theme=scheme)
+    await frame.get_by_role("link", name="Cancel subscription").first.click()
+    await frame.get_by_role("button", name="Continue").click()
+    confirm = frame.get_by_role("button", name="Confirm cancellation")
+    await confirm.wait_for()
+    results = await Axe().run(frame)
+    blocking = [
+        (v["id"], [n["target"] for n in v["nodes"]][:3])
+        for v in results.response["violations"]
+        if v["impact"] in BLOCKING
+    ]
+    assert blocking == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.browser.support import open_portal
+from tests.browser.support import ADA, open_portal, wait_event
 
 ZOE = "zoe@fischer-labs.example"  # German locale
 
@@ -45,3 +45,29 @@ async def test_billing_details_show_what_was_saved_and_a_second_save_keeps_it(pa
     assert (again["billing_name"], again["billing_address"]["country"]) == ("Zoë Fischer", "DE")
     form = frame.locator('form[data-action="update_billing"]')
     assert await form.get_by_label("Land", exact=True).input_value() == "DE"
+
+
+async def _focused(frame) -> str:
+    """The focused element: its tag and text."""
+    found: str = await frame.evaluate(
+        "() => document.activeElement.tagName + ' ' + document.activeElement.textContent.trim()"
+    )
+    return found
+
+
+async def test_a_flow_takes_focus_to_its_heading_and_escape_closes_it_back_to_its_opener(page, host):
+    frame = await open_portal(page, host, ADA, view="subscriptions")
+    for opener, heading in (("Change plan", "H3 Change plan"), ("Cancel subscription", "H3 Cancel ")):
+        link = frame.get_by_role("link", name=opener).first
+        await link.focus()
+        await page.keyboard.press("Enter")
+        await frame.locator(".ss-flow").wait_for()
+        assert (await _focused(frame)).startswith(heading)
+        await page.keyboard.press("Escape")
+        await frame.locator(".ss-flow").wait_for(state="detached")
+        await frame.wait_for_function("() => document.activeElement.tagName === 'A'")
+        assert await _focused(frame) == f"A {opener}"
+    closes = await page.evaluate("() => events.filter((e) => e.type === 'close').length")
+    assert closes == 0  # Escape in an open flow closes the flow, not the portal
+    await page.keyboard.press("Escape")
+    await wait_event(page, "close")
