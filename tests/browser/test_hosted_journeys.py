@@ -8,6 +8,8 @@ Grace Kim (cancels from the merchant app), Ethan Brown (changes his email addres
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -70,49 +72,45 @@ async def test_a_customer_portal_url_opens_the_portal_once(browser, page, stack)
     assert await _logins(stack, "link") == before + 1
 
     # the same link again, say from another browser: used up, so it offers a new sign-in link instead
-    other = await browser.new_context()
-    try:
-        again = await other.new_page()
-        await again.goto(url)
-        await again.get_by_role("heading", name="This link has expired").wait_for()
-        assert await again.get_by_label("Email address").input_value() == OLIVER
-        await _follow_a_new_link(again, stack, OLIVER, "Oliver Smith")
-    finally:
-        await other.close()
+    async with _another_browser(browser) as again:
+        await _refused_then_a_new_link(again, stack, url)
     assert await _logins(stack, "link") == before + 1
 
 
-async def _follow_a_new_link(page: Any, stack: Any, email: str, name: str) -> None:
-    """On the "link has expired" page: send a new link (the email is filled in) and open it."""
-    sent = len(stack.mail.received_by(email))
+@contextlib.asynccontextmanager
+async def _another_browser(browser: Any) -> AsyncIterator[Any]:
+    """A page with no cookies of its own, as on another device."""
+    context = await browser.new_context()
+    try:
+        yield await context.new_page()
+    finally:
+        await context.close()
+
+
+async def _refused_then_a_new_link(page: Any, stack: Any, url: str) -> None:
+    """Oliver opens a link that cannot sign him in: he is offered a new sign-in link for his address, asks
+    for it and opens it from the email."""
+    await page.goto(url)
+    await page.get_by_role("heading", name="This link has expired").wait_for()
+    assert await page.get_by_label("Email address").input_value() == OLIVER
+    sent = len(stack.mail.received_by(OLIVER))
     await page.get_by_role("button", name="Send me a new link").click()
     await page.get_by_role("heading", name="Check your email").wait_for()
-    received = await emails_to(stack, email, sent + 1)
+    received = await emails_to(stack, OLIVER, sent + 1)
     await page.goto(link_in(received[-1]))
-    await _see_signed_in(page, name)
+    await _see_signed_in(page, "Oliver Smith")
 
 
 async def test_an_expired_portal_link_offers_a_new_sign_in_link_for_its_customer(page, stack):
     with use_clock(FrozenClock(clock.now() - timedelta(hours=2))):  # minted two hours ago, for one
         expired = stack.token(OLIVER, ttl=3600)
-    await page.goto(f"{stack.portal_url}/portal/{stack.slug}#token={expired}")
-    await page.get_by_role("heading", name="This link has expired").wait_for()
-    assert await page.get_by_label("Email address").input_value() == OLIVER
-    await _follow_a_new_link(page, stack, OLIVER, "Oliver Smith")
+    await _refused_then_a_new_link(page, stack, f"{stack.portal_url}/portal/{stack.slug}#token={expired}")
 
 
 async def test_a_used_sign_in_link_offers_a_new_one_with_the_email_filled_in(browser, page, stack):
     await sign_in_hosted(page, stack, OLIVER)
-    used = link_in(stack.mail.received_by(OLIVER)[-1])
-    other = await browser.new_context()
-    try:
-        again = await other.new_page()
-        await again.goto(used)
-        await again.get_by_role("heading", name="This link has expired").wait_for()
-        assert await again.get_by_label("Email address").input_value() == OLIVER
-        await _follow_a_new_link(again, stack, OLIVER, "Oliver Smith")
-    finally:
-        await other.close()
+    async with _another_browser(browser) as again:
+        await _refused_then_a_new_link(again, stack, link_in(stack.mail.received_by(OLIVER)[-1]))
 
 
 async def test_manage_subscription_in_the_merchant_app_cancels_in_the_portal_and_comes_back(page, stack):
