@@ -22,7 +22,7 @@ from server.i18n import gettext as _
 from server.schemas.catalog import PriceOut, ProductOut
 from server.schemas.portal_settings import Features, load_portal_settings
 from server.services import catalog, portal_analytics, seat_invitations, seats, subscriptions
-from server.services.subscriptions import LIVE, ChangePreview, InvoicePreview
+from server.services.subscriptions import LIVE, PAUSABLE, ChangePreview, InvoicePreview
 from widgets import ActionResult, Params, View, require_writable
 
 Flow = Literal["", "cancel", "change_plan", "change_seats"]
@@ -62,6 +62,7 @@ class SubscriptionRow(msgspec.Struct, frozen=True, kw_only=True):
     cancel_at_period_end: bool
     ended_at: datetime | None
     paused: bool
+    pausable: bool
     pending_plan: str | None
     pending_seats: int | None
     next_invoice: InvoicePreview | None
@@ -155,6 +156,7 @@ async def load(ctx: PortalContext, params: Params) -> SubscriptionsModel:
                 cancel_at_period_end=bool(sub.cancel_at_period_end),
                 ended_at=sub.ended_at,
                 paused=sub.status == Status.PAUSED,
+                pausable=sub.status == PAUSABLE,
                 pending_plan=pending.product.name if pending else None,
                 pending_seats=sub.pending_seats,
                 next_invoice=next_invoice,

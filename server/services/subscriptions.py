@@ -826,12 +826,16 @@ async def change_seats(
 # -- pause, resume, scheduled changes ----------------------------------------------------------------------
 
 
+PAUSABLE = Status.ACTIVE
+"""Only a subscription in good standing pauses: not a trial, nor one whose last payment failed."""
+
+
 async def _set_paused(
     org_id: UUID, subscription_id: UUID, customer_id: UUID | None, *, paused: bool
 ) -> Subscription:
     if customer_id is not None and not (await _features(org_id)).pause:
         raise Forbidden("pausing is turned off for this portal")
-    before, after = (Status.ACTIVE, Status.PAUSED) if paused else (Status.PAUSED, Status.ACTIVE)
+    before, after = (PAUSABLE, Status.PAUSED) if paused else (Status.PAUSED, PAUSABLE)
     async with write_transaction():
         subscription = await get_subscription(org_id, subscription_id, customer_id=customer_id)
         if subscription.status != before:

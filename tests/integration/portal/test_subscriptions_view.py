@@ -234,12 +234,7 @@ async def test_revoked_seats_stay_listed_as_revoked_and_can_be_given_back(
 
 
 async def test_another_customers_subscription_is_not_found(client, open_session, org, keyring):
-    settings = load_portal_settings(org.org)
-    settings.features.pause = True
-    branding, rest = dump_portal_settings(settings)
-    await Organization.update({Organization.branding: branding, Organization.portal_settings: rest}).where(
-        Organization.id == org.org.id
-    )
+    await _allow_pause(org)
     plans = await _plans(org)
     other = await create_customer(org.org.id, CustomerCreate(email="someone@example.com"))
     theirs = await _subscribed(org, other, keyring, plans["Team"], seats=2)
@@ -322,13 +317,42 @@ async def test_resending_an_invitation_sends_a_new_link_and_kills_the_old(
     assert (await client.post(path, data={"token": new_token})).status_code == 200
 
 
-async def test_pause_resume_and_clearing_a_scheduled_change(client, open_session, org, customer, keyring):
+async def _allow_pause(org):
     settings = load_portal_settings(org.org)
     settings.features.pause = True
     branding, rest = dump_portal_settings(settings)
     await Organization.update({Organization.branding: branding, Organization.portal_settings: rest}).where(
         Organization.id == org.org.id
     )
+
+
+async def test_pause_is_offered_only_where_the_service_allows_it(client, open_session, org, keyring):
+    """A trial or a subscription whose payment failed cannot be paused: the view must not offer it."""
+    await _allow_pause(org)
+    plans = await _plans(org)
+    offered = {}
+    for label, card, trial in [
+        ("active", "4242424242424242", 0),
+        ("trial", "4242424242424242", 7),
+        ("past_due", "4000000000000341", 0),
+    ]:
+        customer = await create_customer(org.org.id, CustomerCreate(email=f"{label}@example.com"))
+        await add_payment_method(
+            org.org.id, customer.id, keyring=keyring, number=card, exp_month=12, exp_year=2099, cvc="123"
+        )
+        sub = await create_subscription(org.org.id, customer.id, plans["Pro"], trial_days=trial)
+        session = await open_session(customer_id=customer.id)
+        page = await client.get("/embed/views/subscriptions", headers=bearer(session))
+        offered[sub.status] = 'data-action="pause"' in page.text
+        answer = await client.post(
+            "/embed/views/subscriptions/pause", data={"subscription_id": str(sub.id)}, headers=bearer(session)
+        )
+        assert (answer.status_code == 200) is offered[sub.status], (sub.status, answer.status_code)
+    assert offered == {"active": True, "trialing": False, "past_due": False}
+
+
+async def test_pause_resume_and_clearing_a_scheduled_change(client, open_session, org, customer, keyring):
+    await _allow_pause(org)
     plans = await _plans(org)
     sub = await _subscribed(org, customer, keyring, plans["Pro"])
     session = await open_session()
