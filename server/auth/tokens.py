@@ -35,7 +35,7 @@ CLOCK_SKEW_SECONDS = 30
 """How far in the future ``iat`` may be (clocks of merchant backends drift a little), never more."""
 
 RefusalReason = Literal[
-    "malformed", "signature", "wrong_org", "expired", "not_yet_valid", "replayed", "origin"
+    "malformed", "signature", "wrong_org", "wrong_customer", "expired", "not_yet_valid", "replayed", "origin"
 ]
 
 
@@ -155,11 +155,23 @@ _UNVERIFIED = _serializer("unverified")
 
 def peek_org_id(token: str) -> UUID:
     """The org a token names, read WITHOUT verifying it: only to pick the keys to verify it with."""
+    return _peek(token)[0]
+
+
+def _peek(token: str) -> tuple[UUID, UUID]:
+    """(org, customer) a token names, unverified."""
     try:
         payload = _UNVERIFIED.load_payload(token.rsplit(".", 1)[0].encode())
-        return UUID(str(payload["org"]))
+        return UUID(str(payload["org"])), UUID(str(payload["sub"]))
     except (BadData, TypeError, KeyError, ValueError) as exc:
         raise InvalidToken("malformed", "this is not a portal token") from exc
+
+
+_SIGNER_OF = (
+    "SELECT o.embed_secret_encrypted, EXISTS (SELECT 1 FROM ss_customer c WHERE c.org = o.id AND c.id = {})"
+    " AS own_customer FROM ss_organization o WHERE o.id = {}"
+)
+"""The keys of the org a token names, and whether the customer it names is that org's."""
 
 
 def verification_keys(keyring: Keyring, embed_secret_encrypted: str) -> list[str]:
@@ -201,15 +213,21 @@ async def redeem_portal_token(
     expected_org_id: UUID | None = None,
     origin: str | None = None,
 ) -> PortalClaims:
-    """Verify ``token`` and burn it: of any number of concurrent redemptions exactly one succeeds."""
-    org_id = peek_org_id(token)
+    """Verify ``token`` and burn it: of any number of concurrent redemptions exactly one succeeds.
+
+    Nothing is burned for a token refused here: not one presented to another org's portal
+    (``expected_org_id``), which stays good where it belongs, nor one whose signer names a customer it does
+    not have (an org's embed secret signs for its own customers only)."""
+    org_id, customer_id = _peek(token)
     if expected_org_id is not None and org_id != expected_org_id:
         raise InvalidToken("wrong_org", "this portal token belongs to another organization")
-    org = await read_one("SELECT embed_secret_encrypted FROM ss_organization WHERE id = {}", org_id)
+    org = await read_one(_SIGNER_OF, customer_id, org_id)
     if org is None:
         raise InvalidToken("wrong_org", "this portal token names no known organization")
     keys = verification_keys(keyring, org["embed_secret_encrypted"])
     claims = verify_portal_token(token, keys=keys, org_id=org_id, origin=origin)
+    if not org["own_customer"]:
+        raise InvalidToken("wrong_customer", "this portal token names a customer of another organization")
     if not await replay_store.burn(claims.jti, org_id, claims.expires_at):
         raise InvalidToken("replayed", "this portal token has already been used", claims)
     return claims

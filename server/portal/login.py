@@ -162,12 +162,11 @@ async def open_session(request: Request[Any, Any, Any], slug: FromPath[str], dat
             token,
             keyring=state.keyring,
             replay_store=state.replay_store,
+            expected_org_id=org.id,
             origin=state.settings.public_origin,
         )
     except InvalidToken as exc:
         return _refused(request, org, await _token_email(org, exc))
-    if claims.org != str(org.id):
-        return _refused(request, org, None)
     secret, session = await open_hosted_session(
         org.id, claims.customer_id, scopes_of(claims), replacing=request.cookies.get(SESSION_COOKIE)
     )
