@@ -32,7 +32,7 @@ from server.portal.rendering import configure_jinja
 from server.portal.routes import PORTAL_ROUTE_HANDLERS
 from server.portal.view_cache import ViewCache
 from server.problems import domain_error_handler, http_error_handler, unexpected_error_handler
-from server.security.headers import add_security_headers
+from server.security.headers import drop_head_body, security_headers
 from server.security.idempotency import IdempotencyMiddleware
 from server.security.keyring import Keyring
 from server.security.ratelimit import rate_limiter_for
@@ -103,7 +103,7 @@ def create_app(
         template_config=TemplateConfig(
             directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=configure_jinja
         ),
-        before_send=[add_security_headers],
+        before_send=[security_headers(settings.public_url), drop_head_body],
         middleware=[
             IdempotencyMiddleware(max_body_bytes=settings.max_body_bytes),
             StrictJsonBodyMiddleware(max_body_bytes=settings.max_body_bytes),

@@ -218,9 +218,45 @@ async def close_engine(engine: Engine) -> None:  # type: ignore[type-arg]
         await engine.close_idle()
 
 
-async def ping(engine: Engine) -> None:  # type: ignore[type-arg]
-    """Raise if the database cannot answer a trivial query."""
-    await engine.run_ddl("SELECT 1")
+WRITE_CHECK_TIMEOUT_S = 2.0
+
+
+class NotWritable(Exception):
+    """The database answered but would not take a write."""
+
+
+async def check_writable(engine: Engine) -> None:  # type: ignore[type-arg]
+    """Raise unless the database commits a write within ``WRITE_CHECK_TIMEOUT_S``: a full disk, a read-only
+    file or server, or a write lock held too long all fail it, where a ``SELECT 1`` would still answer."""
+    if isinstance(engine, PostgresEngine):
+        async with asyncio.timeout(WRITE_CHECK_TIMEOUT_S):
+            await _postgres_write(engine)
+    elif isinstance(engine, SQLiteEngine):
+        await asyncio.to_thread(_sqlite_write, engine.path, WRITE_CHECK_TIMEOUT_S)
+
+
+async def _postgres_write(engine: PostgresEngine) -> None:
+    """Taking a transaction id makes the commit write (and flush) a WAL record; a standby refuses it."""
+    async with engine.transaction():
+        [row] = await engine.run_ddl(
+            "SELECT current_setting('transaction_read_only') AS read_only "
+            "FROM (SELECT pg_current_xact_id()) AS taken"
+        )
+    if row["read_only"] != "off":
+        raise NotWritable("transactions are read-only")
+
+
+def _sqlite_write(path: str, timeout: float) -> None:
+    """Take the write lock and rewrite the header's ``user_version`` (a page written to the WAL and
+    committed), on a connection of its own whose busy timeout is ``timeout``."""
+    connection = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        [version] = connection.execute("PRAGMA user_version").fetchone()
+        connection.execute(f"PRAGMA user_version = {int(version)}")
+        connection.execute("COMMIT")
+    finally:
+        connection.close()
 
 
 async def migrate(engine: Engine) -> list[str]:  # type: ignore[type-arg]

@@ -9,11 +9,12 @@ import functools
 import hashlib
 from dataclasses import dataclass
 
-from litestar import Response, get
+from litestar import Response, route
 from litestar.params import FromPath
 
 from server.errors import NotFound
 from server.paths import STATIC_DIR
+from server.security.headers import GET_AND_HEAD
 
 ALIAS_MAX_AGE = 300
 """How long browsers and CDNs keep the alias: a new loader reaches every page within five minutes."""
@@ -53,14 +54,24 @@ def _script(cache_control: str) -> Response[bytes]:
     )
 
 
-@get("/static/loader.js", name="loader-alias", include_in_schema=False, sync_to_thread=False)
+@route(
+    "/static/loader.js",
+    http_method=GET_AND_HEAD,
+    name="loader-alias",
+    include_in_schema=False,
+    sync_to_thread=False,
+)
 def loader_alias() -> Response[bytes]:
     """Always the current loader; pages that pin it with SRI use the versioned URL instead."""
     return _script(f"public, max-age={ALIAS_MAX_AGE}")
 
 
-@get(
-    "/loader/{version:str}/loader.js", name="loader-versioned", include_in_schema=False, sync_to_thread=False
+@route(
+    "/loader/{version:str}/loader.js",
+    http_method=GET_AND_HEAD,
+    name="loader-versioned",
+    include_in_schema=False,
+    sync_to_thread=False,
 )
 def loader_versioned(version: FromPath[str]) -> Response[bytes]:
     """The current loader under its own hash, cacheable for ever; an old hash is gone (404), not redirected,

@@ -3,34 +3,64 @@
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlsplit
 
-from litestar.types import Message, Scope
+from litestar.enums import HttpMethod
+from litestar.types import BeforeMessageSendHookHandler, Message, Scope
 
 DEFAULTS = {
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
     "content-security-policy": "frame-ancestors 'none'; object-src 'none'; base-uri 'none'",
     "referrer-policy": "no-referrer",
+    "cross-origin-opener-policy": "same-origin",
+    "cross-origin-resource-policy": "same-origin",
 }
+HSTS = "max-age=31536000"
+"""Sent when the public URL is https: browsers then refuse plain http to this host for a year."""
+API_PREFIX = "/v1/"
+"""Every merchant API response carries secrets or customer data (one returns a new API key): ``no-store``."""
+
+_CACHE_CONTROL, _NO_STORE = b"cache-control", b"no-store"
 
 
-_DEFAULTS_RAW = [(name.encode(), value.encode()) for name, value in DEFAULTS.items()]
-
-
-async def add_security_headers(message: Message, scope: Scope) -> None:
-    """Add each default the route did not set; a page that says who may frame it gets no X-Frame-Options.
+def security_headers(public_url: str) -> BeforeMessageSendHookHandler:
+    """The ``before_send`` hook that adds each default the route did not set (a page that says who may frame
+    it gets no X-Frame-Options), HSTS behind an https public URL, and ``no-store`` on the merchant API.
     Works on the raw header list: this runs for every response."""
-    if message["type"] != "http.response.start":
-        return
-    headers = list(message.get("headers") or [])
-    present = {name.lower() for name, _ in headers}
-    framable = any(
-        name.lower() == b"content-security-policy" and b"frame-ancestors" in value for name, value in headers
-    )
-    for name, value in _DEFAULTS_RAW:
-        if name not in present and not (framable and name == b"x-frame-options"):
-            headers.append((name, value))
-    message["headers"] = headers
+    defaults = [(name.encode(), value.encode()) for name, value in DEFAULTS.items()]
+    if urlsplit(public_url).scheme == "https":
+        defaults.append((b"strict-transport-security", HSTS.encode()))
+
+    async def add_security_headers(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start":
+            return
+        headers = list(message.get("headers") or [])
+        if scope["path"].startswith(API_PREFIX):
+            headers = [(name, value) for name, value in headers if name.lower() != _CACHE_CONTROL]
+            headers.append((_CACHE_CONTROL, _NO_STORE))
+        present = {name.lower() for name, _ in headers}
+        framable = any(
+            name.lower() == b"content-security-policy" and b"frame-ancestors" in value
+            for name, value in headers
+        )
+        for name, value in defaults:
+            if name not in present and not (framable and name == b"x-frame-options"):
+                headers.append((name, value))
+        message["headers"] = headers
+
+    return add_security_headers
+
+
+GET_AND_HEAD = [HttpMethod.GET, HttpMethod.HEAD]
+"""``http_method`` of a GET route that answers HEAD too."""
+
+
+async def drop_head_body(message: Message, scope: Scope) -> None:
+    """A ``HEAD`` answered by a GET handler (``GET_AND_HEAD``) keeps the GET's headers, ``content-length``
+    included, and sends no body."""
+    if message["type"] == "http.response.body" and scope.get("method") == "HEAD":
+        message["body"] = b""
 
 
 def new_nonce() -> str:
@@ -38,7 +68,9 @@ def new_nonce() -> str:
 
 
 def embed_headers(parent_origin: str, nonce: str) -> dict[str, str]:
-    """Headers of a page that ``parent_origin`` may frame (EMBEDDING.md "Headers"): no X-Frame-Options."""
+    """Headers of a page that ``parent_origin`` may frame (EMBEDDING.md "Headers"): no X-Frame-Options, and a
+    cross-origin resource policy, since a merchant page that isolates itself (COEP) asks that of its frames;
+    ``frame-ancestors`` is what decides who may embed it."""
     policy = "; ".join(
         (
             "default-src 'none'",
@@ -57,6 +89,7 @@ def embed_headers(parent_origin: str, nonce: str) -> dict[str, str]:
         "referrer-policy": "no-referrer",
         "cache-control": "no-store",
         "x-content-type-options": "nosniff",
+        "cross-origin-resource-policy": "cross-origin",
     }
 
 
@@ -70,4 +103,5 @@ def hosted_headers(nonce: str) -> dict[str, str]:
     headers["content-security-policy"] += "; manifest-src 'self'"
     headers["x-frame-options"] = "DENY"
     headers["referrer-policy"] = "same-origin"
+    headers["cross-origin-resource-policy"] = "same-origin"
     return headers
