@@ -1,4 +1,5 @@
-"""Every error leaves as RFC 9457 problem+json; no stack trace ever reaches a client."""
+"""Every error leaves as RFC 9457 problem+json, except that a person's browser opening a page gets a styled
+page in their language; no stack trace ever reaches a client."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
+from server import i18n
 from server.errors import PROBLEM_BASE, DomainError, RateLimited
 
 log = logging.getLogger("selfserve")
@@ -64,13 +66,36 @@ def problem(
     )
 
 
-def domain_error_handler(_: Request[Any, Any, Any], exc: DomainError) -> Response[bytes]:
+def _for_a_person(request: Request[Any, Any, Any]) -> bool:
+    """A browser navigating to a page (it asks for HTML), not the API nor the portal's own fetches."""
+    return "text/html" in request.headers.get("accept", "") and not request.url.path.startswith("/v1/")
+
+
+def _page(request: Request[Any, Any, Any], response: Response[bytes]) -> Response[bytes]:
+    """``response`` as a page for a person, when the request came from one: same status and headers."""
+    if not _for_a_person(request) or request.app.template_engine is None:
+        return response
+    language = i18n.negotiate(request.headers.get("accept-language", "").split(",")[0].split(";")[0])
+    with i18n.use_locale(language):
+        html = request.app.template_engine.get_template("site/error.html").render(
+            status=response.status_code, locale=language
+        )
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
+    return Response(html.encode(), status_code=response.status_code, media_type="text/html", headers=headers)
+
+
+def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[bytes]:
     if isinstance(exc, RateLimited):
-        return problem(exc.status, exc.title, exc.detail, exc.slug, retry_after=exc.retry_after)
-    return problem(exc.status, exc.title, exc.detail, exc.slug, **exc.extra)
+        limited = problem(exc.status, exc.title, exc.detail, exc.slug, retry_after=exc.retry_after)
+        return _page(request, limited)
+    return _page(request, problem(exc.status, exc.title, exc.detail, exc.slug, **exc.extra))
 
 
-def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    return _page(request, _http_problem(exc))
+
+
+def _http_problem(exc: HTTPException) -> Response[bytes]:
     status = exc.status_code
     title = _HTTP_SLUGS.get(status, "error").replace("-", " ").capitalize()
     if isinstance(exc, ValidationException):
@@ -88,8 +113,10 @@ def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Respons
 def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     if isinstance(exc, _DB_UNAVAILABLE):
         log.error("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
-        return problem(
-            503, "Service unavailable", "The service is temporarily unavailable; try again shortly."
+        return _page(
+            request,
+            problem(503, "Service unavailable", "The service is temporarily unavailable; try again shortly."),
         )
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem(500, "Internal server error", "Something went wrong on our side; it has been logged.")
+    failed = problem(500, "Internal server error", "Something went wrong on our side; it has been logged.")
+    return _page(request, failed)

@@ -76,6 +76,8 @@
       var events = JSON.parse(response.headers.get("x-selfserve-events") || "[]");
       return response.text().then(function (html) {
         root.innerHTML = html;
+        var tab = root.querySelector(".ss-nav [aria-current]");
+        if (tab) tab.parentNode.scrollLeft = tab.offsetLeft - (tab.parentNode.clientWidth - tab.offsetWidth) / 2;
         measure();
         events.forEach(function (e) { post(e.type, e.data); });
         if (initial) return;

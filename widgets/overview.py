@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
 import msgspec
@@ -51,6 +52,10 @@ class BenefitCard(msgspec.Struct, frozen=True, kw_only=True):
     invite_url: str | None = None
     instructions: str | None = None
     url: str | None = None
+    url_email: str | None = None
+    """The address of a ``mailto:`` link, shown instead of the raw link."""
+    url_site: str | None = None
+    """The host of a web link, shown instead of the raw link."""
     downloads: list[Download] = msgspec.field(default_factory=list)
 
 
@@ -71,6 +76,16 @@ def _safe_link(value: Any) -> str | None:
     return text if text.startswith(("https://", "http://", "mailto:")) else None
 
 
+def _link_text(url: str | None) -> tuple[str | None, str | None]:
+    """(email address, web host) a person reads for a link, one of them set."""
+    if url is None:
+        return None, None
+    parts = urlsplit(url)
+    if parts.scheme == "mailto":
+        return unquote(parts.path), None
+    return None, parts.hostname or url
+
+
 async def _benefit(ctx: PortalContext, grant: grants.GrantView) -> BenefitCard:
     props = grant.properties
     downloads = []
@@ -79,6 +94,8 @@ async def _benefit(ctx: PortalContext, grant: grants.GrantView) -> BenefitCard:
             Download(file=info, url=document_url(ctx.keyring, ctx.org.id, ctx.customer.id, info.id, "file"))
             for info in await files.files_info(ctx.org.id, list(props.get("file_ids") or []))
         ]
+    url = _safe_link(props.get("url"))
+    url_email, url_site = _link_text(url)
     return BenefitCard(
         grant_id=str(grant.id),
         type=grant.type,
@@ -87,7 +104,9 @@ async def _benefit(ctx: PortalContext, grant: grants.GrantView) -> BenefitCard:
         api_key_hint=grant.api_key_hint,
         invite_url=_safe_link(props.get("invite_url")),
         instructions=props.get("instructions"),
-        url=_safe_link(props.get("url")),
+        url=url,
+        url_email=url_email,
+        url_site=url_site,
         downloads=downloads,
     )
 

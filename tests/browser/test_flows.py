@@ -47,6 +47,7 @@ async def test_at_320_px_every_view_fits_the_width(browser, host, view):
         assert outer == inner
         overflowing = await frame.evaluate(
             """() => [...document.querySelectorAll('#ss-root *')]
+                 .filter((el) => !el.closest('.ss-nav a'))  // the tab bar scrolls sideways; the bar fits
                  .filter((el) => el.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
                  .map((el) => el.outerHTML.slice(0, 80))"""
         )

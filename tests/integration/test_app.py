@@ -47,6 +47,36 @@ async def test_missing_api_key_is_problem_json(client):
     assert "Authorization: Bearer" in response.json()["detail"]
 
 
+BROWSER = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+
+
+async def test_a_browser_gets_an_error_page_in_its_language(client):
+    english = await client.get("/no/such/page", headers=BROWSER)
+    assert english.status_code == 404
+    assert english.headers["content-type"].startswith("text/html")
+    assert '<html lang="en">' in english.text
+    assert "This page does not exist" in english.text
+    assert '<link rel="stylesheet" href="/static/site.css">' in english.text
+    assert "problem" not in english.text
+    german = await client.get("/no/such/page", headers={**BROWSER, "accept-language": "de-DE,de;q=0.9"})
+    assert german.status_code == 404
+    assert '<html lang="de-DE">' in german.text
+    assert "Diese Seite gibt es nicht" in german.text
+    refused = await client.post("/portal/acme/session", data={"token": "x"}, headers=BROWSER)
+    assert refused.status_code in (400, 403, 404)
+    assert refused.headers["content-type"].startswith("text/html")
+    assert "<h1>" in refused.text
+
+
+async def test_the_api_keeps_problem_json_whatever_the_client_accepts(client):
+    for headers in (BROWSER, {"accept": "application/json"}, {}):
+        response = await client.get("/v1/organization", headers=headers)
+        assert response.status_code == 401
+        assert response.headers["content-type"] == "application/problem+json"
+    page = await client.get("/no/such/page", headers={"accept": "application/json"})
+    assert page.headers["content-type"] == "application/problem+json"
+
+
 async def test_default_security_headers(client):
     response = await client.get("/health")
     assert response.headers["x-frame-options"] == "DENY"
