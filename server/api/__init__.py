@@ -2,7 +2,7 @@
 
 from server.api.analytics import AnalyticsController, CustomerActivityController
 from server.api.api_keys import ApiKeyController
-from server.api.benefits import BenefitController
+from server.api.benefits import BenefitController, BenefitGrantController
 from server.api.customer_seats import CustomerSeatController
 from server.api.customer_sessions import CustomerSessionController
 from server.api.customers import CustomerController
@@ -26,6 +26,7 @@ ROUTE_HANDLERS: list[type] = [
     PriceController,
     MeterController,
     BenefitController,
+    BenefitGrantController,
     PortalSettingsController,
     SubscriptionController,
     OrderController,

@@ -1,4 +1,5 @@
-"""Benefits: what a product grants (license keys, Discord invites, downloads, API keys, custom)."""
+"""Benefits: what a product grants (license keys, Discord invites, downloads, API keys, custom), and the
+grants that give them to customers."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from litestar.params import FromPath
 
 from server.api.openapi import API_KEY_SECURITY, CursorParam, LimitParam, example_body, problems
 from server.db.tables import Organization
-from server.schemas.catalog import BENEFIT_EXAMPLE, BenefitCreate, BenefitOut, BenefitUpdate
+from server.schemas.catalog import BENEFIT_EXAMPLE, BenefitCreate, BenefitGrantOut, BenefitOut, BenefitUpdate
 from server.schemas.common import Page
-from server.services import catalog
+from server.services import catalog, grants
 
 
 class BenefitController(Controller):
@@ -67,3 +68,16 @@ class BenefitController(Controller):
     ) -> BenefitOut:
         """Archive a benefit: no new grants; existing grants stay."""
         return BenefitOut.of(await catalog.archive_benefit(org.id, benefit_id))
+
+
+class BenefitGrantController(Controller):
+    path = "/v1/benefit-grants"
+    tags = ["benefits"]
+    security = API_KEY_SECURITY
+
+    @get("/{grant_id:uuid}", operation_id="getBenefitGrant", responses=problems(404))
+    async def get_grant(
+        self, org: NamedDependency[Organization], grant_id: FromPath[UUID]
+    ) -> BenefitGrantOut:
+        """One benefit grant, live or revoked (what ``benefit_grant.*`` webhooks carry); never its secrets."""
+        return await grants.get_grant(org.id, grant_id)

@@ -12,17 +12,12 @@ from litestar.params import FromPath, QueryParameter
 
 from server.api.openapi import API_KEY_SECURITY, CursorParam, LimitParam, example_body, problems
 from server.db.enums import OrderStatus
-from server.db.tables import Order, Organization
+from server.db.tables import Organization
 from server.schemas.billing import REFUND_EXAMPLE, OrderOut, RefundCreate, RefundOut
 from server.schemas.common import Page
 from server.services import orders
 
 OrderId = FromPath[UUID]
-
-
-async def _with_details(org_id: UUID, rows: list[Order]) -> list[OrderOut]:
-    lines, refunds = await orders.lines_and_refunds(org_id, [o.id for o in rows])
-    return [OrderOut.of(o, lines[str(o.id)], refunds[str(o.id)]) for o in rows]
 
 
 class OrderController(Controller):
@@ -49,12 +44,12 @@ class OrderController(Controller):
             limit=limit,
             cursor=cursor,
         )
-        return Page(items=await _with_details(org.id, page.items), next_cursor=page.next_cursor)
+        return Page(items=await orders.order_views(org.id, page.items), next_cursor=page.next_cursor)
 
     @get("/{order_id:uuid}", operation_id="getOrder", responses=problems(404))
     async def get_order(self, org: NamedDependency[Organization], order_id: OrderId) -> OrderOut:
         """One order with its lines and refunds."""
-        return (await _with_details(org.id, [await orders.get_order(org.id, order_id)]))[0]
+        return (await orders.order_views(org.id, [await orders.get_order(org.id, order_id)]))[0]
 
     @get(
         "/{order_id:uuid}/invoice",

@@ -3,8 +3,9 @@ benefits."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
@@ -228,6 +229,33 @@ class BenefitOut(msgspec.Struct, kw_only=True, frozen=True):
             properties=stored_benefit_properties(row.properties),
             created_at=row.created_at,
             archived_at=row.archived_at,
+        )
+
+
+class BenefitGrantOut(msgspec.Struct, kw_only=True, frozen=True):
+    """A benefit given to a customer; the secrets it carries (license or API key) are never in it."""
+
+    id: str
+    customer_id: str
+    benefit_id: str
+    type: BenefitType
+    subscription_id: str | None
+    order_id: str | None
+    granted_at: datetime
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> BenefitGrantOut:
+        """From a grant's columns selected with ``BenefitGrant.benefit.type``."""
+        return cls(
+            id=str(row["id"]),
+            customer_id=str(row["customer"]),
+            benefit_id=str(row["benefit"]),
+            type=BenefitType(row["benefit.type"]),
+            subscription_id=str(row["subscription"]) if row["subscription"] else None,
+            order_id=str(row["order"]) if row["order"] else None,
+            granted_at=row["granted_at"],
+            revoked_at=row["revoked_at"],
         )
 
 

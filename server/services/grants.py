@@ -21,6 +21,7 @@ from server.db.enums import BenefitType
 from server.db.enums import SubscriptionStatus as Status
 from server.db.tables import BenefitGrant, ProductBenefit, Subscription
 from server.errors import Invalid, NotFound
+from server.schemas.catalog import BenefitGrantOut
 from server.security.keyring import Keyring
 from server.security.secrets import sha256_hex
 from server.webhooks.outbox import record_event
@@ -50,18 +51,21 @@ def _json(value: Any) -> dict[str, Any]:
     return dict(value or {})
 
 
-def _event(grant: dict[str, Any], benefit_type: str) -> dict[str, Any]:
-    return {
-        "id": str(grant["id"]),
-        "customer_id": str(grant["customer"]),
-        "benefit_id": str(grant["benefit"]),
-        "subscription_id": str(grant["subscription"]) if grant["subscription"] else None,
-        "type": benefit_type,
-    }
+async def get_grant(org_id: UUID, grant_id: UUID) -> BenefitGrantOut:
+    """One grant, live or revoked, as the API returns it."""
+    row = (
+        await BenefitGrant.select(*BenefitGrant.all_columns(), BenefitGrant.benefit.type)
+        .where(BenefitGrant.org == org_id, BenefitGrant.id == grant_id)
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"no benefit grant {grant_id}")
+    return BenefitGrantOut.of(row)
 
 
 async def sync_grants(org_id: UUID, subscription: Subscription) -> None:
-    """Grant what the subscription's product gives and revoke the rest; inside the caller's transaction."""
+    """Grant what the subscription's product gives and revoke the rest; inside the caller's transaction.
+    Each ``benefit_grant.*`` event carries the grant as the API returns it."""
     wanted: dict[str, str] = {}
     if subscription.status in ENTITLED:
         rows = await ProductBenefit.select(ProductBenefit.benefit, ProductBenefit.benefit.type).where(
@@ -75,6 +79,8 @@ async def sync_grants(org_id: UUID, subscription: Subscription) -> None:
         BenefitGrant.customer,
         BenefitGrant.benefit,
         BenefitGrant.subscription,
+        BenefitGrant.order,
+        BenefitGrant.granted_at,
         BenefitGrant.benefit.type,
     ).where(
         BenefitGrant.org == org_id,
@@ -85,7 +91,8 @@ async def sync_grants(org_id: UUID, subscription: Subscription) -> None:
     for grant in live:
         if str(grant["benefit"]) not in wanted:
             await BenefitGrant.update({BenefitGrant.revoked_at: now}).where(BenefitGrant.id == grant["id"])
-            await record_event(org_id, "benefit_grant.revoked", _event(grant, grant["benefit.type"]))
+            revoked = BenefitGrantOut.of({**grant, "revoked_at": now})
+            await record_event(org_id, "benefit_grant.revoked", revoked)
     held = {str(g["benefit"]) for g in live}
     for benefit_id, benefit_type in wanted.items():
         if benefit_id in held:
@@ -95,9 +102,11 @@ async def sync_grants(org_id: UUID, subscription: Subscription) -> None:
             "customer": subscription.customer,
             "benefit": uuid.UUID(benefit_id),
             "subscription": subscription.id,
+            "granted_at": now,
         }
-        await BenefitGrant(org=org_id, granted_at=now, **created).save()
-        await record_event(org_id, "benefit_grant.created", _event(created, benefit_type))
+        await BenefitGrant(org=org_id, **created).save()
+        resource = {**created, "order": None, "revoked_at": None, "benefit.type": benefit_type}
+        await record_event(org_id, "benefit_grant.created", BenefitGrantOut.of(resource))
 
 
 def new_license_key(prefix: str | None) -> str:

@@ -50,6 +50,7 @@ from server.db.tables import (
     Subscription,
 )
 from server.errors import Conflict, Invalid, NotFound, PaymentFailed, RateLimited
+from server.schemas.billing import OrderOut
 from server.schemas.portal_settings import load_portal_settings
 from server.services import payments, wallet
 from server.services.pagination import DEFAULT_LIMIT, Page, paginate
@@ -96,21 +97,15 @@ def _check_lines(lines: list[LineDraft]) -> None:
             raise Invalid("a line's period must not end before it starts")
 
 
-def order_event(order: Order) -> dict[str, Any]:
-    """What ``order.*`` webhooks carry: ids, status and amounts, no personal data."""
-    return {
-        "id": str(order.id),
-        "customer_id": str(order.customer),
-        "subscription_id": str(order.subscription) if order.subscription else None,
-        "status": order.status,
-        "billing_reason": order.billing_reason,
-        "currency": order.currency,
-        "subtotal": order.subtotal,
-        "wallet_applied": order.wallet_applied,
-        "total": order.total,
-        "refunded_amount": order.refunded_amount,
-        "invoice_number": order.invoice_number,
-    }
+async def order_views(org_id: UUID, rows: list[Order]) -> list[OrderOut]:
+    """Orders as the API returns them, with their lines and refunds (two queries whatever the count)."""
+    lines, refunds = await lines_and_refunds(org_id, [o.id for o in rows])
+    return [OrderOut.of(o, lines[str(o.id)], refunds[str(o.id)]) for o in rows]
+
+
+async def order_event(order: Order) -> OrderOut:
+    """The data of an ``order.*`` event: the order as the API returns it."""
+    return (await order_views(order.org, [order]))[0]
 
 
 async def _next_invoice_number(org_id: UUID) -> str:
@@ -210,9 +205,9 @@ async def create_order(
         order.status = OrderStatus.PENDING if order.total > 0 else OrderStatus.PAID
         order.paid_at = now if order.status == OrderStatus.PAID else None
         await order.save([Order.wallet_applied, Order.total, Order.status, Order.paid_at])
-        await record_event(org_id, "order.created", order_event(order))
+        await record_event(org_id, "order.created", await order_event(order))
         if order.status == OrderStatus.PAID:
-            await record_event(org_id, "order.paid", order_event(order))
+            await record_event(org_id, "order.paid", await order_event(order))
     return order
 
 
@@ -349,7 +344,7 @@ async def _record_success(order: Order, method: PaymentMethod, *, scheduled: boo
         if not rows:
             return False
         paid = await get_order(order.org, order.id)
-        await record_event(order.org, "order.paid", order_event(paid))
+        await record_event(order.org, "order.paid", await order_event(paid))
         await _set_subscription_status(
             order,
             SubscriptionStatus.ACTIVE,
@@ -594,7 +589,7 @@ async def refund_order(
         else:
             await _refund_to_card(order, refund)
         refunded = await get_order(org_id, order_id)
-        await record_event(org_id, "order.refunded", {**order_event(refunded), "refund_amount": amount})
+        await record_event(org_id, "order.refunded", await order_event(refunded))
     return refund
 
 

@@ -14,6 +14,7 @@ from server.billing.sandbox import normalize_number
 from server.db.engine import write_transaction
 from server.db.tables import Customer, PaymentMethod, Subscription
 from server.errors import NotFound
+from server.schemas.billing import PaymentMethodOut
 from server.security.keyring import Keyring
 from server.security.secrets import KeyedHasher
 from server.webhooks.outbox import record_event
@@ -26,15 +27,10 @@ def card_fingerprint(keyring: Keyring, number: str) -> str:
     return KeyedHasher(keyring.secret_keys, "card-fingerprint").digest(normalize_number(number))
 
 
-def _event(method: PaymentMethod, action: str) -> dict[str, Any]:
-    return {
-        "id": str(method.id),
-        "customer_id": str(method.customer),
-        "action": action,
-        "brand": method.brand,
-        "last4": method.last4,
-        "is_default": bool(method.is_default),
-    }
+def _event(method: PaymentMethod) -> PaymentMethodOut:
+    """The data of ``payment_method.updated`` (a card added, made the default or removed): the card as the
+    API returns it (a removed card as it was)."""
+    return PaymentMethodOut.of(method)
 
 
 async def _lock_customer(org_id: UUID, customer_id: UUID) -> None:
@@ -127,7 +123,7 @@ async def add_payment_method(
         if make_default or first:
             await _make_default(customer_id, method.id)
             method.is_default = True
-        await record_event(org_id, "payment_method.updated", _event(method, "added"))
+        await record_event(org_id, "payment_method.updated", _event(method))
     if method.is_default:
         await _retry_failed_orders(org_id, customer_id, method.id)
     return method
@@ -139,7 +135,7 @@ async def set_default_payment_method(org_id: UUID, customer_id: UUID, pm_id: UUI
         method = await get_payment_method(org_id, customer_id, pm_id)
         await _make_default(customer_id, method.id)
         method.is_default = True
-        await record_event(org_id, "payment_method.updated", _event(method, "default_changed"))
+        await record_event(org_id, "payment_method.updated", _event(method))
     await _retry_failed_orders(org_id, customer_id, method.id)
     return method
 
@@ -154,7 +150,7 @@ async def remove_payment_method(org_id: UUID, customer_id: UUID, pm_id: UUID) ->
             Subscription.default_payment_method == method.id
         )
         await PaymentMethod.delete().where(PaymentMethod.id == method.id)
-        await record_event(org_id, "payment_method.updated", _event(method, "removed"))
+        await record_event(org_id, "payment_method.updated", _event(method))
         if method.is_default:
             newest = (
                 await PaymentMethod.select(PaymentMethod.id)

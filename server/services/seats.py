@@ -18,6 +18,7 @@ from server.db.engine import write_transaction
 from server.db.enums import SeatStatus
 from server.db.tables import Customer, Seat, Subscription
 from server.errors import Conflict, Invalid, NotFound
+from server.schemas.billing import SeatOut
 from server.schemas.common import Email
 from server.schemas.customers import CustomerCreate
 from server.security.secrets import sha256_hex
@@ -29,16 +30,10 @@ CLAIM_LINK_TTL = timedelta(days=1)
 LIVE_SEATS = (SeatStatus.PENDING, SeatStatus.CLAIMED)
 
 
-def _event(seat: Seat, **extra: Any) -> dict[str, Any]:
-    """Seat events carry the invitee's email: merchants who send their own invitations need it."""
-    return {
-        "id": str(seat.id),
-        "subscription_id": str(seat.subscription),
-        "email": seat.email,
-        "status": seat.status,
-        "member_id": str(seat.member) if seat.member else None,
-        **extra,
-    }
+def _event(seat: Seat) -> SeatOut:
+    """The data of a seat event: the seat as the API returns it (with the invitee's email, which merchants
+    who send their own invitations need)."""
+    return SeatOut.of(seat)
 
 
 def _normalize_email(email: str) -> str:
@@ -208,7 +203,5 @@ async def expire_invitations(limit: int = 100) -> int:
             )
             if expired:
                 seat = await _reload(row["id"])
-                await record_event(
-                    seat.org, "customer_seat.revoked", _event(seat, reason="invitation_expired")
-                )
+                await record_event(seat.org, "customer_seat.revoked", _event(seat))
     return len(due)

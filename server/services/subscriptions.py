@@ -42,6 +42,7 @@ from server.db.tables import (
     Subscription,
 )
 from server.errors import Conflict, Forbidden, Invalid, NotFound
+from server.schemas.billing import SubscriptionOut
 from server.schemas.portal_settings import Features, RefundPolicy, load_portal_settings
 from server.services import grants, orders, wallet
 from server.services.orders import LineDraft
@@ -122,22 +123,9 @@ async def _features(org_id: UUID) -> Features:
     return load_portal_settings(row[0]).features
 
 
-def event_data(subscription: Subscription) -> dict[str, Any]:
-    """The webhook payload of a subscription event: ids and status fields only."""
-    return {
-        "id": str(subscription.id),
-        "customer_id": str(subscription.customer),
-        "product_id": str(subscription.product),
-        "price_id": str(subscription.price),
-        "status": subscription.status,
-        "seats": subscription.seats,
-        "currency": subscription.currency,
-        "current_period_start": subscription.current_period_start.isoformat(),
-        "current_period_end": subscription.current_period_end.isoformat(),
-        "cancel_at_period_end": subscription.cancel_at_period_end,
-        "pending_price_id": str(subscription.pending_price) if subscription.pending_price else None,
-        "ended_at": subscription.ended_at.isoformat() if subscription.ended_at else None,
-    }
+def event_data(subscription: Subscription) -> SubscriptionOut:
+    """The data of a subscription event: the subscription as the API returns it."""
+    return SubscriptionOut.of(subscription)
 
 
 def _per_period(price: Price, seats: int) -> int:

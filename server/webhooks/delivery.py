@@ -35,6 +35,7 @@ from server import clock
 from server.db.engine import write_transaction
 from server.db.enums import DeliveryStatus
 from server.db.tables import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from server.schemas.webhooks import WebhookEndpointOut
 from server.security.ssrf import PinnedNetworkBackend
 from server.webhooks.endpoints import signing_secrets
 from server.webhooks.outbox import record_event
@@ -166,7 +167,9 @@ async def _disable_endpoint(org_id: UUID, endpoint_id: UUID, reason: str) -> Non
     )
     if changed:
         log.warning("webhook endpoint %s of org %s disabled: %s", endpoint_id, org_id, reason)
-        await record_event(org_id, "webhook_endpoint.disabled", {"id": str(endpoint_id), "reason": reason})
+        endpoint = await WebhookEndpoint.objects().where(WebhookEndpoint.id == endpoint_id).first()
+        assert endpoint is not None
+        await record_event(org_id, "webhook_endpoint.disabled", WebhookEndpointOut.of(endpoint))
 
 
 async def record_outcome(delivery: dict[str, Any], endpoint: dict[str, Any], outcome: Outcome) -> None:

@@ -43,14 +43,15 @@ def _load_list(value: Any) -> list[str]:
     return list(value or [])
 
 
-async def record_event(org_id: UUID, type: str, data: dict[str, Any]) -> WebhookEvent:
-    """Write ``type`` with ``data`` (JSON-ready) and fan it out to the org's subscribed endpoints."""
+async def record_event(org_id: UUID, type: str, data: msgspec.Struct | dict[str, Any]) -> WebhookEvent:
+    """Write ``type`` with ``data`` and fan it out to the org's subscribed endpoints. The services pass the
+    resource as the API returns it (its ``*Out`` Struct), encoded by the same msgspec encoder."""
     if type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {type!r}")
     now = clock.now()
     event = WebhookEvent(org=org_id, type=type, payload=msgspec.json.encode(data).decode(), created_at=now)
     await event.save()
-    await record_activity(org_id, type, data)
+    await record_activity(org_id, type, msgspec.to_builtins(data))
     endpoints = await WebhookEndpoint.select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
         WebhookEndpoint.org == org_id, WebhookEndpoint.enabled.eq(True)
     )

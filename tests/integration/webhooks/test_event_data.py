@@ -1,0 +1,199 @@
+"""Every webhook's ``data`` is the resource exactly as the API returns it: a real receiver gets each event,
+the public ``standardwebhooks`` package verifies it, and its data is compared with the API's GET of the same
+resource made right after the action (the last event of each resource in a step equals it; earlier ones in
+the same step have the same fields)."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+import pytest
+import standardwebhooks
+from werkzeug import Response
+
+from server.webhooks.outbox import EVENT_TYPES
+from tests.integration.webhooks.support import deliver_until_settled
+from tests.integration.webhooks.test_delivery import Receiver
+
+GOOD_CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2099, "cvc": "123"}
+SECOND_CARD = {"number": "5555555555554444", "exp_month": 11, "exp_year": 2098, "cvc": "123"}
+
+
+class Webhooks:
+    """What the receiver has been sent, verified, and the API reads to compare it with."""
+
+    def __init__(self, client, headers, receiver, secret, job_context, org_id):
+        self.client, self.headers, self.receiver = client, headers, receiver
+        self.verifier = standardwebhooks.Webhook(secret)
+        self.job_context, self.org_id = job_context, org_id
+        self.seen = 0
+        self.types: set[str] = set()
+        self.cards: dict[str, dict] = {}
+        """Payment methods as the API last listed them (a removed card is compared with its last listing)."""
+
+    async def api(self, method, path, **kwargs):
+        response = await self.client.request(method, path, headers=self.headers, **kwargs)
+        assert response.status_code < 300, (path, response.text)
+        return response.json() if response.content else None
+
+    async def resource(self, event_type, data):
+        kind = event_type.split(".")[0]
+        if kind == "subscription":
+            return await self.api("GET", f"/v1/subscriptions/{data['id']}")
+        if kind == "customer":
+            return await self.api("GET", f"/v1/customers/{data['id']}")
+        if kind == "order":
+            return await self.api("GET", f"/v1/orders/{data['id']}")
+        if kind == "benefit_grant":
+            return await self.api("GET", f"/v1/benefit-grants/{data['id']}")
+        if kind == "webhook_endpoint":
+            return await self.api("GET", f"/v1/webhook-endpoints/{data['id']}")
+        if kind == "customer_seat":
+            seats = await self.api(
+                "GET", "/v1/customer-seats", params={"subscription_id": data["subscription_id"]}
+            )
+            return next(seat for seat in seats["items"] if seat["id"] == data["id"])
+        assert kind == "payment_method", event_type
+        await self.list_cards(data["customer_id"])
+        return self.cards[data["id"]]
+
+    async def list_cards(self, customer_id):
+        listed = await self.api("GET", f"/v1/customers/{customer_id}/payment-methods")
+        self.cards.update({card["id"]: card for card in listed["items"]})
+
+    async def step(self, *expected_types):
+        """Deliver what is pending, verify it, and compare each event with the API's GET of its resource."""
+        await deliver_until_settled(self.job_context, self.org_id)
+        new = self.receiver.requests[self.seen :]
+        self.seen = len(self.receiver.requests)
+        events = []
+        for headers, body, _status in new:
+            payload = self.verifier.verify(body, headers)
+            assert set(payload) == {"type", "timestamp", "data"}
+            events.append((payload["type"], payload["data"]))
+        assert sorted({t for t, _ in events}) == sorted(set(expected_types)), [t for t, _ in events]
+        last: dict[tuple[str, str], dict] = {}
+        by_resource: dict[tuple[str, str], list[dict]] = defaultdict(list)
+        for event_type, data in events:
+            key = (event_type.split(".")[0], data["id"])
+            by_resource[key].append(data)
+            last[key] = (event_type, data)
+        for key, (event_type, data) in last.items():
+            current = await self.resource(event_type, data)
+            assert data == current, (event_type, data, current)
+            for earlier in by_resource[key]:
+                assert set(earlier) == set(current), event_type
+        self.types.update(t for t, _ in events)
+        return events
+
+
+@pytest.fixture
+async def hooks(local_client, api_headers, httpserver, job_context, org):
+    receiver = Receiver(httpserver, "/hooks")
+    created = await local_client.post(
+        "/v1/webhook-endpoints", json={"url": receiver.url}, headers=api_headers
+    )
+    assert created.status_code == 201, created.text
+    return Webhooks(local_client, api_headers, receiver, created.json()["secret"], job_context, org.org.id)
+
+
+async def test_every_event_carries_the_resource_as_the_api_returns_it(hooks, httpserver, org, local_client):
+    api = hooks.api
+    customer = await api("POST", "/v1/customers", json={"email": "ada@example.com", "name": "Ada"})
+    await hooks.step("customer.created")
+    await api("PATCH", f"/v1/customers/{customer['id']}", json={"name": "Ada King"})
+    await hooks.step("customer.updated")
+
+    benefit = await api(
+        "POST",
+        "/v1/benefits",
+        json={"type": "custom", "description": "Support", "properties": {"url": "https://x.example"}},
+    )
+    product = await api(
+        "POST",
+        "/v1/products",
+        json={
+            "name": "Team",
+            "benefit_ids": [benefit["id"]],
+            "prices": [{"kind": "per_seat", "interval": "month", "currency": "USD", "seat_amount": 1000}],
+        },
+    )
+    card = await api("POST", f"/v1/customers/{customer['id']}/payment-methods", json=GOOD_CARD)
+    await hooks.step("payment_method.updated")
+
+    sub = await api(
+        "POST",
+        "/v1/subscriptions",
+        json={"customer_id": customer["id"], "price_id": product["prices"][0]["id"], "seats": 3},
+    )
+    await hooks.step("subscription.created", "order.created", "order.paid", "benefit_grant.created")
+
+    seat = await api(
+        "POST",
+        "/v1/customer-seats",
+        json={"subscription_id": sub["id"], "email": "grace@example.com", "send_invitation": False},
+    )
+    await hooks.step("customer_seat.assigned")
+    claimed = await local_client.post(f"/portal/{org.org.slug}/claim", data={"token": seat["claim_token"]})
+    assert claimed.status_code == 200, claimed.text
+    await hooks.step("customer_seat.claimed", "customer.created")
+    await api("DELETE", f"/v1/customer-seats/{seat['id']}")
+    await hooks.step("customer_seat.revoked")
+
+    await api("POST", f"/v1/subscriptions/{sub['id']}/seats", json={"seats": 5})
+    await hooks.step("subscription.updated", "order.created", "order.paid")
+    first_order = (await api("GET", "/v1/orders", params={"subscription_id": sub["id"]}))["items"][0]
+    await api(
+        "POST", f"/v1/orders/{first_order['id']}/refunds", json={"amount": 700, "destination": "wallet"}
+    )
+    await hooks.step("order.refunded")
+
+    await api(
+        "POST",
+        f"/v1/subscriptions/{sub['id']}/cancel",
+        json={"at_period_end": True, "reason": "too_expensive", "comment": "Budget cuts"},
+    )
+    [(_, canceled)] = await hooks.step("subscription.canceled")
+    assert canceled["cancel_at_period_end"] is True
+    assert canceled["cancellation_reason"] == "too_expensive"
+    assert canceled["cancellation_comment"] == "Budget cuts"
+    assert canceled["canceled_at"] is not None
+    await api("POST", f"/v1/subscriptions/{sub['id']}/uncancel")
+    await hooks.step("subscription.uncanceled")
+
+    await hooks.list_cards(customer["id"])
+    second = await api(
+        "POST", f"/v1/customers/{customer['id']}/payment-methods", json={**SECOND_CARD, "make_default": False}
+    )
+    await hooks.step("payment_method.updated")
+    await api("POST", f"/v1/customers/{customer['id']}/payment-methods/{second['id']}/default")
+    await hooks.step("payment_method.updated")
+    await hooks.list_cards(customer["id"])
+    await api("DELETE", f"/v1/customers/{customer['id']}/payment-methods/{card['id']}")
+    [(_, removed)] = await hooks.step("payment_method.updated")
+    assert removed["id"] == card["id"]
+
+    await api(
+        "POST", f"/v1/subscriptions/{sub['id']}/cancel", json={"at_period_end": False, "refund": "wallet"}
+    )
+    events = await hooks.step(
+        "subscription.canceled", "subscription.revoked", "benefit_grant.revoked", "order.refunded"
+    )
+    ended = dict(events)["subscription.canceled"]
+    assert ended["status"] == "canceled"
+    assert ended["ended_at"] is not None
+
+    gone = httpserver.url_for("/gone")
+    httpserver.expect_request("/gone", method="POST").respond_with_response(Response("gone", status=410))
+    endpoint = await api(
+        "POST", "/v1/webhook-endpoints", json={"url": gone, "event_types": ["customer.updated"]}
+    )
+    await api("PATCH", f"/v1/customers/{customer['id']}", json={"name": "Ada Lovelace"})
+    events = await hooks.step("webhook_endpoint.disabled", "customer.updated")
+    disabled = dict(events)["webhook_endpoint.disabled"]
+    assert disabled["id"] == endpoint["id"]
+    assert disabled["enabled"] is False
+    assert re.search("410", disabled["disabled_reason"])
+
+    assert hooks.types == set(EVENT_TYPES)
