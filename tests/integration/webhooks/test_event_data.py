@@ -67,11 +67,13 @@ class Webhooks:
         await deliver_until_settled(self.job_context, self.org_id)
         new = self.receiver.requests[self.seen :]
         self.seen = len(self.receiver.requests)
-        events = []
+        payloads = []
         for headers, body, _status in new:
             payload = self.verifier.verify(body, headers)
             assert set(payload) == {"type", "timestamp", "data"}
-            events.append((payload["type"], payload["data"]))
+            payloads.append(payload)
+        # deliveries run concurrently: put the events back in the order they happened
+        events = [(p["type"], p["data"]) for p in sorted(payloads, key=lambda p: p["timestamp"])]
         assert sorted({t for t, _ in events}) == sorted(set(expected_types)), [t for t, _ in events]
         last: dict[tuple[str, str], dict] = {}
         by_resource: dict[tuple[str, str], list[dict]] = defaultdict(list)
