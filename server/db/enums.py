@@ -121,3 +121,11 @@ class Actor(StrEnum):
     CUSTOMER = "customer"
     MERCHANT = "merchant"
     SYSTEM = "system"
+
+
+class OAuthProviderKind(StrEnum):
+    """Who customers can sign in with: GitHub (OAuth 2), Google, or one OpenID Connect issuer per merchant."""
+
+    GITHUB = "github"
+    GOOGLE = "google"
+    OIDC = "oidc"

@@ -30,6 +30,7 @@ from server.db.enums import (
     Interval,
     MagicLinkPurpose,
     MeterAggregation,
+    OAuthProviderKind,
     OrderLineKind,
     OrderStatus,
     PriceKind,
@@ -489,6 +490,39 @@ class PortalSession(Table, tablename="ss_session"):
     ended_at = _when()
 
 
+class OAuthProvider(Table, tablename="ss_oauth_provider"):
+    """A sign-in provider a merchant configured; (org, provider) is unique. The client secret is encrypted at
+    rest; ``metadata`` keeps the endpoints OpenID Connect discovery found for the issuer."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    provider = Varchar(length=16, choices=OAuthProviderKind)
+    client_id = Varchar(length=500)
+    client_secret_encrypted = Text()
+    issuer = Varchar(length=2000, default="")
+    display_name = Varchar(length=100, default="")
+    metadata = JSON(default={})
+    enabled = Boolean(default=True)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class ConnectedAccount(Table, tablename="ss_connected_account"):
+    """A provider identity a customer connected while signed in; it signs that customer in from then on.
+    (org, provider, subject) and (customer, provider) are unique."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    customer = ForeignKey(references=Customer, on_delete=OnDelete.cascade, index=True)
+    provider = Varchar(length=16, choices=OAuthProviderKind)
+    subject = Varchar(length=255)
+    """The provider's stable id for the person (OpenID ``sub``, GitHub's numeric user id)."""
+    email = Varchar(length=320, default="")
+    """The address the provider gave when it was connected, to tell accounts apart in the list."""
+    created_at = Timestamptz()
+    last_used_at = _when()
+
+
 class UsedToken(Table, tablename="ss_used_token"):
     """Token ids already redeemed: the database replay store (Redis replaces it when configured)."""
 
@@ -584,6 +618,8 @@ TABLES: tuple[type[Table], ...] = (
     WebhookAttempt,
     MagicLink,
     PortalSession,
+    OAuthProvider,
+    ConnectedAccount,
     UsedToken,
     IdempotencyRecord,
     PortalEvent,
