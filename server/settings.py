@@ -41,6 +41,13 @@ class Settings:
     """Where development keys and the mail outbox live."""
     allow_local_webhooks: bool = False
     """Development only: let webhook endpoints point at localhost receivers."""
+    allow_local_oauth: bool = False
+    """Development and tests only: let sign-in providers (an OpenID Connect issuer, the GitHub endpoints
+    below) live on this machine."""
+    github_oauth_base: str = "https://github.com"
+    """Where GitHub's authorize and token endpoints live (a GitHub Enterprise server, or a test stand-in)."""
+    github_api_base: str = "https://api.github.com"
+    """Where GitHub's REST API (``/user``, ``/user/emails``) lives."""
     max_body_bytes: int = 1_048_576
     """Request bodies above this are refused with 413."""
     trusted_proxies: tuple[str, ...] = ()
@@ -78,7 +85,10 @@ class Settings:
             smtp_url=get("SMTP_URL"),
             env=mode,
             data_dir=data_dir,
-            allow_local_webhooks=(get("ALLOW_LOCAL_WEBHOOKS") or "").lower() in {"1", "true", "yes"},
+            allow_local_webhooks=_flag(get("ALLOW_LOCAL_WEBHOOKS")),
+            allow_local_oauth=_flag(get("ALLOW_LOCAL_OAUTH")),
+            github_oauth_base=(get("GITHUB_OAUTH_BASE") or cls.github_oauth_base).rstrip("/"),
+            github_api_base=(get("GITHUB_API_BASE") or cls.github_api_base).rstrip("/"),
             trusted_proxies=proxies,
         )
         problems = settings.problems()
@@ -93,6 +103,12 @@ class Settings:
         found = []
         if urlsplit(self.public_url).scheme not in {"http", "https"}:
             found.append("SELFSERVE_PUBLIC_URL must be an http(s) URL such as https://billing.example.com")
+        for name, url in (
+            ("SELFSERVE_GITHUB_OAUTH_BASE", self.github_oauth_base),
+            ("SELFSERVE_GITHUB_API_BASE", self.github_api_base),
+        ):
+            if urlsplit(url).scheme not in {"http", "https"} or not urlsplit(url).hostname:
+                found.append(f"{name} must be an http(s) URL such as https://github.example.com")
         for key in self.secret_keys:
             if len(key) < MIN_SECRET_KEY_LENGTH:
                 found.append(
@@ -119,6 +135,10 @@ class Settings:
                 found.append(
                     "unset SELFSERVE_ALLOW_LOCAL_WEBHOOKS: localhost webhook receivers are for development"
                 )
+            if self.allow_local_oauth:
+                found.append(
+                    "unset SELFSERVE_ALLOW_LOCAL_OAUTH: sign-in providers on this machine are for development"
+                )
         return found
 
     def with_development_keys(self) -> Settings:
@@ -133,3 +153,7 @@ class Settings:
             path.chmod(0o600)
         log.warning("SELFSERVE_SECRET_KEYS is not set: using the development key in %s", path)
         return Settings(**{**self.__dict__, "secret_keys": (key,)})
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").lower() in {"1", "true", "yes"}

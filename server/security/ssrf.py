@@ -1,6 +1,7 @@
-"""Server-side request forgery guard for outgoing webhook requests.
+"""Server-side request forgery guard for the requests the server makes to URLs others chose: webhooks, and
+the sign-in providers merchants configure (an OpenID Connect issuer and the endpoints it names).
 
-A webhook URL is checked when it is registered and again at send time, where ``PinnedNetworkBackend``
+A URL is checked when it is registered and again at send time, where ``PinnedNetworkBackend``
 resolves the host once, checks every address it resolves to, and connects to the checked address (so a DNS
 answer cannot change between the check and the connection). TLS server name and the ``Host`` header keep
 the URL's name.
@@ -19,6 +20,7 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 import httpcore
+import httpx
 
 from server.errors import Invalid
 
@@ -40,7 +42,7 @@ NAT64_PREFIX = ipaddress.ip_network("64:ff9b::/96")
 
 
 class UnsafeWebhookTarget(Invalid):
-    """The URL points (or resolves) somewhere a webhook must never go."""
+    """The URL points (or resolves) somewhere the server must never send a request."""
 
 
 def parse_host_address(host: str) -> IPAddress | None:
@@ -101,7 +103,7 @@ def check_address(address: IPAddress, *, allow_local: bool) -> None:
     if allow_local and is_loopback(address):
         return
     if is_forbidden(address):
-        raise UnsafeWebhookTarget(f"webhook URLs may not point at {address} (a non-public address)")
+        raise UnsafeWebhookTarget(f"the server may not call {address} (a non-public address)")
 
 
 def _check_hostname(host: str, *, allow_local: bool) -> None:
@@ -111,7 +113,7 @@ def _check_hostname(host: str, *, allow_local: bool) -> None:
     name = host.rstrip(".").lower()
     local = name == "localhost" or name.endswith(".localhost")
     if (local and not allow_local) or name in METADATA_HOSTNAMES or name.endswith(".internal"):
-        raise UnsafeWebhookTarget(f"webhook URLs may not point at {host!r}")
+        raise UnsafeWebhookTarget(f"the server may not call {host!r}")
 
 
 def _port(scheme: str, port: int | None) -> int:
@@ -155,21 +157,21 @@ async def checked_addresses(host: str, port: int, *, allow_local: bool) -> list[
     return _check_all(addresses, host, allow_local=allow_local)
 
 
-async def check_webhook_url(url: str, *, allow_local: bool) -> str:
-    """Validate a webhook URL for registration; returns it unchanged. A name that does not resolve now is
-    accepted (DNS may be transient): the send-time check still guards the connection."""
+async def check_outgoing_url(url: str, *, allow_local: bool) -> str:
+    """Validate a URL (a webhook, an issuer) for registration; returns it unchanged. A name that does not
+    resolve now is accepted (DNS may be transient): the send-time check still guards the connection."""
     parts = urlsplit(url)
     if parts.scheme not in ALLOWED_SCHEMES:
-        raise UnsafeWebhookTarget("webhook URLs must start with https:// or http://")
+        raise UnsafeWebhookTarget("URLs must start with https:// or http://")
     if parts.username is not None or parts.password is not None:
-        raise UnsafeWebhookTarget("webhook URLs may not contain credentials")
+        raise UnsafeWebhookTarget("URLs may not contain credentials")
     try:
         port = _port(parts.scheme, parts.port)
     except ValueError as exc:
-        raise UnsafeWebhookTarget("the webhook URL has an invalid port") from exc
+        raise UnsafeWebhookTarget("the URL has an invalid port") from exc
     host = parts.hostname
     if not host:
-        raise UnsafeWebhookTarget("the webhook URL has no host")
+        raise UnsafeWebhookTarget("the URL has no host")
     _check_hostname(host, allow_local=allow_local)
     try:
         addresses = await resolve(host, port)
@@ -205,7 +207,20 @@ class PinnedNetworkBackend(httpcore.AsyncNetworkBackend):
         timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        raise UnsafeWebhookTarget("webhooks are never sent over a unix socket")
+        raise UnsafeWebhookTarget("requests are never sent over a unix socket")
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
+
+
+class GuardedTransport(httpx.AsyncHTTPTransport):
+    """An httpx transport whose every connection goes through ``PinnedNetworkBackend``, for clients (such as
+    authlib's) that take an httpx transport. httpx 0.28 has no public option for the network backend, so the
+    connection pool the base class made is replaced by one that uses it."""
+
+    def __init__(self, *, allow_local: bool) -> None:
+        super().__init__()
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            network_backend=PinnedNetworkBackend(allow_local=allow_local),
+        )

@@ -17,7 +17,7 @@ from server.db.tables import WebhookDelivery, WebhookEndpoint
 from server.errors import Conflict, Invalid, NotFound
 from server.schemas.webhooks import WebhookEndpointCreate, WebhookEndpointUpdate
 from server.security.keyring import Keyring
-from server.security.ssrf import check_webhook_url
+from server.security.ssrf import check_outgoing_url
 from server.services.pagination import Page, paginate
 from server.webhooks.outbox import EVENT_TYPES
 from server.webhooks.signing import generate_secret
@@ -47,7 +47,7 @@ async def create_endpoint(
     org_id: UUID, keyring: Keyring, data: WebhookEndpointCreate, *, allow_local: bool
 ) -> tuple[WebhookEndpoint, str]:
     """Register an endpoint; returns it with its secret, which is shown this once."""
-    url = await check_webhook_url(data.url, allow_local=allow_local)
+    url = await check_outgoing_url(data.url, allow_local=allow_local)
     secret = generate_secret()
     endpoint = WebhookEndpoint(
         org=org_id,
@@ -74,7 +74,7 @@ async def update_endpoint(
     """Change some fields; enabling an endpoint again clears its failure count and reason."""
     changes: dict[Any, Any] = {}
     if data.url is not None:
-        changes[WebhookEndpoint.url] = await check_webhook_url(data.url, allow_local=allow_local)
+        changes[WebhookEndpoint.url] = await check_outgoing_url(data.url, allow_local=allow_local)
     if data.event_types is not None:
         changes[WebhookEndpoint.event_types] = _event_types(data.event_types)
     if data.description is not None:

@@ -5,7 +5,7 @@ import pytest
 from server.security.ssrf import (
     PinnedNetworkBackend,
     UnsafeWebhookTarget,
-    check_webhook_url,
+    check_outgoing_url,
     is_forbidden,
     parse_host_address,
 )
@@ -60,7 +60,7 @@ FORBIDDEN_URLS = [
 async def test_forbidden_targets_are_refused_at_registration(url):
     assert len(FORBIDDEN_URLS) >= 25
     with pytest.raises(UnsafeWebhookTarget):
-        await check_webhook_url(url, allow_local=False)
+        await check_outgoing_url(url, allow_local=False)
 
 
 @pytest.mark.parametrize(
@@ -110,12 +110,12 @@ def test_numeric_hosts_are_read_like_the_resolver_does(spelling, address):
     ["https://93.184.216.34/hook", "http://8.8.8.8:8080/x", "https://[2606:4700:4700::1111]/hook"],
 )
 async def test_public_addresses_are_accepted(url):
-    assert await check_webhook_url(url, allow_local=False) == url
+    assert await check_outgoing_url(url, allow_local=False) == url
 
 
 async def test_an_unresolvable_name_is_accepted_at_registration_and_checked_when_sent():
     url = "https://receiver.invalid/hook"
-    assert await check_webhook_url(url, allow_local=False) == url
+    assert await check_outgoing_url(url, allow_local=False) == url
     with pytest.raises(UnsafeWebhookTarget, match="cannot resolve"):
         await PinnedNetworkBackend(allow_local=False).connect_tcp("receiver.invalid", 443)
 
@@ -131,16 +131,16 @@ async def test_an_unresolvable_name_is_accepted_at_registration_and_checked_when
 )
 async def test_malformed_webhook_urls_are_refused(url):
     with pytest.raises(UnsafeWebhookTarget):
-        await check_webhook_url(url, allow_local=False)
+        await check_outgoing_url(url, allow_local=False)
 
 
 async def test_the_development_setting_allows_loopback_only():
-    assert await check_webhook_url("http://localhost:8000/hook", allow_local=True)
-    assert await check_webhook_url("http://127.0.0.1:8000/hook", allow_local=True)
-    assert await check_webhook_url("http://[::ffff:127.0.0.1]:8000/hook", allow_local=True)
+    assert await check_outgoing_url("http://localhost:8000/hook", allow_local=True)
+    assert await check_outgoing_url("http://127.0.0.1:8000/hook", allow_local=True)
+    assert await check_outgoing_url("http://[::ffff:127.0.0.1]:8000/hook", allow_local=True)
     for url in ("http://10.0.0.1/", "http://169.254.169.254/", "http://metadata.google.internal/"):
         with pytest.raises(UnsafeWebhookTarget):
-            await check_webhook_url(url, allow_local=True)
+            await check_outgoing_url(url, allow_local=True)
 
 
 def test_public_addresses_are_not_forbidden():
