@@ -31,6 +31,7 @@ KEPT_FIELDS = (
     "total",
     "currency",
     "refunded_amount",
+    "provider",
 )
 
 _actor: ContextVar[tuple[Actor, UUID | None]] = ContextVar("selfserve_actor", default=(Actor.MERCHANT, None))

@@ -8,6 +8,7 @@ from server.api.customer_sessions import CustomerSessionController
 from server.api.customers import CustomerController
 from server.api.events import EventController
 from server.api.meters import MeterController
+from server.api.oauth_providers import ConnectedAccountController, OAuthProviderController
 from server.api.orders import OrderController
 from server.api.organization import OrganizationController
 from server.api.payment_methods import PaymentMethodController
@@ -28,6 +29,8 @@ ROUTE_HANDLERS: list[type] = [
     BenefitController,
     BenefitGrantController,
     PortalSettingsController,
+    OAuthProviderController,
+    ConnectedAccountController,
     SubscriptionController,
     OrderController,
     CustomerSeatController,

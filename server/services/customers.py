@@ -106,3 +106,14 @@ async def archive_customer(org_id: UUID, customer_id: UUID) -> Customer:
             await customer.save([Customer.deleted_at, Customer.updated_at])
             await record_event(org_id, "customer.updated", _event_data(customer))
     return customer
+
+
+async def note_customer_change(org_id: UUID, customer_id: UUID, **details: str) -> Customer:
+    """Inside the caller's transaction: something of the customer's that is not one of their fields changed
+    (a connected account). ``updated_at`` moves and ``customer.updated`` goes out; ``details`` (ids and
+    names, never personal data) tell the activity log what it was."""
+    customer = await get_customer(org_id, customer_id)
+    customer.updated_at = clock.now()
+    await customer.save([Customer.updated_at])
+    await record_event(org_id, "customer.updated", _event_data(customer), details=details)
+    return customer

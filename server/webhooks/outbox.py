@@ -6,6 +6,7 @@ pending delivery per enabled endpoint subscribed to its type. The delivery worke
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
@@ -43,15 +44,18 @@ def _load_list(value: Any) -> list[str]:
     return list(value or [])
 
 
-async def record_event(org_id: UUID, type: str, data: msgspec.Struct | dict[str, Any]) -> WebhookEvent:
+async def record_event(
+    org_id: UUID, type: str, data: msgspec.Struct | dict[str, Any], *, details: Mapping[str, str] | None = None
+) -> WebhookEvent:
     """Write ``type`` with ``data`` and fan it out to the org's subscribed endpoints. The services pass the
-    resource as the API returns it (its ``*Out`` Struct), encoded by the same msgspec encoder."""
+    resource as the API returns it (its ``*Out`` Struct), encoded by the same msgspec encoder. ``details``
+    say more about the change in the activity log only."""
     if type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {type!r}")
     now = clock.now()
     event = WebhookEvent(org=org_id, type=type, payload=msgspec.json.encode(data).decode(), created_at=now)
     await event.save()
-    await record_activity(org_id, type, msgspec.to_builtins(data))
+    await record_activity(org_id, type, {**msgspec.to_builtins(data), **(details or {})})
     endpoints = await WebhookEndpoint.select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
         WebhookEndpoint.org == org_id, WebhookEndpoint.enabled.eq(True)
     )
