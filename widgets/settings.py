@@ -1,4 +1,4 @@
-"""Settings: payment methods, billing information, account details."""
+"""Settings: payment methods, billing information, account details, connected sign-in accounts."""
 
 from __future__ import annotations
 
@@ -11,11 +11,14 @@ from server import clock, i18n
 from server.auth.magic_links import normalize_email, request_email_change
 from server.auth.sessions import PortalContext
 from server.countries import country_choices
+from server.db.enums import OAuthProviderKind
 from server.errors import Forbidden, Invalid, RateLimited
 from server.i18n import gettext as _
 from server.schemas.customers import CustomerUpdate
 from server.schemas.portal_settings import load_portal_settings
+from server.services.connected_accounts import disconnect_account, list_connected_accounts
 from server.services.customers import update_customer
+from server.services.oauth_providers import provider_names, sign_in_options
 from server.services.payments import (
     add_payment_method,
     list_payment_methods,
@@ -58,6 +61,65 @@ class AccountModel(msgspec.Struct, frozen=True, kw_only=True):
     read_only: bool
     email_change: bool
     """The merchant lets customers change their email here (features.email_change)."""
+    sign_in: SignInAccounts
+
+
+class SignInAccount(msgspec.Struct, frozen=True, kw_only=True):
+    provider: str
+    name: str
+    email: str
+
+
+class SignInAccounts(msgspec.Struct, frozen=True, kw_only=True):
+    """Connected accounts: managed on the hosted portal only (the provider's pages cannot open in a frame),
+    so an embed just says where."""
+
+    hosted: bool
+    connected: list[SignInAccount]
+    connectable: list[SignInAccount]
+    """The merchant's providers the customer has not connected yet (``email`` empty)."""
+    notice: str
+    """How connecting went, after the provider sent the browser back (empty otherwise)."""
+    error: bool
+    portal_url: str
+    """Where an embedded portal's customer manages them."""
+    oauth_path: str
+    names: dict[str, str]
+    """Each kind of provider's name (the activity log names them)."""
+
+
+def _notice(notice: str, provider: str) -> str:
+    """What the portal says once the provider sent the browser back from connecting (server.portal.oauth)."""
+    if notice == "connected":
+        return _("Your %(provider)s account is connected. You can now sign in with it.", provider=provider)
+    if notice == "taken":
+        return _("This %(provider)s account is already connected to another account.", provider=provider)
+    if notice == "failed":
+        return _("Connecting your %(provider)s account did not work. Please try again.", provider=provider)
+    return ""
+
+
+async def _sign_in_accounts(ctx: PortalContext, params: Params) -> SignInAccounts:
+    names = await provider_names(ctx.org.id)
+    connected = await list_connected_accounts(ctx.org.id, ctx.customer.id)
+    done = {row.provider for row in connected}
+    provider = params.get("provider", "")
+    return SignInAccounts(
+        hosted=ctx.hosted,
+        connected=[
+            SignInAccount(provider=r.provider, name=names[r.provider], email=r.email) for r in connected
+        ],
+        connectable=[
+            SignInAccount(provider=o.provider, name=o.name, email="")
+            for o in await sign_in_options(ctx.org.id)
+            if o.provider not in done
+        ],
+        notice=_notice(params.get("notice", ""), names[provider]) if provider in names else "",
+        error=params.get("notice") != "connected",
+        portal_url=f"{ctx.public_url}/portal/{ctx.org.slug}?view=settings",
+        oauth_path=f"/portal/{ctx.org.slug}/oauth",
+        names=names,
+    )
 
 
 def _address(value: Any) -> dict[str, str]:
@@ -96,6 +158,7 @@ async def load(ctx: PortalContext, params: Params) -> AccountModel:
         countries=country_choices(i18n.current_locale()),
         read_only=ctx.scopes.read_only,
         email_change=_email_change_allowed(ctx),
+        sign_in=await _sign_in_accounts(ctx, params),
     )
 
 
@@ -196,6 +259,26 @@ async def change_email(ctx: PortalContext, form: Params) -> ActionResult:
     )
 
 
+async def disconnect_sign_in(ctx: PortalContext, form: Params) -> ActionResult:
+    """Disconnect a provider account; signing in by email link always remains."""
+    require_writable(ctx)
+    if not ctx.hosted:
+        raise Forbidden(_("Manage connected accounts on your billing portal."))
+    try:
+        kind = OAuthProviderKind(form.get("provider", ""))
+    except ValueError as exc:
+        raise Invalid(_("Please choose an account.")) from exc
+    name = (await provider_names(ctx.org.id))[kind.value]
+    await disconnect_account(ctx.org.id, ctx.customer.id, kind)
+    return ActionResult(
+        message=_(
+            "Your %(provider)s account is disconnected. You can still sign in with an email link.",
+            provider=name,
+        ),
+        events=[{"type": "customer.updated", "data": {"id": str(ctx.customer.id)}}],
+    )
+
+
 VIEW = View(
     slug="settings",
     title="Settings",
@@ -206,5 +289,6 @@ VIEW = View(
         "make_default": make_default,
         "remove_card": remove_card,
         "change_email": change_email,
+        "disconnect_sign_in": disconnect_sign_in,
     },
 )

@@ -52,6 +52,11 @@ class PortalContext:
     csrf_token: str = ""
     """What a cookie-authenticated page sends back on writes; empty for bearer sessions."""
 
+    @property
+    def hosted(self) -> bool:
+        """A first-party cookie session (the hosted portal) rather than an embed's bearer session."""
+        return bool(self.csrf_token)
+
 
 class SessionExpired(Unauthorized):
     """The session is unknown, ended or idle too long; the portal asks for a fresh token."""

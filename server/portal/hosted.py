@@ -5,7 +5,7 @@ merchant's branding. With a live session cookie it is the portal shell; without 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from litestar import Request, Response, get
 from litestar.datastructures import Cookie
@@ -19,6 +19,7 @@ from server.portal.rendering import render
 from server.portal.theme import css_variables
 from server.schemas.portal_settings import load_portal_settings
 from server.security.headers import hosted_headers, new_nonce
+from server.services.oauth_providers import sign_in_options
 from server.settings import Settings
 from widgets import VIEWS
 
@@ -126,7 +127,11 @@ async def hosted_portal(
     slug: FromPath[str],
     view: FromQuery[str] = "overview",
     locale: FromQuery[str] = "",
+    notice: FromQuery[str] = "",
+    provider: FromQuery[str] = "",
 ) -> Response[str]:
+    """``notice`` and ``provider`` pass on to the view what a redirect back to the portal has to say (how
+    connecting a sign-in account went)."""
     org = await find_org(slug)
     language = hosted_language(request, locale)
     if org is None:
@@ -138,13 +143,21 @@ async def hosted_portal(
             )
     ctx = await current_session(request, org)
     if ctx is None:
-        return render_hosted(request, org, "portal/login.html", language=language, state="ask")
+        return render_hosted(
+            request,
+            org,
+            "portal/login.html",
+            language=language,
+            state="ask",
+            providers=await sign_in_options(org.id),
+        )
     response = render_hosted(
         request,
         org,
         "portal/shell.html",
         language=i18n.negotiate(locale, ctx.customer.locale),
         view=view if view in VIEWS else "overview",
+        query=urlencode({"notice": notice, "provider": provider}) if notice else "",
         csrf=ctx.csrf_token,
         return_url=_web_link(ctx.scopes.return_url),
     )

@@ -60,6 +60,7 @@ from server.portal.hosted import (
     session_cookie,
 )
 from server.services import portal_analytics
+from server.services.oauth_providers import sign_in_options
 from server.settings import Settings
 
 CHOICE_TTL = timedelta(minutes=15)
@@ -72,7 +73,9 @@ class Choice(msgspec.Struct, frozen=True):
     org: str
     email: str
     link: str
+    """What makes the choice single use: the magic link's id, or the OAuth flow's state."""
     exp: int
+    via: str = "magic_link"
 
 
 def _choice_serializer(request: Request[Any, Any, Any]) -> URLSafeSerializer:
@@ -89,9 +92,11 @@ async def cookie_session(request: Request[Any, Any, Any]) -> LiveSession:
     return session
 
 
-def _page(
+async def login_page(
     request: Request[Any, Any, Any], org: Organization, state: str, *, status: int, **extra: Any
 ) -> Response[str]:
+    """The sign-in page in one of its states (``ask``, ``sent``, ``expired``, ``choose``), with the sign-in
+    providers the merchant offers."""
     return render_hosted(
         request,
         org,
@@ -99,6 +104,7 @@ def _page(
         language=hosted_language(request),
         status=status,
         state=state,
+        providers=await sign_in_options(org.id),
         **extra,
     )
 
@@ -112,9 +118,9 @@ def _signed_in(org: Organization, secret: str, view: str = "overview") -> Respon
     )
 
 
-def _refused(request: Request[Any, Any, Any], org: Organization, email: str | None) -> Response[str]:
+async def _refused(request: Request[Any, Any, Any], org: Organization, email: str | None) -> Response[str]:
     """A used, expired or unknown link or token: never an error wall, a way to a new link."""
-    return _page(request, org, "expired", status=410, email=email or "")
+    return await login_page(request, org, "expired", status=410, email=email or "")
 
 
 async def _org_or_404(request: Request[Any, Any, Any], slug: str) -> Organization:
@@ -133,21 +139,27 @@ async def request_link(request: Request[Any, Any, Any], slug: FromPath[str], dat
     try:
         email = normalize_email(typed)
     except Invalid:
-        return _page(
+        return await login_page(
             request, org, "ask", status=422, email=typed, error=_("Please enter a valid email address.")
         )
+    return await send_link(request, org, email)
+
+
+async def send_link(request: Request[Any, Any, Any], org: Organization, email: str) -> Response[str]:
+    """Email a sign-in link to ``email`` (normalized) if it has an account, and say so neutrally: the same
+    answer whether or not it has one. Counted against the per-email and per-IP limits."""
     client = request.client.host if request.client else "unknown"
     wait = await throttle_login(
         request.app.state.rate_limiter, [f"login:email:{email}", f"login:ip:{client}"]
     )
     if wait is not None:
         error = _("Too many sign-in requests. Please wait %(minutes)d minutes and try again.", minutes=15)
-        return _page(
+        return await login_page(
             request, org, "ask", status=429, email=email, error=error, headers={"retry-after": str(wait)}
         )
     state = request.app.state
     await request_login_link(org, email, keyring=state.keyring, public_url=state.settings.public_url)
-    return _page(request, org, "sent", status=202, email=email)
+    return await login_page(request, org, "sent", status=202, email=email)
 
 
 @post("/portal/{slug:str}/session", name="hosted-session", include_in_schema=False, status_code=303)
@@ -166,7 +178,7 @@ async def open_session(request: Request[Any, Any, Any], slug: FromPath[str], dat
             origin=state.settings.public_origin,
         )
     except InvalidToken as exc:
-        return _refused(request, org, await _token_email(org, exc))
+        return await _refused(request, org, await _token_email(org, exc))
     secret, session = await open_hosted_session(
         org.id, claims.customer_id, scopes_of(claims), replacing=request.cookies.get(SESSION_COOKIE)
     )
@@ -212,21 +224,46 @@ async def _open_magic_link(request: Request[Any, Any, Any], org: Organization, t
                 )
                 await _record_login(session, "magic_link")
     except (LinkRefused, NotFound) as exc:
-        return _refused(request, org, getattr(exc, "email", None))
+        return await _refused(request, org, getattr(exc, "email", None))
     if not customers:
-        return _refused(request, org, link.email)
+        return await _refused(request, org, link.email)
     if len(customers) > 1:
-        choice = Choice(
-            org=str(org.id),
-            email=link.email,
-            link=str(link.id),
-            exp=int((clock.now() + CHOICE_TTL).timestamp()),
+        return await choice_page(
+            request, org, customers, email=link.email, once=str(link.id), via="magic_link"
         )
-        ticket = _choice_serializer(request).dumps(msgspec.to_builtins(choice))
-        return _page(request, org, "choose", status=200, email=link.email, customers=customers, ticket=ticket)
     return _signed_in(
         org, secret, "settings" if link.purpose == MagicLinkPurpose.EMAIL_CHANGE else "overview"
     )
+
+
+async def choice_page(
+    request: Request[Any, Any, Any],
+    org: Organization,
+    customers: list[Customer],
+    *,
+    email: str,
+    once: str,
+    via: str,
+) -> Response[str]:
+    """The account chooser for a verified ``email`` several customers share; ``once`` makes it single use."""
+    choice = Choice(
+        org=str(org.id), email=email, link=once, exp=int((clock.now() + CHOICE_TTL).timestamp()), via=via
+    )
+    ticket = _choice_serializer(request).dumps(msgspec.to_builtins(choice))
+    return await login_page(
+        request, org, "choose", status=200, email=email, customers=customers, ticket=ticket
+    )
+
+
+async def open_session_for(
+    request: Request[Any, Any, Any], org: Organization, customer_id: UUID, via: str
+) -> Response[str]:
+    """Sign the browser in as the customer: a new session (the browser's previous one ends), counted."""
+    secret, session = await open_hosted_session(
+        org.id, customer_id, SessionScopes(), replacing=request.cookies.get(SESSION_COOKIE)
+    )
+    await _record_login(session, via)
+    return _signed_in(org, secret)
 
 
 @post("/portal/{slug:str}/choose", name="hosted-choose", include_in_schema=False, status_code=303)
@@ -235,23 +272,19 @@ async def choose_customer(request: Request[Any, Any, Any], slug: FromPath[str], 
     try:
         choice = msgspec.convert(_choice_serializer(request).loads(data.get("ticket", "")), Choice)
     except (BadSignature, msgspec.ValidationError):
-        return _refused(request, org, None)
+        return await _refused(request, org, None)
     expires = datetime.fromtimestamp(choice.exp, UTC)
     if choice.org != str(org.id) or expires <= clock.now():
-        return _refused(request, org, choice.email)
+        return await _refused(request, org, choice.email)
     chosen = [
         c for c in await customers_with_email(org.id, choice.email) if str(c.id) == data.get("customer")
     ]
     if not chosen:
-        return _refused(request, org, choice.email)
+        return await _refused(request, org, choice.email)
     async with write_transaction():
         if not await request.app.state.replay_store.burn(f"choice:{choice.link}", org.id, expires):
-            return _refused(request, org, choice.email)
-        secret, session = await open_hosted_session(
-            org.id, chosen[0].id, SessionScopes(), replacing=request.cookies.get(SESSION_COOKIE)
-        )
-        await _record_login(session, "magic_link")
-    return _signed_in(org, secret)
+            return await _refused(request, org, choice.email)
+        return await open_session_for(request, org, chosen[0].id, choice.via)
 
 
 @post("/portal/{slug:str}/logout", name="hosted-logout", include_in_schema=False, status_code=303)

@@ -8,6 +8,8 @@ from server.portal.embed import EmbedController
 from server.portal.hosted import hosted_portal, manifest
 from server.portal.loader import loader_alias, loader_versioned
 from server.portal.login import choose_customer, logout, open_session, request_link
+from server.portal.oauth import callback as oauth_callback
+from server.portal.oauth import start as oauth_start
 
 PORTAL_ROUTE_HANDLERS: list[Any] = [
     EmbedController,
@@ -17,6 +19,8 @@ PORTAL_ROUTE_HANDLERS: list[Any] = [
     open_session,
     choose_customer,
     logout,
+    oauth_start,
+    oauth_callback,
     download_document,
     claim_page,
     claim,

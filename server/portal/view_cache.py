@@ -21,10 +21,12 @@ TTL = timedelta(seconds=60)
 MAX_ENTRIES = 2000
 """About 10 KB a fragment: at most ~20 MB a process."""
 
-Key = tuple[str, str, int, str, int, str]
+Key = tuple[str, str, int, str, int, str, bool]
 
 
 def key_for(view: str, session: LiveSession) -> Key:
+    """Hosted and embedded fragments differ (the hosted one manages connected sign-in accounts): the last
+    part tells them apart (only hosted sessions carry a CSRF secret)."""
     return (
         view,
         str(session.customer_id),
@@ -32,6 +34,7 @@ def key_for(view: str, session: LiveSession) -> Key:
         str(session.org_id),
         session.org_version,
         session.scopes,
+        bool(session.csrf_secret),
     )
 
 

@@ -28,6 +28,26 @@ def display_name(row: OAuthProvider) -> str:
     return NAMES.get(OAuthProviderKind(row.provider)) or row.display_name or DEFAULT_OIDC_NAME
 
 
+class SignInOption(msgspec.Struct, frozen=True):
+    """A "Continue with …" button on the sign-in page."""
+
+    provider: str
+    name: str
+
+
+async def sign_in_options(org_id: UUID) -> list[SignInOption]:
+    return [
+        SignInOption(provider=row.provider, name=display_name(row))
+        for row in await list_providers(org_id, enabled_only=True)
+    ]
+
+
+async def provider_names(org_id: UUID) -> dict[str, str]:
+    """The name of each kind of provider as the merchant's customers see it, configured or not."""
+    names = {kind.value: NAMES.get(kind, DEFAULT_OIDC_NAME) for kind in OAuthProviderKind}
+    return {**names, **{row.provider: display_name(row) for row in await list_providers(org_id)}}
+
+
 def callback_url(public_url: str, org_slug: str, kind: OAuthProviderKind) -> str:
     """The redirect URL to register with the provider (CONTRACT §9)."""
     return f"{public_url}/portal/{org_slug}/oauth/{kind}/callback"
