@@ -50,6 +50,39 @@ def test_production_refuses_local_webhooks():
         )
 
 
+def test_production_refuses_local_sign_in_providers():
+    with pytest.raises(SettingsError, match="SELFSERVE_ALLOW_LOCAL_OAUTH"):
+        Settings.from_env(
+            {
+                "SELFSERVE_ENV": "production",
+                "SELFSERVE_PUBLIC_URL": "https://billing.example.com",
+                "SELFSERVE_SECRET_KEYS": "k" * 40,
+                "SELFSERVE_ALLOW_LOCAL_OAUTH": "1",
+            }
+        )
+
+
+def test_github_endpoints_default_to_github_and_can_point_elsewhere():
+    keys = {"SELFSERVE_SECRET_KEYS": "k" * 40}
+    default = Settings.from_env(keys)
+    assert (default.github_oauth_base, default.github_api_base) == (
+        "https://github.com",
+        "https://api.github.com",
+    )
+    assert default.allow_local_oauth is False
+    moved = Settings.from_env(
+        {
+            **keys,
+            "SELFSERVE_GITHUB_OAUTH_BASE": "https://github.example.com/",
+            "SELFSERVE_GITHUB_API_BASE": "https://github.example.com/api/v3",
+            "SELFSERVE_ALLOW_LOCAL_OAUTH": "true",
+        }
+    )
+    assert moved.github_oauth_base == "https://github.example.com"
+    assert moved.github_api_base == "https://github.example.com/api/v3"
+    assert moved.allow_local_oauth is True
+
+
 def test_production_accepts_secure_settings():
     settings = Settings.from_env(
         {
@@ -69,6 +102,11 @@ def test_production_accepts_secure_settings():
         ({"SELFSERVE_ENV": "staging"}, "SELFSERVE_ENV must be one of"),
         ({"SELFSERVE_SECRET_KEYS": "short"}, "at least 32 characters"),
         ({"SELFSERVE_PUBLIC_URL": "billing.example.com"}, "SELFSERVE_PUBLIC_URL must be an http(s) URL"),
+        (
+            {"SELFSERVE_GITHUB_OAUTH_BASE": "github.example.com"},
+            "SELFSERVE_GITHUB_OAUTH_BASE must be an http(s)",
+        ),
+        ({"SELFSERVE_GITHUB_API_BASE": "file:///etc"}, "SELFSERVE_GITHUB_API_BASE must be an http(s)"),
     ],
 )
 def test_bad_values_are_explained(env, fragment):
