@@ -45,7 +45,11 @@ def _load_list(value: Any) -> list[str]:
 
 
 async def record_event(
-    org_id: UUID, type: str, data: msgspec.Struct | dict[str, Any], *, details: Mapping[str, str] | None = None
+    org_id: UUID,
+    type: str,
+    data: msgspec.Struct | dict[str, Any],
+    *,
+    details: Mapping[str, str] | None = None,
 ) -> WebhookEvent:
     """Write ``type`` with ``data`` and fan it out to the org's subscribed endpoints. The services pass the
     resource as the API returns it (its ``*Out`` Struct), encoded by the same msgspec encoder. ``details``
