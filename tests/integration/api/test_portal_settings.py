@@ -46,6 +46,7 @@ async def test_defaults_and_partial_update(client, api_headers, org):
         {"default_token_ttl": 86_401},
         {"allowed_origins": ["*"]},
         {"allowed_origins": ["http://shop.example.com"]},
+        {"allowed_origins": ["http://[::1]:3000"]},
         {"features": {"plan_switches": {"not-a-uuid": []}}},
         {"features": {"plan_switches": {"00000000-0000-0000-0000-000000000000": []}}},
     ],
@@ -56,6 +57,20 @@ async def test_values_outside_the_grammar_are_refused_and_nothing_changes(client
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert (await client.get("/v1/portal-settings", headers=api_headers)).json() == before
+
+
+async def test_allowed_origins_are_stored_as_browsers_report_them(client, api_headers):
+    response = await client.patch(
+        "/v1/portal-settings",
+        json={"allowed_origins": ["HTTPS://Shop.Example.com:443/", "http://localhost:3000"]},
+        headers=api_headers,
+    )
+    assert response.json()["allowed_origins"] == ["http://localhost:3000", "https://shop.example.com"]
+    ipv6 = await client.patch(
+        "/v1/portal-settings", json={"allowed_origins": ["http://[::1]:3000"]}, headers=api_headers
+    )
+    assert "IPv6" in ipv6.json()["detail"]
+    assert "http://localhost:3000" in ipv6.json()["detail"]
 
 
 @pytest.mark.parametrize(

@@ -49,6 +49,22 @@ async def test_shell_refuses_origins_that_are_not_origins(client, origin):
     assert response.status_code == 400
 
 
+async def test_a_parent_origin_is_written_back_from_its_parts(client, mint):
+    """The default port is dropped as browsers drop it; an IPv6 parent, which CSP cannot name, is refused
+    instead of being written ``frame-ancestors http://::1:3000``."""
+    shell = await client.get("/embed", params={"view": "settings", "origin": f"{PARENT}:443"})
+    assert shell.status_code == 200
+    assert f"frame-ancestors {PARENT};" in shell.headers["content-security-policy"]
+    exchanged = await client.post("/embed/session", json={"token": mint(), "origin": f"{PARENT}:443"})
+    assert exchanged.status_code == 201, exchanged.text
+    ipv6 = await client.get("/embed", params={"view": "settings", "origin": "http://[::1]:3000"})
+    assert ipv6.status_code == 400
+    assert "::1" not in ipv6.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in ipv6.headers["content-security-policy"]
+    refused = await client.post("/embed/session", json={"token": mint(), "origin": "http://[::1]:3000"})
+    assert refused.status_code == 403
+
+
 async def test_token_exchanges_once_for_a_session(client, mint):
     token = mint()
     first = await client.post("/embed/session", json={"token": token, "origin": PARENT})
