@@ -82,9 +82,11 @@ def text_direction(locale: str) -> str:
     return "rtl" if locale.split("_")[0] in RTL_LANGUAGES else "ltr"
 
 
-def format_day(moment: datetime | None) -> str:
-    """A date as the customer's locale writes it (medium length)."""
-    return "" if moment is None else _formatted_day(moment.date(), current_locale())
+def format_day(moment: date | None) -> str:
+    """A day (or a moment's day) as the customer's locale writes it (medium length)."""
+    if moment is None:
+        return ""
+    return _formatted_day(moment.date() if isinstance(moment, datetime) else moment, current_locale())
 
 
 @lru_cache(maxsize=4096)

@@ -1,48 +1,40 @@
-"""Usage: per meter this cycle's usage against what is included and the limit, the overage so far and what
-it costs, a daily trend drawn as inline SVG, and the credit that pays for it."""
+"""Usage: per meter this cycle's usage against what is included and the limit (figures from the usage
+service), the overage so far and what it costs (the next-invoice preview), a daily trend chart with a table
+beside it, and the credit that pays for it."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from uuid import UUID
 
 import msgspec
+from babel.dates import format_date
+from babel.numbers import format_decimal
 
-from server import clock
+from server import i18n
 from server.auth.sessions import PortalContext
 from server.db.enums import MeterAggregation
 from server.db.enums import SubscriptionStatus as Status
 from server.errors import DomainError
 from server.services import catalog, subscriptions, usage, wallet
+from server.services.usage import DayUsage, MeterPeriodUsage
 from widgets import Params, View
+from widgets.charts import Point, bar_chart
 
 METERED_STATUSES = (Status.ACTIVE, Status.TRIALING, Status.PAST_DUE)
-CHART_WIDTH, CHART_HEIGHT = 300, 60
-
-
-class Bar(msgspec.Struct, frozen=True, kw_only=True):
-    x: float
-    y: float
-    width: float
-    height: float
-    label: str
 
 
 class MeterUsage(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     unit_name: str
-    used: int
-    included: int
-    limit: int | None
-    percent: int
-    """Of the limit when there is one, else of what is included (0 when neither)."""
-    overage_units: int
+    usage: MeterPeriodUsage
     overage_amount: int
     currency: str
     period_start: datetime
     period_end: datetime
-    bars: list[Bar]
-    peak: int
+    chart: str
+    """The daily trend as inline SVG (``widgets.charts``); empty when the period has not started."""
+    peak: DayUsage | None
 
 
 class UsageModel(msgspec.Struct, frozen=True, kw_only=True):
@@ -50,38 +42,23 @@ class UsageModel(msgspec.Struct, frozen=True, kw_only=True):
     credit: dict[str, int]
 
 
-def _bars(
-    daily: dict[str, usage.Totals], aggregation: str, start: datetime, end: datetime
-) -> tuple[list[Bar], int]:
-    days = []
-    day = start.date()
-    last = min(end, clock.now()).date()
-    while day <= last:
-        days.append(day.isoformat())
-        day += timedelta(days=1)
-    values = [
-        (d, daily[d].event_count if aggregation == MeterAggregation.COUNT else daily[d].total)
-        if d in daily
-        else (d, 0)
-        for d in days
-    ]
-    peak = max((v for _, v in values), default=0)
-    if not values:
-        return [], 0
-    width = CHART_WIDTH / len(values)
-    bars = []
-    for index, (label, value) in enumerate(values):
-        height = 0.0 if peak == 0 else round(CHART_HEIGHT * value / peak, 2)
-        bars.append(
-            Bar(
-                x=round(index * width, 2),
-                y=round(CHART_HEIGHT - height, 2),
-                width=round(max(width - 1, 1), 2),
-                height=height,
-                label=f"{label}: {value}",
-            )
+def _chart(days: list[DayUsage], unit: str) -> str:
+    if not days:
+        return ""
+    locale = i18n.current_locale()
+
+    def number(value: float) -> str:
+        return str(format_decimal(value, locale=locale))
+
+    points = [
+        Point(
+            axis=str(format_date(day.day, "d MMM", locale=locale)),
+            value=day.value,
+            spoken=f"{i18n.format_day(day.day)}: {number(day.value)} {unit}",
         )
-    return bars, peak
+        for day in days
+    ]
+    return str(bar_chart(points, number=number))
 
 
 async def load(ctx: PortalContext, params: Params) -> UsageModel:
@@ -105,28 +82,27 @@ async def load(ctx: PortalContext, params: Params) -> UsageModel:
             meter = await catalog.get_meter(org_id, UUID(component.meter_id))
             if not meter.visible_in_portal:
                 continue
-            totals = (await usage.usage_totals(org_id, customer_id, [meter.event_name], start, end))[
-                meter.event_name
-            ]
-            used = totals.event_count if meter.aggregation == MeterAggregation.COUNT else totals.total
-            ceiling = component.usage_limit or component.included_units
-            daily = await usage.daily_usage(org_id, customer_id, meter.event_name, start, end)
-            bars, peak = _bars(daily, meter.aggregation, start, end)
+            figures = await usage.meter_period_usage(
+                org_id,
+                customer_id,
+                event_name=meter.event_name,
+                count_events=meter.aggregation == MeterAggregation.COUNT,
+                included=component.included_units,
+                limit=component.usage_limit,
+                period_start=start,
+                period_end=end,
+            )
             meters.append(
                 MeterUsage(
                     name=meter.name,
                     unit_name=meter.unit_name,
-                    used=used,
-                    included=component.included_units,
-                    limit=component.usage_limit,
-                    percent=min(100, round(100 * used / ceiling)) if ceiling else 0,
-                    overage_units=max(0, used - component.included_units),
+                    usage=figures,
                     overage_amount=costs.get(component.meter_id, 0),
                     currency=sub.currency,
                     period_start=start,
                     period_end=end,
-                    bars=bars,
-                    peak=peak,
+                    chart=_chart(figures.days, meter.unit_name),
+                    peak=max(figures.days, key=lambda d: d.value, default=None),
                 )
             )
     wallets = await wallet.list_wallets(org_id, customer_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 from uuid import UUID
 
@@ -279,3 +279,78 @@ async def daily_usage(
         UsageRollup.day < utc_day(end),
     )
     return {row["day"]: Totals(total=row["total"], event_count=row["event_count"]) for row in rows}
+
+
+WARNING_PERCENT = 80
+"""From this share of what is included (or of the limit when nothing is included) usage shows a warning."""
+
+
+class DayUsage(msgspec.Struct, frozen=True, kw_only=True):
+    day: date
+    value: int
+
+
+class MeterPeriodUsage(msgspec.Struct, frozen=True, kw_only=True):
+    """One meter's usage in a billing period, as a customer reads it."""
+
+    used: int
+    included: int
+    limit: int | None
+    percent_of_included: int | None
+    """None when nothing is included."""
+    percent_of_limit: int | None
+    """None when there is no limit."""
+    level: str
+    """``ok``, ``warning`` (from WARNING_PERCENT of the included amount, or of the limit when nothing is
+    included), ``over`` (beyond what is included) or ``capped`` (at the limit)."""
+    overage_units: int
+    days: list[DayUsage]
+    """Every day of the period so far, oldest first (zero on days without events)."""
+
+
+def _percent(used: int, of: int) -> int:
+    return (100 * used + of // 2) // of
+
+
+def _level(used: int, included: int, limit: int | None) -> str:
+    if limit is not None and used >= limit:
+        return "capped"
+    if included and used > included:
+        return "over"
+    ceiling = included or limit
+    if ceiling and _percent(used, ceiling) >= WARNING_PERCENT:
+        return "warning"
+    return "ok"
+
+
+async def meter_period_usage(
+    org_id: UUID,
+    customer_id: UUID,
+    *,
+    event_name: str,
+    count_events: bool,
+    included: int,
+    limit: int | None,
+    period_start: datetime,
+    period_end: datetime,
+) -> MeterPeriodUsage:
+    """A meter's usage this period against what is included and its limit, with the daily trend.
+    ``count_events``: the meter counts events (else it sums their values)."""
+    daily = await daily_usage(org_id, customer_id, event_name, period_start, period_end)
+    used = sum(t.event_count if count_events else t.total for t in daily.values())
+    days: list[DayUsage] = []
+    day, last = period_start.astimezone(UTC).date(), min(period_end, clock.now()).astimezone(UTC).date()
+    while day <= last and day < period_end.astimezone(UTC).date():
+        totals = daily.get(day.isoformat(), Totals())
+        days.append(DayUsage(day=day, value=totals.event_count if count_events else totals.total))
+        day += timedelta(days=1)
+    return MeterPeriodUsage(
+        used=used,
+        included=included,
+        limit=limit,
+        percent_of_included=_percent(used, included) if included else None,
+        percent_of_limit=_percent(used, limit) if limit else None,
+        level=_level(used, included, limit),
+        overage_units=max(0, used - included),
+        days=days,
+    )

@@ -214,3 +214,31 @@ async def test_a_person_gets_an_error_page_in_their_language_and_the_api_keeps_p
         assert (await api.json())["status"] == 401
     finally:
         await context.close()
+
+
+async def test_the_usage_chart_shows_dates_and_a_value_on_hover_and_focus(page, host):
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text else None)
+    frame = await open_portal(page, host, "kenji@sakura-robotics.example", view="usage")
+    card = frame.locator("article").first
+    await card.locator(".ss-percent").wait_for()
+    assert "%" in await card.locator(".ss-percent").text_content()
+    axis = await card.locator(".axis.x text").all_text_contents()
+    assert len(axis) >= 3
+    assert all(any(ch.isdigit() for ch in label) for label in axis)
+    bars = card.locator("g.bar")
+    last = bars.last
+    value = last.locator(".ss-val")
+    assert not await value.is_visible()
+    await last.hover()
+    assert await value.is_visible()
+    await page.mouse.move(0, 0)
+    await bars.first.focus()
+    assert await bars.first.locator(".ss-val").is_visible()
+    await card.get_by_text("Show as a table").click()
+    rows = card.locator("tbody tr")
+    assert await rows.count() == await bars.count()
+    latest = (await rows.first.locator("td").last.text_content()).strip()  # the table lists newest first
+    assert await value.text_content() == latest
+    assert f": {latest} " in await last.get_attribute("aria-label")
+    assert refused == []

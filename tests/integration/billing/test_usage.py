@@ -299,3 +299,40 @@ async def test_concurrent_batches_naming_the_same_ids_and_customers_in_opposite_
     for customer in customers:
         totals = await usage_totals(org_id, customer.id, ["hit"], START, START + timedelta(days=1))
         assert totals["hit"].event_count == 10
+
+
+async def test_a_meter_period_reads_against_what_is_included_with_levels_and_every_day(org):
+    org_id = org.org.id
+    customer = await make_customer(org_id)
+    await ingest_events(
+        org_id,
+        [
+            UsageEventIn(name="api_call", customer_id=customer.id, value=300, occurred_at=START),
+            UsageEventIn(
+                name="api_call", customer_id=customer.id, value=260, occurred_at=START + timedelta(2)
+            ),
+        ],
+    )
+
+    async def period(included: int, limit: int | None, count_events: bool = False) -> usage.MeterPeriodUsage:
+        with use_clock(FrozenClock(START + timedelta(days=3))):
+            return await usage.meter_period_usage(
+                org_id,
+                customer.id,
+                event_name="api_call",
+                count_events=count_events,
+                included=included,
+                limit=limit,
+                period_start=START - timedelta(days=1),
+                period_end=START + timedelta(days=29),
+            )
+
+    seen = await period(1000, 100_000)
+    assert (seen.used, seen.percent_of_included, seen.percent_of_limit, seen.level) == (560, 56, 1, "ok")
+    assert [(d.day.day, d.value) for d in seen.days] == [(9, 0), (10, 300), (11, 0), (12, 260), (13, 0)]
+    assert (await period(700, None)).level == "warning"  # 80 %
+    over = await period(500, None)
+    assert (over.level, over.overage_units, over.percent_of_limit) == ("over", 60, None)
+    assert (await period(0, 560)).level == "capped"
+    assert (await period(0, None)).percent_of_included is None
+    assert (await period(2, None, count_events=True)).used == 2

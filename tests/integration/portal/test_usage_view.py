@@ -2,6 +2,7 @@
 
 from server import clock
 from server.db.enums import Interval, MeterAggregation, PriceKind
+from server.i18n import format_day
 from server.schemas.catalog import MeterCreate, PriceCreate, PriceMeterIn, ProductCreate
 from server.services.catalog import create_meter, create_product, product_views
 from server.services.payments import add_payment_method
@@ -79,11 +80,19 @@ async def test_usage_against_included_and_limit_with_overage_cost(
     text = page.text
     assert "API requests" in text
     assert "2,500</span> requests" in text
-    assert "of 5,000" in text
-    assert "50% used" in text
+    assert "250% of the 1,000 included" in text  # against what is included, not the limit
+    assert '5,000 requests <span class="ss-hint">(50% used)' in text
+    assert 'class="ss-card ss-level-over"' in text
+    assert "You are beyond what is included" in text
+    assert 'width="100"' in text.split('class="ss-meter-fill"')[0].rsplit("<rect", 1)[1]
     assert "1,500 requests" in text
     # 1,500 beyond included is 1.5 batches of 1,000, billed rounded half up: 2 batches at $2
     assert "$4.00 so far" in text
     assert "Daily usage this period" in text
-    assert text.count("<rect x=") >= 3
+    today = clock.now()
+    assert f"{today.day} {today.strftime('%b')}" in text  # a date on the axis
+    for scripting in ("<script", "<style", 'style="'):  # nothing the strict CSP refuses
+        assert scripting not in text
+    assert f'aria-label="{format_day(today)}: 2,500 requests"' in text  # what a bar says on focus
+    assert "Show as a table" in text
     assert "$3.00" in text.split("Credit")[-1]
