@@ -10,19 +10,16 @@ from uuid import UUID
 
 import msgspec
 
-from server import clock
 from server.auth.sessions import PortalContext
-from server.billing.proration import prorate
 from server.db.enums import PriceKind, SeatStatus
 from server.db.enums import SubscriptionStatus as Status
-from server.db.tables import Price
 from server.errors import DomainError, Invalid
 from server.i18n import format_day
 from server.i18n import gettext as _
 from server.schemas.catalog import PriceOut, ProductOut
 from server.schemas.portal_settings import Features, load_portal_settings
 from server.services import catalog, portal_analytics, seat_invitations, seats, subscriptions
-from server.services.subscriptions import LIVE, PAUSABLE, ChangePreview, InvoicePreview
+from server.services.subscriptions import LIVE, PAUSABLE, CancelPreview, ChangePreview, InvoicePreview
 from widgets import ActionResult, Params, View, require_writable
 
 Flow = Literal["", "cancel", "change_plan", "change_seats"]
@@ -78,8 +75,8 @@ class CancelFlow(msgspec.Struct, frozen=True, kw_only=True):
     at_period_end: bool
     reason: str
     comment: str
-    refund_estimate: int
-    refund_policy: str
+    preview: CancelPreview
+    """What confirming will do, from the service that then does it."""
 
 
 class SubscriptionsModel(msgspec.Struct, frozen=True, kw_only=True):
@@ -91,10 +88,6 @@ class SubscriptionsModel(msgspec.Struct, frozen=True, kw_only=True):
     cancel: CancelFlow | None
     plans: list[PlanOption]
     seat_preview: ChangePreview | None
-
-
-def _per_period(price: Price | PriceOut, seats: int) -> int:
-    return price.amount + (price.seat_amount * seats if price.kind == PriceKind.PER_SEAT else 0)
 
 
 async def _prices(ctx: PortalContext) -> dict[str, tuple[ProductOut, PriceOut]]:
@@ -146,7 +139,7 @@ async def load(ctx: PortalContext, params: Params) -> SubscriptionsModel:
                 status=sub.status,
                 interval=price.interval,
                 currency=sub.currency,
-                amount=_per_period(price, int(sub.seats)),
+                amount=subscriptions.period_amount(price, int(sub.seats)),
                 per_seat=price.kind == PriceKind.PER_SEAT,
                 seats=int(sub.seats),
                 min_seats=price.min_seats,
@@ -173,7 +166,7 @@ async def load(ctx: PortalContext, params: Params) -> SubscriptionsModel:
     if flow and focus and not ctx.scopes.read_only:
         target = UUID(focus)
         if flow == "cancel":
-            cancel_flow = await _cancel_flow(ctx, target, params, features, prices)
+            cancel_flow = await _cancel_flow(ctx, target, params, features)
             await _record_cancel_step(ctx, focus, cancel_flow)
         elif flow == "change_plan":
             plans = await _plan_options(ctx, target, await _prices(ctx))
@@ -194,24 +187,21 @@ async def load(ctx: PortalContext, params: Params) -> SubscriptionsModel:
 
 
 async def _cancel_flow(
-    ctx: PortalContext, subscription_id: UUID, params: Params, features: Features, prices: dict[str, Price]
+    ctx: PortalContext, subscription_id: UUID, params: Params, features: Features
 ) -> CancelFlow:
-    sub = await subscriptions.get_subscription(ctx.org.id, subscription_id, customer_id=ctx.customer.id)
     at_period_end = params.get("when", "period_end") != "now" or not features.immediate_cancel
     reason = params.get("reason", "")
     if reason and reason not in features.cancellation_reasons:
         reason = ""
-    refund = 0
-    if not at_period_end and features.immediate_cancel_refund != "none" and sub.status != Status.TRIALING:
-        period_amount = _per_period(prices[str(sub.price)], int(sub.seats))
-        refund = -prorate(period_amount, 0, sub.current_period_start, sub.current_period_end, clock.now())
+    preview = await subscriptions.preview_cancel(
+        ctx.org.id, subscription_id, customer_id=ctx.customer.id, at_period_end=at_period_end
+    )
     return CancelFlow(
         step="review" if params.get("step") == "review" else "choose",
         at_period_end=at_period_end,
         reason=reason,
         comment=params.get("comment", "")[:2000],
-        refund_estimate=max(refund, 0),
-        refund_policy=features.immediate_cancel_refund,
+        preview=preview,
     )
 
 

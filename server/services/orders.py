@@ -108,6 +108,12 @@ async def order_event(order: Order) -> OrderOut:
     return (await order_views(order.org, [order]))[0]
 
 
+def amount_due(subtotal: int, wallet_applied: int) -> int:
+    """What is left to charge of an order once wallet credit paid ``wallet_applied`` of it (a negative
+    subtotal is credited to the wallet and charges nothing)."""
+    return max(subtotal, 0) - wallet_applied
+
+
 async def _next_invoice_number(org_id: UUID) -> str:
     """The merchant's next number. It is taken inside the order's own transaction, so a rollback gives the
     number back: the sequence stays gapless (the row lock queues concurrent creations on PostgreSQL)."""
@@ -201,7 +207,7 @@ async def create_order(
                 note,
                 order_id=order.id,
             )
-        order.total = max(subtotal, 0) - order.wallet_applied
+        order.total = amount_due(subtotal, order.wallet_applied)
         order.status = OrderStatus.PENDING if order.total > 0 else OrderStatus.PAID
         order.paid_at = now if order.status == OrderStatus.PAID else None
         await order.save([Order.wallet_applied, Order.total, Order.status, Order.paid_at])

@@ -81,6 +81,27 @@ class InvoicePreview(msgspec.Struct, kw_only=True):
     total: int
 
 
+class RefundPreview(msgspec.Struct, kw_only=True, frozen=True):
+    order_id: UUID
+    invoice_number: str | None
+    amount: int
+
+
+class CancelPreview(msgspec.Struct, kw_only=True, frozen=True):
+    """What ``cancel_subscription`` would do now, computed by the same code that then does it."""
+
+    subscription_id: UUID
+    currency: str
+    at_period_end: bool
+    ends_at: datetime
+    refund_destination: Literal["none", "payment_method", "wallet"]
+    refunds: list[RefundPreview]
+    """The unused time of the current period given back, per paid order."""
+    refund_total: int
+    amount_owed: int
+    """Still unpaid on the subscription's orders: cancelling does not cancel what is owed."""
+
+
 # -- reading -------------------------------------------------------------------------------------------
 
 
@@ -128,7 +149,8 @@ def event_data(subscription: Subscription) -> SubscriptionOut:
     return SubscriptionOut.of(subscription)
 
 
-def _per_period(price: Price, seats: int) -> int:
+def period_amount(price: Price, seats: int) -> int:
+    """What one period of ``price`` costs with ``seats`` (base plus seats)."""
     return int(price.amount) + int(price.seat_amount) * seats
 
 
@@ -509,6 +531,85 @@ async def end_subscription(org_id: UUID, subscription_id: UUID, *, status: str) 
         return await _end(subscription, final, changes, at=now)
 
 
+def _refund_policy(
+    features: Features, customer_id: UUID | None, at_period_end: bool, refund: RefundPolicy | None
+) -> RefundPolicy:
+    """Where the unused time goes on an immediate cancel: the merchant's ``immediate_cancel_refund`` unless
+    the API chose another policy; the portal may only take the merchant's choice or none."""
+    if customer_id is not None and not at_period_end:
+        if not features.immediate_cancel:
+            raise Forbidden("this merchant only lets subscriptions end at the end of the period")
+        if refund not in (None, "none", features.immediate_cancel_refund):
+            raise Forbidden("this refund option is not offered")
+    return refund or features.immediate_cancel_refund
+
+
+async def _unused_time_refunds(
+    org_id: UUID, subscription: Subscription, policy: str, at: datetime
+) -> list[tuple[Order, int]]:
+    """What ending ``subscription`` at ``at`` refunds: the share of each paid order covering ``at`` that lies
+    after it (to the second), never more than is left to refund, and to a card no more than the card paid."""
+    if policy == "none" or subscription.status == Status.TRIALING:
+        return []
+    paid = await Order.objects().where(
+        Order.org == org_id,
+        Order.subscription == subscription.id,
+        Order.status.is_in([OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED]),
+        Order.period_start <= at,
+        Order.period_end > at,
+    )
+    refunds = []
+    for order in paid:
+        assert order.period_start is not None
+        assert order.period_end is not None
+        value, refunded = int(order.total) + int(order.wallet_applied), int(order.refunded_amount)
+        amount = min(-prorate(value, 0, order.period_start, order.period_end, at), value - refunded)
+        if policy == RefundDestination.PAYMENT_METHOD:
+            amount = min(amount, int(order.total) - refunded)  # the rest was paid with wallet credit
+        if amount > 0:
+            refunds.append((order, amount))
+    return refunds
+
+
+async def amount_owed(org_id: UUID, subscription_id: Any) -> int:
+    """What the subscription's unpaid (pending) orders still ask for."""
+    rows = await Order.select(Order.total).where(
+        Order.org == org_id, Order.subscription == subscription_id, Order.status == OrderStatus.PENDING
+    )
+    return sum(int(row["total"]) for row in rows)
+
+
+async def preview_cancel(
+    org_id: UUID,
+    subscription_id: UUID,
+    *,
+    customer_id: UUID | None = None,
+    at_period_end: bool = True,
+    refund: RefundPolicy | None = None,
+) -> CancelPreview:
+    """What ``cancel_subscription`` with the same arguments would do now: when it ends, what goes back
+    where, and what is still owed."""
+    features = await _features(org_id)
+    policy = _refund_policy(features, customer_id, at_period_end, refund)
+    subscription = await get_subscription(org_id, subscription_id, customer_id=customer_id)
+    _require_live(subscription)
+    now = clock.now()
+    refunds = [] if at_period_end else await _unused_time_refunds(org_id, subscription, policy, now)
+    return CancelPreview(
+        subscription_id=subscription.id,
+        currency=subscription.currency,
+        at_period_end=at_period_end,
+        ends_at=subscription.current_period_end if at_period_end else now,
+        refund_destination="none" if at_period_end else policy,
+        refunds=[
+            RefundPreview(order_id=order.id, invoice_number=order.invoice_number, amount=amount)
+            for order, amount in refunds
+        ],
+        refund_total=sum(amount for _, amount in refunds),
+        amount_owed=await amount_owed(org_id, subscription.id),
+    )
+
+
 async def cancel_subscription(
     org_id: UUID,
     subscription_id: UUID,
@@ -520,19 +621,15 @@ async def cancel_subscription(
     refund: RefundPolicy | None = None,
 ) -> Subscription:
     """Cancel at the period end (benefits stay until then) or now, refunding the unused time of the current
-    period as the merchant's ``immediate_cancel_refund`` says (the merchant API may choose another policy)."""
+    period as the merchant's ``immediate_cancel_refund`` says (the merchant API may choose another policy);
+    ``preview_cancel`` tells what this will do."""
     features = await _features(org_id)
     if reason is not None and reason not in features.cancellation_reasons:
         allowed = ", ".join(features.cancellation_reasons)
         raise Invalid(f"reason must be one of: {allowed}")
     if len(comment) > 2000:
         raise Invalid("the comment is limited to 2,000 characters")
-    policy = refund or features.immediate_cancel_refund
-    if customer_id is not None and not at_period_end:
-        if not features.immediate_cancel:
-            raise Forbidden("this merchant only lets subscriptions end at the end of the period")
-        if refund not in (None, "none", features.immediate_cancel_refund):
-            raise Forbidden("this refund option is not offered")
+    policy = _refund_policy(features, customer_id, at_period_end, refund)
     now = clock.now()
     reasons = {
         Subscription.canceled_at: now,
@@ -548,36 +645,13 @@ async def cancel_subscription(
             subscription = await _apply(subscription, {**reasons, Subscription.cancel_at_period_end: True})
             await record_event(org_id, "subscription.canceled", event_data(subscription))
             return subscription
-        was_trialing = subscription.status == Status.TRIALING
+        refunds = await _unused_time_refunds(org_id, subscription, policy, now)
         subscription = await _end(subscription, Status.CANCELED, reasons, at=now)
-        if policy != "none" and not was_trialing:
-            await _refund_unused_time(org_id, subscription, policy, now)
-    return subscription
-
-
-async def _refund_unused_time(org_id: UUID, subscription: Subscription, policy: str, at: datetime) -> None:
-    """Refund the share of each paid order covering ``at`` that lies after it (to the second)."""
-    paid = await Order.objects().where(
-        Order.org == org_id,
-        Order.subscription == subscription.id,
-        Order.status.is_in([OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED]),
-        Order.period_start <= at,
-        Order.period_end > at,
-    )
-    for order in paid:
-        assert order.period_start is not None
-        assert order.period_end is not None
-        value, refunded = int(order.total) + int(order.wallet_applied), int(order.refunded_amount)
-        unused = -prorate(value, 0, order.period_start, order.period_end, at)
-        amount = min(unused, value - refunded)
-        if policy == RefundDestination.PAYMENT_METHOD:
-            amount = min(
-                amount, int(order.total) - refunded
-            )  # what the card paid; the rest was wallet credit
-        if amount > 0:
+        for order, amount in refunds:
             await orders.refund_order(
                 org_id, order.id, amount, policy, reason="unused time after cancellation"
             )
+    return subscription
 
 
 async def uncancel_subscription(
@@ -644,7 +718,7 @@ def _preview(
     timing: Literal["immediately", "period_end"],
 ) -> ChangePreview:
     now = clock.now()
-    old_amount, new_amount = _per_period(current, subscription.seats), _per_period(target, seats)
+    old_amount, new_amount = period_amount(current, subscription.seats), period_amount(target, seats)
     immediate = timing == "immediately" or subscription.status == Status.TRIALING
     charges_now = immediate and subscription.status != Status.TRIALING
     return ChangePreview(
@@ -673,7 +747,7 @@ def _preview(
 def _plan_timing(
     features: Features, current: Price, target: Price, seats: int
 ) -> Literal["immediately", "period_end"]:
-    upgrade = _per_period(target, seats) > _per_period(current, seats)
+    upgrade = period_amount(target, seats) > period_amount(current, seats)
     return features.upgrade_timing if upgrade else features.downgrade_timing
 
 
@@ -883,7 +957,7 @@ async def preview_next_invoice(
     cycle = await _next_cycle(org_id, subscription)
     subtotal = sum(line.amount for line in cycle.lines)
     balance = await wallet.get_balance(org_id, subscription.customer, subscription.currency)
-    applied = min(balance, max(subtotal, 0))
+    applied = min(balance, max(subtotal, 0))  # what wallet.apply_to_order will take
     return InvoicePreview(
         subscription_id=subscription.id,
         currency=subscription.currency,
@@ -892,5 +966,5 @@ async def preview_next_invoice(
         lines=cycle.lines,
         subtotal=subtotal,
         wallet_applied=applied,
-        total=subtotal - applied,
+        total=orders.amount_due(subtotal, applied),
     )

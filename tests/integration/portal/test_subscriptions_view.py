@@ -1,10 +1,12 @@
 """The subscriptions view: details, next invoice, and each flow end to end over HTTP."""
 
 import re
+from datetime import timedelta
 
 from server import clock
+from server.clock import FrozenClock, use_clock
 from server.db.enums import Interval, PriceKind, SeatStatus, SubscriptionStatus
-from server.db.tables import EmailMessage, Organization, Seat, Subscription, WebhookEvent
+from server.db.tables import EmailMessage, Organization, Refund, Seat, Subscription, WebhookEvent
 from server.mail.queue import read_content
 from server.schemas.catalog import PriceCreate, ProductCreate
 from server.schemas.customers import CustomerCreate
@@ -13,6 +15,7 @@ from server.services.catalog import create_product, product_views
 from server.services.customers import create_customer
 from server.services.payments import add_payment_method
 from server.services.subscriptions import create_subscription
+from server.services.wallet import credit
 
 
 def bearer(session):
@@ -122,16 +125,40 @@ async def test_cancel_flow_review_then_confirm_at_period_end(client, open_sessio
     assert types.count("subscription.uncanceled") == 1
 
 
-async def test_immediate_cancel_review_shows_the_refund(client, open_session, org, customer, keyring):
-    plans = await _plans(org)
-    sub = await _subscribed(org, customer, keyring, plans["Pro"])
-    review = await client.get(
-        "/embed/views/subscriptions",
-        params={"action": "cancel", "subscription_id": str(sub.id), "step": "review", "when": "now"},
-        headers=bearer(await open_session()),
+async def test_immediate_cancel_review_shows_the_refund_the_cancel_then_makes(
+    client, open_session, org, customer, keyring
+):
+    """Wallet credit paid 12.00 of the 20.00 period, the card 8.00: the card gets back at most 8.00, and the
+    review says exactly what the cancel then refunds."""
+    settings = load_portal_settings(org.org)
+    settings.features.immediate_cancel = True
+    branding, rest = dump_portal_settings(settings)
+    await Organization.update({Organization.branding: branding, Organization.portal_settings: rest}).where(
+        Organization.id == org.org.id
     )
-    assert "ends now" in review.text
-    assert re.search(r"About \$(19\.\d\d|20\.00) for the unused time goes back to your card", review.text)
+    plans = await _plans(org)
+    await credit(org.org.id, customer.id, 1200, "USD", "promotional", "Welcome")
+    with use_clock(FrozenClock(clock.now())) as frozen:
+        sub = await _subscribed(org, customer, keyring, plans["Pro"])
+        frozen.advance(timedelta(days=9, hours=7))
+        session = await open_session()
+        review = await client.get(
+            "/embed/views/subscriptions",
+            params={"action": "cancel", "subscription_id": str(sub.id), "step": "review", "when": "now"},
+            headers=bearer(session),
+        )
+        assert "ends now" in review.text
+        shown = re.search(r"\$(\d+\.\d\d) for the unused time goes back to your card", review.text)
+        assert shown is not None, review.text
+        done = await client.post(
+            "/embed/views/subscriptions/cancel",
+            data={"subscription_id": str(sub.id), "when": "now"},
+            headers=bearer(session),
+        )
+    assert done.status_code == 200, done.text
+    refunds = await Refund.select(Refund.amount, Refund.destination).where(Refund.customer == customer.id)
+    assert [(r["amount"], r["destination"]) for r in refunds] == [(800, "payment_method")]
+    assert shown.group(1) == "8.00"
 
 
 async def test_change_plan_shows_previews_and_switches(client, open_session, org, customer, keyring):
