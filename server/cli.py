@@ -56,6 +56,8 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from server.access_log import log_config
+
     if (args.ssl_keyfile is None) != (args.ssl_certfile is None):
         print("selfserve: give both --ssl-keyfile and --ssl-certfile, or neither", file=sys.stderr)
         return 2
@@ -70,6 +72,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         port=args.port,
         workers=args.workers,
         log_level="info",
+        log_config=log_config(),
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=list(settings.trusted_proxies) or None,
         ssl_keyfile=args.ssl_keyfile,

@@ -12,6 +12,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from server import i18n
+from server.access_log import redact_target
 from server.errors import PROBLEM_BASE, DomainError, RateLimited
 
 log = logging.getLogger("selfserve")
@@ -111,12 +112,13 @@ def _http_problem(exc: HTTPException) -> Response[bytes]:
 
 
 def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    path = redact_target(request.url.path)  # a download link's token is a credential
     if isinstance(exc, _DB_UNAVAILABLE):
-        log.error("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        log.error("database unavailable on %s %s: %s", request.method, path, type(exc).__name__)
         return _page(
             request,
             problem(503, "Service unavailable", "The service is temporarily unavailable; try again shortly."),
         )
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    log.exception("unhandled error on %s %s", request.method, path)
     failed = problem(500, "Internal server error", "Something went wrong on our side; it has been logged.")
     return _page(request, failed)

@@ -65,14 +65,34 @@
     else { asked = true; post("token_request", { reason: code, ended: true }); }
   }
 
-  function request(url, options, initial) {
+  /* fetch with the session: the hosted cookie and its CSRF token, or the embed's bearer. */
+  function send(url, options) {
     options = options || {};
     options.credentials = hosted ? "same-origin" : "omit";
     options.headers = Object.assign(hosted ? { "x-csrf-token": csrf } : { authorization: "Bearer " + session }, options.headers || {});
-    root.setAttribute("aria-busy", "true");
     return fetch(url, options).then(function (response) {
+      if (response.status !== 401) return response;
+      if (hosted) location.reload(); else expired("session_expired");
+    });
+  }
+
+  /* A document link in a view is no credential: ask it for a single-use download link, then follow that. */
+  function download(path) {
+    return send(path, { method: "POST" }).then(function (response) {
+      if (!response || !response.ok) return;
+      return response.json().then(function (body) {
+        var link = document.createElement("a");
+        link.href = body.url; link.download = "";
+        document.body.appendChild(link); link.click(); link.remove();
+      });
+    });
+  }
+
+  function request(url, options, initial) {
+    root.setAttribute("aria-busy", "true");
+    return send(url, options).then(function (response) {
       root.removeAttribute("aria-busy");
-      if (response.status === 401) { if (hosted) location.reload(); else expired("session_expired"); return; }
+      if (!response) return;
       var events = JSON.parse(response.headers.get("x-selfserve-events") || "[]");
       return response.text().then(function (html) {
         root.innerHTML = html;
@@ -104,6 +124,8 @@
   root.addEventListener("click", function (event) {
     var copy = event.target.closest("[data-copy]");
     if (copy && navigator.clipboard) { navigator.clipboard.writeText(copy.dataset.copy); copy.textContent = "✓"; return; }
+    var doc = event.target.closest("a[data-document]");
+    if (doc && session) { event.preventDefault(); download(doc.getAttribute("href")); return; }
     var link = event.target.closest("a[data-view]");
     if (link && session) {
       event.preventDefault();

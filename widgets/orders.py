@@ -12,7 +12,7 @@ from server.auth.sessions import PortalContext
 from server.db.enums import OrderStatus
 from server.errors import Invalid
 from server.i18n import gettext as _
-from server.portal.documents import document_url
+from server.portal.documents import document_path
 from server.services.orders import PAID_STATUSES, lines_and_refunds, list_orders, pay_order
 from server.services.payments import list_payment_methods
 from widgets import ActionResult, Params, View, require_writable
@@ -116,10 +116,8 @@ async def load(ctx: PortalContext, params: Params) -> OrdersModel:
                     for r in refunds
                 ],
                 custom_fields=_fields(order.custom_field_data),
-                invoice_url=document_url(ctx.keyring, org_id, customer_id, order.id, "invoice"),
-                receipt_url=document_url(ctx.keyring, org_id, customer_id, order.id, "receipt")
-                if paid
-                else None,
+                invoice_url=document_path("invoice", order.id),
+                receipt_url=document_path("receipt", order.id) if paid else None,
                 payable=order.status == OrderStatus.PENDING and not ctx.scopes.read_only,
             )
         )

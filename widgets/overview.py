@@ -13,7 +13,7 @@ from server.auth.sessions import PortalContext
 from server.db.enums import BenefitType
 from server.errors import Invalid
 from server.i18n import gettext as _
-from server.portal.documents import document_url
+from server.portal.documents import document_path
 from server.schemas.portal_settings import load_portal_settings
 from server.services import catalog, files, grants, orders, subscriptions, wallet
 from server.services.files import FileInfo
@@ -91,7 +91,7 @@ async def _benefit(ctx: PortalContext, grant: grants.GrantView) -> BenefitCard:
     downloads = []
     if grant.type == BenefitType.DOWNLOADABLE:
         downloads = [
-            Download(file=info, url=document_url(ctx.keyring, ctx.org.id, ctx.customer.id, info.id, "file"))
+            Download(file=info, url=document_path("file", info.id))
             for info in await files.files_info(ctx.org.id, list(props.get("file_ids") or []))
         ]
     url = _safe_link(props.get("url"))

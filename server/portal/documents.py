@@ -1,54 +1,83 @@
-"""Downloads (invoices, receipts, benefit files) through short-lived signed links: the portal mints one while
-rendering a view for its session's customer; the link itself is the credential, so a plain download works
-from the iframe without the bearer session."""
+"""Downloads (invoices, receipts, benefit files) through single-use links a minute long.
+
+A view shows ``document_path(kind, ref)``, which is no credential (views are cached and shared between
+requests). Clicking it, the portal script asks ``POST /embed/documents/{kind}/{ref}`` with its session
+(bearer or cookie + CSRF) for a fresh link, ``document_link``, and follows it. The link itself is the
+credential, so the download works from the iframe without the bearer session; it is signed, names the
+session's customer, expires after ``LINK_LIFETIME`` and is burned on first use, and the access log shows
+it redacted (``server.access_log``).
+"""
 
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Literal
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, get_args
 from uuid import UUID
 
-from itsdangerous import BadData, URLSafeTimedSerializer
+from itsdangerous import BadData, URLSafeSerializer
 from litestar import Request, Response, get
 from litestar.params import FromPath
 
-from server.errors import DomainError
+from server import clock
+from server.errors import DomainError, NotFound
 from server.portal.rendering import render
 from server.security.keyring import Keyring
 from server.services.files import granted_file
 from server.services.orders import get_order, invoice_pdf, receipt_pdf
 
-LINK_LIFETIME_S = 3600
-SALT = "selfserve.document-link.v1"
+LINK_LIFETIME = timedelta(seconds=60)
+SALT = "selfserve.document-link.v2"
+PREFIX = "/embed/documents/"
 Kind = Literal["invoice", "receipt", "file"]
+KINDS: tuple[str, ...] = get_args(Kind)
 
 
-def _serializer(keyring: Keyring) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(
+def _serializer(keyring: Keyring) -> URLSafeSerializer:
+    return URLSafeSerializer(
         list(keyring.secret_keys), salt=SALT, signer_kwargs={"digest_method": hashlib.sha256}
     )
 
 
-def document_url(keyring: Keyring, org_id: UUID, customer_id: UUID, ref: Any, kind: Kind) -> str:
-    """A link to the ``kind`` document ``ref`` (an order id, or a file id) for this customer, valid 1 h."""
-    token = _serializer(keyring).dumps([str(org_id), str(customer_id), str(ref), kind])
-    return f"/embed/documents/{token}"
+def document_path(kind: Kind, ref: Any) -> str:
+    """Where a view points for the ``kind`` document ``ref`` (an order id, or a file id): the portal script
+    asks this path for a link (``document_link``)."""
+    return f"{PREFIX}{kind}/{ref}"
 
 
-@get("/embed/documents/{token:str}", name="embed-document", include_in_schema=False)
+def document_link(keyring: Keyring, org_id: UUID, customer_id: UUID, ref: UUID, kind: str) -> str:
+    """A single-use link to the ``kind`` document ``ref`` for this customer, valid ``LINK_LIFETIME``."""
+    if kind not in KINDS:
+        raise NotFound("no such document")
+    expires = int((clock.now() + LINK_LIFETIME).timestamp())
+    payload = [str(org_id), str(customer_id), str(ref), kind, secrets.token_urlsafe(16), expires]
+    return PREFIX + _serializer(keyring).dumps(payload)
+
+
+def _expired(request: Request[Any, Any, Any]) -> Response[str]:
+    return render(
+        request,
+        "portal/link_expired.html",
+        {},
+        status=410,
+        headers={"cache-control": "no-store", "referrer-policy": "no-referrer"},
+    )
+
+
+@get(PREFIX + "{token:str}", name="embed-document", include_in_schema=False)
 async def download_document(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
     keyring: Keyring = request.app.state.keyring
     try:
-        org, customer, ref, kind = _serializer(keyring).loads(token, max_age=LINK_LIFETIME_S)
+        org, customer, ref, kind, jti, expires = _serializer(keyring).loads(token)
         org_id, customer_id, ref_id = UUID(org), UUID(customer), UUID(ref)
+        expires_at = datetime.fromtimestamp(expires, UTC)
     except (BadData, ValueError, TypeError):
-        return render(
-            request,
-            "portal/link_expired.html",
-            {},
-            status=410,
-            headers={"cache-control": "no-store", "referrer-policy": "no-referrer"},
-        )
+        return _expired(request)
+    if expires_at <= clock.now() or not await request.app.state.replay_store.burn(
+        f"document:{jti}", org_id, expires_at
+    ):
+        return _expired(request)
     try:
         if kind == "file":
             stored = await granted_file(org_id, customer_id, ref_id)

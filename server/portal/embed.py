@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 from urllib.parse import urlencode
+from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
@@ -27,6 +28,7 @@ from server.auth.tokens import InvalidToken, peek_org_id, redeem_portal_token
 from server.db.enums import Actor, SessionKind
 from server.db.tables import Organization
 from server.errors import DomainError, Forbidden, NotFound
+from server.portal.documents import document_link
 from server.portal.login import cookie_session
 from server.portal.rendering import render
 from server.portal.theme import css_variables
@@ -213,6 +215,18 @@ class EmbedController(Controller):
                 properties={"view": view},
             )
         return response
+
+    @post("/documents/{kind:str}/{ref:uuid}", name="embed-document-link", status_code=201)
+    async def document(
+        self, request: Request[Any, Any, Any], kind: FromPath[str], ref: FromPath[UUID]
+    ) -> Response[dict[str, str]]:
+        """A fresh single-use download link for the session's customer (``server.portal.documents``)."""
+        try:
+            session = await _session(request)
+        except SessionExpired:
+            return _session_expired()
+        url = document_link(request.app.state.keyring, session.org_id, session.customer_id, ref, kind)
+        return Response({"url": url}, status_code=201, headers={"cache-control": "no-store"})
 
     @post("/views/{view:str}/{action:str}", name="embed-action")
     async def action(

@@ -40,3 +40,12 @@ def open_session(client, mint):
         return response.json()["session"]
 
     return _open
+
+
+async def fetch_document(client, path: str, headers: dict[str, str]):
+    """What the portal script does on a download link: ask ``path`` for a single-use link, then follow it.
+    Returns (the link, the download's response)."""
+    asked = await client.post(path, headers=headers)
+    assert asked.status_code == 201, asked.text
+    link = asked.json()["url"]
+    return link, await client.get(link)

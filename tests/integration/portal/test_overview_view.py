@@ -6,7 +6,7 @@ import re
 from server import clock
 from server.db.enums import BenefitType, Interval, PriceKind
 from server.db.tables import BenefitGrant, Organization, StoredFile
-from server.portal.documents import document_url
+from server.portal.documents import document_link
 from server.schemas.catalog import BenefitCreate, BenefitProperties, PriceCreate, ProductCreate
 from server.schemas.customers import CustomerCreate
 from server.schemas.portal_settings import dump_portal_settings, load_portal_settings
@@ -14,6 +14,7 @@ from server.services.catalog import create_benefit, create_product, product_view
 from server.services.customers import create_customer
 from server.services.payments import add_payment_method
 from server.services.subscriptions import create_subscription
+from tests.integration.portal.conftest import fetch_document
 
 
 def bearer(session):
@@ -113,9 +114,9 @@ async def test_overview_shows_welcome_subscription_order_and_every_benefit(
     assert re.search(r"<code>PRO-[A-Z2-9]{5}-[A-Z2-9]{5}-[A-Z2-9]{5}-[A-Z2-9]{5}</code>", text)
     assert 'href="https://discord.gg/acme"' in text
     assert "Book a call with us." in text
-    download = re.search(r'href="(/embed/documents/[^"]+)" download>Handbook v2.pdf', text)
+    download = re.search(r'href="(/embed/documents/file/[^"]+)" data-document download>Handbook v2.pdf', text)
     assert download
-    file_response = await client.get(download.group(1))
+    _, file_response = await fetch_document(client, download.group(1), bearer(session))
     assert file_response.status_code == 200
     assert file_response.content == b"%PDF-1.4 handbook"
     assert 'filename="Handbook_v2.pdf"' in file_response.headers["content-disposition"]
@@ -133,7 +134,7 @@ async def test_overview_shows_welcome_subscription_order_and_every_benefit(
 async def test_a_file_link_for_someone_without_the_benefit_is_refused(client, org, customer, keyring):
     stored = await _subscribe_with_benefits(org, customer, keyring)
     stranger = await create_customer(org.org.id, CustomerCreate(email="stranger@example.com"))
-    url = document_url(keyring, org.org.id, stranger.id, stored.id, "file")
+    url = document_link(keyring, org.org.id, stranger.id, stored.id, "file")
     response = await client.get(url)
     assert response.status_code == 404
     assert b"handbook" not in response.content

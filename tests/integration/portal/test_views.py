@@ -17,6 +17,7 @@ from server.services.customers import create_customer
 from server.services.orders import LineDraft, attempt_payment, create_order
 from server.services.payments import add_payment_method
 from server.services.wallet import credit
+from tests.integration.portal.conftest import fetch_document
 
 GOOD_CARD = "4242424242424242"
 FAILS_WHEN_CHARGED = "4000000000000341"
@@ -97,28 +98,62 @@ async def test_orders_empty_state(client, open_session):
     assert "You have no orders yet." in page.text
 
 
-async def test_orders_list_lines_and_download_the_invoice_through_a_signed_link(
+async def test_orders_list_lines_and_download_the_invoice_through_a_single_use_link(
     client, open_session, org, customer, keyring
 ):
     await _card(org, customer, keyring)
     order = await _order(org, customer)
     assert order.status == OrderStatus.PAID
-    page = await client.get("/embed/views/orders", headers=bearer(await open_session()))
+    session = await open_session()
+    page = await client.get("/embed/views/orders", headers=bearer(session))
     assert order.invoice_number in page.text
     assert "Onboarding session" in page.text
     assert "$25.00" in page.text
-    links = re.findall(r'href="(/embed/documents/[^"]+)"', page.text)
-    assert len(links) == 2
-    pdf = await client.get(links[0])
+    # the view (cached, shared between requests) carries no credential: only where to ask for one
+    paths = re.findall(r'href="(/embed/documents/[^"]+)" data-document', page.text)
+    assert paths == [f"/embed/documents/invoice/{order.id}", f"/embed/documents/receipt/{order.id}"]
+    link, pdf = await fetch_document(client, paths[0], bearer(session))
     assert pdf.status_code == 200
     assert pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
     assert order.invoice_number in pdf.headers["content-disposition"]
-    receipt = await client.get(links[1])
+    _, receipt = await fetch_document(client, paths[1], bearer(session))
     assert receipt.status_code == 200
-    tampered = await client.get(links[0][:-3] + "xyz")
+    tampered = await client.get(link[:-3] + "xyz")
     assert tampered.status_code == 410
     assert "expired" in tampered.text
+
+
+async def test_a_download_link_works_once(client, open_session, org, customer, keyring):
+    await _card(org, customer, keyring)
+    order = await _order(org, customer)
+    link, first = await fetch_document(
+        client, f"/embed/documents/invoice/{order.id}", bearer(await open_session())
+    )
+    assert first.status_code == 200
+    again = await client.get(link)
+    assert again.status_code == 410
+    assert not again.content.startswith(b"%PDF")
+
+
+async def test_a_download_link_expires_after_a_minute(client, open_session, org, customer, keyring):
+    await _card(org, customer, keyring)
+    order = await _order(org, customer)
+    session = await open_session()
+    with use_clock(FrozenClock(clock.now())) as frozen:
+        asked = await client.post(f"/embed/documents/invoice/{order.id}", headers=bearer(session))
+        frozen.advance(timedelta(seconds=61))
+        late = await client.get(asked.json()["url"])
+    assert late.status_code == 410
+    assert not late.content.startswith(b"%PDF")
+
+
+async def test_only_a_session_gets_a_download_link(client, org, customer, keyring):
+    await _card(org, customer, keyring)
+    order = await _order(org, customer)
+    path = f"/embed/documents/invoice/{order.id}"
+    assert (await client.post(path)).status_code == 401
+    assert (await client.post(path, headers=bearer("made-up"))).status_code == 401
 
 
 async def test_orders_newest_first_in_pages_past_a_hundred_and_the_overview_shows_the_newest(
