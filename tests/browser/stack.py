@@ -7,6 +7,10 @@ it, registers a webhook endpoint for every event type at ``WEBHOOK_URL``, prints
 customers, the webhook secret) for the tests, then serves the portal server (with its background worker, so
 mail goes to ``SMTP_URL`` and webhooks are delivered) and the demo merchant app until it is killed. The
 worker polls mail and webhooks every ``POLL_SECONDS`` instead of every few seconds, so journeys wait less.
+
+Two numbers differ from a production server, both to fit a test run: every journey's browser comes from
+127.0.0.1, so the sign-in limits per IP and per email are ``JOURNEY_LOGIN_LIMITS`` (a whole run signs in more
+than 12 times an hour); the limits themselves are tested in tests/integration/hosted/test_abuse.py.
 """
 
 from __future__ import annotations
@@ -20,12 +24,14 @@ from pathlib import Path
 import uvicorn
 
 from server.app import create_app
+from server.auth import magic_links
 from server.db.engine import bind_tables, engine_from_url, migrate, open_engine
 from server.db.tables import Customer, Organization
 from server.demo.merchant import MerchantConfig, create_merchant_app
 from server.demo.seed import DEMO_ORIGINS, seed_demo
 from server.schemas.webhooks import WebhookEndpointCreate
 from server.security.keyring import Keyring
+from server.security.ratelimit import Limit
 from server.services.orgs import normalize_origins
 from server.settings import Settings
 from server.webhooks.endpoints import create_endpoint
@@ -35,6 +41,7 @@ HOST = "127.0.0.1"
 SECRET_KEY = "browser-test-secret-key-" + "b" * 32
 POLL_SECONDS = 0.1
 QUICK_JOBS = ("email", "webhook-delivery")
+JOURNEY_LOGIN_LIMITS = (Limit(hits=1000, window_seconds=60),)
 
 
 def _quick_jobs() -> None:
@@ -97,6 +104,7 @@ async def main(
         )
     )
     _quick_jobs()
+    magic_links.LOGIN_LIMITS = JOURNEY_LOGIN_LIMITS
     servers = [
         uvicorn.Server(uvicorn.Config(app, host=HOST, port=port, log_level="warning"))
         for app, port in (
