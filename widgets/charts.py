@@ -12,14 +12,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pygal
+import pygal.style
 from markupsafe import Markup
 
 # pygal appends a legacy import hook for its map plugins (unused here); it has no find_spec, so every import
 # that fails anywhere in the process raised an ImportWarning. Taken out again.
 sys.meta_path[:] = [hook for hook in sys.meta_path if type(hook).__module__ != "pygal"]
 
-WIDTH, HEIGHT = 480, 200
-AXIS_LABELS = 6
+WIDTH, HEIGHT = 360, 170
+LABEL_PX = 12
+"""Axis text size (pygal leaves room for it; portal.css draws it at this size)."""
+AXIS_LABELS = 5
 """About this many dates on the axis, however many days there are."""
 
 
@@ -46,10 +49,12 @@ def bar_chart(points: list[Point], *, number: Callable[[float], str]) -> Markup:
         margin=8,
         margin_top=20,
         spacing=2,
+        max_scale=6,
         show_minor_x_labels=False,
         x_labels_major_every=max(1, round(len(points) / AXIS_LABELS)),
         truncate_label=-1,
         value_formatter=number,
+        style=pygal.style.Style(label_font_size=LABEL_PX, major_label_font_size=LABEL_PX),
     )
     chart.x_labels = [point.axis for point in points]
     chart.add("", [point.value for point in points])
