@@ -75,7 +75,7 @@ async def throttle_login(limiter: RateLimiter, buckets: list[str]) -> int | None
     return max(waits) if waits else None
 
 
-async def _save_link(
+async def save_link(
     org_id: UUID,
     purpose: MagicLinkPurpose,
     email: str,
@@ -106,7 +106,7 @@ async def request_login_link(org: Organization, email: str, *, keyring: Keyring,
     async with write_transaction() as transaction:
         customers = await customers_with_email(org.id, email)
         savepoint = await transaction.savepoint()
-        secret = await _save_link(org.id, MagicLinkPurpose.LOGIN, email)
+        secret = await save_link(org.id, MagicLinkPurpose.LOGIN, email)
         await queue_email(
             keyring,
             org.id,
@@ -134,7 +134,7 @@ async def request_email_change(
         )
         if recent >= EMAIL_CHANGES_PER_HOUR:
             raise RateLimited("too many email changes; try again in an hour", retry_after=3600)
-        secret = await _save_link(
+        secret = await save_link(
             org.id, MagicLinkPurpose.EMAIL_CHANGE, customer.email, customer_id=customer.id, new_email=address
         )
         await queue_email(
@@ -147,15 +147,22 @@ async def request_email_change(
         )
 
 
-async def redeem_link(org_id: UUID, secret: str) -> MagicLink:
+CUSTOMER_PURPOSES = (MagicLinkPurpose.LOGIN, MagicLinkPurpose.EMAIL_CHANGE)
+
+
+async def redeem_link(
+    org_id: UUID, secret: str, purposes: tuple[MagicLinkPurpose, ...] = CUSTOMER_PURPOSES
+) -> MagicLink:
     """Use a link up: of any number of concurrent redemptions exactly one gets it. Call it inside the
-    ``write_transaction()`` of what the link does, so a failure there leaves the link usable."""
+    ``write_transaction()`` of what the link does, so a failure there leaves the link usable. A link made
+    for another purpose (a console link opened on the portal, say) is refused and stays usable."""
     now = clock.now()
     token_hash = sha256_hex(secret)
     rows = await (
         MagicLink.update({MagicLink.used_at: now})
         .where(
             MagicLink.org == org_id,
+            MagicLink.purpose.is_in(list(purposes)),
             MagicLink.token_hash == token_hash,
             MagicLink.used_at.is_null(),
             MagicLink.expires_at > now,
@@ -163,7 +170,11 @@ async def redeem_link(org_id: UUID, secret: str) -> MagicLink:
         .returning(MagicLink.id)
     )
     link = (
-        await MagicLink.objects().where(MagicLink.org == org_id, MagicLink.token_hash == token_hash).first()
+        await MagicLink.objects()
+        .where(
+            MagicLink.org == org_id, MagicLink.purpose.is_in(list(purposes)), MagicLink.token_hash == token_hash
+        )
+        .first()
     )
     if not rows or link is None:
         raise LinkRefused("this link is not valid any more", email=link.email if link else None)

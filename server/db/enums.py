@@ -109,6 +109,8 @@ class SessionKind(StrEnum):
 class MagicLinkPurpose(StrEnum):
     LOGIN = "login"
     EMAIL_CHANGE = "email_change"
+    STAFF_LOGIN = "staff_login"
+    """A merchant staff member signing in to the console (``server/console``)."""
 
 
 class EmailStatus(StrEnum):
@@ -129,3 +131,12 @@ class OAuthProviderKind(StrEnum):
     GITHUB = "github"
     GOOGLE = "google"
     OIDC = "oidc"
+
+
+class StaffRole(StrEnum):
+    """What a merchant's staff member may do in the console, from least to most (``server.console.staff``)."""
+
+    VIEWER = "viewer"
+    SUPPORT = "support"
+    ADMIN = "admin"
+    OWNER = "owner"

@@ -37,6 +37,7 @@ from server.db.enums import (
     RefundDestination,
     SeatStatus,
     SessionKind,
+    StaffRole,
     SubscriptionStatus,
     WalletTransactionKind,
 )
@@ -548,6 +549,34 @@ class IdempotencyRecord(Table, tablename="ss_idempotency_record"):
     expires_at = Timestamptz(index=True)
 
 
+class StaffMember(Table, tablename="ss_staff"):
+    """Someone of the merchant who signs in to the console (``server/console``); one per (org, email), the
+    email kept in lower case."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    email = Varchar(length=320)
+    name = Varchar(length=200, default="")
+    role = Varchar(length=10, choices=StaffRole)
+    totp_secret_encrypted = Text(null=True, default=None)
+    created_at = Timestamptz()
+    removed_at = _when()
+
+
+class StaffSession(Table, tablename="ss_staff_session"):
+    """A console session: a cookie of its own (never the portal's), only a hash of its secret stored."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    staff = ForeignKey(references=StaffMember, on_delete=OnDelete.cascade, index=True)
+    token_hash = Varchar(length=64, unique=True)
+    csrf_secret = Varchar(length=64)
+    created_at = Timestamptz()
+    last_seen_at = Timestamptz()
+    expires_at = Timestamptz(index=True)
+    ended_at = _when()
+
+
 class PortalEvent(Table, tablename="ss_portal_event"):
     """Analytics and the activity log: ids and names only, never personal data."""
 
@@ -558,6 +587,8 @@ class PortalEvent(Table, tablename="ss_portal_event"):
     )
     session = ForeignKey(references=PortalSession, on_delete=OnDelete.set_null, null=True, default=None)
     actor = Varchar(length=10, choices=Actor)
+    staff = ForeignKey(references=StaffMember, on_delete=OnDelete.set_null, null=True, default=None)
+    """The staff member who acted in the console (the actor is then the merchant)."""
     name = Varchar(length=64)
     outcome = Varchar(length=16, default="")
     properties = JSON(default={})
@@ -622,6 +653,8 @@ TABLES: tuple[type[Table], ...] = (
     ConnectedAccount,
     UsedToken,
     IdempotencyRecord,
+    StaffMember,
+    StaffSession,
     PortalEvent,
     EmailMessage,
     CacheVersion,

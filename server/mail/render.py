@@ -15,7 +15,7 @@ import msgspec
 from server.paths import TEMPLATES_DIR
 from server.schemas.portal_settings import Branding
 
-EMAIL_TEMPLATES = ("magic_link", "email_change", "seat_invitation")
+EMAIL_TEMPLATES = ("magic_link", "email_change", "seat_invitation", "console_link")
 _HEX_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 
 

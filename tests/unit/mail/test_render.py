@@ -11,6 +11,7 @@ CONTEXTS = {
     "magic_link": {"url": URL},
     "email_change": {"url": URL, "new_email": "new@example.com"},
     "seat_invitation": {"url": URL, "product_name": "Team plan"},
+    "console_link": {"url": URL},
 }
 BRAND = MailBranding(org_name="Acme", primary_color="#112233")
 
