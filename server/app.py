@@ -23,6 +23,7 @@ from server.api.deps import provide_keyring, provide_org
 from server.api.openapi import SECURITY_SCHEMES
 from server.api.strict_json import ClosedStructSchemaPlugin, StrictJsonBodyMiddleware
 from server.auth.replay import replay_store_for
+from server.console.routes import CONSOLE_ROUTE_HANDLERS
 from server.db.engine import bind_tables, close_engine, engine_from_url, open_engine
 from server.errors import DomainError
 from server.health import health, live
@@ -85,6 +86,7 @@ def create_app(
             live,
             *ROUTE_HANDLERS,
             *PORTAL_ROUTE_HANDLERS,
+            *CONSOLE_ROUTE_HANDLERS,
             create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
         ],
         dependencies={"org": Provide(provide_org), "keyring": Provide(provide_keyring, sync_to_thread=False)},

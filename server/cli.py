@@ -152,6 +152,24 @@ def cmd_apikey_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_staff_add(args: argparse.Namespace, settings: Settings) -> int:
+    """Put someone on a merchant's console team (the first owner, say) and print a sign-in link for them."""
+    from server.console.auth import issue_link
+    from server.console.staff import add_staff
+    from server.services.orgs import get_organization_by_slug
+
+    async def work() -> tuple[str, str, str]:
+        org = await get_organization_by_slug(args.org)
+        member = await add_staff(org.id, args.email, args.role, name=args.name)
+        return org.name, member.email, await issue_link(org, member.email, settings.public_url)
+
+    org_name, email, link = _run_db(settings, work)
+    console = f"{settings.public_url}/console"
+    print(f"{email} is now {args.role.lower()} of {printable(org_name)}'s console ({console}).")
+    print(f"Sign-in link (works once, for 15 minutes; ask for a new one on the sign-in page):\n  {link}")
+    return 0
+
+
 def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     """Mint a portal token offline with the org's embed signing secret (CONTRACT §3)."""
     from uuid import UUID
@@ -262,6 +280,16 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--view", action="append", help="limit the token to this view (repeatable)")
     token.add_argument("--json", action="store_true")
     token.set_defaults(handler=cmd_token)
+
+    staff = commands.add_parser("staff", help="merchant staff of the console").add_subparsers(
+        dest="staff_command", required=True
+    )
+    staff_add = staff.add_parser("add", help="let someone sign in to a merchant's console")
+    staff_add.add_argument("--org", required=True, help="organization slug")
+    staff_add.add_argument("--email", required=True)
+    staff_add.add_argument("--role", required=True, help="owner, admin, support or viewer")
+    staff_add.add_argument("--name", default="")
+    staff_add.set_defaults(handler=cmd_staff_add)
 
     analytics = commands.add_parser("analytics", help="how customers use the portal, as a report")
     analytics.add_argument("--org", required=True, help="organization slug")

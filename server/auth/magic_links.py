@@ -172,7 +172,9 @@ async def redeem_link(
     link = (
         await MagicLink.objects()
         .where(
-            MagicLink.org == org_id, MagicLink.purpose.is_in(list(purposes)), MagicLink.token_hash == token_hash
+            MagicLink.org == org_id,
+            MagicLink.purpose.is_in(list(purposes)),
+            MagicLink.token_hash == token_hash,
         )
         .first()
     )

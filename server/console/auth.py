@@ -151,4 +151,6 @@ def session_cookie(secret: str) -> Cookie:
 
 
 def cleared_cookie() -> Cookie:
-    return Cookie(key=COOKIE, value="", max_age=0, path="/console", secure=True, httponly=True, samesite="lax")
+    return Cookie(
+        key=COOKIE, value="", max_age=0, path="/console", secure=True, httponly=True, samesite="lax"
+    )

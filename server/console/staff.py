@@ -84,3 +84,17 @@ async def active_member(org_id: UUID, email: str) -> StaffMember | None:
         .where(StaffMember.org == org_id, StaffMember.email == email, StaffMember.removed_at.is_null())
         .first()
     )
+
+
+async def remove_staff(org_id: UUID, staff_id: UUID, *, by: UUID) -> StaffMember:
+    """Take someone off the team: their sessions stop working at once. Nobody removes themselves, so the
+    team always keeps an owner."""
+    if staff_id == by:
+        raise Conflict("you cannot remove yourself; ask another owner")
+    async with write_transaction():
+        member = await get_staff(org_id, staff_id)
+        member.removed_at = clock.now()
+        await StaffMember.update({StaffMember.removed_at: member.removed_at}).where(
+            StaffMember.id == staff_id, StaffMember.removed_at.is_null()
+        )
+    return member

@@ -15,10 +15,11 @@ import uvicorn
 from litestar import Litestar
 
 from server.app import create_app
+from server.console.auth import issue_link
 from server.db.engine import bind_tables, close_engine, engine_from_url, migrate, open_engine
 from server.db.tables import Organization
 from server.demo.merchant import MerchantConfig, create_merchant_app
-from server.demo.seed import DEMO_SLUG, seed_demo
+from server.demo.seed import DEMO_OWNER, DEMO_SLUG, seed_demo
 from server.security.keyring import Keyring
 from server.services.orgs import create_api_key, get_organization_by_slug, normalize_origins
 from server.settings import Settings
@@ -33,10 +34,13 @@ class DemoMerchant:
     api_key: str
     """A secret key made for this run: keys are stored only hashed, so an old one cannot be shown again."""
     seeded: bool
+    console_link: str
+    """A single-use sign-in link to the console for the demo owner, made for this run."""
 
 
-async def prepare_demo(keyring: Keyring, merchant_origin: str) -> DemoMerchant:
-    """The demo org (seeded on the first run), a fresh API key, and ``merchant_origin`` allowed to embed."""
+async def prepare_demo(keyring: Keyring, merchant_origin: str, public_url: str) -> DemoMerchant:
+    """The demo org (seeded on the first run), a fresh API key, ``merchant_origin`` allowed to embed, and a
+    console sign-in link for the demo owner."""
     created = await seed_demo(keyring)
     if created is not None:
         org, api_key = created.org, created.api_key
@@ -49,7 +53,12 @@ async def prepare_demo(keyring: Keyring, merchant_origin: str) -> DemoMerchant:
         await Organization.update(
             {Organization.allowed_origins: normalize_origins([*origins, merchant_origin])}
         ).where(Organization.id == org.id)
-    return DemoMerchant(org=org, api_key=api_key, seeded=created is not None)
+    return DemoMerchant(
+        org=org,
+        api_key=api_key,
+        seeded=created is not None,
+        console_link=await issue_link(org, DEMO_OWNER, public_url),
+    )
 
 
 class _Server(uvicorn.Server):
@@ -92,6 +101,8 @@ def _banner(portal_url: str, merchant_url: str, demo: DemoMerchant, settings: Se
             f"  demo merchant app:   {merchant_url}   (Acme's account settings page)",
             f"  demo secret API key: {demo.api_key}",
             "                       (made for this run; use it as: Authorization: Bearer <key>)",
+            f"  merchant console:    {demo.console_link}",
+            f"                       (signs in {DEMO_OWNER}, the owner; works once, for 15 minutes)",
             f"  merchant: {demo.org.name} (slug {demo.org.slug}), data {data} in {database}",
             "Press Ctrl+C to stop.",
             "",
@@ -107,7 +118,9 @@ async def run_demo(settings: Settings, *, port: int, merchant_port: int) -> int:
     await open_engine(engine)
     try:
         await migrate(engine)
-        demo = await prepare_demo(Keyring(settings.secret_keys), f"http://{HOST}:{merchant_port}")
+        demo = await prepare_demo(
+            Keyring(settings.secret_keys), f"http://{HOST}:{merchant_port}", settings.public_url
+        )
         merchant = create_merchant_app(
             MerchantConfig(
                 org_id=demo.org.id, portal_url=portal_url, api_key=demo.api_key, merchant_url=merchant_url

@@ -22,6 +22,7 @@ from piccolo.table import Table
 
 from server import clock
 from server.billing.proration import divide_rounding_half_away, period_boundary, prorate
+from server.console.staff import add_staff
 from server.db.engine import write_transaction
 from server.db.enums import (
     BenefitType,
@@ -33,6 +34,7 @@ from server.db.enums import (
     PriceKind,
     RefundDestination,
     SeatStatus,
+    StaffRole,
     SubscriptionStatus,
     WalletTransactionKind,
 )
@@ -68,6 +70,8 @@ from server.services.orgs import CreatedOrganization, create_organization
 DEMO_SLUG = "acme"
 DEMO_NAME = "Acme"
 DEMO_ORIGINS = ("http://127.0.0.1:8001", "http://localhost:8001")
+DEMO_OWNER = "owner@acme.example"
+"""The demo's console owner; ``make demo`` prints a sign-in link for them."""
 CURRENCY = "USD"
 INVOICE_PREFIX = "ACME"
 LEGAL_ADDRESS = "Acme Inc.\n548 Market St\nSan Francisco, CA 94104\nUnited States"
@@ -107,6 +111,7 @@ async def seed_demo(
         if await Organization.exists().where(Organization.slug == slug):
             return None
         created = await create_organization(keyring, name=name, slug=slug, origins=list(DEMO_ORIGINS))
+        await add_staff(created.org.id, DEMO_OWNER, StaffRole.OWNER, name="Grace Owner")
         builder = _Builder(keyring, created.org.id, clock.now(), slug)
         builder.build()
         await builder.save(created.org)

@@ -99,6 +99,14 @@ async def test_demo_serves_both_apps_prints_a_key_and_reuses_its_data(sqlite_onl
             opened = await http.post(f"{merchant_url}/billing/portal", data={"customer_id": customer_id})
             assert opened.status_code == 303
             assert opened.headers["location"].startswith(f"{portal_url}/portal/acme#token=")
+            console = re.search(rf"{portal_url}/console/login\?org=acme#token=(ml_[\w-]+)", printed)
+            signed_in = await http.post(
+                f"{portal_url}/console/session", data={"org": "acme", "token": console.group(1)}
+            )
+            assert signed_in.status_code == 303
+            cookie = {"cookie": f"ss_console={signed_in.cookies['ss_console']}"}
+            home = await http.get(f"{portal_url}/console", headers=cookie)
+            assert "owner@acme.example" in home.text
     finally:
         assert await _stop(process) == 0
 

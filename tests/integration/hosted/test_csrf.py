@@ -14,6 +14,8 @@ PUBLIC_WRITES = {
     "/portal/{slug:str}/session": "opens a link or token; the token is the credential",
     "/portal/{slug:str}/choose": "picks an account with a signed, single-use ticket from the link",
     "/portal/{slug:str}/claim": "claims a seat with the invitation's token",
+    "/console/login": "asks for a console link; no session involved",
+    "/console/session": "opens a console link; the link is the credential",
 }
 """Writes that never act on the session cookie (they refuse other sites' forms by Origin instead)."""
 

@@ -1,0 +1,41 @@
+"""Every console route, for the app to mount: the sign-in pages, and the rest behind ``signed_in``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, Router, get
+from litestar.di import Provide
+
+from server.console.auth import Staff
+from server.console.guards import requires_viewer, signed_in, staff_of
+from server.console.pages import EXCEPTION_HANDLERS, render_page
+from server.console.signin import login_page, open_console, request_link
+from server.console.team import TeamController
+
+
+def provide_staff(request: Request[Any, Any, Any]) -> Staff:
+    return staff_of(request)
+
+
+@get("/", name="console-home", guards=[requires_viewer])
+async def home(request: Request[Any, Any, Any]) -> Response[str]:
+    return render_page(request, "console/home.html")
+
+
+CONSOLE_ROUTE_HANDLERS: list[Any] = [
+    Router(
+        path="/",
+        route_handlers=[login_page, request_link, open_console],
+        exception_handlers=EXCEPTION_HANDLERS,
+        include_in_schema=False,
+    ),
+    Router(
+        path="/console",
+        route_handlers=[home, TeamController],
+        guards=[signed_in],
+        dependencies={"staff": Provide(provide_staff, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        include_in_schema=False,
+    ),
+]

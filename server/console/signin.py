@@ -1,0 +1,77 @@
+"""The console's sign-in pages, the only console routes without a session:
+
+- ``GET /console/login`` asks for an email; opened from an emailed link, its script posts the link's secret
+  (from the fragment) to ``POST /console/session``.
+- ``POST /console/login`` emails a link per team the address is on: the same page whether or not it is on
+  any; the portal's limits (6/min, 12/h per email and per IP, then 15 minutes blocked).
+- ``POST /console/session`` turns a link into a session cookie, or shows a friendly page to ask for a new one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.params import FromQuery, URLEncodedBody
+
+from server.auth.csrf import check_same_origin
+from server.auth.magic_links import LinkRefused, normalize_email, throttle_login
+from server.console.auth import COOKIE, end_session, open_session, request_links, session_cookie
+from server.console.pages import render_page
+from server.db.tables import Organization
+from server.errors import Invalid
+from server.settings import Settings
+
+Form = URLEncodedBody[dict[str, str]]
+
+
+def _login(request: Request[Any, Any, Any], state: str, *, status: int = 200, **extra: Any) -> Response[str]:
+    return render_page(request, "console/login.html", status=status, state=state, **extra)
+
+
+@get("/console/login", name="console-login", include_in_schema=False)
+async def login_page(request: Request[Any, Any, Any], org: FromQuery[str] = "") -> Response[str]:
+    return _login(request, "ask", org_slug=org)
+
+
+@post("/console/login", name="console-request-link", include_in_schema=False, status_code=202)
+async def request_link(request: Request[Any, Any, Any], data: Form) -> Response[str]:
+    settings: Settings = request.app.state.settings
+    check_same_origin(request, settings.public_origin)
+    typed = data.get("email", "").strip()[:320]
+    try:
+        email = normalize_email(typed)
+    except Invalid:
+        return _login(request, "ask", status=422, email=typed, error="Please enter a valid email address.")
+    client = request.client.host if request.client else "unknown"
+    limiter = request.app.state.rate_limiter
+    wait = await throttle_login(limiter, [f"console:email:{email}", f"console:ip:{client}"])
+    if wait is not None:
+        error = "Too many sign-in requests. Please wait 15 minutes and try again."
+        return _login(
+            request, "ask", status=429, email=email, error=error, headers={"retry-after": str(wait)}
+        )
+    await request_links(email, keyring=request.app.state.keyring, public_url=settings.public_url)
+    return _login(request, "sent", status=202, email=email)
+
+
+@post("/console/session", name="console-open-session", include_in_schema=False, status_code=303)
+async def open_console(request: Request[Any, Any, Any], data: Form) -> Response[str]:
+    settings: Settings = request.app.state.settings
+    check_same_origin(request, settings.public_origin)
+    org = await Organization.objects().where(Organization.slug == data.get("org", "")).first()
+    try:
+        if org is None:
+            raise LinkRefused("this link is not valid")
+        secret, _ = await open_session(org, data.get("token", "").strip())
+    except LinkRefused as exc:
+        return _login(request, "expired", status=410, email=exc.email or "")
+    previous = request.cookies.get(COOKIE)
+    if previous:
+        await end_session(previous)
+    return Response(
+        "",
+        status_code=303,
+        headers={"location": "/console", "cache-control": "no-store"},
+        cookies=[session_cookie(secret)],
+    )

@@ -1,0 +1,73 @@
+"""The console's home page, the team page (owners add and remove staff) and signing out."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, URLEncodedBody
+
+from server.console.auth import COOKIE, Staff, cleared_cookie, end_session
+from server.console.guards import requires_owner, requires_viewer
+from server.console.pages import render_page
+from server.console.staff import add_staff, list_staff, remove_staff
+from server.db.enums import StaffRole
+from server.errors import DomainError
+
+Form = URLEncodedBody[dict[str, str]]
+
+
+def see_other(location: str) -> Response[str]:
+    return Response("", status_code=303, headers={"location": location, "cache-control": "no-store"})
+
+
+class TeamController(Controller):
+    path = "/"
+
+    @post("/logout", name="console-logout", guards=[requires_viewer], status_code=303)
+    async def logout(self, request: Request[Any, Any, Any]) -> Response[str]:
+        await end_session(request.cookies[COOKIE])
+        response = see_other("/console/login")
+        response.cookies.append(cleared_cookie())
+        return response
+
+    @get("/team", name="console-team", guards=[requires_viewer])
+    async def team(self, request: Request[Any, Any, Any], staff: NamedDependency[Staff]) -> Response[str]:
+        return await _team_page(request, staff)
+
+    @post("/team", name="console-team-add", guards=[requires_owner])
+    async def add(
+        self, request: Request[Any, Any, Any], staff: NamedDependency[Staff], data: Form
+    ) -> Response[str]:
+        try:
+            member = await add_staff(
+                staff.org.id, data.get("email", ""), data.get("role", ""), name=data.get("name", "")
+            )
+        except DomainError as exc:
+            return await _team_page(request, staff, status=exc.status, error=exc.detail, form=data)
+        return await _team_page(request, staff, message=f"{member.email} can now sign in as {member.role}.")
+
+    @post("/team/{member_id:uuid}/remove", name="console-team-remove", guards=[requires_owner])
+    async def remove(
+        self, request: Request[Any, Any, Any], staff: NamedDependency[Staff], member_id: FromPath[UUID]
+    ) -> Response[str]:
+        try:
+            member = await remove_staff(staff.org.id, member_id, by=staff.member_id)
+        except DomainError as exc:
+            return await _team_page(request, staff, status=exc.status, error=exc.detail)
+        return await _team_page(request, staff, message=f"{member.email} can no longer sign in.")
+
+
+async def _team_page(
+    request: Request[Any, Any, Any], staff: Staff, *, status: int = 200, **extra: Any
+) -> Response[str]:
+    return render_page(
+        request,
+        "console/team.html",
+        status=status,
+        members=await list_staff(staff.org.id),
+        roles=list(StaffRole),
+        **extra,
+    )

@@ -1,0 +1,80 @@
+"""Fixtures for the merchant console: staff of each role on the test's own merchant, signed in the way the
+emailed link does it (the link's secret posted to ``/console/session``), and a client that keeps the
+console cookie and sends the page's CSRF token with its forms."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+
+import httpx
+import pytest
+
+from server.console.auth import issue_link
+from server.console.staff import add_staff
+from server.db.enums import StaffRole
+from tests.integration.hosted.conftest import frozen, inbox, smtp_context, smtp_port  # noqa: F401 (fixtures)
+
+COOKIE = "ss_console"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+LINK = re.compile(r"/console/login\?org=([\w-]+)#token=(ml_[\w-]+)")
+
+
+def cookie_from(response: httpx.Response, name: str = COOKIE) -> str:
+    jar = SimpleCookie()
+    for header in response.headers.get_list("set-cookie"):
+        jar.load(header)
+    assert name in jar, response.headers
+    return jar[name].value
+
+
+async def open_link(client: httpx.AsyncClient, link: str) -> httpx.Response:
+    """What the sign-in page's script does with an emailed link: post the fragment's secret."""
+    found = LINK.search(link)
+    assert found, link
+    return await client.post("/console/session", data={"org": found.group(1), "token": found.group(2)})
+
+
+@dataclass
+class Console:
+    """A signed-in staff member's browser: the console cookie and the CSRF token of the last page."""
+
+    client: httpx.AsyncClient
+    email: str
+    member_id: uuid.UUID
+    cookie: str
+    csrf: str = ""
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"cookie": f"{COOKIE}={self.cookie}"}
+
+    async def get(self, path: str, **kwargs) -> httpx.Response:
+        response = await self.client.get(path, headers=self.headers, **kwargs)
+        found = CSRF.search(response.text)
+        if found:
+            self.csrf = found.group(1)
+        return response
+
+    async def post(self, path: str, data: dict[str, str] | None = None, *, csrf: bool = True, **kwargs):
+        """A form post as the page sends it (with its CSRF token unless ``csrf`` is False)."""
+        if not self.csrf:
+            await self.get("/console")
+        form = {**(data or {}), **({"csrf_token": self.csrf} if csrf else {})}
+        return await self.client.post(path, data=form, headers={**self.headers, **kwargs.pop("headers", {})})
+
+
+@pytest.fixture
+def staff_as(client, org, settings):
+    """``await staff_as(role)``: a new staff member of ``org`` with ``role``, signed in."""
+
+    async def _staff_as(role: StaffRole, email: str | None = None) -> Console:
+        address = email or f"{role.value}-{uuid.uuid4().hex[:8]}@team.example"
+        member = await add_staff(org.org.id, address, role)
+        response = await open_link(client, await issue_link(org.org, address, settings.public_url))
+        assert response.status_code == 303, response.text
+        return Console(client, address, member.id, cookie_from(response))
+
+    return _staff_as
