@@ -83,7 +83,9 @@ async def test_an_owner_adds_someone_and_bad_input_is_a_friendly_page(staff_as):
 
 async def test_a_write_without_the_pages_csrf_token_or_from_another_site_is_refused(staff_as):
     owner = await staff_as(StaffRole.OWNER)
-    missing = await owner.post("/console/team", {"email": "refused-one@elsewhere.example", "role": "viewer"}, csrf=False)
+    missing = await owner.post(
+        "/console/team", {"email": "refused-one@elsewhere.example", "role": "viewer"}, csrf=False
+    )
     assert missing.status_code == 403
     assert "security token" in missing.text
     foreign = await owner.post(
