@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 UV_VERSION := 0.13.8
 PYTEST_ARGS ?=
+# Browser suites that run on PostgreSQL too: the customer journeys (the other browser tests are about the
+# page and the loader, not about what the database keeps).
+POSTGRES_BROWSER := tests/browser/test_journeys.py
 
 .PHONY: install install-dev demo serve test test-sqlite test-postgres lint format lock clean screenshots bench
 
@@ -33,13 +36,13 @@ serve: install
 
 test: install-dev
 	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
-	$(BIN)/python -m pytest tests/integration --db=postgres $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/integration $(POSTGRES_BROWSER) --db=postgres $(PYTEST_ARGS)
 
 test-sqlite: install-dev
 	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
 
 test-postgres: install-dev
-	$(BIN)/python -m pytest tests/integration --db=postgres $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/integration $(POSTGRES_BROWSER) --db=postgres $(PYTEST_ARGS)
 
 screenshots: install-dev
 	$(BIN)/python -m pytest tests/browser/screenshots.py -q $(PYTEST_ARGS)
