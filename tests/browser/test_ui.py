@@ -3,6 +3,7 @@ keyboard focus in flows, layout at phone width, contrast in both themes, and err
 
 from __future__ import annotations
 
+import gzip
 import itertools
 
 import httpx
@@ -242,3 +243,15 @@ async def test_the_usage_chart_shows_dates_and_a_value_on_hover_and_focus(page, 
     assert await value.text_content() == latest
     assert f": {latest} " in await last.get_attribute("aria-label")
     assert refused == []
+
+
+async def test_the_usage_view_with_its_charts_stays_within_the_first_view_budget(page, host, stack):
+    frame = await open_portal(page, host, "kenji@sakura-robotics.example", view="usage")
+    await frame.locator("svg.ss-chart-svg").first.wait_for()
+    assert await frame.locator("svg.ss-chart-svg").count() >= 2
+    html = await frame.evaluate("document.documentElement.outerHTML")
+    shipped = [html.encode()]
+    for path in ("/static/portal.css", "/static/portal.js"):
+        shipped.append(httpx.get(stack.portal_url + path).content)
+    total = sum(len(gzip.compress(part, compresslevel=9)) for part in shipped)
+    assert total <= 30 * 1024, total  # EMBEDDING.md: first view, all bytes, gzip -9
