@@ -13,13 +13,17 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
+import msgspec
+
 from server.db.engine import bind_tables, close_engine, engine_from_url, migrate, open_engine
-from server.errors import DomainError
+from server.errors import DomainError, Invalid
 from server.security.keyring import Keyring
 from server.settings import Settings, SettingsError
 from server.terminal import printable
 
 Handler = Callable[[argparse.Namespace, Settings], int]
+STDIN = "-"
+"""An argument that means: read the value from standard input."""
 
 
 def _run_db(settings: Settings, work: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
@@ -228,6 +232,103 @@ def cmd_analytics(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _oauth_out(row: Any, org_slug: str, settings: Settings) -> dict[str, Any]:
+    """A provider as the API shows it (never its secret)."""
+    from server.db.enums import OAuthProviderKind
+    from server.schemas.oauth import OAuthProviderOut
+    from server.services.oauth_providers import callback_url, display_name
+
+    kind = OAuthProviderKind(row.provider)
+    out = OAuthProviderOut.of(
+        row, name=display_name(row), callback_url=callback_url(settings.public_url, org_slug, kind)
+    )
+    printed: dict[str, Any] = json.loads(msgspec.json.encode(out))
+    return printed
+
+
+def _print_provider(out: dict[str, Any]) -> None:
+    state = "enabled" if out["enabled"] else "disabled"
+    issuer = f", issuer {out['issuer']}" if out["issuer"] else ""
+    print(printable(f"{out['provider']} ({out['name']}, {state}): client id {out['client_id']}{issuer}"))
+    print(f"  callback URL to register with the provider: {out['callback_url']}")
+
+
+def cmd_oauth_set(args: argparse.Namespace, settings: Settings) -> int:
+    """Configure a sign-in provider, as ``PUT /v1/oauth-providers/{provider}`` does. ``--client-secret -``
+    reads the secret from standard input (it then stays out of the shell history and process list)."""
+    from server.db.enums import OAuthProviderKind
+    from server.schemas.oauth import OAuthProviderPut
+    from server.services.oauth_providers import put_provider
+    from server.services.orgs import get_organization_by_slug
+
+    from_stdin = args.client_secret == STDIN
+    secret = sys.stdin.readline().strip() if from_stdin else args.client_secret
+    try:
+        data = msgspec.convert(
+            {
+                "client_id": args.client_id,
+                "client_secret": secret,
+                "issuer": args.issuer,
+                "name": args.name,
+                "enabled": not args.disable,
+            },
+            OAuthProviderPut,
+        )
+    except msgspec.ValidationError as exc:
+        raise Invalid(str(exc)) from exc
+    keyring = Keyring(settings.secret_keys)
+
+    async def work() -> dict[str, Any]:
+        org = await get_organization_by_slug(args.org)
+        row = await put_provider(
+            org.id,
+            OAuthProviderKind(args.provider),
+            data,
+            keyring=keyring,
+            allow_local=settings.allow_local_oauth,
+        )
+        return _oauth_out(row, org.slug, settings)
+
+    out = _run_db(settings, work)
+    if args.json:
+        print(json.dumps(out))
+    else:
+        _print_provider(out)
+    return 0
+
+
+def cmd_oauth_list(args: argparse.Namespace, settings: Settings) -> int:
+    from server.services.oauth_providers import list_providers
+    from server.services.orgs import get_organization_by_slug
+
+    async def work() -> list[dict[str, Any]]:
+        org = await get_organization_by_slug(args.org)
+        return [_oauth_out(row, org.slug, settings) for row in await list_providers(org.id)]
+
+    found = _run_db(settings, work)
+    if args.json:
+        print(json.dumps(found))
+    elif not found:
+        print(f"{args.org} offers no sign-in provider yet (selfserve oauth set --help)")
+    for out in [] if args.json else found:
+        _print_provider(out)
+    return 0
+
+
+def cmd_oauth_delete(args: argparse.Namespace, settings: Settings) -> int:
+    from server.db.enums import OAuthProviderKind
+    from server.services.oauth_providers import delete_provider
+    from server.services.orgs import get_organization_by_slug
+
+    async def work() -> None:
+        org = await get_organization_by_slug(args.org)
+        await delete_provider(org.id, OAuthProviderKind(args.provider))
+
+    _run_db(settings, work)
+    print(f"{args.org} no longer offers {args.provider} sign-in; connected accounts stay")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="selfserve", description="Self-hostable, embeddable customer portal."
@@ -290,6 +391,30 @@ def build_parser() -> argparse.ArgumentParser:
     staff_add.add_argument("--role", required=True, help="owner, admin, support or viewer")
     staff_add.add_argument("--name", default="")
     staff_add.set_defaults(handler=cmd_staff_add)
+
+    oauth = commands.add_parser("oauth", help="sign-in providers (GitHub, Google, OpenID Connect)")
+    oauth_commands = oauth.add_subparsers(dest="oauth_command", required=True)
+    providers = ("github", "google", "oidc")
+    oauth_set = oauth_commands.add_parser("set", help="offer sign-in with a provider (or change it)")
+    oauth_set.add_argument("--org", required=True, help="organization slug")
+    oauth_set.add_argument("--provider", required=True, choices=providers)
+    oauth_set.add_argument("--client-id", required=True, help="the client (app) id the provider gave you")
+    oauth_set.add_argument(
+        "--client-secret", help="its secret (required the first time; - reads it from standard input)"
+    )
+    oauth_set.add_argument("--issuer", help="oidc only: the issuer URL (its discovery document is read)")
+    oauth_set.add_argument("--name", help='oidc only: the name on the button ("Continue with NAME")')
+    oauth_set.add_argument("--disable", action="store_true", help="keep the settings but do not offer it")
+    oauth_set.add_argument("--json", action="store_true")
+    oauth_set.set_defaults(handler=cmd_oauth_set)
+    oauth_list = oauth_commands.add_parser("list", help="the providers a merchant offers")
+    oauth_list.add_argument("--org", required=True, help="organization slug")
+    oauth_list.add_argument("--json", action="store_true")
+    oauth_list.set_defaults(handler=cmd_oauth_list)
+    oauth_delete = oauth_commands.add_parser("delete", help="stop offering a provider")
+    oauth_delete.add_argument("--org", required=True, help="organization slug")
+    oauth_delete.add_argument("--provider", required=True, choices=providers)
+    oauth_delete.set_defaults(handler=cmd_oauth_delete)
 
     analytics = commands.add_parser("analytics", help="how customers use the portal, as a report")
     analytics.add_argument("--org", required=True, help="organization slug")
