@@ -26,6 +26,7 @@ from server.db.engine import bind_tables, close_engine, engine_from_url, migrate
 from server.security.keyring import Keyring
 from server.services.orgs import CreatedOrganization, create_organization
 from server.settings import Settings
+from tests.integration.oauth.support import OpenIdProvider
 
 DEFAULT_POSTGRES_URL = "postgresql://root@127.0.0.1:5432/test"
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -178,3 +179,11 @@ def webhooks_stay_on_this_machine() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(ssrf, "checked_addresses", loopback_only)
         yield
+
+
+@pytest.fixture(scope="session")
+def openid_provider() -> Iterator[OpenIdProvider]:
+    """oidc-provider-mock, a real OpenID Connect provider, in a process of its own (started when needed)."""
+    provider = OpenIdProvider.start()
+    yield provider
+    provider.stop()

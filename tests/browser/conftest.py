@@ -33,6 +33,7 @@ import pytest
 from server.auth.tokens import mint_portal_token
 from tests.conftest import _unavailable, fresh_database
 from tests.integration.mail.support import Inbox, start_smtp
+from tests.integration.oauth.support import GitHubStandIn
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -73,6 +74,8 @@ class Stack:
     """The merchant's site, started with the stack (the ``host`` fixture)."""
     mail: Inbox | None = field(default=None, repr=False)
     """What the stack's SMTP server received (the ``mail`` fixture)."""
+    github: GitHubStandIn | None = field(default=None, repr=False)
+    """The stand-in for GitHub's sign-in endpoints the stack's settings point at."""
 
     def token(self, email: str, **claims: Any) -> str:
         """A portal token for one demo customer, minted like a merchant backend does offline."""
@@ -198,13 +201,19 @@ async def running_stack(db_kind: str, data_dir: Path, mail: Inbox, mail_port: in
         command = [sys.executable, "-m", "tests.browser.stack", str(data_dir), database_url]
         command += [str(portal_port), str(merchant_port), f"smtp://127.0.0.1:{mail_port}"]
         command += [f"http://127.0.0.1:{host_port}/webhook", f"http://localhost:{host_port}"]
-        process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
+        github = GitHubStandIn().start()
+        environment = {
+            **os.environ,
+            "SELFSERVE_GITHUB_OAUTH_BASE": github.url,
+            "SELFSERVE_GITHUB_API_BASE": github.url,
+        }
+        process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True, env=environment)
         server: ThreadingHTTPServer | None = None
         try:
             assert process.stdout is not None
             info = json.loads(process.stdout.readline() or "{}")
             assert info, "the browser stack did not start (see its stderr above)"
-            started = Stack(**info, mail=mail)
+            started = Stack(**info, mail=mail, github=github)
             started.host = HostSite(stack=started, port=host_port)
             server = ThreadingHTTPServer(("127.0.0.1", host_port), _handler(started.host))
             threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -228,6 +237,7 @@ async def running_stack(db_kind: str, data_dir: Path, mail: Inbox, mail_port: in
             if server is not None:
                 server.shutdown()
                 server.server_close()
+            github.stop()
 
 
 @pytest.fixture(scope="session")

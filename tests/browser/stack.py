@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -67,6 +68,9 @@ async def main(
         data_dir=data_dir,
         smtp_url=smtp_url,
         allow_local_webhooks=True,
+        allow_local_oauth=True,
+        github_oauth_base=os.environ["SELFSERVE_GITHUB_OAUTH_BASE"],
+        github_api_base=os.environ["SELFSERVE_GITHUB_API_BASE"],
     )
     engine = engine_from_url(settings.database_url)
     bind_tables(engine)

@@ -1,6 +1,7 @@
-"""Fixtures for sign-in through providers: oidc-provider-mock in its own process and the GitHub stand-in
-(``support.py``), an app whose settings let it reach them on this machine, and ``Browser``: an HTTP client
-that follows a flow the way a browser does, across the portal and the provider, keeping cookies."""
+"""Fixtures for sign-in through providers: the GitHub stand-in (``support.py``; oidc-provider-mock is the
+session's ``openid_provider`` in tests/conftest.py), an app whose settings let it reach them on this
+machine, and ``Browser``: an HTTP client that follows a flow the way a browser does, across the portal and
+the provider, keeping cookies."""
 
 from __future__ import annotations
 
@@ -19,16 +20,9 @@ from server.app import create_app
 from server.schemas.customers import CustomerCreate
 from server.services.customers import create_customer
 from server.settings import Settings
-from tests.integration.oauth.support import GitHubStandIn, OpenIdProvider
+from tests.integration.oauth.support import GitHubStandIn
 
 PORTAL = "http://127.0.0.1:8000"
-
-
-@pytest.fixture(scope="session")
-def openid_provider() -> Iterator[OpenIdProvider]:
-    provider = OpenIdProvider.start()
-    yield provider
-    provider.stop()
 
 
 @pytest.fixture(scope="session")

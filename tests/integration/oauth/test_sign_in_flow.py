@@ -4,6 +4,7 @@ The same journeys run in Chromium in tests/browser/test_oauth.py; these cover th
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from html.parser import HTMLParser
@@ -124,8 +125,9 @@ async def test_an_unverified_email_gets_the_same_answer_as_an_unknown_one(
 
 
 async def test_a_wrong_state_a_replay_and_a_missing_flow_cookie_are_refused(
-    api, browser, org, customer, github
+    api, browser, org, customer, github, caplog
 ):
+    caplog.set_level(logging.INFO, logger="selfserve.oauth")
     await configure_github(api, github)
     login = "w-" + uuid.uuid4().hex[:6]
     github.add_user(login, customer.email)
@@ -139,6 +141,7 @@ async def test_a_wrong_state_a_replay_and_a_missing_flow_cookie_are_refused(
     assert wrong.status_code == 400
     assert "did not work" in wrong.text
     assert signed_in(wrong) is None
+    assert "mismatching_state" in caplog.text
 
     # the flow's cookie is spent with the refused attempt: the real callback is refused as well
     late = await browser.go("GET", callback)
@@ -153,6 +156,7 @@ async def test_a_wrong_state_a_replay_and_a_missing_flow_cookie_are_refused(
     replayed = await browser.go("GET", back.headers["location"])
     assert signed_in(replayed) is None
     assert "did not work" in replayed.text
+    assert "this sign-in was already used" in caplog.text
 
     elsewhere = await browser.go("GET", back.headers["location"].replace("code=", "code=x"))
     assert elsewhere.status_code == 400  # no flow cookie any more: a callback from another browser
@@ -177,8 +181,9 @@ async def test_several_customers_with_the_email_choose_one(api, browser, org, cu
 
 
 async def test_openid_connect_signs_in_checks_the_nonce_and_refuses_unverified_emails(
-    api, browser, org, customer, openid_provider
+    api, browser, org, customer, openid_provider, caplog
 ):
+    caplog.set_level(logging.INFO, logger="selfserve.oauth")
     await configure_oidc(api, openid_provider)
     sub = "ada-" + uuid.uuid4().hex[:6]
     openid_provider.set_user(sub, email=customer.email, email_verified=True)
@@ -191,6 +196,7 @@ async def test_openid_connect_signs_in_checks_the_nonce_and_refuses_unverified_e
     refused = await submit(browser, page, sub=sub)
     assert signed_in(refused) is None
     assert "did not work" in refused.text
+    assert "Invalid claim: 'nonce'" in caplog.text
 
     unverified = "u-" + uuid.uuid4().hex[:6]
     openid_provider.set_user(unverified, email=customer.email, email_verified=False)
