@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, Router, get
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 
 from server.console.auth import Staff
 from server.console.guards import requires_viewer, signed_in, staff_of
 from server.console.pages import EXCEPTION_HANDLERS, render_page
 from server.console.signin import login_page, open_console, request_link
 from server.console.team import TeamController
+from server.services.merchant_overview import overview
 
 
 def provide_staff(request: Request[Any, Any, Any]) -> Staff:
@@ -19,8 +20,9 @@ def provide_staff(request: Request[Any, Any, Any]) -> Staff:
 
 
 @get("/", name="console-home", guards=[requires_viewer])
-async def home(request: Request[Any, Any, Any]) -> Response[str]:
-    return render_page(request, "console/home.html")
+async def home(request: Request[Any, Any, Any], staff: NamedDependency[Staff]) -> Response[str]:
+    await request.app.state.portal_events.flush()
+    return render_page(request, "console/home.html", overview=await overview(staff.org.id))
 
 
 CONSOLE_ROUTE_HANDLERS: list[Any] = [

@@ -244,6 +244,18 @@ async def report(org_id: UUID, start: datetime, end: datetime) -> PortalReport:
     )
 
 
+async def sessions_opened(org_id: UUID, start: datetime, end: datetime) -> int:
+    """How many portal sessions were opened in the window, however they were opened."""
+    return int(
+        await PortalEvent.count().where(
+            PortalEvent.org == org_id,
+            PortalEvent.name == SESSION_OPENED,
+            PortalEvent.created_at >= start,
+            PortalEvent.created_at < end,
+        )
+    )
+
+
 async def _reasons(org_id: UUID, start: datetime, end: datetime) -> list[ReasonCount]:
     """Reasons and comments of every cancellation in the window, from the portal or the API."""
     rows = await Subscription.select(
