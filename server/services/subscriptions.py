@@ -18,7 +18,7 @@ from uuid import UUID
 import msgspec
 
 from server import clock
-from server.billing.proration import divide_rounding_half_away, next_boundary, period_boundary, prorate
+from server.billing.proration import next_boundary, period_boundary, prorate
 from server.db.engine import write_transaction
 from server.db.enums import (
     BillingReason,
@@ -46,7 +46,7 @@ from server.schemas.billing import SubscriptionOut
 from server.schemas.portal_settings import Features, RefundPolicy, load_portal_settings
 from server.services import grants, orders, wallet
 from server.services.orders import LineDraft
-from server.services.usage import usage_totals
+from server.services.usage import billed_batches, usage_totals
 from server.webhooks.outbox import record_event
 
 LIVE = (Status.TRIALING, Status.ACTIVE, Status.PAST_DUE, Status.PAUSED)
@@ -338,7 +338,7 @@ async def _usage_lines(
         usage = totals[meter.event_name]
         used = usage.total if meter.aggregation == MeterAggregation.SUM else usage.event_count
         over = max(used - int(link.included_units), 0)
-        batches = divide_rounding_half_away(over, int(link.unit_batch))
+        batches = billed_batches(used, int(link.included_units), int(link.unit_batch))
         if batches:
             description = f"{meter.name}: {over} {meter.unit_name} beyond {link.included_units} included"
             lines.append(

@@ -7,6 +7,9 @@ import os
 import uuid
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
+from itertools import combinations
+from statistics import median
 from typing import Annotated
 from uuid import UUID
 
@@ -14,6 +17,7 @@ import msgspec
 from piccolo.engine.postgres import PostgresEngine
 
 from server import clock
+from server.billing.proration import divide_rounding_half_away
 from server.db.engine import write_transaction
 from server.db.json_rows import insert_from_json, json_param, utc_stamp
 from server.db.tables import Customer, UsageEvent, UsageRollup
@@ -304,6 +308,9 @@ class MeterPeriodUsage(msgspec.Struct, frozen=True, kw_only=True):
     """``ok``, ``warning`` (from WARNING_PERCENT of the included amount, or of the limit when nothing is
     included), ``over`` (beyond what is included) or ``capped`` (at the limit)."""
     overage_units: int
+    projection: int | None
+    """The usage expected by the period's end (``project_usage``); None before the first whole day."""
+    projected_overage_units: int | None
     days: list[DayUsage]
     """Every day of the period so far, oldest first (zero on days without events)."""
 
@@ -323,6 +330,47 @@ def _level(used: int, included: int, limit: int | None) -> str:
     return "ok"
 
 
+def billed_batches(used: int, included: int, unit_batch: int) -> int:
+    """How many ``unit_batch``es of usage beyond ``included`` an invoice bills: rounded half up, so 1.5
+    batches bill 2. The one rule for invoices, previews and projections."""
+    return divide_rounding_half_away(max(used - included, 0), unit_batch)
+
+
+TREND_DAYS = 28
+"""The projection follows the trend of at most this many whole days before today."""
+
+
+def _trend(values: list[int]) -> tuple[Fraction, Fraction]:
+    """(intercept, slope) of the Theil-Sen line through (day index, value): the median of the slopes
+    between every two days, and the median intercept under it. One day of spikes moves a median little,
+    where a least-squares line would follow it."""
+    if len(values) == 1:
+        return Fraction(values[0]), Fraction(0)
+    slope = Fraction(median(Fraction(b - a, j - i) for (i, a), (j, b) in combinations(enumerate(values), 2)))
+    intercept = Fraction(median(value - slope * index for index, value in enumerate(values)))
+    return intercept, slope
+
+
+def project_usage(used: int, days: list[DayUsage], today: date, last_day: date) -> int | None:
+    """The usage a period is heading for: ``used`` so far, plus the trend (``_trend``) of the last
+    ``TREND_DAYS`` whole days carried on to ``last_day`` (no day below zero), where today brings at least
+    what it has brought so far. ``days`` runs from the period's first day up to today. None before the
+    first whole day; the usage itself once the period's days are over."""
+    if today > last_day:
+        return used
+    whole = [day for day in days if day.day < today][-TREND_DAYS:]
+    if not whole:
+        return None
+    intercept, slope = _trend([day.value for day in whole])
+    so_far_today = sum(day.value for day in days if day.day == today)
+    first = whole[0].day
+    expected = Fraction(0)
+    for offset in range((today - first).days, (last_day - first).days + 1):
+        daily = max(intercept + slope * offset, Fraction(0))
+        expected += max(daily - so_far_today, Fraction(0)) if offset == (today - first).days else daily
+    return used + divide_rounding_half_away(expected.numerator, expected.denominator)
+
+
 async def meter_period_usage(
     org_id: UUID,
     customer_id: UUID,
@@ -334,16 +382,20 @@ async def meter_period_usage(
     period_start: datetime,
     period_end: datetime,
 ) -> MeterPeriodUsage:
-    """A meter's usage this period against what is included and its limit, with the daily trend.
-    ``count_events``: the meter counts events (else it sums their values)."""
+    """A meter's usage this period against what is included and its limit, with the daily trend and the
+    projection to the period's end. ``count_events``: the meter counts events (else it sums their values).
+    The period's days are its UTC days up to, not including, the end's day (as invoices count them)."""
     daily = await daily_usage(org_id, customer_id, event_name, period_start, period_end)
     used = sum(t.event_count if count_events else t.total for t in daily.values())
+    today = clock.now().astimezone(UTC).date()
+    first, last = period_start.astimezone(UTC).date(), period_end.astimezone(UTC).date() - timedelta(days=1)
     days: list[DayUsage] = []
-    day, last = period_start.astimezone(UTC).date(), min(period_end, clock.now()).astimezone(UTC).date()
-    while day <= last and day < period_end.astimezone(UTC).date():
+    day = first
+    while day <= min(today, last):
         totals = daily.get(day.isoformat(), Totals())
         days.append(DayUsage(day=day, value=totals.event_count if count_events else totals.total))
         day += timedelta(days=1)
+    projection = project_usage(used, days, today, last)
     return MeterPeriodUsage(
         used=used,
         included=included,
@@ -352,5 +404,7 @@ async def meter_period_usage(
         percent_of_limit=_percent(used, limit) if limit else None,
         level=_level(used, included, limit),
         overage_units=max(0, used - included),
+        projection=projection,
+        projected_overage_units=None if projection is None else max(0, projection - included),
         days=days,
     )

@@ -1,0 +1,70 @@
+"""Usage reports, alerts and spend caps in and out of the merchant API; the usage services own the rules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+from server.services.usage_report import CustomerUsage, MeterUsage
+
+
+class MeterUsageOut(msgspec.Struct, kw_only=True, frozen=True):
+    """One meter of one subscription in its current period. ``projection`` is the usage expected by
+    ``period_end`` from the trend of the daily totals (null before the first whole day); amounts are integer
+    minor units of ``currency``, as the renewal invoice will bill them."""
+
+    subscription_id: str
+    meter_id: str
+    name: str
+    event_name: str
+    unit_name: str
+    currency: str
+    period_start: datetime
+    period_end: datetime
+    usage: int
+    included: int
+    limit: int | None
+    percent_of_included: int | None
+    percent_of_limit: int | None
+    level: str
+    """``ok``, ``warning``, ``over`` (beyond what is included) or ``capped`` (at the limit)."""
+    overage_units: int
+    overage_amount: int
+    projection: int | None
+    projected_overage_units: int | None
+    projected_overage_amount: int | None
+
+    @classmethod
+    def of(cls, meter: MeterUsage) -> MeterUsageOut:
+        figures = meter.figures
+        return cls(
+            subscription_id=str(meter.subscription_id),
+            meter_id=str(meter.meter_id),
+            name=meter.name,
+            event_name=meter.event_name,
+            unit_name=meter.unit_name,
+            currency=meter.currency,
+            period_start=meter.period_start,
+            period_end=meter.period_end,
+            usage=figures.used,
+            included=figures.included,
+            limit=figures.limit,
+            percent_of_included=figures.percent_of_included,
+            percent_of_limit=figures.percent_of_limit,
+            level=figures.level,
+            overage_units=figures.overage_units,
+            overage_amount=meter.overage_amount,
+            projection=figures.projection,
+            projected_overage_units=figures.projected_overage_units,
+            projected_overage_amount=meter.projected_overage_amount,
+        )
+
+
+class CustomerUsageOut(msgspec.Struct, kw_only=True, frozen=True):
+    customer_id: str
+    meters: list[MeterUsageOut]
+
+    @classmethod
+    def of(cls, report: CustomerUsage) -> CustomerUsageOut:
+        return cls(customer_id=str(report.customer_id), meters=[MeterUsageOut.of(m) for m in report.meters])

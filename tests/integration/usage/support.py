@@ -1,0 +1,68 @@
+"""A customer on a metered plan whose billing period starts at a chosen moment, and usage days for it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import msgspec
+
+from server.clock import FrozenClock, use_clock
+from server.db.tables import Customer, Meter, PriceMeter, Subscription
+from server.services.subscriptions import create_subscription
+from server.services.usage import UsageEventIn, ingest_events
+from tests.integration.billing.subscription_factories import (
+    attach_meter,
+    make_customer,
+    make_meter,
+    make_price,
+)
+
+
+class Metered(msgspec.Struct, kw_only=True):
+    customer: Customer
+    meter: Meter
+    component: PriceMeter
+    subscription: Subscription
+
+
+async def metered_customer(
+    org_id: Any,
+    start: datetime,
+    *,
+    included: int = 1000,
+    unit_amount: int = 200,
+    unit_batch: int = 100,
+    limit: int | None = None,
+    event_name: str = "api.call",
+    base_amount: int = 0,
+) -> Metered:
+    """A customer subscribed at ``start`` (a month's period, nothing to pay up front) to a plan with one
+    summing meter."""
+    customer = await make_customer(org_id, external_id=f"ext-{event_name}-{start.timestamp():.0f}")
+    price = await make_price(org_id, amount=base_amount)
+    meter = await make_meter(org_id, event_name)
+    component = await attach_meter(
+        org_id, price, meter, included=included, unit_amount=unit_amount, unit_batch=unit_batch
+    )
+    if limit is not None:
+        await PriceMeter.update({PriceMeter.usage_limit: limit}).where(PriceMeter.id == component.id)
+        component.usage_limit = limit
+    with use_clock(FrozenClock(start)):
+        subscription = await create_subscription(org_id, customer.id, price.id)
+    return Metered(customer=customer, meter=meter, component=component, subscription=subscription)
+
+
+async def use_daily(org_id: Any, metered: Metered, first_day: datetime, values: list[int]) -> None:
+    """One event per day from ``first_day`` with these values (days of 0 send nothing)."""
+    events = [
+        UsageEventIn(
+            name=metered.meter.event_name,
+            customer_id=metered.customer.id,
+            value=value,
+            occurred_at=first_day + timedelta(days=index, hours=1),
+        )
+        for index, value in enumerate(values)
+        if value
+    ]
+    await ingest_events(org_id, events)
