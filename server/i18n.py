@@ -18,6 +18,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
+from server.billing.money import format_money
+
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 DEFAULT_LOCALE = "en"
 SUPPORTED = ("en", "de")
@@ -93,6 +95,11 @@ def format_day(moment: date | None) -> str:
 def _formatted_day(day: date, locale: str) -> str:
     """Babel's formatting is slow and a view shows the same days many times: remembered."""
     return str(format_date(day, format="medium", locale=locale))
+
+
+def format_amount(amount: int, currency: str) -> str:
+    """Minor units of ``currency`` as the customer's locale writes money."""
+    return format_money(int(amount), currency, current_locale())
 
 
 def format_moment(moment: datetime | None) -> str:

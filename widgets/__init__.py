@@ -28,6 +28,9 @@ class ActionResult:
     events: list[dict[str, Any]] = field(default_factory=list)
     reveal: str | None = None
     """A secret shown once with a copy button (a regenerated API key), never stored in the page state."""
+    problem: bool = False
+    """The action went through but left something for the customer to fix (a declined payment): the message
+    is shown as an error."""
 
 
 Action = Callable[[PortalContext, Params], Awaitable[ActionResult]]

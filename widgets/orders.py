@@ -51,6 +51,8 @@ class OrderRow(msgspec.Struct, frozen=True, kw_only=True):
     invoice_url: str | None
     receipt_url: str | None
     payable: bool
+    payment_error: str
+    """Why the latest charge failed (unpaid orders)."""
 
 
 class CardOption(msgspec.Struct, frozen=True, kw_only=True):
@@ -67,6 +69,18 @@ class OrdersModel(msgspec.Struct, frozen=True, kw_only=True):
     older_cursor: str | None
     """Where the next (older) page starts; None on the last page."""
     first_page: bool
+
+
+async def card_options(ctx: PortalContext) -> list[CardOption]:
+    """The customer's cards to pay an order with, the default first."""
+    return [
+        CardOption(
+            id=str(m.id),
+            label=f"{m.brand.title()} •••• {m.last4} ({m.exp_month:02d}/{m.exp_year % 100:02d})",
+            is_default=bool(m.is_default),
+        )
+        for m in await list_payment_methods(ctx.org.id, ctx.customer.id)
+    ]
 
 
 def _fields(value: Any) -> dict[str, str]:
@@ -119,19 +133,12 @@ async def load(ctx: PortalContext, params: Params) -> OrdersModel:
                 invoice_url=document_path("invoice", order.id),
                 receipt_url=document_path("receipt", order.id) if paid else None,
                 payable=order.status == OrderStatus.PENDING and not ctx.scopes.read_only,
+                payment_error=order.last_payment_error if order.status == OrderStatus.PENDING else "",
             )
         )
-    methods = await list_payment_methods(org_id, customer_id)
     return OrdersModel(
         orders=rows,
-        cards=[
-            CardOption(
-                id=str(m.id),
-                label=f"{m.brand.title()} •••• {m.last4} ({m.exp_month:02d}/{m.exp_year % 100:02d})",
-                is_default=bool(m.is_default),
-            )
-            for m in methods
-        ],
+        cards=await card_options(ctx),
         read_only=ctx.scopes.read_only,
         older_cursor=page.next_cursor,
         first_page=cursor is None,

@@ -12,13 +12,16 @@ from server.auth.magic_links import normalize_email, request_email_change
 from server.auth.sessions import PortalContext
 from server.countries import country_choices
 from server.db.enums import OAuthProviderKind
+from server.db.tables import Order
 from server.errors import Forbidden, Invalid, RateLimited
+from server.i18n import format_amount, ngettext
 from server.i18n import gettext as _
 from server.schemas.customers import CustomerUpdate
 from server.schemas.portal_settings import load_portal_settings
 from server.services.connected_accounts import disconnect_account, list_connected_accounts
 from server.services.customers import update_customer
 from server.services.oauth_providers import provider_names, sign_in_options
+from server.services.orders import unpaid_orders
 from server.services.payments import (
     add_payment_method,
     list_payment_methods,
@@ -201,6 +204,29 @@ def _card_event(method_id: object) -> list[dict[str, object]]:
     return [{"type": "payment_method.updated", "data": {"id": str(method_id)}}]
 
 
+async def _retried(ctx: PortalContext, done: str, before: list[Order], method_id: object) -> ActionResult:
+    """``done``, and what became of the unpaid orders a new default card is charged for at once."""
+    still = {str(order.id): order for order in await unpaid_orders(ctx.org.id, ctx.customer.id)}
+    paid = [order for order in before if str(order.id) not in still]
+    failed = [still[str(order.id)] for order in before if str(order.id) in still]
+    message, problem = done, False
+    if paid:
+        message += " " + ngettext(
+            "%(num)d unpaid invoice was paid with it.",
+            "%(num)d unpaid invoices were paid with it.",
+            len(paid),
+        )
+    if failed:
+        order = failed[0]
+        message += " " + _(
+            "The payment of %(amount)s still failed: %(reason)s",
+            amount=format_amount(int(order.total), order.currency),
+            reason=order.last_payment_error or _("The card was declined."),
+        )
+        problem = True
+    return ActionResult(message=message, events=_card_event(method_id), problem=problem)
+
+
 async def add_card(ctx: PortalContext, form: Params) -> ActionResult:
     require_writable(ctx)
     try:
@@ -209,6 +235,7 @@ async def add_card(ctx: PortalContext, form: Params) -> ActionResult:
         raise Invalid(_("Please enter the expiry month and year as numbers.")) from exc
     if year < 100:
         year += 2000
+    before = await unpaid_orders(ctx.org.id, ctx.customer.id, failed_only=True)
     method = await add_payment_method(
         ctx.org.id,
         ctx.customer.id,
@@ -219,13 +246,16 @@ async def add_card(ctx: PortalContext, form: Params) -> ActionResult:
         cvc=form.get("cvc", ""),
         make_default=form.get("make_default") == "on",
     )
-    return ActionResult(message=_("Card added."), events=_card_event(method.id))
+    if not method.is_default:
+        return ActionResult(message=_("Card added."), events=_card_event(method.id))
+    return await _retried(ctx, _("Card added."), before, method.id)
 
 
 async def make_default(ctx: PortalContext, form: Params) -> ActionResult:
     require_writable(ctx)
+    before = await unpaid_orders(ctx.org.id, ctx.customer.id, failed_only=True)
     method = await set_default_payment_method(ctx.org.id, ctx.customer.id, _card_id(form))
-    return ActionResult(message=_("Default card updated."), events=_card_event(method.id))
+    return await _retried(ctx, _("Default card updated."), before, method.id)
 
 
 async def remove_card(ctx: PortalContext, form: Params) -> ActionResult:

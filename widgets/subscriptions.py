@@ -11,16 +11,17 @@ from uuid import UUID
 import msgspec
 
 from server.auth.sessions import PortalContext
-from server.db.enums import PriceKind, SeatStatus
+from server.db.enums import OrderStatus, PriceKind, SeatStatus
 from server.db.enums import SubscriptionStatus as Status
 from server.errors import DomainError, Invalid
-from server.i18n import format_day
+from server.i18n import format_amount, format_day, ngettext
 from server.i18n import gettext as _
 from server.schemas.catalog import PriceOut, ProductOut
 from server.schemas.portal_settings import Features, load_portal_settings
-from server.services import catalog, portal_analytics, seat_invitations, seats, subscriptions
+from server.services import catalog, orders, portal_analytics, seat_invitations, seats, subscriptions
 from server.services.subscriptions import LIVE, PAUSABLE, CancelPreview, ChangePreview, InvoicePreview
 from widgets import ActionResult, Params, View, require_writable
+from widgets.orders import CardOption, card_options, pay
 
 Flow = Literal["", "cancel", "change_plan", "change_seats"]
 FLOWS = ("cancel", "change_plan", "change_seats")
@@ -40,6 +41,14 @@ class PlanOption(msgspec.Struct, frozen=True, kw_only=True):
     currency: str
     interval: str
     preview: ChangePreview
+
+
+class UnpaidOrder(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    invoice_number: str | None
+    total: int
+    currency: str
+    payment_error: str
 
 
 class SubscriptionRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -67,6 +76,8 @@ class SubscriptionRow(msgspec.Struct, frozen=True, kw_only=True):
     """Every seat given, revoked ones included (they can be given back)."""
     seats_used: int
     """Seats held by someone (pending or claimed)."""
+    unpaid: list[UnpaidOrder]
+    """Its orders still waiting for a payment, newest first."""
     live: bool
 
 
@@ -88,6 +99,8 @@ class SubscriptionsModel(msgspec.Struct, frozen=True, kw_only=True):
     cancel: CancelFlow | None
     plans: list[PlanOption]
     seat_preview: ChangePreview | None
+    cards: list[CardOption]
+    """To pay an unpaid order with (loaded only when there is one)."""
 
 
 async def _prices(ctx: PortalContext) -> dict[str, tuple[ProductOut, PriceOut]]:
@@ -110,6 +123,17 @@ async def load(ctx: PortalContext, params: Params) -> SubscriptionsModel:
     prices = await catalog.prices_with_products(
         org_id, [s.price for s in subs] + [s.pending_price for s in subs if s.pending_price]
     )
+    unpaid: dict[str, list[UnpaidOrder]] = {}
+    for order in await orders.unpaid_orders(org_id, customer_id):
+        unpaid.setdefault(str(order.subscription), []).append(
+            UnpaidOrder(
+                id=str(order.id),
+                invoice_number=order.invoice_number,
+                total=int(order.total),
+                currency=order.currency,
+                payment_error=order.last_payment_error,
+            )
+        )
     rows = []
     for sub in subs:
         price = prices[str(sub.price)]
@@ -155,6 +179,7 @@ async def load(ctx: PortalContext, params: Params) -> SubscriptionsModel:
                 next_invoice=next_invoice,
                 seat_list=seat_list,
                 seats_used=sum(1 for seat in seat_list if seat.status in seats.LIVE_SEATS),
+                unpaid=unpaid.get(str(sub.id), []),
                 live=live,
             )
         )
@@ -183,6 +208,7 @@ async def load(ctx: PortalContext, params: Params) -> SubscriptionsModel:
         cancel=cancel_flow,
         plans=plans,
         seat_preview=seat_preview,
+        cards=await card_options(ctx) if unpaid and not ctx.scopes.read_only else [],
     )
 
 
@@ -288,31 +314,52 @@ async def uncancel(ctx: PortalContext, form: Params) -> ActionResult:
     )
 
 
+def _changed(done: str, change: subscriptions.Change) -> ActionResult:
+    """``done`` and what happened to the payment the change took: charged, paid with credit, or declined
+    (then the message says so, and the subscription shows how to pay)."""
+    sub, order = change.subscription, change.order
+    message, problem = done, False
+    if order is not None and order.status == OrderStatus.PENDING:
+        amount = format_amount(int(order.total), order.currency)
+        reason = order.last_payment_error or _("The card was declined.")
+        message += " " + _(
+            "But the payment of %(amount)s failed: %(reason)s Pay it now below, or update your card.",
+            amount=amount,
+            reason=reason,
+        )
+        problem = True
+    elif order is not None and int(order.total) > 0:
+        message += " " + _(
+            "%(amount)s was charged to your card.", amount=format_amount(int(order.total), order.currency)
+        )
+    elif order is not None:
+        message += " " + _("It was paid with your credit.")
+    return ActionResult(message=message, events=_updated(sub.id, sub.status), problem=problem)
+
+
 async def change_plan(ctx: PortalContext, form: Params) -> ActionResult:
     require_writable(ctx)
     try:
         price_id = UUID(form.get("price_id", ""))
     except ValueError as exc:
         raise Invalid(_("Please choose a plan.")) from exc
-    sub = await subscriptions.change_plan(
+    change = await subscriptions.change_plan(
         ctx.org.id, _subscription_id(form), price_id, customer_id=ctx.customer.id
     )
-    message = (
-        _("Your plan will change at the end of this period.")
-        if sub.pending_price
-        else _("Your plan has changed.")
-    )
-    return ActionResult(message=message, events=_updated(sub.id, sub.status))
+    if change.subscription.pending_price:
+        return _changed(_("Your plan will change at the end of this period."), change)
+    return _changed(_("Your plan has changed."), change)
 
 
 async def change_seats(ctx: PortalContext, form: Params) -> ActionResult:
     require_writable(ctx)
     if not form.get("seats", "").isdigit():
         raise Invalid(_("Please enter the number of seats."))
-    sub = await subscriptions.change_seats(
+    change = await subscriptions.change_seats(
         ctx.org.id, _subscription_id(form), int(form["seats"]), customer_id=ctx.customer.id
     )
-    return ActionResult(message=_("Seats updated."), events=_updated(sub.id, sub.status))
+    seats_now = int(change.subscription.seats)
+    return _changed(ngettext("You now have %(num)d seat.", "You now have %(num)d seats.", seats_now), change)
 
 
 async def pause(ctx: PortalContext, form: Params) -> ActionResult:
@@ -398,5 +445,6 @@ VIEW = View(
         "assign_seat": assign_seat,
         "revoke_seat": revoke_seat,
         "resend_seat": resend_seat,
+        "pay": pay,
     },
 )

@@ -138,7 +138,8 @@ class SubscriptionController(Controller):
         data: Annotated[PlanChange, example_body({"price_id": "9b1d7c3a-2e4f-4a6b-8c9d-0e1f2a3b4c5d"})],
     ) -> SubscriptionOut:
         """Switch plans now with a proration, or at the period end, as the portal settings' timing says."""
-        return SubscriptionOut.of(await subscriptions.change_plan(org.id, subscription_id, data.price_id))
+        changed = await subscriptions.change_plan(org.id, subscription_id, data.price_id)
+        return SubscriptionOut.of(changed.subscription)
 
     @get(
         "/{subscription_id:uuid}/seat-change-preview",
@@ -167,7 +168,9 @@ class SubscriptionController(Controller):
         data: Annotated[SeatChange, example_body({"seats": 8})],
     ) -> SubscriptionOut:
         """Change the seat count now, prorated; refused below the seats already assigned."""
-        return SubscriptionOut.of(await subscriptions.change_seats(org.id, subscription_id, data.seats))
+        return SubscriptionOut.of(
+            (await subscriptions.change_seats(org.id, subscription_id, data.seats)).subscription
+        )
 
     @post(
         "/{subscription_id:uuid}/pause",

@@ -285,6 +285,8 @@ class Order(Table, tablename="ss_order"):
     payment_attempts = Integer(default=0)
     manual_payment_attempts = Integer(default=0)
     """Payment retries the customer started from the portal (capped per order)."""
+    last_payment_error = Varchar(length=300, default="")
+    """Why the latest charge failed, in the provider's words; empty once paid or never tried."""
     next_payment_attempt_at = _when(index=True)
     paid_at = _when()
     period_start = _when()

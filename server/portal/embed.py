@@ -256,7 +256,14 @@ class EmbedController(Controller):
         # the action may have changed the customer or the org this context holds: render from fresh rows
         fresh = await _context(request)
         response = await render_view(
-            request, fresh, widget, {}, message=result.message, status=200, reveal=result.reveal
+            request,
+            fresh,
+            widget,
+            {},
+            message=result.message,
+            status=200,
+            error=result.problem,
+            reveal=result.reveal,
         )
         response.headers["x-selfserve-events"] = msgspec.json.encode(result.events).decode()
         return response

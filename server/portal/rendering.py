@@ -9,7 +9,6 @@ from litestar import Request, Response
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 from server import i18n
-from server.billing.money import format_money
 
 
 def configure_jinja(engine: JinjaTemplateEngine) -> None:
@@ -17,7 +16,7 @@ def configure_jinja(engine: JinjaTemplateEngine) -> None:
     env.autoescape = True
     env.globals.update(_=i18n.gettext, ngettext=i18n.ngettext)
     env.filters.update(
-        money=lambda amount, currency: format_money(int(amount), currency, i18n.current_locale()),
+        money=i18n.format_amount,
         day=i18n.format_day,
         moment=i18n.format_moment,
     )

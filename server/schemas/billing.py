@@ -184,6 +184,8 @@ class OrderOut(msgspec.Struct, kw_only=True, frozen=True):
     invoice_issued_at: datetime | None
     payment_attempts: int
     next_payment_attempt_at: datetime | None
+    last_payment_error: str
+    """Why the latest charge of an unpaid order failed; empty once paid."""
     paid_at: datetime | None
     period_start: datetime | None
     period_end: datetime | None
@@ -209,6 +211,7 @@ class OrderOut(msgspec.Struct, kw_only=True, frozen=True):
             invoice_issued_at=row.invoice_issued_at,
             payment_attempts=row.payment_attempts,
             next_payment_attempt_at=row.next_payment_attempt_at,
+            last_payment_error=row.last_payment_error,
             paid_at=row.paid_at,
             period_start=row.period_start,
             period_end=row.period_end,

@@ -248,6 +248,17 @@ async def list_orders(
     return await paginate(query, Order, limit=limit, cursor=cursor, newest_first=newest_first)
 
 
+async def unpaid_orders(org_id: UUID, customer_id: UUID, *, failed_only: bool = False) -> list[Order]:
+    """The customer's orders still waiting for a payment, newest first; ``failed_only``: those whose charge
+    failed (a new default card retries them), not those still to be tried."""
+    query = Order.objects().where(
+        Order.org == org_id, Order.customer == customer_id, Order.status == OrderStatus.PENDING
+    )
+    if failed_only:
+        query = query.where(Order.payment_attempts > 0)
+    return list(await query.order_by(Order.created_at, ascending=False))
+
+
 async def list_order_lines(
     org_id: UUID, order_id: UUID, *, customer_id: UUID | None = None
 ) -> list[OrderLine]:
@@ -340,7 +351,8 @@ async def _record_success(order: Order, method: PaymentMethod, *, scheduled: boo
     async with write_transaction():
         rows = await Order.raw(
             "UPDATE ss_order SET status = 'paid', paid_at = {}, payment_method = {}, "
-            "next_payment_attempt_at = NULL, payment_attempts = payment_attempts + {} "
+            "next_payment_attempt_at = NULL, payment_attempts = payment_attempts + {}, "
+            "last_payment_error = '' "
             "WHERE id = {} AND status = 'pending' RETURNING id",
             now,
             method.id,
@@ -376,17 +388,19 @@ def next_dunning_attempt(
 
 
 async def _record_scheduled_failure(
-    order: Order, method: PaymentMethod | None, scheduled_for: datetime | None
+    order: Order, method: PaymentMethod | None, scheduled_for: datetime | None, message: str
 ) -> None:
     failures = int(order.payment_attempts) + 1
     next_at = next_dunning_attempt(failures, clock.now(), scheduled_for)
     async with write_transaction():
         rows = await Order.raw(
-            "UPDATE ss_order SET payment_attempts = {}, next_payment_attempt_at = {}, payment_method = {} "
+            "UPDATE ss_order SET payment_attempts = {}, next_payment_attempt_at = {}, payment_method = {}, "
+            "last_payment_error = {} "
             "WHERE id = {} AND status = 'pending' AND payment_attempts = {} RETURNING id",
             failures,
             next_at,
             method.id if method else None,
+            _error_text(message),
             order.id,
             order.payment_attempts,
         )
@@ -427,11 +441,18 @@ async def _end_dunning(order: Order) -> None:
         )
 
 
-async def _restore_schedule(order: Order) -> None:
-    """An attempt outside the schedule failed: put the dunning date back as it was."""
-    await Order.update({Order.next_payment_attempt_at: order.next_payment_attempt_at}).where(
-        Order.id == order.id, Order.status == OrderStatus.PENDING
-    )
+def _error_text(message: str) -> str:
+    return (message or "The payment failed.")[:300]
+
+
+async def _record_unscheduled_failure(order: Order, message: str) -> None:
+    """An attempt outside the schedule failed: keep why, and put the dunning date back as it was."""
+    await Order.update(
+        {
+            Order.next_payment_attempt_at: order.next_payment_attempt_at,
+            Order.last_payment_error: _error_text(message),
+        }
+    ).where(Order.id == order.id, Order.status == OrderStatus.PENDING)
 
 
 async def attempt_payment(org_id: UUID, order_id: UUID) -> bool:
@@ -446,10 +467,10 @@ async def attempt_payment(org_id: UUID, order_id: UUID) -> bool:
         return False
     method = await _default_method(order)
     key = f"{order.id}:scheduled:{int(order.payment_attempts) + 1}"
-    succeeded, _, _ = await _charge(order, method, key)
+    succeeded, _, message = await _charge(order, method, key)
     if succeeded and method is not None:
         return await _record_success(order, method, scheduled=True)
-    await _record_scheduled_failure(order, method, scheduled_for)
+    await _record_scheduled_failure(order, method, scheduled_for, message)
     return False
 
 
@@ -461,7 +482,7 @@ async def _attempt_now(order: Order, method: PaymentMethod, *, manual: bool) -> 
     succeeded, code, message = await _charge(order, method, f"{order.id}:now:{uuid.uuid4()}")
     if succeeded and await _record_success(order, method, scheduled=False):
         return True, "", ""
-    await _restore_schedule(order)
+    await _record_unscheduled_failure(order, message)
     return False, code, message
 
 
@@ -506,18 +527,8 @@ async def retry_failed_orders(org_id: UUID, customer_id: UUID, method_id: UUID) 
     """Charge the customer's failed orders (pending, attempted before) with the card just added or chosen;
     return how many got paid. Called by the payment-method service."""
     method = await payments.get_payment_method(org_id, customer_id, method_id)
-    failed = (
-        await Order.objects()
-        .where(
-            Order.org == org_id,
-            Order.customer == customer_id,
-            Order.status == OrderStatus.PENDING,
-            Order.payment_attempts > 0,
-        )
-        .order_by(Order.created_at)
-    )
     paid = 0
-    for order in failed:
+    for order in reversed(await unpaid_orders(org_id, customer_id, failed_only=True)):
         succeeded, _, _ = await _attempt_now(order, method, manual=False)
         paid += succeeded
     return paid

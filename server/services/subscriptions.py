@@ -11,6 +11,7 @@ in the wallet.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
@@ -79,6 +80,16 @@ class InvoicePreview(msgspec.Struct, kw_only=True):
     subtotal: int
     wallet_applied: int
     total: int
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a plan or seat change did: the subscription after it, and the proration order it charged (after
+    the payment attempt: ``paid``, or ``pending`` with ``last_payment_error`` when the card was declined);
+    None when nothing was charged now."""
+
+    subscription: Subscription
+    order: Order | None
 
 
 class RefundPreview(msgspec.Struct, kw_only=True, frozen=True):
@@ -764,7 +775,7 @@ async def preview_plan_change(
 
 async def change_plan(
     org_id: UUID, subscription_id: UUID, price_id: UUID, *, customer_id: UUID | None = None
-) -> Subscription:
+) -> Change:
     """Switch plans: at once with a proration (upgrades by default) or scheduled for the period end
     (downgrades by default), as the merchant's ``upgrade_timing`` / ``downgrade_timing`` say."""
     features = await _features(org_id)
@@ -794,8 +805,8 @@ async def change_plan(
             }
             subscription, order = await _change_now(subscription, changes, preview, target, description)
             await grants.sync_grants(org_id, subscription)
-    await _charge(org_id, order)
-    return subscription
+    charged = await _charge(org_id, order)
+    return Change(await get_subscription(org_id, subscription_id), charged)
 
 
 async def _change_now(
@@ -869,7 +880,7 @@ async def preview_seat_change(
 
 async def change_seats(
     org_id: UUID, subscription_id: UUID, seats: int, *, customer_id: UUID | None = None
-) -> Subscription:
+) -> Change:
     """Change the seat count now, prorated; refused below the seats already assigned."""
     order = None
     async with write_transaction():
@@ -881,8 +892,8 @@ async def change_seats(
         subscription, order = await _change_now(
             subscription, {Subscription.seats: seats}, preview, price, description
         )
-    await _charge(org_id, order)
-    return subscription
+    charged = await _charge(org_id, order)
+    return Change(await get_subscription(org_id, subscription_id), charged)
 
 
 # -- pause, resume, scheduled changes ----------------------------------------------------------------------

@@ -89,7 +89,7 @@ async def test_plan_change_charges_or_credits_what_the_preview_said(
     target = await make_price(org.org.id, await make_product(org.org.id, "Other"), amount=target_amount)
     frozen.advance(timedelta(days=9, hours=3))
     preview = await subscriptions.preview_plan_change(org.org.id, sub.id, target.id)
-    changed = await subscriptions.change_plan(org.org.id, sub.id, target.id)
+    changed = (await subscriptions.change_plan(org.org.id, sub.id, target.id)).subscription
     await _assert_change_matches(org, sub, changed, preview)
 
 
@@ -98,7 +98,9 @@ async def test_seat_change_charges_or_credits_what_the_preview_said(org, keyring
     customer, sub = await _subscribed(org, keyring, amount=0, seat_amount=1200, seats=4)
     frozen.advance(timedelta(days=20, minutes=7))
     preview = await subscriptions.preview_seat_change(org.org.id, sub.id, seats, customer_id=customer.id)
-    changed = await subscriptions.change_seats(org.org.id, sub.id, seats, customer_id=customer.id)
+    changed = (
+        await subscriptions.change_seats(org.org.id, sub.id, seats, customer_id=customer.id)
+    ).subscription
     assert changed.seats == preview.seats == seats
     await _assert_change_matches(org, sub, changed, preview)
 

@@ -256,7 +256,7 @@ async def test_upgrade_now_with_proration_and_downgrade_at_period_end(org, keyri
     frozen.set(START + timedelta(days=14))  # half of the 28-day period left
     preview = await preview_plan_change(org_id, sub.id, pro.id, customer_id=customer.id)
     assert (preview.effective, preview.proration) == ("immediately", 500)
-    sub = await change_plan(org_id, sub.id, pro.id, customer_id=customer.id)
+    sub = (await change_plan(org_id, sub.id, pro.id, customer_id=customer.id)).subscription
     assert sub.price == pro.id
     orders = await orders_of(sub.id)
     assert orders[-1][0].billing_reason == "subscription_update"
@@ -269,11 +269,11 @@ async def test_upgrade_now_with_proration_and_downgrade_at_period_end(org, keyri
         0,
         sub.current_period_end,
     )
-    sub = await change_plan(org_id, sub.id, basic.id)
+    sub = (await change_plan(org_id, sub.id, basic.id)).subscription
     assert sub.pending_price == basic.id
     sub = await clear_scheduled_change(org_id, sub.id)
     assert sub.pending_price is None
-    sub = await change_plan(org_id, sub.id, basic.id)
+    sub = (await change_plan(org_id, sub.id, basic.id)).subscription
     frozen.set(sub.current_period_end)
     order = await renew_subscription(org_id, sub.id)
     sub = await subscriptions.get_subscription(org_id, sub.id)
@@ -288,7 +288,7 @@ async def test_immediate_downgrade_credits_the_next_renewal(org, keyring, frozen
     basic = await make_price(org_id, amount=1000)
     sub = await create_subscription(org_id, customer.id, pro.id)
     frozen.set(START + timedelta(days=21))  # a quarter of the period left
-    sub = await change_plan(org_id, sub.id, basic.id)
+    sub = (await change_plan(org_id, sub.id, basic.id)).subscription
     assert sub.price == basic.id
     invoice = await preview_next_invoice(org_id, sub.id)
     assert [(line.kind, line.amount) for line in invoice.lines] == [("base", 1000), ("proration", -250)]
@@ -331,7 +331,7 @@ async def test_seat_changes_are_prorated_and_bounded(org, keyring, frozen):
     frozen.set(START + timedelta(days=14))
     preview = await subscriptions.preview_seat_change(org_id, sub.id, 5)
     assert preview.proration == 1500
-    sub = await change_seats(org_id, sub.id, 5)
+    sub = (await change_seats(org_id, sub.id, 5)).subscription
     assert (await orders_of(sub.id))[-1][1] == [("proration", 1, 1500, 1500)]
     for n in range(3):
         await assign_seat(org_id, sub.id, f"m{n}@example.com")
@@ -339,7 +339,7 @@ async def test_seat_changes_are_prorated_and_bounded(org, keyring, frozen):
         await change_seats(org_id, sub.id, 2)
     with pytest.raises(Invalid, match="at most 20"):
         await change_seats(org_id, sub.id, 21)
-    sub = await change_seats(org_id, sub.id, 3)
+    sub = (await change_seats(org_id, sub.id, 3)).subscription
     assert sub.seats == 3
     invoice = await preview_next_invoice(org_id, sub.id)
     assert [(line.kind, line.amount) for line in invoice.lines] == [("seats", 3000), ("proration", -1000)]

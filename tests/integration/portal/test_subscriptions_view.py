@@ -6,7 +6,16 @@ from datetime import timedelta
 from server import clock
 from server.clock import FrozenClock, use_clock
 from server.db.enums import Interval, PriceKind, SeatStatus, SubscriptionStatus
-from server.db.tables import EmailMessage, Organization, Refund, Seat, Subscription, WebhookEvent
+from server.db.tables import (
+    EmailMessage,
+    Order,
+    Organization,
+    PaymentMethod,
+    Refund,
+    Seat,
+    Subscription,
+    WebhookEvent,
+)
 from server.mail.queue import read_content
 from server.schemas.catalog import PriceCreate, ProductCreate
 from server.schemas.customers import CustomerCreate
@@ -181,6 +190,84 @@ async def test_change_plan_shows_previews_and_switches(client, open_session, org
     assert "Your plan has changed." in done.text
     row = await Subscription.objects().where(Subscription.id == sub.id).first()
     assert str(row.price) == plans["Pro"]
+
+
+async def test_a_declined_seat_charge_says_so_and_is_paid_from_the_same_place(
+    client, open_session, org, customer, keyring
+):
+    plans = await _plans(org)
+    sub = await _subscribed(org, customer, keyring, plans["Team"], seats=2)
+    good = (await PaymentMethod.objects().where(PaymentMethod.customer == customer.id).first()).id
+    await add_payment_method(
+        org.org.id,
+        customer.id,
+        keyring=keyring,
+        number="4000000000000341",
+        exp_month=12,
+        exp_year=clock.now().year + 2,
+        cvc="123",
+    )
+    session = await open_session()
+    changed = await client.post(
+        "/embed/views/subscriptions/change_seats",
+        data={"subscription_id": str(sub.id), "seats": "3"},
+        headers=bearer(session),
+    )
+    assert changed.status_code == 200, changed.text
+    message = re.search(r'<p class="ss-msg ss-error">(.*?)</p>', changed.text, re.S).group(1)
+    assert message.startswith("You now have 3 seats. But the payment of $")
+    assert "failed: The card was declined. Pay it now below, or update your card." in message
+    assert "Seats updated." not in changed.text
+    [order] = await Order.objects().where(Order.subscription == sub.id, Order.status == "pending")
+    assert order.last_payment_error == "The card was declined."
+    assert (await Subscription.objects().where(Subscription.id == sub.id).first()).status == "past_due"
+    box = re.search(rf'<div class="ss-note ss-unpaid" id="unpaid-{order.id}">.*?</div>', changed.text, re.S)
+    assert box is not None
+    assert "Payment failed" in box.group(0)
+    assert 'data-action="pay"' in box.group(0)
+    assert f'value="{good}"' in box.group(0)
+    assert 'data-view="settings"' in box.group(0)
+
+    review = await client.get(
+        "/embed/views/subscriptions",
+        params={"action": "cancel", "subscription_id": str(sub.id), "step": "review", "when": "period_end"},
+        headers=bearer(session),
+    )
+    assert "You will not be charged again." not in review.text
+    assert "is still due on an unpaid invoice" in review.text
+
+    paid = await client.post(
+        "/embed/views/subscriptions/pay",
+        data={"order_id": str(order.id), "payment_method_id": str(good)},
+        headers=bearer(session),
+    )
+    assert paid.status_code == 200, paid.text
+    assert "the payment went through" in paid.text
+    assert "ss-unpaid" not in paid.text
+    assert (await Order.objects().where(Order.id == order.id).first()).status == "paid"
+    assert (await Subscription.objects().where(Subscription.id == sub.id).first()).status == "active"
+    settled = await client.get(
+        "/embed/views/subscriptions",
+        params={"action": "cancel", "subscription_id": str(sub.id), "step": "review", "when": "period_end"},
+        headers=bearer(session),
+    )
+    assert "You will not be charged again." in settled.text
+
+
+async def test_a_charged_seat_change_says_what_was_charged(client, open_session, org, customer, keyring):
+    plans = await _plans(org)
+    sub = await _subscribed(org, customer, keyring, plans["Team"], seats=2)
+    changed = await client.post(
+        "/embed/views/subscriptions/change_seats",
+        data={"subscription_id": str(sub.id), "seats": "3"},
+        headers=bearer(await open_session()),
+    )
+    [order] = await Order.objects().where(
+        Order.subscription == sub.id, Order.billing_reason == "subscription_update"
+    )
+    assert order.status == "paid"
+    expected = f"You now have 3 seats. ${order.total / 100:.2f} was charged to your card."
+    assert f'<p class="ss-msg">{expected}</p>' in changed.text
 
 
 async def test_seats_change_and_assignment(client, open_session, org, customer, keyring):

@@ -222,19 +222,31 @@ async def test_adding_a_card_in_settings_retries_the_failed_order(
     order = await _order(org, customer)
     assert order.status == OrderStatus.PENDING
     session = await open_session()
-    response = await client.post(
-        "/embed/views/settings/add_card",
-        data={
-            "number": GOOD_CARD,
+    orders_page = await client.get("/embed/views/orders", headers=bearer(session))
+    assert "The last payment failed: The card was declined." in orders_page.text
+
+    def card(number):
+        return {
+            "number": number,
             "exp_month": "12",
             "exp_year": str(clock.now().year + 3),
             "cvc": "123",
             "make_default": "on",
-        },
-        headers=bearer(session),
+        }
+
+    declined = await client.post(
+        "/embed/views/settings/add_card", data=card("4000 0000 0000 0341"), headers=bearer(session)
+    )
+    assert declined.status_code == 200, declined.text
+    assert (
+        '<p class="ss-msg ss-error">Card added. The payment of $25.00 still failed: The card was declined.'
+        in (declined.text)
+    )
+    response = await client.post(
+        "/embed/views/settings/add_card", data=card(GOOD_CARD), headers=bearer(session)
     )
     assert response.status_code == 200, response.text
-    assert "Card added." in response.text
+    assert '<p class="ss-msg">Card added. 1 unpaid invoice was paid with it.</p>' in response.text
     assert "•••• 4242" in response.text
     row = await Order.objects().where(Order.id == order.id).first()
     assert row.status == OrderStatus.PAID
