@@ -20,7 +20,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -241,12 +241,20 @@ async def running_stack(db_kind: str, data_dir: Path, mail: Inbox, mail_port: in
 
 
 @pytest.fixture(scope="session")
-async def stack(
+def stacks(
     db_kind: str, tmp_path_factory: pytest.TempPathFactory, mail: Inbox, mail_port: int
+) -> Callable[[str], contextlib.AbstractAsyncContextManager[Stack]]:
+    """Starts a stack of its own on the database ``--db`` names: ``async with stacks(name) as stack``."""
+    return lambda name: running_stack(db_kind, tmp_path_factory.mktemp(name), mail, mail_port)
+
+
+@pytest.fixture(scope="session")
+async def stack(
+    stacks: Callable[[str], contextlib.AbstractAsyncContextManager[Stack]],
 ) -> AsyncIterator[Stack]:
-    """The session's stack, on the database ``--db`` names."""
-    async with running_stack(db_kind, tmp_path_factory.mktemp("browser-stack"), mail, mail_port) as s:
-        yield s
+    """The stack the session's browser tests share."""
+    async with stacks("browser-stack") as shared:
+        yield shared
 
 
 @pytest.fixture(scope="session")

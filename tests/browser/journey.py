@@ -14,7 +14,7 @@ import httpx
 from playwright.async_api import Dialog, FrameLocator, Locator, Page, expect
 
 from tests.browser.conftest import Stack
-from tests.browser.support import mount_script, wait_event
+from tests.browser.support import mount_script, sign_in_hosted, wait_event
 
 MODES = ("hosted", "embedded")
 GOOD_CARD = "4242 4242 4242 4242"
@@ -130,30 +130,56 @@ class Merchant:
 
 
 @dataclass
+class Watch:
+    """What went wrong on a page, seen or not: console errors, uncaught script errors, 4xx/5xx answers from
+    the stack and JSON shown as a page; and the confirmations it asked (each accepted, as a person would)."""
+
+    origins: tuple[str, ...]
+    problems: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+    def attach(self, page: Page) -> None:
+        def console(message: Any) -> None:
+            if message.type == "error":
+                self.problems.append(f"console: {message.text}")
+
+        def response(answer: Any) -> None:
+            if not answer.url.startswith(self.origins):
+                return
+            if answer.status >= 400:
+                self.problems.append(f"{answer.status} {answer.request.method} {answer.url}")
+            shown = answer.request.resource_type == "document" and answer.status < 300  # not a redirect
+            if shown and "json" in answer.headers.get("content-type", ""):
+                self.problems.append(f"raw JSON page: {answer.url}")
+
+        async def dialog(asked: Dialog) -> None:
+            self.dialogs.append(asked.message)
+            await asked.accept()
+
+        page.on("console", console)
+        page.on("response", response)
+        page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        page.on("dialog", dialog)
+
+
+@dataclass
 class Portal:
-    """The portal a person opened, and everything that went wrong on the way that they may not see."""
+    """The portal a person opened, and what went wrong on the way that they may not see."""
 
     page: Page
     mode: str
     ui: Page | FrameLocator
-    portal_url: str
-    problems: list[str] = field(default_factory=list)
-    dialogs: list[str] = field(default_factory=list)
+    watch: Watch
 
     @classmethod
     async def open(cls, page: Page, mode: str, stack: Stack, email: str, view: str = "Overview") -> Portal:
-        """The hosted portal, reached by "Manage subscription" in the merchant's app (its backend asks the
-        API for a ``customer_portal_url``; signing in by emailed link is the hosted journeys' subject, and
-        the login throttle allows 6 a minute from one address), or the portal mounted on the merchant's
-        page with loader.js; then the ``view`` section."""
+        """Signed in on the hosted portal by the emailed link, or mounted on the merchant's page with
+        loader.js; then the ``view`` section."""
         ui: Page | FrameLocator = page if mode == "hosted" else page.frame_locator("#billing iframe")
-        portal = cls(page=page, mode=mode, ui=ui, portal_url=stack.portal_url)
-        portal.watch()
+        portal = cls(page=page, mode=mode, ui=ui, watch=Watch((stack.portal_url, stack.merchant_url)))
+        portal.watch.attach(page)
         if mode == "hosted":
-            await page.goto(f"{stack.merchant_url}/?customer={stack.customers[email]}")
-            await page.get_by_role("button", name="Manage subscription").click()
-            await page.get_by_role("button", name="Sign out").wait_for()
-            await expect(page.get_by_role("heading", level=1)).to_have_text("Overview")
+            await sign_in_hosted(page, stack, email)
         else:
             assert stack.host is not None
             await page.goto(stack.host.page(mount_script(email)))
@@ -161,26 +187,6 @@ class Portal:
         if view != "Overview":
             await portal.go(view)
         return portal
-
-    def watch(self) -> None:
-        """Record console errors and failed portal responses; accept every confirmation the portal asks."""
-
-        def console(message: Any) -> None:
-            if message.type == "error":
-                self.problems.append(f"console: {message.text}")
-
-        def response(answer: Any) -> None:
-            if answer.url.startswith(self.portal_url) and answer.status >= 400:
-                self.problems.append(f"{answer.status} {answer.request.method} {answer.url}")
-
-        async def dialog(asked: Dialog) -> None:
-            self.dialogs.append(asked.message)
-            await asked.accept()
-
-        self.page.on("console", console)
-        self.page.on("response", response)
-        self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-        self.page.on("dialog", dialog)
 
     async def go(self, title: str) -> None:
         """Open a section from the portal's navigation and wait until its heading shows."""
@@ -220,4 +226,4 @@ class Portal:
         )
 
     def assert_clean(self) -> None:
-        assert self.problems == [], self.problems
+        assert self.watch.problems == [], self.watch.problems

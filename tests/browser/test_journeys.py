@@ -1,8 +1,7 @@
-"""Customer journeys in a real Chromium, each made twice: on the hosted portal (opened by "Manage
-subscription" in the merchant's app) and embedded in the merchant's page (loader.js). A person clicks, types
-and reads; nothing sets a header, injects a session or calls the API in the middle of a journey. After each
-step the journey checks what the person sees, then what the merchant API says and what a
-``standardwebhooks``-verified webhook says.
+"""Customer journeys in a real Chromium, each made twice: on the hosted portal (signed in by the emailed
+link) and embedded in the merchant's page (loader.js). A person clicks, types and reads; nothing sets a
+header, injects a session or calls the API in the middle of a journey. After each step the journey checks
+what the person sees, then what the merchant API says and what a ``standardwebhooks``-verified webhook says.
 
 Every journey starts from customers of its own, made through the API the way a merchant backend makes them,
 so journeys depend neither on each other nor on their order, and hosted and embedded runs never meet."""
@@ -202,7 +201,7 @@ async def test_pause_then_resume(page, mode, stack, merchant):
     portal = await Portal.open(page, mode, stack, customer.email, "Subscriptions")
     await portal.card("Pro").get_by_role("button", name="Pause").click()
     await portal.says("Your subscription is paused.")
-    assert portal.dialogs == ["Pause this subscription? You will not be charged while it is paused."]
+    assert portal.watch.dialogs == ["Pause this subscription? You will not be charged while it is paused."]
     await expect(portal.card("Pro")).to_contain_text("Paused")
     paused = await merchant.subscription(sub_id)
     assert paused["status"] == "paused"
@@ -240,7 +239,7 @@ async def test_invite_a_team_member_resend_and_remove_them(page, mode, stack, me
 
     await row.get_by_role("button", name="Remove").click()
     await portal.says(f"{invitee} no longer has a seat.")
-    assert portal.dialogs == [f"Remove {invitee} from the team?"]
+    assert portal.watch.dialogs == [f"Remove {invitee} from the team?"]
     await expect(row).to_contain_text("Revoked")
     [revoked] = (await merchant.get("/v1/customer-seats", subscription_id=sub_id))["items"]
     assert (revoked["status"], revoked["id"]) == ("revoked", seat["id"])
@@ -308,7 +307,7 @@ async def test_add_a_card_make_it_the_default_and_remove_the_old_one(page, mode,
 
     await visa.get_by_role("button", name="Remove").click()
     await portal.says("Card removed.")
-    assert portal.dialogs == ["Remove the card ending in 4242?"]
+    assert portal.watch.dialogs == ["Remove the card ending in 4242?"]
     await expect(visa).to_have_count(0)
     [left] = (await merchant.get(methods))["items"]
     assert (left["last4"], left["is_default"]) == ("4444", True)
