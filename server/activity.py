@@ -3,7 +3,8 @@
 Every state change already writes its webhook event through ``outbox.record_event``; that same call writes
 one activity entry for the customer concerned, naming the actor: the customer (portal actions run inside
 ``acting_as(Actor.CUSTOMER, session_id)``), the merchant (the API, the default) or the system (background
-jobs). Entries keep ids and statuses only, never personal data."""
+jobs). Entries keep ids and statuses only, never personal data. What staff do for a customer that
+changes no resource (``CONSOLE_EVENTS``) is noted by ``record_staff_action``."""
 
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ KEPT_FIELDS = (
     "refunded_amount",
     "provider",
 )
+
+CONSOLE_EVENTS = ("console.portal_link_sent", "console.portal_viewed")
+"""What a staff member did for a customer in the console without changing anything."""
 
 _actor: ContextVar[tuple[Actor, UUID | None]] = ContextVar("selfserve_actor", default=(Actor.MERCHANT, None))
 
@@ -79,5 +83,19 @@ async def record_activity(org_id: UUID, event_type: str, data: dict[str, Any]) -
         actor=actor,
         name=event_type,
         properties={key: data[key] for key in KEPT_FIELDS if key in data},
+        created_at=clock.now(),
+    ).save()
+
+
+async def record_staff_action(org_id: UUID, customer_id: UUID, name: str, staff_id: UUID) -> None:
+    """One activity entry for what a staff member did for the customer (one of ``CONSOLE_EVENTS``)."""
+    if name not in CONSOLE_EVENTS:
+        raise ValueError(f"unknown console event {name!r}")
+    await PortalEvent(
+        org=org_id,
+        customer=customer_id,
+        actor=Actor.MERCHANT,
+        staff=staff_id,
+        name=name,
         created_at=clock.now(),
     ).save()

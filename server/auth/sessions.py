@@ -33,6 +33,8 @@ class SessionScopes(msgspec.Struct, frozen=True, kw_only=True):
     views: list[str] | None = None
     read_only: bool = False
     return_url: str | None = None
+    viewed_by: str | None = None
+    """The staff member (email) looking at this customer's portal from the console; always read-only."""
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from server.portal.rendering import render
 from server.security.headers import hosted_headers, new_nonce
 
 log = logging.getLogger("selfserve.console")
-NAV = (("/console", "Home"), ("/console/team", "Team"))
+NAV = (("/console", "Home"), ("/console/customers", "Customers"), ("/console/team", "Team"))
 """The console's sections, in the order the nav shows them."""
 STATUS_TITLES = {
     400: "This request could not be read",
@@ -64,6 +64,10 @@ def render_page(
         status=status,
         headers={**console_headers(nonce), **(headers or {})},
     )
+
+
+def see_other(location: str) -> Response[str]:
+    return Response("", status_code=303, headers={"location": location, "cache-control": "no-store"})
 
 
 def error_page(request: Request[Any, Any, Any], status: int, detail: str) -> Response[str]:

@@ -11,16 +11,12 @@ from litestar.params import FromPath, URLEncodedBody
 
 from server.console.auth import COOKIE, Staff, cleared_cookie, end_session
 from server.console.guards import requires_owner, requires_viewer
-from server.console.pages import render_page
+from server.console.pages import render_page, see_other
 from server.console.staff import add_staff, list_staff, remove_staff
 from server.db.enums import StaffRole
 from server.errors import DomainError
 
 Form = URLEncodedBody[dict[str, str]]
-
-
-def see_other(location: str) -> Response[str]:
-    return Response("", status_code=303, headers={"location": location, "cache-control": "no-store"})
 
 
 class TeamController(Controller):

@@ -18,6 +18,7 @@ from server.auth.sessions import (
     LiveSession,
     PortalContext,
     SessionExpired,
+    SessionScopes,
     end_session,
     find_session,
     load_context,
@@ -206,7 +207,7 @@ class EmbedController(Controller):
                 response = Response(html, media_type="text/html", headers={"cache-control": "no-store"})
         except SessionExpired:
             return _session_expired()
-        if "action" not in params:
+        if "action" not in params and not _staff_view(session):
             await state.portal_events.add(
                 session.org_id,
                 session.customer_id,
@@ -278,6 +279,11 @@ async def _record_action(ctx: PortalContext, view: str, action: str, outcome: st
         outcome=outcome,
         properties={"view": view, "action": action},
     )
+
+
+def _staff_view(session: LiveSession) -> bool:
+    """A staff member's look from the console: not the customer's use of the portal, so not counted."""
+    return msgspec.json.decode(session.scopes, type=SessionScopes).viewed_by is not None
 
 
 async def _session(request: Request[Any, Any, Any]) -> LiveSession:

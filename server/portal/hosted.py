@@ -160,6 +160,7 @@ async def hosted_portal(
         query=urlencode({"notice": notice, "provider": provider}) if notice else "",
         csrf=ctx.csrf_token,
         return_url=_web_link(ctx.scopes.return_url),
+        viewed_by=ctx.scopes.viewed_by,
     )
     response.cookies.append(session_cookie(request.cookies[SESSION_COOKIE]))  # 30 more days idle
     return response

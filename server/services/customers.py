@@ -6,6 +6,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
+from piccolo.query import WhereRaw
 
 from server import clock
 from server.countries import CODES as COUNTRY_CODES
@@ -78,6 +79,18 @@ async def list_customers(
     if email is not None:
         query = query.where(Customer.email == email)
     return await paginate(query, Customer, limit=limit, cursor=cursor)
+
+
+async def search_customers(org_id: UUID, text: str, *, limit: int = 25) -> list[Customer]:
+    """Live customers whose email, name, company or external id contains ``text`` (any letter case), newest
+    first; the newest ``limit`` when ``text`` is blank."""
+    query = Customer.objects().where(Customer.org == org_id, Customer.deleted_at.is_null())
+    needle = text.strip()[:200]
+    if needle:
+        columns = ("email", "name", "company_name", "COALESCE(external_id, '')")
+        matches = " OR ".join(f"lower({column}) LIKE {{}}" for column in columns)
+        query = query.where(WhereRaw(f"({matches})", *[f"%{needle.lower()}%"] * len(columns)))
+    return list(await query.order_by(Customer.created_at, ascending=False).limit(limit))
 
 
 async def update_customer(org_id: UUID, customer_id: UUID, changes: CustomerUpdate) -> Customer:

@@ -16,6 +16,7 @@ import msgspec
 from piccolo.engine.postgres import PostgresEngine
 
 from server import clock
+from server.activity import CONSOLE_EVENTS
 from server.db.enums import Actor
 from server.db.json_rows import insert_from_json, json_param, utc_stamp
 from server.db.tables import PortalEvent, Subscription
@@ -75,6 +76,8 @@ class ActivityEntry(msgspec.Struct, frozen=True, kw_only=True):
     actor: str
     at: datetime
     details: dict[str, Any]
+    staff: str | None = None
+    """The email of the staff member who acted in the console, when one did."""
 
 
 async def record(
@@ -271,21 +274,35 @@ async def _reasons(org_id: UUID, start: datetime, end: datetime) -> list[ReasonC
     return [ReasonCount(reason=r, count=n, comments=comments[r]) for r, n in counts.most_common()]
 
 
-async def list_activity(org_id: UUID, customer_id: UUID, *, limit: int = 50) -> list[ActivityEntry]:
-    """What happened to the customer's account, newest first, and who did it."""
+async def list_activity(
+    org_id: UUID, customer_id: UUID, *, limit: int = 50, console: bool = False
+) -> list[ActivityEntry]:
+    """What happened to the customer's account, newest first, and who did it; ``console`` adds what staff
+    did for the customer without changing it (the console shows those, the customer's portal does not)."""
+    names = [*EVENT_TYPES, *(CONSOLE_EVENTS if console else ())]
     rows = (
         await PortalEvent.select(
-            PortalEvent.name, PortalEvent.actor, PortalEvent.properties, PortalEvent.created_at
+            PortalEvent.name,
+            PortalEvent.actor,
+            PortalEvent.properties,
+            PortalEvent.created_at,
+            PortalEvent.staff.email,
         )
         .where(
             PortalEvent.org == org_id,
             PortalEvent.customer == customer_id,
-            PortalEvent.name.is_in(list(EVENT_TYPES)),
+            PortalEvent.name.is_in(names),
         )
         .order_by(PortalEvent.created_at, ascending=False)
         .limit(limit)
     )
     return [
-        ActivityEntry(name=r["name"], actor=r["actor"], at=r["created_at"], details=_props(r["properties"]))
+        ActivityEntry(
+            name=r["name"],
+            actor=r["actor"],
+            at=r["created_at"],
+            details=_props(r["properties"]),
+            staff=r["staff.email"],
+        )
         for r in rows
     ]
