@@ -13,7 +13,13 @@ from litestar.connection import ASGIConnection
 from server.db.tables import Organization
 from server.errors import Unauthorized
 from server.security.keyring import Keyring
-from server.security.ratelimit import API_KEY_LIMIT, RateLimiter, enforce
+from server.security.ratelimit import (
+    API_KEY_LIMIT,
+    RateLimiter,
+    count_failed_lookup,
+    enforce,
+    refuse_while_failing,
+)
 from server.services.api_keys import Caller, MintingCaller, authenticate_api_key, authenticate_minting_key
 from server.services.customer_sessions import CustomerRef, find_customer
 
@@ -28,11 +34,12 @@ def provide_keyring(request: Request[Any, Any, Any]) -> Keyring:
 
 async def _rate_limited_key(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     """The key in ``Authorization: Bearer ss_sk_…``, counted against its rate limit; 401 when there is none,
-    429 when it is over the limit."""
+    429 when it is over the limit or the client's address has failed too many lookups."""
     scheme, _, key = connection.headers.get("authorization", "").partition(" ")
     key = key.strip()
     if scheme.lower() != "bearer" or not key:
         raise Unauthorized("send your secret API key as Authorization: Bearer ss_sk_…")
+    await refuse_while_failing(connection)
     keyring: Keyring = connection.app.state.keyring
     limiter: RateLimiter = connection.app.state.rate_limiter
     await enforce(limiter, "api:" + keyring.api_key_hasher.digest(key), API_KEY_LIMIT)
@@ -49,6 +56,7 @@ async def authenticate_request(connection: ASGIConnection[Any, Any, Any, Any]) -
     keyring: Keyring = connection.app.state.keyring
     caller = await authenticate_api_key(keyring, await _rate_limited_key(connection))
     if caller is None:
+        await count_failed_lookup(connection)
         raise Unauthorized(_REFUSED)
     state[_CALLER_STATE_KEY] = caller
     return caller
@@ -65,6 +73,7 @@ async def authenticate_mint(
     keyring: Keyring = connection.app.state.keyring
     minting = await authenticate_minting_key(keyring, await _rate_limited_key(connection), customer)
     if minting is None:
+        await count_failed_lookup(connection)
         raise Unauthorized(_REFUSED)
     return minting
 

@@ -13,6 +13,7 @@ from server.db.tables import Organization, Subscription
 from server.errors import NotFound
 from server.portal.rendering import render
 from server.security.headers import hosted_headers, new_nonce
+from server.security.ratelimit import count_failed_lookup, refuse_while_failing
 from server.services.seats import claim_seat
 
 
@@ -41,9 +42,11 @@ async def claim(
     org = await Organization.objects().where(Organization.slug == slug).first()
     if org is None:
         return await _page(request, slug, "portal/claim.html", state="invalid")
+    await refuse_while_failing(request)
     try:
         seat = await claim_seat(org.id, data.get("token", ""))
     except NotFound:
+        await count_failed_lookup(request)
         return await _page(request, slug, "portal/claim.html", status=410, state="invalid")
     row = (
         await Subscription.select(Subscription.product.name)

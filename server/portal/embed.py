@@ -36,6 +36,7 @@ from server.portal.theme import css_variables
 from server.portal.view_cache import key_for
 from server.schemas.portal_settings import PortalSettings, load_portal_settings
 from server.security.headers import embed_headers, new_nonce
+from server.security.ratelimit import count_failed_lookup, refuse_while_failing
 from server.services import portal_analytics
 from widgets import VIEWS, View
 
@@ -141,9 +142,12 @@ class EmbedController(Controller):
     ) -> Response[Any]:
         """Token → bearer session (EMBEDDING.md step 4), or renewal of the session in ``Authorization``."""
         parent = _parent_origin(data.origin)
+        await refuse_while_failing(request)
         try:
             org = await Organization.objects().where(Organization.id == peek_org_id(data.token)).first()
             first_party = parent == request.app.state.settings.public_origin
+            if org is None:
+                await count_failed_lookup(request)
             if org is None or not (first_party or origin_matches(parent, _allowed_origins(org))):
                 return Response(
                     {"code": "origin_refused", "origin": parent},
@@ -157,6 +161,7 @@ class EmbedController(Controller):
                 origin=parent,
             )
         except InvalidToken as exc:
+            await count_failed_lookup(request)
             return Response(
                 {"code": f"token_{exc.reason}"}, status_code=401, headers={"cache-control": "no-store"}
             )
@@ -287,10 +292,16 @@ def _staff_view(session: LiveSession) -> bool:
 
 
 async def _session(request: Request[Any, Any, Any]) -> LiveSession:
-    """The bearer session of an embed, else the hosted page's cookie session (writes need its CSRF token)."""
+    """The bearer session of an embed, else the hosted page's cookie session (writes need its CSRF token).
+    A presented session that is not live counts as a failed lookup of the client's address."""
     if "authorization" not in request.headers:
         return await cookie_session(request)
-    return await find_session(_bearer(request), SessionKind.EMBED)
+    await refuse_while_failing(request)
+    try:
+        return await find_session(_bearer(request), SessionKind.EMBED)
+    except SessionExpired:
+        await count_failed_lookup(request)
+        raise
 
 
 async def _render_fresh(

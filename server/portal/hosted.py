@@ -19,6 +19,7 @@ from server.portal.rendering import render
 from server.portal.theme import css_variables
 from server.schemas.portal_settings import load_portal_settings
 from server.security.headers import hosted_headers, new_nonce
+from server.security.ratelimit import count_failed_lookup, refuse_while_failing
 from server.services.oauth_providers import sign_in_options
 from server.settings import Settings
 from widgets import VIEWS
@@ -114,9 +115,11 @@ async def current_session(request: Request[Any, Any, Any], org: Organization) ->
     if not secret:
         return None
     state = request.app.state
+    await refuse_while_failing(request)
     try:
         ctx = await authenticate_hosted_session(secret, state.keyring, state.settings.public_url)
     except SessionExpired:
+        await count_failed_lookup(request)
         return None
     return ctx if str(ctx.org.id) == str(org.id) else None
 

@@ -59,6 +59,7 @@ from server.portal.hosted import (
     render_hosted,
     session_cookie,
 )
+from server.security.ratelimit import count_failed_lookup, refuse_while_failing
 from server.services import portal_analytics
 from server.services.oauth_providers import sign_in_options
 from server.settings import Settings
@@ -87,7 +88,12 @@ async def cookie_session(request: Request[Any, Any, Any]) -> LiveSession:
     secret = request.cookies.get(SESSION_COOKIE)
     if not secret:
         raise SessionExpired("no session")
-    session = await find_session(secret, SessionKind.HOSTED)
+    await refuse_while_failing(request)
+    try:
+        session = await find_session(secret, SessionKind.HOSTED)
+    except SessionExpired:
+        await count_failed_lookup(request)
+        raise
     check_csrf(request, session.csrf_secret)
     return session
 
@@ -119,7 +125,9 @@ def _signed_in(org: Organization, secret: str, view: str = "overview") -> Respon
 
 
 async def _refused(request: Request[Any, Any, Any], org: Organization, email: str | None) -> Response[str]:
-    """A used, expired or unknown link or token: never an error wall, a way to a new link."""
+    """A used, expired or unknown link or token: never an error wall, a way to a new link. Counted as a
+    failed lookup of the client's address."""
+    await count_failed_lookup(request)
     return await login_page(request, org, "expired", status=410, email=email or "")
 
 
@@ -165,6 +173,7 @@ async def send_link(request: Request[Any, Any, Any], org: Organization, email: s
 @post("/portal/{slug:str}/session", name="hosted-session", include_in_schema=False, status_code=303)
 async def open_session(request: Request[Any, Any, Any], slug: FromPath[str], data: Form) -> Response[str]:
     org = await _org_or_404(request, slug)
+    await refuse_while_failing(request)
     token = data.get("token", "").strip()
     if is_magic_link(token):
         return await _open_magic_link(request, org, token)

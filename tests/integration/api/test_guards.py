@@ -3,7 +3,7 @@ and keeping secrets out of logs and later responses."""
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -100,9 +100,10 @@ async def test_idempotency_key_too_long_is_refused(client, api_headers):
 
 async def test_rate_limit_answers_429_with_retry_after(client, app, api_headers, keyring, org):
     bucket = "api:" + keyring.api_key_hasher.digest(org.api_key)
-    with use_clock(FrozenClock(datetime(2026, 5, 1, 12, 0, 15, tzinfo=UTC))):
+    with use_clock(FrozenClock(datetime(2026, 5, 1, 12, 0, 15, tzinfo=UTC))) as frozen:
         for _ in range(API_KEY_LIMIT.hits):
             assert await app.state.rate_limiter.hit(bucket, API_KEY_LIMIT) is None
+        frozen.advance(timedelta(seconds=15))
         response = await client.get("/v1/customers", headers=api_headers)
     assert response.status_code == 429
     assert response.headers["retry-after"] == "45"

@@ -1,4 +1,4 @@
-"""The in-memory rate limiter's windows and the opaque pagination cursor."""
+"""The in-memory rate limiter's sliding window and the opaque pagination cursor."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -10,13 +10,15 @@ from server.security.ratelimit import Limit, MemoryRateLimiter, enforce
 from server.services.pagination import decode_cursor, encode_cursor
 
 
-async def test_limit_counts_per_bucket_and_window():
+async def test_limit_counts_per_bucket_over_the_last_window():
     limiter, limit = MemoryRateLimiter(), Limit(hits=3, window_seconds=60)
     with use_clock(FrozenClock(datetime(2026, 1, 1, 0, 0, 50, tzinfo=UTC))) as frozen:
         assert [await limiter.hit("a", limit) for _ in range(3)] == [None, None, None]
-        assert await limiter.hit("a", limit) == 10
+        assert await limiter.hit("a", limit) == 60
         assert await limiter.hit("b", limit) is None
-        frozen.advance(timedelta(seconds=10))
+        frozen.advance(timedelta(seconds=10))  # a new calendar minute, but the three hits are 10 s old
+        assert await limiter.hit("a", limit) == 50
+        frozen.advance(timedelta(seconds=50))
         assert await limiter.hit("a", limit) is None
 
 
@@ -26,7 +28,7 @@ async def test_enforce_raises_with_retry_after():
         await enforce(limiter, "k", limit)
         with pytest.raises(RateLimited) as limited:
             await enforce(limiter, "k", limit)
-    assert limited.value.retry_after == 59
+    assert limited.value.retry_after == 60
 
 
 def test_cursor_round_trip_and_garbage():
