@@ -161,7 +161,8 @@ class EmbedController(Controller):
                 origin=parent,
             )
         except InvalidToken as exc:
-            await count_failed_lookup(request)
+            if exc.claims is None:  # not genuine; an expired or used token was issued by the merchant
+                await count_failed_lookup(request)
             return Response(
                 {"code": f"token_{exc.reason}"}, status_code=401, headers={"cache-control": "no-store"}
             )

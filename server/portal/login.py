@@ -125,9 +125,10 @@ def _signed_in(org: Organization, secret: str, view: str = "overview") -> Respon
 
 
 async def _refused(request: Request[Any, Any, Any], org: Organization, email: str | None) -> Response[str]:
-    """A used, expired or unknown link or token: never an error wall, a way to a new link. Counted as a
-    failed lookup of the client's address."""
-    await count_failed_lookup(request)
+    """A used, expired or unknown link or token: never an error wall, a way to a new link. One nobody issued
+    (no ``email`` known for it) counts as a failed lookup of the client's address."""
+    if email is None:
+        await count_failed_lookup(request)
     return await login_page(request, org, "expired", status=410, email=email or "")
 
 

@@ -149,3 +149,17 @@ async def test_failed_lookups_from_one_address_are_limited(app, client, org, api
         assert (await valid(client, org, api_headers)).status_code < 300
     assert (await fail(client, org)).status_code == failed_status
     assert (await fail(client, org)).status_code == 429
+
+
+async def test_replaying_a_genuine_token_is_not_counted_as_guessing(client, org, frozen):
+    """A used token (a double click, a retrying loader) is refused with 401 however often it comes back,
+    never 429: it was issued, nobody guessed it."""
+    customer = await _customer(org)
+    body = {
+        "token": mint_portal_token(org_id=org.org.id, customer_id=customer.id, secret=org.embed_secret),
+        "origin": PARENT,
+    }
+    assert (await client.post("/embed/session", json=body)).status_code == 201
+    replays = [await client.post("/embed/session", json=body) for _ in range(FAILED_LOOKUP_LIMIT.hits + 10)]
+    assert {r.status_code for r in replays} == {401}
+    assert {r.json()["code"] for r in replays} == {"token_replayed"}
