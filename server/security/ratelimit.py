@@ -34,8 +34,9 @@ LOGIN_LIMITS = (Limit(hits=6, window_seconds=60), Limit(hits=12, window_seconds=
 LOGIN_BLOCK_SECONDS = 15 * 60
 FAILED_LOOKUP_LIMIT = Limit(hits=30, window_seconds=60)
 """Lookups of credentials nobody issued (an unknown API key, session, sign-in link or seat invitation, a
-forged portal token) per client address: past it, every lookup from that address is refused (429) until its
-oldest failure is a minute old. A genuine token that has expired or been used is not a guess and not counted."""
+forged portal token) per client address: past it, every lookup from that address is refused (429) until
+its oldest failure is a minute old. A genuine token that has expired or been used is not a guess and not
+counted."""
 MEMORY_BUCKETS = 100_000
 """How many buckets the in-memory store holds before it forgets the idle ones."""
 
