@@ -31,16 +31,14 @@ FAILED = "Signing in that way did not work"
 
 @pytest.fixture(scope="module")
 async def providers(stack: Any, openid_provider: Any) -> AsyncIterator[Any]:
-    """The merchant offers its OpenID Connect provider and GitHub while these tests run."""
+    """The merchant offers its OpenID Connect provider and GitHub while these tests run. The provider is
+    named by ``localhost``, another site than the portal's 127.0.0.1, so coming back from it is a cross-site
+    navigation, as from a real provider (the flow's cookie must survive it)."""
     assert stack.github is not None
     client_id, secret = stack.github.register_app()
+    issuer = openid_provider.url.replace("127.0.0.1", "localhost")
     async with merchant_api(stack) as api:
-        oidc = {
-            "client_id": "acme-portal",
-            "client_secret": "s3cret",
-            "issuer": openid_provider.url,
-            "name": SSO,
-        }
+        oidc = {"client_id": "acme-portal", "client_secret": "s3cret", "issuer": issuer, "name": SSO}
         assert (await api.put("/v1/oauth-providers/oidc", json=oidc)).status_code == 200
         github = {"client_id": client_id, "client_secret": secret}
         assert (await api.put("/v1/oauth-providers/github", json=github)).status_code == 200
@@ -80,6 +78,7 @@ def _person(provider: Any, email: str, *, verified: bool = True) -> str:
 async def test_continue_with_the_openid_provider_signs_in(page, stack, providers):
     before = await _logins(stack, "oauth:oidc")
     await _to_provider(page, stack)
+    assert page.url.startswith("http://localhost:")  # the provider's own site
     await _authorize(page, _person(providers, LUCAS))
 
     await page.get_by_role("button", name="Sign out").wait_for()
