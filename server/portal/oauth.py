@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import msgspec
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadData, URLSafeTimedSerializer
 from litestar import Request, Response, get
 from litestar.datastructures import Cookie
 from litestar.params import FromPath, FromQuery
@@ -138,7 +138,7 @@ def _flow(request: Request[Any, Any, Any], org: Organization, kind: OAuthProvide
             request.cookies.get(FLOW_COOKIE, ""), max_age=int(FLOW_TTL.total_seconds())
         )
         flow = msgspec.convert(raw, Flow)
-    except (BadSignature, msgspec.ValidationError):
+    except (BadData, msgspec.ValidationError):
         return None
     return flow if flow.org == str(org.id) and flow.provider == kind.value else None
 

@@ -16,6 +16,7 @@ import pytest
 from server.db.tables import ConnectedAccount, PortalEvent, PortalSession, WebhookEvent
 from server.schemas.customers import CustomerCreate
 from server.services.customers import create_customer
+from server.tokens import mint_portal_token
 
 SLUG_PAGE = re.compile(r"/portal/[\w-]+\?view=(\w+)")
 
@@ -307,3 +308,30 @@ def _hidden(page) -> dict[str, str]:
     fields = parser.forms[0]["fields"]
     assert isinstance(fields, dict)
     return fields
+
+
+async def test_an_embed_says_where_to_manage_accounts_and_its_cached_view_is_not_the_hosted_one(
+    api, browser, org, customer, openid_provider
+):
+    await configure_oidc(api, openid_provider)
+    token = mint_portal_token(org_id=org.org.id, customer_id=customer.id, secret=org.embed_secret)
+    opened = await browser.request(
+        "POST", "/embed/session", json={"token": token, "origin": "https://app.example.com"}
+    )
+    bearer = {"authorization": f"Bearer {opened.json()['session']}"}
+    embedded = await browser.request("GET", "/embed/views/settings", headers=bearer)
+    assert "Open the billing portal" in embedded.text
+    assert "intent=connect" not in embedded.text
+    refused = await browser.request(
+        "POST", "/embed/views/settings/disconnect_sign_in", data={"provider": "oidc"}, headers=bearer
+    )
+    assert refused.status_code == 403
+    assert "Manage connected accounts on your billing portal." in refused.text
+
+    # the same customer's settings on the hosted page, right after: not the embed's cached fragment
+    sub = "ada-" + uuid.uuid4().hex[:6]
+    openid_provider.set_user(sub, email=customer.email, email_verified=True)
+    assert signed_in(await openid_sign_in(browser, org, sub)) == "overview"
+    hosted = await browser.request("GET", "/embed/views/settings")
+    assert f"/portal/{org.org.slug}/oauth/oidc/start?intent=connect" in hosted.text
+    assert "Open the billing portal" not in hosted.text
