@@ -7,6 +7,8 @@ it, registers a webhook endpoint for every event type at ``WEBHOOK_URL``, prints
 customers, the webhook secret) for the tests, then serves the portal server (with its background worker, so
 mail goes to ``SMTP_URL`` and webhooks are delivered) and the demo merchant app until it is killed. The
 worker polls mail and webhooks every ``POLL_SECONDS`` instead of every few seconds, so journeys wait less.
+Sign-in providers may live on this machine; GitHub's endpoints are ``SELFSERVE_GITHUB_OAUTH_BASE`` and
+``SELFSERVE_GITHUB_API_BASE`` from the environment (the stand-in the fixtures start).
 
 Two numbers differ from a production server, both to fit a test run: every journey's browser comes from
 127.0.0.1, so the sign-in limits per IP and per email are ``JOURNEY_LOGIN_LIMITS`` (a whole run signs in more
