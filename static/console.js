@@ -10,3 +10,12 @@
     opener.submit();
   }
 })();
+/* Copy buttons: the text of the element the button names. */
+document.addEventListener("click", function (event) {
+  var button = event.target.closest("[data-copy-from]");
+  if (!button || !navigator.clipboard) return;
+  var source = document.getElementById(button.dataset.copyFrom);
+  navigator.clipboard.writeText(source.value !== undefined ? source.value : source.textContent).then(function () {
+    button.textContent = "Copied";
+  });
+});

@@ -17,7 +17,12 @@ from server.portal.rendering import render
 from server.security.headers import hosted_headers, new_nonce
 
 log = logging.getLogger("selfserve.console")
-NAV = (("/console", "Home"), ("/console/customers", "Customers"), ("/console/team", "Team"))
+NAV = (
+    ("/console", "Home"),
+    ("/console/customers", "Customers"),
+    ("/console/developers", "Developers"),
+    ("/console/team", "Team"),
+)
 """The console's sections, in the order the nav shows them."""
 STATUS_TITLES = {
     400: "This request could not be read",

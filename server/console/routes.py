@@ -9,6 +9,7 @@ from litestar.di import NamedDependency, Provide
 
 from server.console.auth import Staff
 from server.console.customers import CustomersController
+from server.console.developers import DevelopersController
 from server.console.guards import requires_viewer, signed_in, staff_of
 from server.console.pages import EXCEPTION_HANDLERS, render_page
 from server.console.signin import login_page, open_console, request_link
@@ -35,7 +36,7 @@ CONSOLE_ROUTE_HANDLERS: list[Any] = [
     ),
     Router(
         path="/console",
-        route_handlers=[home, CustomersController, TeamController],
+        route_handlers=[home, CustomersController, DevelopersController, TeamController],
         guards=[signed_in],
         dependencies={"staff": Provide(provide_staff, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,

@@ -10,10 +10,12 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
+import msgspec
+
 from server import clock
 from server.db.engine import write_transaction
 from server.db.enums import DeliveryStatus
-from server.db.tables import WebhookDelivery, WebhookEndpoint
+from server.db.tables import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from server.errors import Conflict, Invalid, NotFound
 from server.schemas.webhooks import WebhookEndpointCreate, WebhookEndpointUpdate
 from server.security.keyring import Keyring
@@ -23,6 +25,8 @@ from server.webhooks.outbox import EVENT_TYPES
 from server.webhooks.signing import generate_secret
 
 ROTATION_OVERLAP = timedelta(hours=24)
+TEST_EVENT = "webhook_endpoint.test"
+"""What ``send_test_event`` sends: ``{"endpoint_id": …}``; no endpoint subscribes to it."""
 
 
 def _event_types(value: list[str]) -> list[str]:
@@ -144,14 +148,50 @@ async def list_deliveries(
     cursor: str | None = None,
     endpoint_id: UUID | None = None,
     status: DeliveryStatus | None = None,
+    newest_first: bool = False,
 ) -> Page[WebhookDelivery]:
-    """Oldest first (events prefetched), optionally for one endpoint and/or one status."""
+    """Oldest (or newest) first, events prefetched, optionally for one endpoint and/or one status."""
     query = WebhookDelivery.objects(WebhookDelivery.event).where(WebhookDelivery.org == org_id)
     if endpoint_id is not None:
         query = query.where(WebhookDelivery.endpoint == endpoint_id)
     if status is not None:
         query = query.where(WebhookDelivery.status == status)
-    return await paginate(query, WebhookDelivery, limit=limit, cursor=cursor)
+    return await paginate(query, WebhookDelivery, limit=limit, cursor=cursor, newest_first=newest_first)
+
+
+async def attempts_of(org_id: UUID, delivery_ids: list[UUID]) -> dict[str, list[WebhookAttempt]]:
+    """Every attempt of these deliveries, oldest first, by delivery id."""
+    found: dict[str, list[WebhookAttempt]] = {str(i): [] for i in delivery_ids}
+    if delivery_ids:
+        rows = await (
+            WebhookAttempt.objects()
+            .where(WebhookAttempt.org == org_id, WebhookAttempt.delivery.is_in(delivery_ids))
+            .order_by(WebhookAttempt.attempted_at)
+        )
+        for attempt in rows:
+            found[str(attempt.delivery)].append(attempt)
+    return found
+
+
+async def send_test_event(org_id: UUID, endpoint_id: UUID) -> WebhookDelivery:
+    """A ``TEST_EVENT`` for this endpoint alone, whatever it subscribes to, delivered like any other."""
+    now = clock.now()
+    async with write_transaction():
+        endpoint = await get_endpoint(org_id, endpoint_id)
+        if not endpoint.enabled:
+            raise Conflict("this endpoint is disabled: enable it first")
+        event = WebhookEvent(
+            org=org_id,
+            type=TEST_EVENT,
+            payload=msgspec.json.encode({"endpoint_id": str(endpoint_id)}).decode(),
+            created_at=now,
+        )
+        await event.save()
+        delivery = WebhookDelivery(
+            org=org_id, event=event.id, endpoint=endpoint_id, next_attempt_at=now, created_at=now
+        )
+        await delivery.save()
+    return await get_delivery(org_id, delivery.id)
 
 
 async def redeliver(org_id: UUID, delivery_id: UUID) -> WebhookDelivery:

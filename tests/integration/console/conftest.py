@@ -4,6 +4,7 @@ console cookie and sends the page's CSRF token with its forms."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from http.cookies import SimpleCookie
 import httpx
 import pytest
 
+from server.app import create_app
 from server.console.auth import issue_link
 from server.console.staff import add_staff
 from server.db.enums import StaffRole
@@ -64,6 +66,12 @@ class Console:
             await self.get("/console")
         form = {**(data or {}), **({"csrf_token": self.csrf} if csrf else {})}
         return await self.client.post(path, data=form, headers={**self.headers, **kwargs.pop("headers", {})})
+
+
+@pytest.fixture
+def app(settings, engine):
+    """The app as in development: webhook receivers on this machine allowed (the console tests use one)."""
+    return create_app(dataclasses.replace(settings, allow_local_webhooks=True), engine=engine)
 
 
 @pytest.fixture
