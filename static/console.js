@@ -19,3 +19,28 @@ document.addEventListener("click", function (event) {
     button.textContent = "Copied";
   });
 });
+/* Portal settings: as the brand fields change, ask the server for the portal's CSS variables of that brand
+   (server/portal/theme.py, what the portal itself applies) and set them on the preview (same origin). */
+(function () {
+  var preview = document.getElementById("sc-preview"), form = document.getElementById("sc-settings");
+  if (!preview || !form) return;
+  var timer = 0, fields = ["primary_color", "background_color", "text_color", "radius", "font_family", "logo_url", "default_theme"];
+  function refresh() {
+    var query = new URLSearchParams();
+    fields.forEach(function (name) { var v = form.elements[name].value; if (v || name !== "logo_url") query.set(name, v); });
+    fetch(preview.dataset.themeUrl + "?" + query, { credentials: "same-origin" }).then(function (response) {
+      if (!response.ok) return;
+      return response.json().then(function (body) {
+        var root = preview.contentDocument && preview.contentDocument.documentElement;
+        if (!root) return;
+        Object.keys(body.variables).forEach(function (name) { root.style.setProperty(name, body.variables[name]); });
+        root.dataset.theme = body.theme;
+      });
+    });
+  }
+  form.addEventListener("input", function (event) {
+    if (fields.indexOf(event.target.name) < 0) return;
+    clearTimeout(timer); timer = setTimeout(refresh, 150);
+  });
+  form.addEventListener("change", function (event) { if (event.target.name === "default_theme") refresh(); });
+})();

@@ -65,7 +65,12 @@ class SessionExpired(Unauthorized):
 
 
 def scopes_of(claims: PortalClaims) -> SessionScopes:
-    return SessionScopes(views=claims.views, read_only=claims.read_only, return_url=claims.return_url)
+    return SessionScopes(
+        views=claims.views,
+        read_only=claims.read_only or claims.viewed_by is not None,
+        return_url=claims.return_url,
+        viewed_by=claims.viewed_by,
+    )
 
 
 async def open_embed_session(claims: PortalClaims, origin: str) -> tuple[str, PortalSession]:

@@ -52,6 +52,8 @@ class PortalClaims(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     return_url: str | None = None
     origins: list[str] | None = None
     """Parent origins the token may be used from, narrower than the org's allowlist; None means the org's."""
+    viewed_by: str | None = None
+    """A staff member looking from the console (its preview): the session is read-only and not counted."""
     v: int = 1
 
     @property
@@ -105,6 +107,7 @@ def issue_portal_token(
     read_only: bool = False,
     return_url: str | None = None,
     origins: Sequence[str] | None = None,
+    viewed_by: str | None = None,
 ) -> tuple[str, PortalClaims]:
     """A signed token and the claims it carries."""
     if not MIN_TTL <= ttl <= MAX_TTL:
@@ -120,6 +123,7 @@ def issue_portal_token(
         read_only=read_only,
         return_url=return_url,
         origins=list(origins) if origins is not None else None,
+        viewed_by=viewed_by,
     )
     return _sign(claims, secret), claims
 

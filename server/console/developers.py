@@ -15,9 +15,9 @@ from litestar.params import FromPath, URLEncodedBody
 
 from server.console.auth import Staff
 from server.console.guards import requires_admin, requires_viewer
-from server.console.pages import render_page
+from server.console.pages import api_input, render_page
 from server.db.tables import WebhookEvent
-from server.errors import DomainError, Invalid
+from server.errors import DomainError
 from server.schemas.webhooks import WebhookEndpointCreate
 from server.services.api_keys import create_api_key, list_api_keys, revoke_api_key
 from server.webhooks import endpoints
@@ -27,14 +27,6 @@ from server.webhooks.signing import message_body
 SHOWN = 50
 MAX_KEY_NAME = 100
 Form = URLEncodedBody[dict[str, str]]
-
-
-def api_input(data: dict[str, Any], schema: type[msgspec.Struct]) -> Any:
-    """Form fields as the API's Struct, refused as the API refuses them (422 with the reason)."""
-    try:
-        return msgspec.convert(data, schema)
-    except msgspec.ValidationError as exc:
-        raise Invalid(str(exc)) from exc
 
 
 class DevelopersController(Controller):

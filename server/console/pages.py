@@ -6,13 +6,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
 from server.console.auth import SignInNeeded, cleared_cookie
 from server.console.staff import may
 from server.db.enums import StaffRole
-from server.errors import DomainError
+from server.errors import DomainError, Invalid
 from server.portal.rendering import render
 from server.security.headers import hosted_headers, new_nonce
 
@@ -20,6 +21,7 @@ log = logging.getLogger("selfserve.console")
 NAV = (
     ("/console", "Home"),
     ("/console/customers", "Customers"),
+    ("/console/portal", "Portal"),
     ("/console/developers", "Developers"),
     ("/console/team", "Team"),
 )
@@ -33,6 +35,14 @@ STATUS_TITLES = {
     422: "Please check what you entered",
     429: "Too many requests",
 }
+
+
+def api_input(data: dict[str, Any], schema: type[msgspec.Struct]) -> Any:
+    """Form fields as the API's Struct, refused as the API refuses them (422 with the reason)."""
+    try:
+        return msgspec.convert(data, schema)
+    except msgspec.ValidationError as exc:
+        raise Invalid(str(exc)) from exc
 
 
 def console_headers(nonce: str) -> dict[str, str]:

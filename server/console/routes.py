@@ -12,6 +12,7 @@ from server.console.customers import CustomersController
 from server.console.developers import DevelopersController
 from server.console.guards import requires_viewer, signed_in, staff_of
 from server.console.pages import EXCEPTION_HANDLERS, render_page
+from server.console.portal import PortalSettingsController
 from server.console.signin import login_page, open_console, request_link
 from server.console.team import TeamController
 from server.services.merchant_overview import overview
@@ -36,7 +37,13 @@ CONSOLE_ROUTE_HANDLERS: list[Any] = [
     ),
     Router(
         path="/console",
-        route_handlers=[home, CustomersController, DevelopersController, TeamController],
+        route_handlers=[
+            home,
+            CustomersController,
+            PortalSettingsController,
+            DevelopersController,
+            TeamController,
+        ],
         guards=[signed_in],
         dependencies={"staff": Provide(provide_staff, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,

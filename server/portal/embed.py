@@ -172,13 +172,14 @@ class EmbedController(Controller):
         else:
             secret, session = await open_embed_session(claims, parent)
             expires_at = session.expires_at
-            await request.app.state.portal_events.add(
-                org.id,
-                claims.customer_id,
-                portal_analytics.SESSION_OPENED,
-                session_id=session.id,
-                properties={"via": "link" if first_party else "embed"},
-            )
+            if claims.viewed_by is None:  # a staff member's preview is not the customer's use
+                await request.app.state.portal_events.add(
+                    org.id,
+                    claims.customer_id,
+                    portal_analytics.SESSION_OPENED,
+                    session_id=session.id,
+                    properties={"via": "link" if first_party else "embed"},
+                )
         settings = load_portal_settings(org)
         language = i18n.negotiate(request.headers.get("x-selfserve-locale"))
         body = SessionResponse(

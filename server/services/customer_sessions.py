@@ -108,6 +108,7 @@ def portal_link(
     views: Sequence[str] | None = None,
     read_only: bool = False,
     return_url: str | None = None,
+    viewed_by: str | None = None,
 ) -> PortalLink:
     """A single-use token for a customer already found, signed with ``secret``. ``org`` is the
     organization's row (``id``, ``slug`` and ``portal_settings`` are read); the lifetime defaults to its
@@ -120,6 +121,7 @@ def portal_link(
         views=views,
         read_only=read_only,
         return_url=check_url(return_url, "return_url") if return_url is not None else None,
+        viewed_by=viewed_by,
     )
     return PortalLink(token=token, claims=claims, url=portal_url(public_url, org["slug"], token))
 

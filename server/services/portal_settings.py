@@ -12,7 +12,12 @@ from server.db.tables import Organization, Product
 from server.errors import Invalid, NotFound
 from server.mail.queue import check_email_settings
 from server.schemas.common import json_value
-from server.schemas.portal_settings import PortalSettings, dump_portal_settings, load_portal_settings
+from server.schemas.portal_settings import (
+    Branding,
+    PortalSettings,
+    dump_portal_settings,
+    load_portal_settings,
+)
 from server.schemas.portal_settings_api import PortalSettingsResource, apply_patch
 from server.schemas.validators import check_color, check_font_family, check_length, check_url
 from server.services.orgs import normalize_origins
@@ -40,15 +45,20 @@ async def get_portal_settings(org_id: UUID) -> PortalSettingsResource:
     return _resource(await _org(org_id))
 
 
-async def _check(org_id: UUID, settings: PortalSettings) -> None:
-    brand = settings.branding
+def check_branding(brand: Branding) -> None:
+    """Refuse brand tokens outside the closed grammar (they end up in CSS and an image source)."""
     check_color(brand.primary_color, "branding.primary_color")
     check_color(brand.background_color, "branding.background_color")
     check_color(brand.text_color, "branding.text_color")
     check_length(brand.radius, "branding.radius")
     check_font_family(brand.font_family, "branding.font_family")
+    if brand.logo_url is not None:
+        check_url(brand.logo_url, "branding.logo_url")
+
+
+async def _check(org_id: UUID, settings: PortalSettings) -> None:
+    check_branding(settings.branding)
     for field, url in (
-        ("branding.logo_url", brand.logo_url),
         ("links.support_url", settings.links.support_url),
         ("links.terms_url", settings.links.terms_url),
         ("links.privacy_url", settings.links.privacy_url),

@@ -1,0 +1,210 @@
+"""Portal settings in the console: branding, welcome message and links, sections, cancellation options,
+allowed origins, with a live preview of the real portal and an embed snippet generator.
+
+The form becomes a ``PortalSettingsPatch`` and goes through ``update_portal_settings``, exactly as
+``PATCH /v1/portal-settings`` does. The preview is the embedded portal itself (``/embed`` framed by this
+page, which is the portal's own origin) for one customer, opened read-only by a token that names the staff
+member, so it is not counted in analytics; while the merchant types, ``/console/portal/theme`` answers the
+brand's CSS variables from ``server.portal.theme`` (what the portal applies) and the page sets them on it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import FormMultiDict
+from litestar.di import NamedDependency
+from litestar.params import FromQuery
+
+from server.console.auth import Staff
+from server.console.guards import requires_admin, requires_viewer
+from server.console.pages import api_input, render_page
+from server.db.enums import CancellationReason, SubscriptionStatus
+from server.db.tables import Customer, Subscription
+from server.errors import DomainError
+from server.portal.theme import css_variables
+from server.schemas.portal_settings import Branding, Sections
+from server.schemas.portal_settings_api import PortalSettingsPatch, PortalSettingsResource
+from server.services.customer_sessions import portal_link
+from server.services.portal_settings import check_branding, get_portal_settings, update_portal_settings
+from widgets import VIEWS
+
+SECTIONS = tuple(msgspec.structs.asdict(Sections()))
+BRANDING_FIELDS = ("logo_url", "primary_color", "background_color", "text_color", "radius", "font_family")
+LINK_FIELDS = ("support_url", "terms_url", "privacy_url")
+THEMES = ("auto", "light", "dark")
+REFUNDS = ("payment_method", "wallet", "none")
+PREVIEW_TTL = 300
+
+
+def form_fields(settings: PortalSettingsResource) -> dict[str, Any]:
+    """The settings as the form's fields hold them."""
+    brand, links, features = settings.branding, settings.links, settings.features
+    return {
+        **{name: getattr(brand, name) or "" for name in BRANDING_FIELDS},
+        "default_theme": brand.default_theme,
+        "welcome_message": settings.welcome_message,
+        **{name: getattr(links, name) or "" for name in LINK_FIELDS},
+        "sections": [name for name in SECTIONS if getattr(settings.sections, name)],
+        "cancellation_reasons": [str(r) for r in features.cancellation_reasons],
+        "immediate_cancel": features.immediate_cancel,
+        "immediate_cancel_refund": features.immediate_cancel_refund,
+        "pause": features.pause,
+        "allowed_origins": "\n".join(settings.allowed_origins),
+    }
+
+
+def submitted_fields(form: FormMultiDict) -> dict[str, Any]:
+    text = {key: str(form.get(key, "")).strip() for key in form}
+    return {
+        **text,
+        "sections": [str(v) for v in form.getall("sections")] if "sections" in form else [],
+        "cancellation_reasons": [str(v) for v in form.getall("cancellation_reasons")]
+        if "cancellation_reasons" in form
+        else [],
+        "immediate_cancel": "immediate_cancel" in form,
+        "pause": "pause" in form,
+    }
+
+
+def settings_patch(fields: dict[str, Any]) -> Any:
+    """The submitted form as the API's PATCH body (an empty URL clears it)."""
+    patch = {
+        "branding": {
+            **{name: fields.get(name, "") or None for name in ("logo_url",)},
+            **{name: fields.get(name, "") for name in BRANDING_FIELDS if name != "logo_url"},
+            "default_theme": fields.get("default_theme", "auto"),
+        },
+        "welcome_message": fields.get("welcome_message", ""),
+        "links": {name: fields.get(name, "") or None for name in LINK_FIELDS},
+        "sections": {name: name in fields["sections"] for name in SECTIONS},
+        "features": {
+            "cancellation_reasons": fields["cancellation_reasons"],
+            "immediate_cancel": fields["immediate_cancel"],
+            "immediate_cancel_refund": fields.get("immediate_cancel_refund", "payment_method"),
+            "pause": fields["pause"],
+        },
+        "allowed_origins": [o.strip() for o in fields.get("allowed_origins", "").splitlines() if o.strip()],
+    }
+    return api_input(patch, PortalSettingsPatch)
+
+
+class PortalSettingsController(Controller):
+    path = "/portal"
+
+    @get("/", name="console-portal", guards=[requires_viewer])
+    async def page(
+        self,
+        request: Request[Any, Any, Any],
+        staff: NamedDependency[Staff],
+        view: FromQuery[str] = "overview",
+        theme: FromQuery[str] = "auto",
+        origin: FromQuery[str] = "",
+    ) -> Response[str]:
+        settings = await get_portal_settings(staff.org.id)
+        snippet = {
+            "view": view if view in VIEWS else "overview",
+            "theme": theme if theme in THEMES else "auto",
+        }
+        snippet["origin"] = (
+            origin if origin in settings.allowed_origins else next(iter(settings.allowed_origins), "")
+        )
+        return await portal_page(request, staff, settings, form_fields(settings), snippet=snippet)
+
+    @post("/", name="console-portal-save", guards=[requires_admin])
+    async def save(self, request: Request[Any, Any, Any], staff: NamedDependency[Staff]) -> Response[str]:
+        fields = submitted_fields(await request.form())
+        try:
+            settings = await update_portal_settings(staff.org.id, settings_patch(fields))
+        except DomainError as exc:
+            current = await get_portal_settings(staff.org.id)
+            return await portal_page(request, staff, current, fields, status=exc.status, error=exc.detail)
+        return await portal_page(
+            request, staff, settings, form_fields(settings), message="Portal settings saved."
+        )
+
+    @get("/theme", name="console-portal-theme", guards=[requires_viewer])
+    async def theme(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        """The CSS variables the portal would use for the branding in the query (the preview's), or 422."""
+        try:
+            branding = api_input(
+                {k: v for k, v in request.query_params.items() if k in (*BRANDING_FIELDS, "default_theme")},
+                Branding,
+            )
+            check_branding(branding)
+        except DomainError as exc:
+            return Response({"detail": exc.detail}, status_code=422, headers={"cache-control": "no-store"})
+        body = {"variables": css_variables(branding), "theme": branding.default_theme}
+        return Response(body, headers={"cache-control": "no-store"})
+
+
+async def _preview_customer(org_id: Any) -> Any:
+    """Whose portal the preview shows: the newest customer with an active subscription, else the newest."""
+    row = await (
+        Subscription.select(Subscription.customer)
+        .where(Subscription.org == org_id, Subscription.status == SubscriptionStatus.ACTIVE)
+        .order_by(Subscription.created_at, ascending=False)
+        .first()
+    )
+    if row is not None:
+        return row["customer"]
+    newest = await (
+        Customer.select(Customer.id)
+        .where(Customer.org == org_id, Customer.deleted_at.is_null())
+        .order_by(Customer.created_at, ascending=False)
+        .first()
+    )
+    return newest["id"] if newest else None
+
+
+async def portal_page(
+    request: Request[Any, Any, Any],
+    staff: Staff,
+    settings: PortalSettingsResource,
+    fields: dict[str, Any],
+    *,
+    status: int = 200,
+    snippet: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response[str]:
+    public = request.app.state.settings
+    customer_id = await _preview_customer(staff.org.id)
+    preview = None
+    if customer_id is not None:
+        link = portal_link(
+            staff.org.to_dict(),
+            customer_id,
+            secret=request.app.state.keyring.secret_keys[-1],
+            public_url=public.public_url,
+            ttl=PREVIEW_TTL,
+            read_only=True,
+            viewed_by=staff.email,
+        )
+        query = urlencode(
+            {"view": "overview", "origin": public.public_origin, "theme": settings.branding.default_theme}
+        )
+        preview = f"/embed?{query}#token={link.token}"
+    snippet = snippet or {
+        "view": "overview",
+        "theme": "auto",
+        "origin": next(iter(settings.allowed_origins), ""),
+    }
+    return render_page(
+        request,
+        "console/portal.html",
+        status=status,
+        f=fields,
+        sections=SECTIONS,
+        reasons=[str(r) for r in CancellationReason],
+        themes=THEMES,
+        refunds=REFUNDS,
+        views=list(VIEWS),
+        origins=settings.allowed_origins,
+        preview=preview,
+        snippet=snippet,
+        portal_origin=public.public_origin,
+        **extra,
+    )
