@@ -135,7 +135,7 @@ async def test_change_plan_charges_the_previewed_proration_and_a_downgrade_waits
     await expect(option).to_contain_text("Starts now; you pay")
     promised = cents((await option.inner_text()).split("you pay", 1)[1])
     await option.get_by_role("button", name="Switch to API").click()
-    await portal.says("Your plan has changed.")
+    await portal.says(f"Your plan has changed. {money(promised)} was charged to your card.")
     await expect(portal.card("API")).to_be_visible()
 
     upgraded = await merchant.subscription(sub_id)
@@ -177,7 +177,7 @@ async def test_adding_seats_charges_the_previewed_proration(page, mode, stack, m
     preview = flow.get_by_text("You pay")
     promised = cents((await preview.inner_text()).split("You pay", 1)[1])
     await flow.get_by_role("button", name="Confirm 5 seats").click()
-    await portal.says("Seats updated.")
+    await portal.says(f"You now have 5 seats. {money(promised)} was charged to your card.")
     await expect(portal.card("Team")).to_contain_text(money(team["seat_amount"] * 5))
 
     grown = await merchant.subscription(sub_id)
