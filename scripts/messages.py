@@ -16,15 +16,17 @@ from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = (
-    ("templates", [("**.html", "jinja2.ext:babel_extract")]),
+    ("templates", [("**.html", "jinja2.ext:babel_extract"), ("**.jinja", "jinja2.ext:babel_extract")]),
     ("widgets", [("**.py", "python")]),
     ("server/portal", [("**.py", "python")]),
+    ("server/services", [("**.py", "python")]),
 )
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2)}
 
 
 def extract() -> Catalog:
-    """Every message id used by templates and portal code, plus the view titles (translated dynamically)."""
+    """Every message id used by templates (pages and emails), portal code and services, plus the view
+    titles (translated dynamically)."""
     sys.path.insert(0, str(ROOT))
     from widgets import REGISTRY
 

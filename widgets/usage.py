@@ -4,16 +4,23 @@ with a table beside it, and the credit that pays for it."""
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import msgspec
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
 from server import i18n
 from server.auth.sessions import PortalContext
-from server.services import usage_report, wallet
+from server.billing.money import parse_amount
+from server.db.enums import UsageAlertKind
+from server.errors import Invalid
+from server.i18n import gettext as _
+from server.services import usage_alerts, usage_report, wallet
 from server.services.usage import DayUsage
+from server.services.usage_alerts import AlertState
 from server.services.usage_report import MeterUsage
-from widgets import Params, View
+from widgets import ActionResult, Params, View, require_writable
 from widgets.charts import Point, bar_chart
 
 
@@ -22,6 +29,9 @@ class MeterView(msgspec.Struct, frozen=True, kw_only=True):
     chart: str
     """The daily trend as inline SVG (``widgets.charts``); empty when the period has not started."""
     peak: DayUsage | None
+    alerts: list[AlertState]
+    alert_kinds: list[str]
+    """The kinds of alert this meter has a figure for (no share of the included units when none are)."""
 
 
 class UsageModel(msgspec.Struct, frozen=True, kw_only=True):
@@ -51,16 +61,67 @@ def _chart(days: list[DayUsage], unit: str) -> str:
 async def load(ctx: PortalContext, params: Params) -> UsageModel:
     org_id, customer_id = ctx.org.id, ctx.customer.id
     report = await usage_report.customer_usage(org_id, customer_id, portal=True)
+    states = await usage_alerts.alert_states(org_id, customer_id, report.meters)
     meters = [
         MeterView(
             usage=meter,
             chart=_chart(meter.figures.days, meter.unit_name),
             peak=max(meter.figures.days, key=lambda d: d.value, default=None),
+            alerts=alerts,
+            alert_kinds=[kind for kind in UsageAlertKind if usage_alerts.measurable(kind, meter)],
         )
-        for meter in report.meters
+        for meter, alerts in zip(report.meters, states, strict=True)
     ]
     wallets = await wallet.list_wallets(org_id, customer_id)
     return UsageModel(meters=meters, credit={w.currency: int(w.balance) for w in wallets if w.balance})
 
 
-VIEW = View(slug="usage", title="Usage", load=load)
+async def add_alert(ctx: PortalContext, form: Params) -> ActionResult:
+    """An alert on one meter: a percentage, or a projected overage amount typed in the subscription's
+    currency the way the customer's language writes numbers."""
+    require_writable(ctx)
+    try:
+        meter_id = UUID(form.get("meter_id", ""))
+        kind = UsageAlertKind(form.get("kind", ""))
+    except ValueError as exc:
+        raise Invalid(_("Please choose what the alert watches.")) from exc
+    text, currency = form.get("threshold", ""), form.get("currency", "")
+    if kind == UsageAlertKind.PROJECTED_OVERAGE:
+        try:
+            threshold = parse_amount(text, currency, i18n.current_locale())
+        except Invalid as exc:
+            raise Invalid(_("Please enter an amount, such as 25 or 25.50.")) from exc
+    else:
+        threshold = int(text) if text.strip().isdigit() else 0
+        if not 1 <= threshold <= usage_alerts.MAX_PERCENT:
+            raise Invalid(_("Please enter a percentage between 1 and 1000."))
+    await usage_alerts.create_alert(
+        ctx.org.id,
+        customer_id=ctx.customer.id,
+        kind=kind,
+        threshold=threshold,
+        meter_id=meter_id,
+        currency=currency if kind == UsageAlertKind.PROJECTED_OVERAGE else None,
+    )
+    return ActionResult(
+        message=_("Alert set. We will email %(email)s when it is reached.", email=_billing_email(ctx))
+    )
+
+
+async def remove_alert(ctx: PortalContext, form: Params) -> ActionResult:
+    require_writable(ctx)
+    try:
+        alert_id = UUID(form.get("alert_id", ""))
+    except ValueError as exc:
+        raise Invalid(_("Please choose an alert.")) from exc
+    await usage_alerts.delete_alert(ctx.org.id, alert_id, customer_id=ctx.customer.id)
+    return ActionResult(message=_("Alert removed."))
+
+
+def _billing_email(ctx: PortalContext) -> str:
+    return ctx.customer.billing_email or ctx.customer.email
+
+
+VIEW = View(
+    slug="usage", title="Usage", load=load, actions={"add_alert": add_alert, "remove_alert": remove_alert}
+)

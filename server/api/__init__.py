@@ -15,6 +15,7 @@ from server.api.payment_methods import PaymentMethodController
 from server.api.portal_settings import PortalSettingsController
 from server.api.products import PriceController, ProductController
 from server.api.subscriptions import SubscriptionController
+from server.api.usage_alerts import UsageAlertController, UsageThresholdController
 from server.api.wallets import WalletController
 from server.api.webhooks import WebhookDeliveryController, WebhookEndpointController
 
@@ -37,6 +38,8 @@ ROUTE_HANDLERS: list[type] = [
     WalletController,
     PaymentMethodController,
     EventController,
+    UsageAlertController,
+    UsageThresholdController,
     WebhookEndpointController,
     WebhookDeliveryController,
     AnalyticsController,

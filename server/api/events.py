@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, post
+from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 
 from server.api.openapi import API_KEY_SECURITY, example_body, problems
 from server.db.tables import Organization
 from server.schemas.billing import EVENTS_EXAMPLE, EventBatch
-from server.services import usage
-from server.services.usage import IngestResult
+from server.schemas.usage import EventsIngestedOut
+from server.security.keyring import Keyring
+from server.services import usage_alerts
+from server.services.usage_alerts import Notifier
 
 
 class EventController(Controller):
@@ -21,8 +23,14 @@ class EventController(Controller):
 
     @post("/", operation_id="ingestEvents", status_code=200, responses=problems(404, writes=True))
     async def ingest_events(
-        self, org: NamedDependency[Organization], data: Annotated[EventBatch, example_body(EVENTS_EXAMPLE)]
-    ) -> IngestResult:
+        self,
+        request: Request[Any, Any, Any],
+        org: NamedDependency[Organization],
+        keyring: NamedDependency[Keyring],
+        data: Annotated[EventBatch, example_body(EVENTS_EXAMPLE)],
+    ) -> EventsIngestedOut:
         """Record usage events, each for a customer id or external id. An ``event_id`` already seen is
-        skipped (``duplicates``), so retrying a batch is safe; a bad event refuses the whole batch."""
-        return await usage.ingest_events(org.id, data.events)
+        skipped (``duplicates``), so retrying a batch is safe; a bad event refuses the whole batch. Usage
+        alerts the new usage reaches notify once per period (``usage.threshold_reached``)."""
+        notifier = Notifier(keyring=keyring, public_url=request.app.state.settings.public_url)
+        return EventsIngestedOut.of(await usage_alerts.ingest(notifier, org.id, data.events))

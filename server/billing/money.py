@@ -6,11 +6,17 @@ The number of minor units per major unit comes from CLDR (through Babel): 0 for 
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
-from babel.numbers import format_currency, get_currency_precision, list_currencies
+from babel.numbers import (
+    NumberFormatError,
+    format_currency,
+    get_currency_precision,
+    list_currencies,
+    parse_decimal,
+)
 
 from server.errors import Invalid
 
@@ -57,3 +63,17 @@ def format_money(amount: int, currency: str, locale: str | None = FALLBACK_LOCAL
 def _formatted(value: Decimal, code: str, locale: str | None) -> str:
     """Babel's formatting is slow and a view shows the same few prices many times: remembered."""
     return str(format_currency(value, code, locale=_locale(locale), currency_digits=True))
+
+
+def parse_amount(text: str, currency: str, locale: str | None = FALLBACK_LOCALE) -> int:
+    """The minor units of an amount a person typed in major units the way ``locale`` writes numbers
+    ("12.50" in English, "12,50" in German); Invalid when it is not a positive amount of ``currency``
+    with at most its number of decimals."""
+    try:
+        value = parse_decimal(text.strip(), locale=_locale(locale), strict=True)
+        minor = value.scaleb(currency_exponent(currency))
+    except (NumberFormatError, InvalidOperation) as exc:
+        raise Invalid(f"{text!r} is not an amount") from exc
+    if minor != minor.to_integral_value() or minor <= 0 or minor > 10**12:
+        raise Invalid(f"{text!r} is not an amount of {currency}")
+    return int(minor)

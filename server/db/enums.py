@@ -140,3 +140,12 @@ class StaffRole(StrEnum):
     SUPPORT = "support"
     ADMIN = "admin"
     OWNER = "owner"
+
+
+class UsageAlertKind(StrEnum):
+    """What a usage alert watches: a percentage of the included units or of the limit, or the projected
+    cost of the overage (minor units of the subscription's currency)."""
+
+    INCLUDED_PERCENT = "included_percent"
+    LIMIT_PERCENT = "limit_percent"
+    PROJECTED_OVERAGE = "projected_overage"

@@ -39,6 +39,7 @@ from server.db.enums import (
     SessionKind,
     StaffRole,
     SubscriptionStatus,
+    UsageAlertKind,
     WalletTransactionKind,
 )
 
@@ -255,6 +256,42 @@ class Seat(Table, tablename="ss_seat"):
     invited_at = Timestamptz()
     claimed_at = _when()
     revoked_at = _when()
+
+
+class UsageAlert(Table, tablename="ss_usage_alert"):
+    """A usage threshold that notifies the customer once per billing period when reached: set by the customer
+    in the usage view, or by the merchant for every customer (``customer`` null). ``meter`` null watches
+    every meter; ``currency`` says which subscriptions a projected-overage amount applies to."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    customer = ForeignKey(
+        references=Customer, on_delete=OnDelete.cascade, null=True, default=None, index=True
+    )
+    meter = ForeignKey(references=Meter, on_delete=OnDelete.cascade, null=True, default=None)
+    kind = Varchar(length=24, choices=UsageAlertKind)
+    threshold = BigInt()
+    currency = Varchar(length=3, null=True, default=None)
+    created_at = Timestamptz()
+
+
+class UsageAlertHit(Table, tablename="ss_usage_alert_hit"):
+    """An alert reached by one meter of one subscription in the period starting ``period_start``; that
+    quadruple is unique, so concurrent ingestion batches notify once. ``usage`` keeps the meter's figures as
+    the API showed them when it was reached (``created_at``); ``announced_at`` is when the portal told the
+    embedding page."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    alert = ForeignKey(references=UsageAlert, on_delete=OnDelete.cascade)
+    customer = ForeignKey(references=Customer, on_delete=OnDelete.cascade, index=True)
+    subscription = ForeignKey(references=Subscription, on_delete=OnDelete.cascade)
+    meter = ForeignKey(references=Meter, on_delete=OnDelete.cascade)
+    period_start = Timestamptz()
+    usage = JSON(default={})
+    created_at = Timestamptz()
+    """When it was reached."""
+    announced_at = _when()
 
 
 class Order(Table, tablename="ss_order"):
@@ -660,4 +697,6 @@ TABLES: tuple[type[Table], ...] = (
     PortalEvent,
     EmailMessage,
     CacheVersion,
+    UsageAlert,
+    UsageAlertHit,
 )

@@ -11,11 +11,14 @@ from urllib.parse import urlsplit
 
 import jinja2
 import msgspec
+from babel.numbers import format_decimal
 
+from server import i18n
+from server.billing.money import format_money
 from server.paths import TEMPLATES_DIR
 from server.schemas.portal_settings import Branding
 
-EMAIL_TEMPLATES = ("magic_link", "email_change", "seat_invitation", "console_link")
+EMAIL_TEMPLATES = ("magic_link", "email_change", "seat_invitation", "console_link", "usage_alert")
 _HEX_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 
 
@@ -45,13 +48,21 @@ def mail_branding(org_name: str, branding: Branding, intro: str = "") -> MailBra
 
 
 def _environment(*, autoescape: bool) -> jinja2.Environment:
-    return jinja2.Environment(
+    """Wording goes through ``_`` in the locale active when the email is queued (the recipient's)."""
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR / "emails"),
         autoescape=autoescape,  # noqa: S701 (the plain-text body must not be HTML-escaped)
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals.update(_=i18n.gettext, locale=i18n.current_locale)
+    env.filters.update(
+        money=lambda amount, currency: format_money(int(amount), currency, i18n.current_locale()),
+        day=i18n.format_day,
+        number=lambda value: str(format_decimal(value, locale=i18n.current_locale())),
+    )
+    return env
 
 
 _HTML = _environment(autoescape=True)

@@ -37,7 +37,7 @@ from server.portal.view_cache import key_for
 from server.schemas.portal_settings import PortalSettings, load_portal_settings
 from server.security.headers import embed_headers, new_nonce
 from server.security.ratelimit import count_failed_lookup, refuse_while_failing
-from server.services import portal_analytics
+from server.services import portal_analytics, usage_alerts
 from widgets import VIEWS, View
 
 THEMES = ("auto", "light", "dark")
@@ -214,6 +214,10 @@ class EmbedController(Controller):
                 response = Response(html, media_type="text/html", headers={"cache-control": "no-store"})
         except SessionExpired:
             return _session_expired()
+        if not _staff_view(session):  # a merchant's preview leaves the customer's news for the customer
+            announced = await usage_alerts.announce_hits(session.org_id, session.customer_id)
+            if announced:
+                response.headers["x-selfserve-events"] = msgspec.json.encode(announced).decode()
         if "action" not in params and not _staff_view(session):
             await state.portal_events.add(
                 session.org_id,

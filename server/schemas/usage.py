@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
+from uuid import UUID
 
 import msgspec
+from msgspec import Meta
 
+from server.db.enums import UsageAlertKind
+from server.db.tables import UsageAlert
+from server.schemas.common import Currency
+from server.services.usage import IngestResult
 from server.services.usage_report import CustomerUsage, MeterUsage
 
 
@@ -68,3 +75,64 @@ class CustomerUsageOut(msgspec.Struct, kw_only=True, frozen=True):
     @classmethod
     def of(cls, report: CustomerUsage) -> CustomerUsageOut:
         return cls(customer_id=str(report.customer_id), meters=[MeterUsageOut.of(m) for m in report.meters])
+
+
+class UsageAlertCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Without ``customer_id``: a default that watches every customer. Without ``meter_id``: every meter.
+    ``threshold`` is a percentage (1 to 1,000) for ``included_percent`` and ``limit_percent``, and an amount
+    in minor units of ``currency`` for ``projected_overage``."""
+
+    customer_id: UUID | None = None
+    meter_id: UUID | None = None
+    kind: UsageAlertKind
+    threshold: Annotated[int, Meta(ge=1, le=10**12)]
+    currency: Currency | None = None
+
+
+class UsageAlertOut(msgspec.Struct, kw_only=True, frozen=True):
+    id: str
+    customer_id: str | None
+    meter_id: str | None
+    kind: str
+    threshold: int
+    currency: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: UsageAlert) -> UsageAlertOut:
+        return cls(
+            id=str(row.id),
+            customer_id=None if row.customer is None else str(row.customer),
+            meter_id=None if row.meter is None else str(row.meter),
+            kind=row.kind,
+            threshold=int(row.threshold),
+            currency=row.currency,
+            created_at=row.created_at,
+        )
+
+
+class UsageThresholdOut(msgspec.Struct, kw_only=True, frozen=True):
+    """An alert reached by one meter of a subscription in the period starting ``period_start`` (once per
+    alert, meter and period); ``usage`` is the meter as ``GET /v1/customers/{id}/usage`` showed it then."""
+
+    id: str
+    alert_id: str
+    customer_id: str
+    subscription_id: str
+    meter_id: str
+    kind: str
+    threshold: int
+    currency: str | None
+    period_start: datetime
+    reached_at: datetime
+    usage: MeterUsageOut
+
+
+class EventsIngestedOut(msgspec.Struct, kw_only=True, frozen=True):
+    inserted: int
+    duplicates: int
+    """Events whose ``event_id`` was already stored, skipped."""
+
+    @classmethod
+    def of(cls, result: IngestResult) -> EventsIngestedOut:
+        return cls(inserted=result.inserted, duplicates=result.duplicates)

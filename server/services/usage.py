@@ -47,6 +47,8 @@ class UsageEventIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class IngestResult(msgspec.Struct, kw_only=True):
     inserted: int
     duplicates: int
+    customer_ids: list[UUID] = msgspec.field(default_factory=list)
+    """The customers this batch added usage to (alerts and caps look at them)."""
 
 
 class Totals(msgspec.Struct, kw_only=True):
@@ -239,8 +241,13 @@ async def ingest_events(org_id: UUID, events: list[UsageEventIn]) -> IngestResul
     async with write_transaction():
         inserted = await UsageEvent.raw(_INSERT_EVENTS[postgres], org_id, now, json_param(rows))
         inserted_keys = {row["dedupe_key"] for row in inserted}
-        await _add_to_rollup(org_id, _daily_totals(rows, inserted_keys), postgres=postgres)
-    return IngestResult(inserted=len(inserted), duplicates=len(events) - len(inserted))
+        rollup = _daily_totals(rows, inserted_keys)
+        await _add_to_rollup(org_id, rollup, postgres=postgres)
+    return IngestResult(
+        inserted=len(inserted),
+        duplicates=len(events) - len(inserted),
+        customer_ids=sorted({UUID(customer_id) for customer_id, _, _ in rollup}),
+    )
 
 
 def utc_day(moment: datetime) -> str:

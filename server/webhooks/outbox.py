@@ -34,6 +34,7 @@ EVENT_TYPES = (
     "benefit_grant.created",
     "benefit_grant.revoked",
     "webhook_endpoint.disabled",
+    "usage.threshold_reached",
 )
 
 

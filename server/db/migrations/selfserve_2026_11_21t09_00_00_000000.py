@@ -78,6 +78,23 @@ def postgres_statements(table: str, scopes: tuple[str, ...]) -> list[str]:
     ]
 
 
+def add_statements_and_triggers(
+    manager: MigrationManager, statements: tuple[str, ...], scoped: dict[str, tuple[str, ...]]
+) -> None:
+    """For a later migration: run ``statements``, then give each table of ``scoped`` (table → the scopes
+    its rows bump, as above) its cache-version triggers."""
+
+    async def run() -> None:
+        from piccolo.apps.migrations.tables import Migration
+        from piccolo.engine.postgres import PostgresEngine
+
+        triggers = postgres_statements if isinstance(Migration._meta.db, PostgresEngine) else sqlite_statements
+        for statement in [*statements, *(t for table, scopes in scoped.items() for t in triggers(table, scopes))]:
+            await Migration.raw(statement).run()
+
+    manager.add_raw(run)
+
+
 async def forwards() -> MigrationManager:
     manager = MigrationManager(migration_id=ID, app_name="selfserve", description=DESCRIPTION)
 

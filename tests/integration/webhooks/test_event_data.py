@@ -47,6 +47,8 @@ class Webhooks:
             return await self.api("GET", f"/v1/orders/{data['id']}")
         if kind == "benefit_grant":
             return await self.api("GET", f"/v1/benefit-grants/{data['id']}")
+        if event_type == "usage.threshold_reached":
+            return await self.api("GET", f"/v1/usage-thresholds/{data['id']}")
         if kind == "webhook_endpoint":
             return await self.api("GET", f"/v1/webhook-endpoints/{data['id']}")
         if kind == "customer_seat":
@@ -185,6 +187,40 @@ async def test_every_event_carries_the_resource_as_the_api_returns_it(hooks, htt
     ended = dict(events)["subscription.canceled"]
     assert ended["status"] == "canceled"
     assert ended["ended_at"] is not None
+
+    meter = await api(
+        "POST", "/v1/meters", json={"name": "Calls", "event_name": "call", "aggregation": "sum"}
+    )
+    usage_price = {"meter_id": meter["id"], "included_units": 10, "unit_amount": 100}
+    metered = await api(
+        "POST",
+        "/v1/products",
+        json={
+            "name": "API",
+            "prices": [
+                {
+                    "kind": "metered",
+                    "interval": "month",
+                    "currency": "USD",
+                    "amount": 500,
+                    "meters": [usage_price],
+                }
+            ],
+        },
+    )
+    await api(
+        "POST",
+        "/v1/subscriptions",
+        json={"customer_id": customer["id"], "price_id": metered["prices"][0]["id"]},
+    )
+    await hooks.step("subscription.created", "order.created", "order.paid")
+    alert = {"customer_id": customer["id"], "kind": "included_percent", "threshold": 80}
+    await api("POST", "/v1/usage-alerts", json=alert)
+    await api(
+        "POST", "/v1/events", json={"events": [{"name": "call", "customer_id": customer["id"], "value": 9}]}
+    )
+    [(_, reached)] = await hooks.step("usage.threshold_reached")
+    assert (reached["usage"]["usage"], reached["usage"]["percent_of_included"]) == (9, 90)
 
     gone = httpserver.url_for("/gone")
     httpserver.expect_request("/gone", method="POST").respond_with_response(Response("gone", status=410))

@@ -1,10 +1,13 @@
 import html
+from datetime import UTC, datetime
 
 import jinja2
 import pytest
 
+from server.i18n import use_locale
 from server.mail.render import EMAIL_TEMPLATES, MailBranding, mail_branding, render_email
 from server.schemas.portal_settings import Branding
+from server.schemas.usage import MeterUsageOut, UsageThresholdOut
 
 URL = "https://billing.example.com/portal/acme/login?token=abc.DEF_123&next=%2Forders"
 CONTEXTS = {
@@ -12,7 +15,48 @@ CONTEXTS = {
     "email_change": {"url": URL, "new_email": "new@example.com"},
     "seat_invitation": {"url": URL, "product_name": "Team plan"},
     "console_link": {"url": URL},
+    "usage_alert": {"url": URL, "hit": None},  # filled in below
 }
+METER = MeterUsageOut(
+    subscription_id="s",
+    meter_id="m",
+    name="API calls",
+    event_name="api.call",
+    unit_name="calls",
+    currency="EUR",
+    period_start=datetime(2027, 3, 1, tzinfo=UTC),
+    period_end=datetime(2027, 4, 1, tzinfo=UTC),
+    usage=12500,
+    included=10000,
+    limit=20000,
+    percent_of_included=125,
+    percent_of_limit=63,
+    level="over",
+    overage_units=2500,
+    overage_amount=2500,
+    projection=31000,
+    projected_overage_units=21000,
+    projected_overage_amount=21000,
+)
+
+
+def threshold(kind, value, currency=None):
+    return UsageThresholdOut(
+        id="h",
+        alert_id="a",
+        customer_id="c",
+        subscription_id="s",
+        meter_id="m",
+        kind=kind,
+        threshold=value,
+        currency=currency,
+        period_start=METER.period_start,
+        reached_at=datetime(2027, 3, 20, tzinfo=UTC),
+        usage=METER,
+    )
+
+
+CONTEXTS["usage_alert"]["hit"] = threshold("included_percent", 100)
 BRAND = MailBranding(org_name="Acme", primary_color="#112233")
 
 
@@ -81,3 +125,35 @@ def test_branding_keeps_only_safe_colour_and_logo():
     assert unsafe.logo_url is None
     safe = mail_branding("Acme", Branding(primary_color="#ABC", logo_url="https://x.example/l.png"), "  hi ")
     assert (safe.primary_color, safe.logo_url, safe.intro) == ("#ABC", "https://x.example/l.png", "hi")
+
+
+@pytest.mark.parametrize(
+    ("hit", "locale", "says"),
+    [
+        (
+            threshold("included_percent", 100),
+            "en",
+            "Your usage has reached 100% of the 10,000 calls included this period: 12,500 so far.",
+        ),
+        (
+            threshold("limit_percent", 60),
+            "de",
+            "Ihre Nutzung hat 60 % Ihres Limits von 20.000 calls in diesem Zeitraum erreicht: bisher 12.500.",
+        ),
+        (
+            threshold("projected_overage", 20000, "EUR"),
+            "de",
+            "in diesem Zeitraum 210,00\xa0€, mehr als die von Ihnen festgelegten 200,00\xa0€.",
+        ),
+    ],
+)
+def test_a_usage_alert_says_what_was_reached_in_the_customers_language(hit, locale, says):
+    with use_locale(locale):
+        rendered = render_email("usage_alert", {"url": URL, "hit": hit}, BRAND)
+    assert says in rendered.text
+    assert html.escape(says, quote=False) in rendered.html
+    projected = (
+        "Projected by Apr 1, 2027: 31,000 calls." if locale == "en" else "bis 01.04.2027: 31.000 calls."
+    )
+    assert projected in rendered.text
+    assert f'<html lang="{locale}">' in rendered.html
