@@ -329,6 +329,34 @@ def cmd_oauth_delete(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_rotate_secrets(args: argparse.Namespace, settings: Settings) -> int:
+    """Seal every encrypted column again under the newest secret key, in batches, while the server runs."""
+    from server.security.rotation import rotate_secrets
+
+    if args.batch_size < 1:
+        print("selfserve: --batch-size must be at least 1", file=sys.stderr)
+        return 2
+    box = Keyring(settings.secret_keys).box
+    results = _run_db(settings, lambda: rotate_secrets(box, args.batch_size))
+    for result in results:
+        line = (
+            f"{result.column}: {result.rotated} re-encrypted, {result.current} already under the newest key"
+        )
+        print(line + (f", {result.unreadable} UNREADABLE" if result.unreadable else ""))
+    if any(result.unreadable for result in results):
+        print(
+            "selfserve: some secrets were sealed with a key that is no longer in SELFSERVE_SECRET_KEYS; "
+            "put it back (oldest first) and run rotate-secrets again",
+            file=sys.stderr,
+        )
+        return 1
+    print("Every secret is sealed under the newest key; older keys can leave SELFSERVE_SECRET_KEYS once")
+    print(
+        "every API key in use has been used since (each is re-hashed on its first use; see docs/security.md)."
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="selfserve", description="Self-hostable, embeddable customer portal."
@@ -420,6 +448,12 @@ def build_parser() -> argparse.ArgumentParser:
     analytics.add_argument("--org", required=True, help="organization slug")
     analytics.add_argument("--days", type=int, default=30, help="how many days back (1 to 366; default 30)")
     analytics.set_defaults(handler=cmd_analytics)
+
+    rotate = commands.add_parser(
+        "rotate-secrets", help="re-encrypt every stored secret under the newest SELFSERVE_SECRET_KEYS entry"
+    )
+    rotate.add_argument("--batch-size", type=int, default=500, help="rows per transaction (default 500)")
+    rotate.set_defaults(handler=cmd_rotate_secrets)
     return parser
 
 

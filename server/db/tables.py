@@ -44,6 +44,23 @@ from server.db.enums import (
 )
 
 
+class EncryptedText(Text):
+    """A secret sealed by the keyring's ``SecretBox`` (``SELFSERVE_SECRET_KEYS``). Declaring a column with
+    this type is all ``selfserve rotate-secrets`` needs to re-encrypt it under the newest key."""
+
+    @property
+    def column_type(self) -> str:
+        return "TEXT"
+
+
+class EncryptedBytes(Bytea):
+    """``EncryptedText`` kept as bytes (the sealed token's ASCII)."""
+
+    @property
+    def column_type(self) -> str:
+        return "BYTEA"
+
+
 def _when(*, index: bool = False) -> Timestamptz:
     """An optional moment; services always pass it from the clock."""
     return Timestamptz(null=True, default=None, index=index)
@@ -61,7 +78,7 @@ class Organization(Table, tablename="ss_organization"):
     branding = JSON(default={})
     portal_settings = JSON(default={})
     allowed_origins = JSON(default=[])
-    embed_secret_encrypted = Text()
+    embed_secret_encrypted = EncryptedText()
     invoice_prefix = Varchar(length=16, default="INV")
     last_invoice_number = Integer(default=0)
     created_at = Timestamptz()
@@ -437,7 +454,7 @@ class BenefitGrant(Table, tablename="ss_benefit_grant"):
     benefit = ForeignKey(references=Benefit, on_delete=OnDelete.cascade, index=True)
     subscription = ForeignKey(references=Subscription, on_delete=OnDelete.set_null, null=True, default=None)
     order = ForeignKey(references=Order, on_delete=OnDelete.set_null, null=True, default=None)
-    secret_encrypted = Text(null=True, default=None)
+    secret_encrypted = EncryptedText(null=True, default=None)
     secret_hash = Varchar(length=64, null=True, default=None)
     secret_hint = Varchar(length=16, default="")
     properties = JSON(default={})
@@ -452,8 +469,8 @@ class WebhookEndpoint(Table, tablename="ss_webhook_endpoint"):
     description = Varchar(length=200, default="")
     event_types = JSON(default=[])
     enabled = Boolean(default=True)
-    secret_encrypted = Text()
-    previous_secret_encrypted = Text(null=True, default=None)
+    secret_encrypted = EncryptedText()
+    previous_secret_encrypted = EncryptedText(null=True, default=None)
     previous_secret_expires_at = _when()
     consecutive_failures = Integer(default=0)
     disabled_reason = Varchar(length=200, default="")
@@ -538,7 +555,7 @@ class OAuthProvider(Table, tablename="ss_oauth_provider"):
     org = _org()
     provider = Varchar(length=16, choices=OAuthProviderKind)
     client_id = Varchar(length=500)
-    client_secret_encrypted = Text()
+    client_secret_encrypted = EncryptedText()
     issuer = Varchar(length=2000, default="")
     display_name = Varchar(length=100, default="")
     metadata = JSON(default={})
@@ -582,7 +599,7 @@ class IdempotencyRecord(Table, tablename="ss_idempotency_record"):
     request_hash = Varchar(length=64)
     completed = Boolean(default=False)
     response_status = Integer(null=True, default=None)
-    response_body = Bytea(null=True, default=None)
+    response_body = EncryptedBytes(null=True, default=None)
     response_headers = JSON(default={})
     created_at = Timestamptz()
     expires_at = Timestamptz(index=True)
@@ -597,7 +614,7 @@ class StaffMember(Table, tablename="ss_staff"):
     email = Varchar(length=320)
     name = Varchar(length=200, default="")
     role = Varchar(length=10, choices=StaffRole)
-    totp_secret_encrypted = Text(null=True, default=None)
+    totp_secret_encrypted = EncryptedText(null=True, default=None)
     created_at = Timestamptz()
     removed_at = _when()
 
@@ -641,7 +658,7 @@ class EmailMessage(Table, tablename="ss_email_message"):
     org = _org()
     to_address = Varchar(length=320)
     subject = Varchar(length=300)
-    body_encrypted = Text()
+    body_encrypted = EncryptedText()
     status = Varchar(length=10, choices=EmailStatus, default=EmailStatus.QUEUED)
     attempts = Integer(default=0)
     next_attempt_at = Timestamptz(index=True)

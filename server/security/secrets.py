@@ -11,7 +11,7 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 
-from cryptography.fernet import Fernet, MultiFernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -29,6 +29,7 @@ class SecretBox:
         if not secret_keys:
             raise ValueError("SecretBox needs at least one secret key")
         fernets = [Fernet(base64.urlsafe_b64encode(derive_key(k, "at-rest"))) for k in reversed(secret_keys)]
+        self._newest = fernets[0]
         self._fernet = MultiFernet(fernets)
 
     def encrypt(self, plaintext: str) -> str:
@@ -38,7 +39,16 @@ class SecretBox:
         return self._fernet.decrypt(token.encode()).decode()
 
     def rotate(self, token: str) -> str:
+        """``token`` sealed again under the newest key (``InvalidToken`` when no configured key opens it)."""
         return self._fernet.rotate(token.encode()).decode()
+
+    def is_current(self, token: str) -> bool:
+        """Whether the newest key alone opens ``token``."""
+        try:
+            self._newest.decrypt(token.encode())
+        except InvalidToken:
+            return False
+        return True
 
 
 class KeyedHasher:

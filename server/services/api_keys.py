@@ -79,8 +79,10 @@ async def _live_key(
     keyring: Keyring, key: str, columns: str, join: str = "", *join_params: Any
 ) -> dict[str, Any] | None:
     """``columns`` (see ``_live_key_sql``) for the live key ``key``, or None; marks the key used when its
-    ``last_used_at`` is stale. One statement, read afresh on every API request, so a revoked key is refused
-    by every process from the next request on. Malformed keys never reach the database."""
+    ``last_used_at`` is stale, and hashes it again under the newest secret key then (after a key rotation,
+    a key in use is found by the newest key alone from its first use a minute or more later). One
+    statement, read afresh on every API request, so a revoked key is refused by every process from the
+    next request on. Malformed keys never reach the database."""
     if not is_well_formed(key):
         return None
     candidates = keyring.api_key_hasher.candidates(key)
@@ -88,7 +90,9 @@ async def _live_key(
     sql = _live_key_sql(len(candidates), columns, join)
     row = await read_one(sql, now - LAST_USED_PRECISION, *join_params, *candidates)
     if row is not None and row.pop("api_key_stale"):
-        await ApiKey.update({ApiKey.last_used_at: now}).where(ApiKey.key_hash.is_in(candidates))
+        await ApiKey.update(
+            {ApiKey.last_used_at: now, ApiKey.key_hash: keyring.api_key_hasher.digest(key)}
+        ).where(ApiKey.key_hash.is_in(candidates))
     return row
 
 
