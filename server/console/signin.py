@@ -9,10 +9,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
-from litestar.params import FromQuery, URLEncodedBody
+from litestar.params import QueryParameter, URLEncodedBody
 
 from server.auth.csrf import check_same_origin
 from server.auth.magic_links import LinkRefused, normalize_email, throttle_login
@@ -30,8 +30,10 @@ def _login(request: Request[Any, Any, Any], state: str, *, status: int = 200, **
 
 
 @get("/console/login", name="console-login", include_in_schema=False)
-async def login_page(request: Request[Any, Any, Any], org: FromQuery[str] = "") -> Response[str]:
-    return _login(request, "ask", org_slug=org)
+async def login_page(
+    request: Request[Any, Any, Any], org_slug: Annotated[str, QueryParameter(name="org")] = ""
+) -> Response[str]:
+    return _login(request, "ask", org_slug=org_slug)
 
 
 @post("/console/login", name="console-request-link", include_in_schema=False, status_code=202)

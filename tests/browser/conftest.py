@@ -94,6 +94,9 @@ class HostSite:
     pages: dict[str, tuple[str, str]] = field(default_factory=dict)
     token_calls: list[str] = field(default_factory=list)
     webhooks: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    receivers: dict[str, list[tuple[dict[str, str], bytes]]] = field(default_factory=dict)
+    """More webhook receivers, ``/receiver/<name>``, with what each got; a name in ``down`` answers 503."""
+    down: set[str] = field(default_factory=set)
 
     @property
     def allowed(self) -> str:
@@ -170,6 +173,14 @@ def _handler(site: HostSite) -> type[BaseHTTPRequestHandler]:
                 self._send(200, site.stack.token(email).encode(), "text/plain")
             elif parts.path == "/webhook":
                 site.webhooks.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self._send(204, b"", "text/plain")
+            elif parts.path.startswith("/receiver/"):
+                name = parts.path.removeprefix("/receiver/")
+                if name in site.down:
+                    self._send(503, b"down", "text/plain")
+                    return
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                site.receivers.setdefault(name, []).append((headers, body))
                 self._send(204, b"", "text/plain")
             else:
                 self._send(404, b"not found", "text/plain")

@@ -116,6 +116,27 @@ async def sign_in_hosted(page: Any, stack: Stack, email: str) -> None:
     await page.get_by_role("heading", level=1, name="Overview").wait_for()
 
 
+CONSOLE_LINK = re.compile(r"https?://\S+/console/login\?org=[\w-]+#token=[\w-]+")
+DEMO_OWNER = "owner@acme.example"
+
+
+async def sign_in_console(page: Any, stack: Stack, email: str = DEMO_OWNER) -> None:
+    """What a staff member does: ask for a console link, open it from the email, land on the console."""
+    assert stack.mail is not None
+    before = len(stack.mail.received_by(email))
+    await page.goto(f"{stack.portal_url}/console")
+    await page.get_by_label("Email address").fill(email)
+    await page.get_by_role("button", name="Email me a sign-in link").click()
+    await page.get_by_role("heading", name="Check your email").wait_for()
+    received = await emails_to(stack, email, before + 1)
+    body = received[-1].get_body(("plain",))
+    assert body is not None
+    found = CONSOLE_LINK.search(body.get_content())
+    assert found, body.get_content()
+    await page.goto(found.group(0))
+    await page.get_by_role("button", name="Sign out").wait_for()
+
+
 async def webhook_events(
     stack: Stack,
     type_: str,

@@ -168,3 +168,10 @@ async def test_staff_add_on_the_command_line_prints_a_link_that_signs_in(client,
     assert opened.status_code == 303
     home = await client.get("/console", headers={"cookie": f"{COOKIE}={cookie_from(opened)}"})
     assert email in home.text
+
+
+async def test_the_sign_in_page_of_an_emailed_link_carries_its_merchant(client, org):
+    page = await client.get(f"/console/login?org={org.org.slug}")
+    assert page.status_code == 200
+    assert f'<input type="hidden" name="org" value="{org.org.slug}">' in page.text
+    assert "Email me a sign-in link" in page.text
