@@ -23,6 +23,7 @@ NAV = (
     ("/console/customers", "Customers"),
     ("/console/portal", "Portal"),
     ("/console/developers", "Developers"),
+    ("/console/analytics", "Analytics"),
     ("/console/team", "Team"),
 )
 """The console's sections, in the order the nav shows them."""

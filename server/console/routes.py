@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Request, Response, Router, get
 from litestar.di import NamedDependency, Provide
 
+from server.console.analytics import AnalyticsController
 from server.console.auth import Staff
 from server.console.customers import CustomersController
 from server.console.developers import DevelopersController
@@ -42,6 +43,7 @@ CONSOLE_ROUTE_HANDLERS: list[Any] = [
             CustomersController,
             PortalSettingsController,
             DevelopersController,
+            AnalyticsController,
             TeamController,
         ],
         guards=[signed_in],

@@ -30,7 +30,14 @@ from tests.browser.support import (
 )
 
 BLOCKING = ("serious", "critical")
-PAGES = ("/console", "/console/customers", "/console/portal", "/console/developers", "/console/team")
+PAGES = (
+    "/console",
+    "/console/customers",
+    "/console/portal",
+    "/console/developers",
+    "/console/analytics",
+    "/console/team",
+)
 DEMO_BRAND = "#0f766e"
 
 

@@ -1,0 +1,83 @@
+"""Portal analytics in the console: the figures of ``server.services.portal_analytics.report`` for the
+last 7, 30 or 90 days, each drawn as a chart (``widgets.charts``, pygal's SVG under the strict CSP) with
+its numbers in a table beside it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
+from litestar.params import FromQuery
+
+from server import clock
+from server.console.auth import Staff
+from server.console.guards import requires_viewer
+from server.console.pages import render_page
+from server.services.portal_analytics import PortalReport, report
+from widgets.charts import Point, bar_chart
+
+RANGES = (7, 30, 90)
+
+
+def _count(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def _chart(pairs: list[tuple[str, int]], noun: str) -> str:
+    """A bar chart of (label, count) pairs; empty when there is nothing to draw."""
+    if not pairs or not any(count for _, count in pairs):
+        return ""
+    return str(
+        bar_chart([Point(label, count, f"{label}: {count} {noun}") for label, count in pairs], number=_count)
+    )
+
+
+def daily_sessions(result: PortalReport, days: int) -> list[tuple[str, int]]:
+    """Sessions per day over the whole window, days without any included (0)."""
+    counted = {day.day: day.count for day in result.logins_per_day}
+    first = result.end.date() - timedelta(days=days - 1)
+    return [(str(first + timedelta(n)), counted.get(str(first + timedelta(n)), 0)) for n in range(days)]
+
+
+class AnalyticsController(Controller):
+    path = "/analytics"
+
+    @get("/", name="console-analytics", guards=[requires_viewer])
+    async def page(
+        self, request: Request[Any, Any, Any], staff: NamedDependency[Staff], days: FromQuery[int] = 30
+    ) -> Response[str]:
+        days = days if days in RANGES else 30
+        await request.app.state.portal_events.flush()
+        end = clock.now()
+        result = await report(staff.org.id, end - timedelta(days=days), end)
+        sessions = daily_sessions(result, days)
+        entries = sorted({method for day in result.logins_per_day for method in day.by_method})
+        funnel = result.cancel_funnel
+        reasons = [(r.reason.replace("_", " "), r.count) for r in result.cancellation_reasons]
+        actions: Counter[str] = Counter()
+        for action in result.actions:
+            actions[action.action] += action.count
+        return render_page(
+            request,
+            "console/analytics.html",
+            days=days,
+            ranges=RANGES,
+            report=result,
+            entries=entries,
+            total_sessions=sum(count for _, count in sessions),
+            sessions_chart=_chart(sessions, "sessions"),
+            sections_chart=_chart(list(result.views_per_section.items()), "views"),
+            actions_chart=_chart(sorted(actions.items()), "actions"),
+            reasons_chart=_chart(reasons, "cancellations"),
+            funnel_chart=_chart(
+                [
+                    ("started", funnel.started),
+                    ("completed", funnel.completed),
+                    ("abandoned", funnel.abandoned),
+                ],
+                "cancel flows",
+            ),
+        )
