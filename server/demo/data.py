@@ -45,7 +45,8 @@ class Story:
     seats: int = 1
     seats_before: int | None = None
     """Per-seat plans that grew: the count before the upgrade, 10 days into period ``periods_before - 3``."""
-    pending_seats: int | None = None
+    switch_to: str | None = None
+    """A plan change the customer scheduled two days ago for the end of the period."""
     ends: int | None = None
     reason: CancellationReason | None = None
     comment: str = ""
@@ -108,7 +109,7 @@ PEOPLE: tuple[Person, ...] = (
         company="Becker Logistik GmbH",
         tax_id="DE811234567",
         external_id="usr_1002",
-        story=Story("team_year", "active", periods_before=0, days_in=212, seats=20, pending_seats=15),
+        story=Story("team_year", "active", periods_before=0, days_in=212, seats=20),
         members=(
             ("Jonas Weber", "jonas.weber@becker-logistik.example"),
             ("Anna Hoffmann", "anna.hoffmann@becker-logistik.example"),
@@ -282,7 +283,7 @@ PEOPLE: tuple[Person, ...] = (
         company="Rossi Viaggi Srl",
         tax_id="IT12345678901",
         external_id="usr_1016",
-        story=Story("pro_month", "active", periods_before=5, days_in=7),
+        story=Story("pro_month", "active", periods_before=5, days_in=7, switch_to="team_month"),
         extras=_x("onboarding"),
     ),
     Person(

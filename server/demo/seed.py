@@ -1,71 +1,63 @@
-"""Seed the demo merchant "Acme" once, in one transaction, with real rows that keep the domain's invariants.
+"""Seed the demo merchant "Acme" once: a year and a half of its history played through the same services a
+merchant's data goes through, on a clock moved from one moment to the next.
 
-The billing services are not used: the seed writes a year of history directly, the way those services
-would have left it (invoice numbers from the org's gapless counter, wallet balance = sum of its ledger,
-usage rollups = the raw events, one default card per customer). A fixed random seed makes every demo the
-same; dates are anchored on ``clock.now()``.
+Customers sign up, save cards with the sandbox provider's test numbers, subscribe, are charged at every
+renewal, change seats, switch plans, pause, cancel and get refunds; usage is ingested day by day, credit is
+given, spent and expires; seats are given, claimed and taken back. Between those moments the jobs the
+worker runs (renewals, dunning retries, credit expiry) run for Acme when they come due, so a card that
+expires makes a renewal fail and leaves its subscription past due, as it would in production.
+
+The whole story runs in one transaction: a demo is seeded completely or not at all. A fixed random seed makes
+every demo the same for the same moment; dates are anchored on ``clock.now()``.
 """
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import random
-import uuid
-from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
-from piccolo.table import Table
+import msgspec
 
 from server import clock
-from server.billing.proration import divide_rounding_half_away, period_boundary, prorate
+from server.billing.proration import period_boundary
+from server.clock import FrozenClock, use_clock
 from server.console.staff import add_staff
 from server.db.engine import write_transaction
 from server.db.enums import (
     BenefitType,
-    BillingReason,
     Interval,
     MeterAggregation,
-    OrderLineKind,
     OrderStatus,
-    PriceKind,
-    RefundDestination,
-    SeatStatus,
     StaffRole,
-    SubscriptionStatus,
     WalletTransactionKind,
 )
-from server.db.tables import (
-    TABLES,
-    Benefit,
-    BenefitGrant,
-    Customer,
-    Meter,
-    Order,
-    OrderLine,
-    Organization,
-    PaymentMethod,
-    Price,
-    PriceMeter,
-    Product,
-    ProductBenefit,
-    Refund,
-    Seat,
-    StoredFile,
-    Subscription,
-    UsageEvent,
-    UsageRollup,
-    Wallet,
-    WalletTransaction,
-)
+from server.db.tables import Order, Organization, Price, Subscription, WalletTransaction
 from server.demo.data import PEOPLE, Person, Story
-from server.schemas.portal_settings import Branding, Features, Links, PortalSettings, dump_portal_settings
+from server.schemas.catalog import BenefitCreate, MeterCreate, ProductCreate
+from server.schemas.customers import CustomerCreate
+from server.schemas.portal_settings_api import PortalSettingsPatch
 from server.security.keyring import Keyring
-from server.security.secrets import sha256_hex
+from server.services import (
+    catalog,
+    customers,
+    files,
+    grants,
+    orders,
+    payments,
+    portal_settings,
+    seats,
+    subscriptions,
+    usage,
+    wallet,
+)
 from server.services.orgs import CreatedOrganization, create_organization
+from server.services.subscriptions import LIVE
+from server.services.usage import UsageEventIn
 
 DEMO_SLUG = "acme"
 DEMO_NAME = "Acme"
@@ -75,10 +67,6 @@ DEMO_OWNER = "owner@acme.example"
 CURRENCY = "USD"
 INVOICE_PREFIX = "ACME"
 LEGAL_ADDRESS = "Acme Inc.\n548 Market St\nSan Francisco, CA 94104\nUnited States"
-INSERT_BATCH = 500
-DUNNING_RETRY_DAYS = (2, 7, 14, 21)
-"""Days after the first failed charge on which it is retried (ANCHORS.md)."""
-SEAT_INVITATION_TTL = timedelta(days=1)
 RANDOM_SEED = 2026
 HISTORY = timedelta(days=480)
 """How long ago Acme opened: before the oldest subscription."""
@@ -92,14 +80,18 @@ QUICKSTART_GUIDE = b"""# Acme CLI quick start
 Questions? support@acme.example
 """
 
-T = TypeVar("T", bound=Table)
-Bounds = Callable[[int], datetime]
-"""A subscription's k-th period boundary (0 is its start)."""
-
-CARDS = (("visa", "4242"), ("mastercard", "4444"), ("amex", "0005"), ("visa", "1881"), ("discover", "1117"))
+CARDS = ("4242424242424242", "5555555555554444", "378282246310005", "6011111111111117", "2223003122003222")
+"""Sandbox test cards that are always charged successfully."""
+EXPIRING_CARD = "4000056655665556"
+"""The past-due customer's card: it expires between two renewals, so the second one is declined."""
+API_KEY_HOLDERS = frozenset(
+    p.email for p in PEOPLE if p.story and p.story.plan == "api_month" and p.story.state == "active"
+)
+"""Customers who generated the API key their plan includes (the others still can, in the portal)."""
 
 
 def invoice_number(prefix: str, number: int) -> str:
+    """How the orders service numbers invoices (``orders._next_invoice_number``)."""
     return f"{prefix}-{number:06d}"
 
 
@@ -110,447 +102,450 @@ async def seed_demo(
     async with write_transaction():
         if await Organization.exists().where(Organization.slug == slug):
             return None
-        created = await create_organization(keyring, name=name, slug=slug, origins=list(DEMO_ORIGINS))
-        await add_staff(created.org.id, DEMO_OWNER, StaffRole.OWNER, name="Grace Owner")
-        builder = _Builder(keyring, created.org.id, clock.now(), slug)
-        builder.build()
-        await builder.save(created.org)
+        now = clock.now().replace(microsecond=0)
+        frozen = FrozenClock(now - HISTORY)
+        with use_clock(frozen):
+            created = await create_organization(
+                keyring,
+                name=name,
+                slug=slug,
+                origins=list(DEMO_ORIGINS),
+                legal_address=LEGAL_ADDRESS,
+                support_email="support@acme.example",
+                invoice_prefix=INVOICE_PREFIX,
+            )
+            await add_staff(created.org.id, DEMO_OWNER, StaffRole.OWNER, name="Grace Owner")
+            story = _Story(keyring, created.org.id, now, frozen)
+            await story.open_shop()
+            for person in PEOPLE:
+                story.person(person)
+            await story.play()
     return created
 
 
-@dataclass(frozen=True)
-class _Credit:
+@dataclass(order=True, frozen=True)
+class _Step:
     at: datetime
-    kind: WalletTransactionKind
-    amount: int
-    description: str
-    expires_at: datetime | None
-    order_id: UUID | None
+    seq: int
+    act: Callable[[], Awaitable[Any]] = field(compare=False)
+    moves_jobs: bool = field(default=False, compare=False)
+    """The step can change when a job next comes due (it starts, changes or ends a subscription, charges
+    or gives credit)."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Plan:
-    product: Product
-    price: Price
-    meters: list[tuple[PriceMeter, Meter]] = field(default_factory=list)
+    product_id: UUID
+    price_id: UUID
+    interval: Interval
+    benefit_types: frozenset[str] = frozenset()
 
 
-class _Ledger:
-    """One customer's wallet, replayed in time order: credits wait until their moment, expire unused at
-    theirs, and orders consume the soonest-expiring first."""
+class _Story:
+    """Schedules what happens to whom and when, then plays it in time order with the jobs in between."""
 
-    def __init__(self, builder: _Builder, customer_id: UUID, opened_at: datetime) -> None:
-        self.builder = builder
-        self.customer_id = customer_id
-        self.wallet = builder.add(
-            Wallet(
-                id=builder.uuid(),
-                org=builder.org_id,
-                customer=customer_id,
-                currency=CURRENCY,
-                created_at=opened_at,
-            )
-        )
-        self.balance = 0
-        self.scheduled: list[_Credit] = []
-        self.open: list[WalletTransaction] = []
-
-    def credit(
-        self,
-        at: datetime,
-        kind: WalletTransactionKind,
-        amount: int,
-        description: str,
-        *,
-        expires_at: datetime | None = None,
-        order_id: UUID | None = None,
-    ) -> None:
-        self.scheduled.append(_Credit(at, kind, amount, description, expires_at, order_id))
-        self.scheduled.sort(key=lambda credit: credit.at)
-
-    def _entry(
-        self,
-        at: datetime,
-        kind: WalletTransactionKind,
-        amount: int,
-        description: str,
-        *,
-        expires_at: datetime | None = None,
-        order_id: UUID | None = None,
-    ) -> WalletTransaction:
-        self.balance += amount
-        return self.builder.add(
-            WalletTransaction(
-                id=self.builder.uuid(),
-                org=self.builder.org_id,
-                wallet=self.wallet.id,
-                customer=self.customer_id,
-                kind=kind,
-                amount=amount,
-                remaining=amount if amount > 0 else None,
-                description=description,
-                order=order_id,
-                expires_at=expires_at,
-                created_at=at,
-            )
-        )
-
-    def _consume(self, amount: int) -> None:
-        self.open.sort(key=lambda tx: (tx.expires_at or datetime.max.replace(tzinfo=UTC), tx.created_at))
-        for tx in self.open:
-            used = min(tx.remaining, amount)
-            tx.remaining -= used
-            amount -= used
-        self.open = [tx for tx in self.open if tx.remaining > 0]
-
-    def advance(self, to: datetime) -> None:
-        """Apply every credit and expiry up to ``to``, in time order."""
-        while True:
-            credit_at = self.scheduled[0].at if self.scheduled else None
-            expiring = min(
-                (tx for tx in self.open if tx.expires_at is not None),
-                key=lambda tx: tx.expires_at,
-                default=None,
-            )
-            expiry_at = expiring.expires_at if expiring is not None else None
-            if credit_at is not None and credit_at <= to and (expiry_at is None or credit_at <= expiry_at):
-                c = self.scheduled.pop(0)
-                self.open.append(
-                    self._entry(
-                        c.at, c.kind, c.amount, c.description, expires_at=c.expires_at, order_id=c.order_id
-                    )
-                )
-            elif expiring is not None and expiry_at is not None and expiry_at <= to:
-                left = expiring.remaining
-                expiring.remaining = 0
-                self.open.remove(expiring)
-                self._entry(
-                    expiry_at, WalletTransactionKind.EXPIRED, -left, f"Expired: {expiring.description}"
-                )
-            else:
-                return
-
-    def apply(self, order_id: UUID, amount: int, at: datetime) -> int:
-        """What the wallet pays of an order of ``amount`` at ``at`` (recorded as an applied debit)."""
-        self.advance(at)
-        applied = min(self.balance, amount)
-        if applied > 0:
-            self._consume(applied)
-            self._entry(at, WalletTransactionKind.APPLIED, -applied, "Applied to order", order_id=order_id)
-        return applied
-
-    def close(self, now: datetime) -> None:
-        self.advance(now)
-        self.wallet.balance = self.balance
-
-
-class _Builder:
-    """Collects every row in memory, then ``save`` inserts them table by table in batches."""
-
-    def __init__(self, keyring: Keyring, org_id: UUID, now: datetime, slug: str) -> None:
+    def __init__(self, keyring: Keyring, org_id: UUID, now: datetime, frozen: FrozenClock) -> None:
         self.keyring = keyring
         self.org_id = org_id
-        self.now = now.replace(microsecond=0)
-        self.opened_at = self.now - HISTORY
+        self.now = now
+        self.clock = frozen
         self.rng = random.Random(RANDOM_SEED)
-        self.id_rng = random.Random(f"{RANDOM_SEED}:{slug}")
-        """Row ids differ per slug (two demos can share a database); everything else is the same."""
-        self.rows: dict[type[Table], list[Table]] = defaultdict(list)
+        self.steps: list[_Step] = []
         self.plans: dict[str, _Plan] = {}
-        self.onboarding: _Plan
-        self.benefits: dict[UUID, list[Benefit]] = {}
-        """Product id → the benefits it grants."""
-        self.usage: dict[tuple[UUID, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        self.event_counts: dict[tuple[UUID, str, str], int] = defaultdict(int)
-        self.ledgers: dict[UUID, _Ledger] = {}
-        self.orders: list[Order] = []
+        self.customers: dict[str, UUID] = {}
+        """Email → customer id, once they signed up."""
+        self.subscriptions: dict[str, UUID] = {}
+        """Email of the subscriber → subscription id."""
+        self.claim_tokens: dict[str, str] = {}
+        self.usage: dict[datetime, list[tuple[str, UsageEventIn]]] = {}
+        """When a batch of usage is ingested → (customer email, event) of the usage in it."""
+        self.due: dict[str, datetime] = {}
+        """When each kind of job (renewal, retry, expiry) next comes due, as of the last step that could
+        change it."""
 
-    # -- plumbing ------------------------------------------------------------------------------------
+    def at(self, moment: datetime, act: Callable[[], Awaitable[Any]], *, moves_jobs: bool = False) -> None:
+        assert moment <= self.now, "the story cannot happen in the future"
+        self.steps.append(_Step(moment, len(self.steps), act, moves_jobs))
 
-    def uuid(self) -> UUID:
-        return uuid.UUID(int=self.id_rng.getrandbits(128), version=4)
+    # -- playing -----------------------------------------------------------------------------------------
 
-    def add(self, row: T) -> T:
-        self.rows[type(row)].append(row)
-        return row
+    async def play(self) -> None:
+        for moment, events in self.usage.items():
+            self.at(moment, functools.partial(self._ingest, events))
+        for step in sorted(self.steps):
+            await self._jobs_until(step.at)
+            self.clock.set(step.at)
+            await step.act()
+            if step.moves_jobs:
+                await self._refresh_due()
+        await self._jobs_until(self.now)
+        self.clock.set(self.now)
+        await self._customers_open_their_benefits()
 
-    def token(self, alphabet: str, length: int) -> str:
-        return "".join(self.rng.choice(alphabet) for _ in range(length))
+    async def _ingest(self, events: list[tuple[str, UsageEventIn]]) -> None:
+        addressed = [
+            msgspec.structs.replace(event, customer_id=self.customers[email]) for email, event in events
+        ]
+        await usage.ingest_events(self.org_id, addressed)
 
-    async def save(self, org: Organization) -> None:
-        for table in TABLES:
-            rows = self.rows.get(table, [])
-            for start in range(0, len(rows), INSERT_BATCH):
-                await table.insert(*rows[start : start + INSERT_BATCH])
-        branding, portal_settings = dump_portal_settings(_portal_settings())
-        await Organization.update(
-            {
-                Organization.created_at: self.opened_at,
-                Organization.legal_address: LEGAL_ADDRESS,
-                Organization.support_email: "support@acme.example",
-                Organization.invoice_prefix: INVOICE_PREFIX,
-                Organization.last_invoice_number: len(self.orders),
-                Organization.branding: branding,
-                Organization.portal_settings: portal_settings,
-            }
-        ).where(Organization.id == org.id)
+    async def _jobs_until(self, moment: datetime) -> None:
+        """Run Acme's due renewals, dunning retries and credit expiries, each at the moment it comes due."""
+        while self.due and (due := min(self.due.values())) <= moment:
+            self.clock.set(max(due, self.clock.now()))
+            if self.due.get("renewal", moment) <= due:
+                for row in await Subscription.select(Subscription.id).where(
+                    Subscription.org == self.org_id,
+                    Subscription.status.is_in(list(LIVE)),
+                    Subscription.current_period_end <= due,
+                ):
+                    await subscriptions.renew_subscription(self.org_id, row["id"])
+            if self.due.get("retry", moment) <= due:
+                for row in await Order.select(Order.id).where(
+                    Order.org == self.org_id,
+                    Order.status == OrderStatus.PENDING,
+                    Order.payment_attempts > 0,
+                    Order.next_payment_attempt_at <= due,
+                ):
+                    await orders.attempt_payment(self.org_id, row["id"])
+            if self.due.get("expiry", moment) <= due:
+                await wallet.expire_credits(org_id=self.org_id)
+            await self._refresh_due()
 
-    # -- the story -----------------------------------------------------------------------------------
-
-    def build(self) -> None:
-        self.catalog()
-        for person in PEOPLE:
-            self.person(person)
-        for ledger in self.ledgers.values():
-            ledger.close(self.now)
-        self.rollups()
-        self.number_invoices()
-
-    def catalog(self) -> None:
-        at = self.opened_at
-        api = self.meter("API requests", "api_requests", "requests", at)
-        storage = self.meter("Storage", "storage_gb_hours", "GB-hours", at)
-        guide = self.add(
-            StoredFile(
-                id=self.uuid(),
-                org=self.org_id,
-                name="acme-cli-quickstart.md",
-                mime_type="text/markdown",
-                size=len(QUICKSTART_GUIDE),
-                sha256=hashlib.sha256(QUICKSTART_GUIDE).hexdigest(),
-                content=QUICKSTART_GUIDE,
-                created_at=at,
+    async def _refresh_due(self) -> None:
+        """When each kind of job next comes due for Acme."""
+        renewal = (
+            await Subscription.select(Subscription.current_period_end.as_alias("at"))
+            .where(Subscription.org == self.org_id, Subscription.status.is_in(list(LIVE)))
+            .order_by(Subscription.current_period_end)
+            .first()
+        )
+        retry = (
+            await Order.select(Order.next_payment_attempt_at.as_alias("at"))
+            .where(
+                Order.org == self.org_id,
+                Order.status == OrderStatus.PENDING,
+                Order.payment_attempts > 0,
+                Order.next_payment_attempt_at.is_not_null(),
             )
+            .order_by(Order.next_payment_attempt_at)
+            .first()
         )
-        license_key = self.benefit(
-            BenefitType.LICENSE_KEY, "Acme Desktop license key", {"prefix": "ACME", "activation_limit": 3}
+        expiry = (
+            await WalletTransaction.select(WalletTransaction.expires_at.as_alias("at"))
+            .where(
+                WalletTransaction.org == self.org_id,
+                WalletTransaction.remaining > 0,
+                WalletTransaction.expires_at.is_not_null(),
+            )
+            .order_by(WalletTransaction.expires_at)
+            .first()
         )
-        discord = self.benefit(
-            BenefitType.DISCORD,
-            "Acme community on Discord",
-            {"invite_url": "https://discord.com/invite/acme-demo"},
+        rows = {"renewal": renewal, "retry": retry, "expiry": expiry}
+        self.due = {kind: row["at"] for kind, row in rows.items() if row is not None}
+
+    async def _customers_open_their_benefits(self) -> None:
+        """Today: customers with a live subscription have looked at their portal (license keys are issued
+        on first view), and those on the API plan who are in good standing generated their API key."""
+        for email, customer_id in self.customers.items():
+            for grant in await grants.list_grants(self.org_id, customer_id, keyring=self.keyring):
+                if grant.type == BenefitType.API_KEY and email in API_KEY_HOLDERS:
+                    await grants.regenerate_api_key(self.org_id, grant.id, customer_id=customer_id)
+
+    # -- the shop ----------------------------------------------------------------------------------------
+
+    async def open_shop(self) -> None:
+        """Acme's portal settings, meters, benefits and products, on the day it opened."""
+        await portal_settings.update_portal_settings(
+            self.org_id,
+            msgspec.convert(
+                {
+                    "branding": {"primary_color": "#0f766e"},
+                    "welcome_message": "Manage your Acme plan, invoices, usage and team seats here.",
+                    "links": {
+                        "support_url": "https://acme.example/support",
+                        "terms_url": "https://acme.example/terms",
+                        "privacy_url": "https://acme.example/privacy",
+                    },
+                    "features": {"pause": True},
+                },
+                PortalSettingsPatch,
+            ),
         )
-        download = self.benefit(
-            BenefitType.DOWNLOADABLE, "Acme CLI quick-start guide", {"file_ids": [str(guide.id)]}
+        api = await catalog.create_meter(
+            self.org_id,
+            MeterCreate(
+                name="API requests",
+                event_name="api_requests",
+                unit_name="requests",
+                aggregation=MeterAggregation.SUM,
+            ),
         )
-        api_key = self.benefit(BenefitType.API_KEY, "Acme API key", {"prefix": "acme_live"})
-        priority = self.benefit(
-            BenefitType.CUSTOM,
+        storage = await catalog.create_meter(
+            self.org_id,
+            MeterCreate(
+                name="Storage",
+                event_name="storage_gb_hours",
+                unit_name="GB-hours",
+                aggregation=MeterAggregation.SUM,
+            ),
+        )
+        guide = await files.store_file(
+            self.org_id, name="acme-cli-quickstart.md", mime_type="text/markdown", content=QUICKSTART_GUIDE
+        )
+        benefit = functools.partial(self._benefit)
+        license_key = await benefit(
+            "license_key", "Acme Desktop license key", prefix="ACME", activation_limit=3
+        )
+        discord = await benefit(
+            "discord", "Acme community on Discord", invite_url="https://discord.com/invite/acme-demo"
+        )
+        download = await benefit("downloadable", "Acme CLI quick-start guide", file_ids=[str(guide.id)])
+        api_key = await benefit("api_key", "Acme API key", prefix="acme_live")
+        priority = await benefit(
+            "custom",
             "Priority support",
-            {
-                "instructions": "Write to priority@acme.example: a person answers within 4 business hours.",
-                "url": "mailto:priority@acme.example",
+            instructions="Write to priority@acme.example: a person answers within 4 business hours.",
+            url="https://acme.example/priority-support",
+        )
+        team = [license_key, discord, download, priority]
+        await self._product(
+            "Team",
+            "A shared workspace billed per seat; add or remove seats at any time.",
+            team,
+            team_month={
+                "kind": "per_seat",
+                "interval": "month",
+                "seat_amount": 1200,
+                "max_seats": 50,
+                "trial_days": 14,
+            },
+            team_year={"kind": "per_seat", "interval": "year", "seat_amount": 12000, "max_seats": 50},
+        )
+        await self._product(
+            "API",
+            "Pay as you grow: 100,000 requests and 10,000 GB-hours of storage included every month.",
+            [api_key, download],
+            api_month={
+                "kind": "metered",
+                "interval": "month",
+                "amount": 2900,
+                "meters": [
+                    {
+                        "meter_id": str(api.id),
+                        "included_units": 100_000,
+                        "unit_amount": 50,
+                        "unit_batch": 1000,
+                        "usage_limit": 5_000_000,
+                    },
+                    {
+                        "meter_id": str(storage.id),
+                        "included_units": 10_000,
+                        "unit_amount": 100,
+                        "unit_batch": 1000,
+                    },
+                ],
             },
         )
+        await self._product(
+            "Pro",
+            "Everything one person needs: unlimited projects and the desktop app.",
+            [license_key, discord, download],
+            pro_month={"kind": "fixed", "interval": "month", "amount": 1900, "trial_days": 14},
+            pro_year={"kind": "fixed", "interval": "year", "amount": 19000},
+        )
+        await self._product(
+            "Free",
+            "One project, community support.",
+            [discord],
+            visible_in_portal=False,
+            free_month={"kind": "fixed", "interval": "month", "amount": 0},
+        )
+        await self._product(
+            "Starter (legacy)",
+            "The 2025 starter plan, kept for the customers still on it.",
+            [license_key],
+            legacy_month={"kind": "fixed", "interval": "month", "amount": 900},
+        )
+        await self._product(
+            "Onboarding session",
+            "A 90-minute video call to set Acme up with your team.",
+            [priority],
+            onboarding={"kind": "fixed", "interval": "one_time", "amount": 24900},
+        )
+        self.at(self.now - timedelta(days=200), self._retire_legacy_plan)
 
-        team = self.product("Team", "A shared workspace billed per seat; add or remove seats at any time.")
-        self.plans["team_month"] = self.plan(
-            team, PriceKind.PER_SEAT, Interval.MONTH, seat_amount=1200, max_seats=50, trial_days=14
+    async def _benefit(self, kind: str, description: str, **properties: Any) -> UUID:
+        created = await catalog.create_benefit(
+            self.org_id,
+            msgspec.convert(
+                {"type": kind, "description": description, "properties": properties}, BenefitCreate
+            ),
         )
-        self.plans["team_year"] = self.plan(
-            team, PriceKind.PER_SEAT, Interval.YEAR, seat_amount=12000, max_seats=50
-        )
-        api_product = self.product(
-            "API", "Pay as you grow: 100,000 requests and 10,000 GB-hours of storage included every month."
-        )
-        api_plan = self.plans["api_month"] = self.plan(
-            api_product, PriceKind.METERED, Interval.MONTH, amount=2900
-        )
-        self.price_meter(api_plan, api, included=100_000, unit_amount=50, batch=1000, limit=5_000_000)
-        self.price_meter(api_plan, storage, included=10_000, unit_amount=100, batch=1000)
-        pro = self.product("Pro", "Everything one person needs: unlimited projects and the desktop app.")
-        self.plans["pro_month"] = self.plan(pro, PriceKind.FIXED, Interval.MONTH, amount=1900, trial_days=14)
-        self.plans["pro_year"] = self.plan(pro, PriceKind.FIXED, Interval.YEAR, amount=19000)
-        free = self.product("Free", "One project, community support.", visible_in_portal=False)
-        self.plans["free_month"] = self.plan(free, PriceKind.FIXED, Interval.MONTH, amount=0)
-        legacy = self.product(
-            "Starter (legacy)", "The 2025 starter plan, kept for the customers still on it."
-        )
-        self.plans["legacy_month"] = self.plan(legacy, PriceKind.FIXED, Interval.MONTH, amount=900)
-        legacy.archived_at = self.now - timedelta(days=200)
-        self.plans["legacy_month"].price.archived_at = legacy.archived_at
-        onboarding = self.product(
-            "Onboarding session", "A 90-minute video call to set Acme up with your team."
-        )
-        self.onboarding = self.plan(onboarding, PriceKind.FIXED, Interval.ONE_TIME, amount=24900)
+        return UUID(str(created.id))
 
-        self.benefits = {
-            team.id: [license_key, discord, download, priority],
-            pro.id: [license_key, discord, download],
-            api_product.id: [api_key, download],
-            free.id: [discord],
-            legacy.id: [license_key],
-            onboarding.id: [priority],
-        }
-        for product_id, benefits in self.benefits.items():
-            for benefit in benefits:
-                self.add(
-                    ProductBenefit(id=self.uuid(), org=self.org_id, product=product_id, benefit=benefit.id)
-                )
-
-    def meter(self, name: str, event_name: str, unit: str, at: datetime) -> Meter:
-        return self.add(
-            Meter(
-                id=self.uuid(),
-                org=self.org_id,
-                name=name,
-                event_name=event_name,
-                unit_name=unit,
-                aggregation=MeterAggregation.SUM,
-                created_at=at,
-            )
-        )
-
-    def benefit(self, kind: BenefitType, description: str, properties: dict[str, Any]) -> Benefit:
-        return self.add(
-            Benefit(
-                id=self.uuid(),
-                org=self.org_id,
-                type=kind,
-                description=description,
-                properties=properties,
-                created_at=self.opened_at,
-            )
-        )
-
-    def product(self, name: str, description: str, *, visible_in_portal: bool = True) -> Product:
-        return self.add(
-            Product(
-                id=self.uuid(),
-                org=self.org_id,
-                name=name,
-                description=description,
-                visible_in_portal=visible_in_portal,
-                created_at=self.opened_at,
-            )
-        )
-
-    def plan(
+    async def _product(
         self,
-        product: Product,
-        kind: PriceKind,
-        interval: Interval,
+        name: str,
+        description: str,
+        benefits: list[UUID],
         *,
-        amount: int = 0,
-        seat_amount: int = 0,
-        max_seats: int | None = None,
-        trial_days: int = 0,
-    ) -> _Plan:
-        price = self.add(
-            Price(
-                id=self.uuid(),
-                org=self.org_id,
-                product=product.id,
-                kind=kind,
-                interval=interval,
-                currency=CURRENCY,
-                amount=amount,
-                seat_amount=seat_amount,
-                min_seats=1,
-                max_seats=max_seats,
-                trial_days=trial_days,
-                created_at=product.created_at,
-            )
-        )
-        return _Plan(product, price)
-
-    def price_meter(
-        self,
-        plan: _Plan,
-        meter: Meter,
-        *,
-        included: int,
-        unit_amount: int,
-        batch: int,
-        limit: int | None = None,
+        visible_in_portal: bool = True,
+        **prices: dict[str, Any],
     ) -> None:
-        row = self.add(
-            PriceMeter(
-                id=self.uuid(),
-                org=self.org_id,
-                price=plan.price.id,
-                meter=meter.id,
-                included_units=included,
-                unit_amount=unit_amount,
-                unit_batch=batch,
-                usage_limit=limit,
-            )
+        product = await catalog.create_product(
+            self.org_id,
+            msgspec.convert(
+                {
+                    "name": name,
+                    "description": description,
+                    "visible_in_portal": visible_in_portal,
+                    "prices": [{"currency": CURRENCY, **price} for price in prices.values()],
+                    "benefit_ids": [str(b) for b in benefits],
+                },
+                ProductCreate,
+            ),
         )
-        plan.meters.append((row, meter))
+        created = await Price.select(Price.id, Price.interval).where(Price.product == product.id)
+        by_interval = {row["interval"]: UUID(str(row["id"])) for row in created}
+        for key, price in prices.items():
+            self.plans[key] = _Plan(
+                UUID(str(product.id)), by_interval[price["interval"]], Interval(price["interval"])
+            )
 
-    # -- customers -----------------------------------------------------------------------------------
+    async def _retire_legacy_plan(self) -> None:
+        plan = self.plans["legacy_month"]
+        await catalog.archive_price(self.org_id, plan.price_id)
+        await catalog.archive_product(self.org_id, plan.product_id)
+
+    # -- customers -----------------------------------------------------------------------------------------
 
     def person(self, person: Person) -> None:
         story = person.story
         start = self.story_start(story) if story else self.now - timedelta(days=self.rng.randint(80, 200))
-        customer = self.customer(person.name, person.email, start - timedelta(days=self.rng.randint(1, 12)))
-        customer.locale = person.locale
-        customer.external_id = person.external_id
-        customer.company_name = person.company
-        customer.tax_id = person.tax_id
-        customer.billing_name = person.company or person.name
-        customer.billing_email = "billing@" + person.email.split("@")[1] if person.company else person.email
-        customer.billing_address = person.address.as_json()
-        card = self.cards(customer, person, expired=story is not None and story.state == "past_due")
-        if "wallet" in person.extras or "usage_credit" in person.extras:
-            self.ledgers[customer.id] = _Ledger(self, customer.id, customer.created_at)
-            self.wallet_credits(self.ledgers[customer.id], person, start)
+        joined = start - timedelta(days=self.rng.randint(1, 12))
+        self.at(joined, functools.partial(self._sign_up, person))
+        self.cards(person, joined, start)
+        self.wallet_credits(person, start)
         if story is not None:
-            self.subscription(customer, person, story, start, card)
+            self.subscription(person, story, start)
         if "onboarding" in person.extras:
-            self.purchase(
-                customer, card, start + timedelta(days=3) if story else self.now - timedelta(days=60)
+            bought = start + timedelta(days=3) if story else self.now - timedelta(days=60)
+            self.at(
+                bought,
+                functools.partial(self._purchase, person.email, self.plans["onboarding"]),
+                moves_jobs=True,
             )
 
-    def customer(self, name: str, email: str, at: datetime) -> Customer:
-        return self.add(
-            Customer(
-                id=self.uuid(),
-                org=self.org_id,
-                email=email,
-                name=name,
-                billing_name=name,
-                billing_email=email,
-                created_at=at,
-                updated_at=at,
-            )
-        )
+    async def _sign_up(self, person: Person) -> None:
+        data = {
+            "email": person.email,
+            "name": person.name,
+            "external_id": person.external_id,
+            "locale": person.locale,
+            "company_name": person.company,
+            "tax_id": person.tax_id,
+            "billing_name": person.company or person.name,
+            "billing_email": "billing@" + person.email.split("@")[1] if person.company else person.email,
+            "billing_address": person.address.as_json(),
+        }
+        customer = await customers.create_customer(self.org_id, msgspec.convert(data, CustomerCreate))
+        self.customers[person.email] = UUID(str(customer.id))
 
-    def cards(self, customer: Customer, person: Person, *, expired: bool) -> PaymentMethod | None:
+    def cards(self, person: Person, joined: datetime, start: datetime) -> None:
         """The customer's cards (none for people who never paid); the first is the default."""
         story = person.story
         if "onboarding" not in person.extras and (story is None or story.plan == "free_month"):
-            return None
-        count = 2 if "second_card" in person.extras else 1
-        cards = []
-        for n in range(count):
-            brand, last4 = self.rng.choice(CARDS)
-            if expired and n == 0:
-                lapsed = self.now - timedelta(days=60)
+            return
+        for n in range(2 if "second_card" in person.extras else 1):
+            number = self.rng.choice(CARDS)
+            exp_month, exp_year = self.rng.randint(1, 12), self.now.year + self.rng.randint(1, 4)
+            if n == 0 and story is not None and story.state == "past_due":
+                number = EXPIRING_CARD
+                last_renewal = period_boundary(start, Interval.MONTH, story.periods_before)
+                lapsed = last_renewal.replace(day=1) - timedelta(days=1)
                 exp_month, exp_year = lapsed.month, lapsed.year
-            else:
-                exp_month, exp_year = self.rng.randint(1, 12), self.now.year + self.rng.randint(1, 4)
-            cards.append(
-                self.add(
-                    PaymentMethod(
-                        id=self.uuid(),
-                        org=self.org_id,
-                        customer=customer.id,
-                        provider="sandbox",
-                        provider_ref=f"pm_sandbox_{self.rng.getrandbits(64):016x}",
-                        brand=brand,
-                        last4=last4,
-                        exp_month=exp_month,
-                        exp_year=exp_year,
-                        fingerprint=f"{self.rng.getrandbits(128):032x}",
-                        is_default=n == 0,
-                        created_at=customer.created_at + timedelta(minutes=5 + n * 60 * 24 * 30),
-                    )
-                )
-            )
-        return cards[0]
+            saved = joined + timedelta(minutes=5, days=30 * n)
+            card = {"number": number, "exp_month": exp_month, "exp_year": exp_year, "default": n == 0}
+            self.at(saved, functools.partial(self._add_card, person.email, card))
 
-    # -- subscriptions -------------------------------------------------------------------------------
+    async def _add_card(self, email: str, card: dict[str, Any]) -> None:
+        number = card["number"]
+        await payments.add_payment_method(
+            self.org_id,
+            self.customers[email],
+            keyring=self.keyring,
+            number=number,
+            exp_month=card["exp_month"],
+            exp_year=card["exp_year"],
+            cvc="1234" if number.startswith("37") else "123",
+            make_default=card["default"],
+        )
+
+    async def _purchase(self, email: str, plan: _Plan) -> None:
+        await orders.purchase(self.org_id, self.customers[email], plan.price_id)
+
+    def wallet_credits(self, person: Person, start: datetime) -> None:
+        """Credits given, bought and expiring."""
+        soon = self.now + timedelta(days=5)
+        credits = []
+        if "wallet" in person.extras:
+            spring = period_boundary(start, Interval.MONTH, 4) + timedelta(days=3)
+            credits += [
+                (start + timedelta(hours=1), WalletTransactionKind.PROMOTIONAL, 2000, "Welcome credit", None),
+                (
+                    spring,
+                    WalletTransactionKind.PROMOTIONAL,
+                    1500,
+                    "Spring promotion",
+                    spring + timedelta(days=14),
+                ),
+                (
+                    period_boundary(start, Interval.MONTH, 6) + timedelta(days=5),
+                    WalletTransactionKind.PURCHASED,
+                    5000,
+                    "Top-up",
+                    None,
+                ),
+                (
+                    self.now - timedelta(days=10),
+                    WalletTransactionKind.PROMOTIONAL,
+                    1000,
+                    "Loyalty credit",
+                    soon,
+                ),
+            ]
+        if "usage_credit" in person.extras:
+            credits += [
+                (
+                    start + timedelta(days=150),
+                    WalletTransactionKind.USAGE,
+                    5000,
+                    "Usage credits: launch week",
+                    None,
+                ),
+                (
+                    self.now - timedelta(days=10),
+                    WalletTransactionKind.USAGE,
+                    2500,
+                    "Usage credits: storage beta",
+                    soon,
+                ),
+            ]
+        for at, kind, amount, description, expires_at in credits:
+            self.at(
+                at,
+                functools.partial(self._credit, person.email, kind, amount, description, expires_at),
+                moves_jobs=True,
+            )
+
+    async def _credit(
+        self, email: str, kind: str, amount: int, description: str, expires_at: datetime | None
+    ) -> None:
+        await wallet.credit(
+            self.org_id, self.customers[email], amount, CURRENCY, kind, description, expires_at
+        )
+
+    # -- subscriptions -----------------------------------------------------------------------------------
 
     def story_start(self, story: Story) -> datetime:
         """When the story's subscription started: ``periods_before`` periods and ``days_in`` days ago."""
@@ -558,481 +553,168 @@ class _Builder:
         moment = datetime.combine(
             day, time(self.rng.randint(7, 19), self.rng.randint(0, 59), self.rng.randint(0, 59)), UTC
         )
-        return period_boundary(moment, self.plans[story.plan].price.interval, -story.periods_before)
+        return period_boundary(moment, self.plans[story.plan].interval, -story.periods_before)
 
-    def subscription(
-        self, customer: Customer, person: Person, story: Story, start: datetime, card: PaymentMethod | None
-    ) -> None:
+    def subscription(self, person: Person, story: Story, start: datetime) -> None:
         plan = self.plans[story.plan]
-        price = plan.price
+        email = person.email
 
         def bound(k: int) -> datetime:
-            return period_boundary(start, price.interval, k)
+            return period_boundary(start, plan.interval, k)
 
-        sub = self.add(
-            Subscription(
-                id=self.uuid(),
-                org=self.org_id,
-                customer=customer.id,
-                product=plan.product.id,
-                price=price.id,
-                status=SubscriptionStatus.ACTIVE,
-                currency=CURRENCY,
-                seats=story.seats,
-                started_at=start,
-                pending_seats=story.pending_seats,
-                default_payment_method=card.id if card else None,
-                created_at=start,
-            )
+        trial = story.state == "trialing"
+        first_seats = story.seats_before or story.seats
+        self.at(start, functools.partial(self._subscribe, email, plan, first_seats, trial), moves_jobs=True)
+        grown_at = None
+        if story.seats_before is not None:
+            grown_at = bound(story.periods_before - 3) + timedelta(days=10)
+            grow = functools.partial(self._call, subscriptions.change_seats, email, story.seats)
+            self.at(grown_at, grow, moves_jobs=True)
+        if plan.interval == Interval.MONTH and story.usage_per_day != (0, 0):
+            end = bound((story.ends or 0) + 1) if story.state in ("ended", "ended_now") else self.now
+            self.usage_events(email, story, start, end, bound)
+        self.seat_members(person, start, grown_at)
+        self.refunds(person, story, bound)
+        self.ending(email, story, bound)
+
+    async def _subscribe(self, email: str, plan: _Plan, seats: int, trial: bool) -> None:
+        subscription = await subscriptions.create_subscription(
+            self.org_id, self.customers[email], plan.price_id, seats=seats, trial_days=None if trial else 0
         )
-        last = story.ends if story.ends is not None else story.periods_before
-        sub.current_period_start, sub.current_period_end = bound(last), bound(last + 1)
-        sub.updated_at = sub.current_period_start
-        ended_at: datetime | None = None
-        if story.state == "trialing":
-            sub.status = SubscriptionStatus.TRIALING
-            sub.trial_end = sub.current_period_end = start + timedelta(days=price.trial_days)
-        elif story.state == "past_due":
-            sub.status = SubscriptionStatus.PAST_DUE
-        elif story.state == "paused":
-            sub.status = SubscriptionStatus.PAUSED
-            sub.paused_at = sub.updated_at = self.now - timedelta(days=5)
-            sub.resumes_at = bound(last + 2)
+        self.subscriptions[email] = UUID(str(subscription.id))
+
+    async def _call(
+        self, service: Callable[..., Awaitable[Any]], email: str, *args: Any, **kwargs: Any
+    ) -> None:
+        """``service(org, subscription, *args, **kwargs)`` on the subscription of ``email``."""
+        await service(self.org_id, self.subscriptions[email], *args, **kwargs)
+
+    def ending(self, email: str, story: Story, bound: Callable[[int], datetime]) -> None:
+        """How the story goes on: paused, set to cancel, ended (at a period's end or at once with a refund of
+        the unused time), or a plan change scheduled for the period end."""
+        cancel = functools.partial(
+            self._call,
+            subscriptions.cancel_subscription,
+            email,
+            reason=story.reason,
+            comment=story.comment,
+        )
+        ends = story.ends or 0
+        if story.state == "paused":
+            pause = functools.partial(self._call, subscriptions.pause_subscription, email)
+            self.at(self.now - timedelta(days=5), pause, moves_jobs=True)
         elif story.state == "cancel_at_period_end":
-            sub.canceled_at = sub.updated_at = self.now - timedelta(
-                days=self.rng.randint(1, story.days_in - 1)
+            self.at(
+                self.now - timedelta(days=self.rng.randint(1, story.days_in - 1)), cancel, moves_jobs=True
             )
         elif story.state == "ended":
-            ended_at = bound(last + 1)
-            sub.canceled_at = ended_at - timedelta(days=self.rng.randint(3, 20))
+            self.at(bound(ends + 1) - timedelta(days=self.rng.randint(3, 20)), cancel, moves_jobs=True)
         elif story.state == "ended_now":
-            ended_at = sub.canceled_at = bound(last) + timedelta(days=12)
-        if story.reason is not None:
-            sub.cancellation_reason = story.reason
-            sub.cancellation_comment = story.comment
-            sub.cancel_at_period_end = story.state != "ended_now"
-        if ended_at is not None:
-            assert ended_at < self.now, "an ended story must end in the past"
-            sub.status = SubscriptionStatus.CANCELED
-            sub.ended_at = sub.updated_at = ended_at
-        assert sub.current_period_start <= self.now, "a story must have started"
+            now = functools.partial(cancel, at_period_end=False, refund="payment_method")
+            self.at(bound(ends) + timedelta(days=12), now, moves_jobs=True)
+        if story.switch_to is not None:
+            price_id = self.plans[story.switch_to].price_id
+            switch = functools.partial(self._call, subscriptions.change_plan, email, price_id)
+            self.at(self.now - timedelta(days=2), switch, moves_jobs=True)
 
-        if price.kind == PriceKind.METERED:
-            self.usage_events(customer.id, plan, story, start, ended_at or self.now)
-        if story.state != "trialing":
-            orders = self.subscription_orders(customer, sub, plan, story, card, bound)
-            self.refunds(person, story, orders, ended_at, bound)
-        self.seats(person, sub, ended_at)
-        for benefit in self.benefits[plan.product.id]:
-            self.grant(customer.id, benefit, start, subscription_id=sub.id, revoked_at=ended_at)
-
-    def subscription_orders(
-        self,
-        customer: Customer,
-        sub: Subscription,
-        plan: _Plan,
-        story: Story,
-        card: PaymentMethod | None,
-        bound: Bounds,
-    ) -> list[Order]:
-        price = plan.price
-        seat_change = story.periods_before - 3 if story.seats_before is not None else None
-        orders = []
-        for k in range((story.ends if story.ends is not None else story.periods_before) + 1):
-            seats = story.seats_before if seat_change is not None and k <= seat_change else story.seats
-            lines = self.period_lines(plan, seats or 1, bound(k), bound(k + 1))
-            if k > 0:
-                lines += self.usage_lines(customer.id, plan, bound(k - 1), bound(k))
-            reason = BillingReason.SUBSCRIPTION_CYCLE if k else BillingReason.SUBSCRIPTION_CREATE
-            orders.append(
-                self.order(customer.id, sub.id, reason, lines, bound(k), card, (bound(k), bound(k + 1)))
-            )
-            if k == seat_change and story.seats_before is not None:
-                at = bound(k) + timedelta(days=10)
-                added = story.seats - story.seats_before
-                amount = prorate(
-                    story.seats_before * price.seat_amount,
-                    story.seats * price.seat_amount,
-                    bound(k),
-                    bound(k + 1),
-                    at,
+    def refunds(self, person: Person, story: Story, bound: Callable[[int], datetime]) -> None:
+        """Refunds the merchant gave, six days after the order of a period (counted back from today's)."""
+        k = story.periods_before
+        wanted = {
+            "refund_full": (k - 2, "full", "payment_method", "Goodwill refund after an outage"),
+            "refund_partial": (k - 1, "half", "payment_method", "Account locked for two weeks"),
+            "refund_to_wallet": (k, "up_to_500", "wallet", "Credit for a delayed data export"),
+        }
+        for extra, (period, share, destination, reason) in wanted.items():
+            if extra in person.extras:
+                refund = functools.partial(
+                    self._refund, person.email, bound(period), share, destination, reason
                 )
-                line = self.line(
-                    OrderLineKind.PRORATION,
-                    f"{added} more {plan.product.name} seats, {at:%b %d} to {bound(k + 1):%b %d}, prorated",
-                    1,
-                    amount,
-                    price_id=price.id,
-                    period=(at, bound(k + 1)),
-                )
-                self.order(
-                    customer.id,
-                    sub.id,
-                    BillingReason.SUBSCRIPTION_UPDATE,
-                    [line],
-                    at,
-                    card,
-                    (at, bound(k + 1)),
-                )
-        if story.state == "past_due":
-            failing = orders[-1]
-            failing.status = OrderStatus.PENDING
-            failing.paid_at = None
-            failing.payment_attempts = 2
-            failing.next_payment_attempt_at = failing.created_at + timedelta(days=DUNNING_RETRY_DAYS[1])
-        return orders
+                self.at(bound(period) + timedelta(days=6), refund)
 
-    def period_lines(self, plan: _Plan, seats: int, start: datetime, end: datetime) -> list[OrderLine]:
-        """The lines the subscriptions service bills for a period: the base price (even at zero, so a free
-        plan's order is not empty) and the seats."""
-        price, name = plan.price, plan.product.name
-        lines = []
-        if price.amount or not price.seat_amount:
-            lines.append(
-                self.line(OrderLineKind.BASE, name, 1, price.amount, price_id=price.id, period=(start, end))
-            )
-        if price.seat_amount:
-            lines.append(
-                self.line(
-                    OrderLineKind.SEATS,
-                    f"{name}: seats",
-                    seats,
-                    price.seat_amount,
-                    price_id=price.id,
-                    period=(start, end),
-                )
-            )
-        return lines
-
-    def usage_lines(self, customer_id: UUID, plan: _Plan, start: datetime, end: datetime) -> list[OrderLine]:
-        """Usage of the period that just ended, billed in arrears like the subscriptions service does: the
-        units beyond those included, in batches rounded half up; no line when nothing is due."""
-        lines = []
-        first, last = start.date().isoformat(), end.date().isoformat()
-        for price_meter, meter in plan.meters:
-            daily = self.usage[(customer_id, meter.event_name)]
-            included = price_meter.included_units
-            over = max(sum(total for day, total in daily.items() if first <= day < last) - included, 0)
-            batches = divide_rounding_half_away(over, price_meter.unit_batch)
-            if batches:
-                lines.append(
-                    self.line(
-                        OrderLineKind.USAGE,
-                        f"{meter.name}: {over} {meter.unit_name} beyond {included} included",
-                        batches,
-                        price_meter.unit_amount,
-                        price_id=plan.price.id,
-                        meter_id=meter.id,
-                        period=(start, end),
-                    )
-                )
-        return lines
-
-    def line(
-        self,
-        kind: OrderLineKind,
-        description: str,
-        quantity: int,
-        unit_amount: int,
-        *,
-        price_id: UUID | None = None,
-        meter_id: UUID | None = None,
-        period: tuple[datetime, datetime] | None = None,
-    ) -> OrderLine:
-        return OrderLine(
-            id=self.uuid(),
-            org=self.org_id,
-            kind=kind,
-            description=description,
-            quantity=quantity,
-            unit_amount=unit_amount,
-            amount=quantity * unit_amount,
-            price=price_id,
-            meter=meter_id,
-            period_start=period[0] if period else None,
-            period_end=period[1] if period else None,
-        )
-
-    def order(
-        self,
-        customer_id: UUID,
-        subscription_id: UUID | None,
-        reason: BillingReason,
-        lines: list[OrderLine],
-        at: datetime,
-        card: PaymentMethod | None,
-        period: tuple[datetime, datetime] | None = None,
-    ) -> Order:
-        order_id = self.uuid()
-        subtotal = sum(line.amount for line in lines)
-        ledger = self.ledgers.get(customer_id)
-        applied = ledger.apply(order_id, subtotal, at) if ledger else 0
-        total = subtotal - applied
-        order = self.add(
-            Order(
-                id=order_id,
-                org=self.org_id,
-                customer=customer_id,
-                subscription=subscription_id,
-                status=OrderStatus.PAID,
-                billing_reason=reason,
-                currency=CURRENCY,
-                subtotal=subtotal,
-                tax_amount=0,
-                wallet_applied=applied,
-                total=total,
-                payment_method=card.id if card and total else None,
-                payment_attempts=1 if total else 0,
-                paid_at=at + timedelta(seconds=4),
-                period_start=period[0] if period else None,
-                period_end=period[1] if period else None,
-                created_at=at,
-            )
-        )
-        for position, line in enumerate(lines):
-            line.order = order_id
-            line.position = position
-            self.add(line)
-        self.orders.append(order)
-        return order
-
-    def refunds(
-        self, person: Person, story: Story, orders: list[Order], ended_at: datetime | None, bound: Bounds
+    async def _refund(
+        self, email: str, period_start: datetime, share: str, destination: str, reason: str
     ) -> None:
-        if "refund_full" in person.extras:
-            order = orders[-3]
-            self.refund(
-                order, order.total, RefundDestination.PAYMENT_METHOD, "Goodwill refund after an outage"
-            )
-        if "refund_partial" in person.extras:
-            order = orders[-2]
-            self.refund(
-                order, order.total // 2, RefundDestination.PAYMENT_METHOD, "Account locked for two weeks"
-            )
-        if "refund_to_wallet" in person.extras:
-            order = orders[-1]
-            self.refund(
-                order, min(500, order.total), RefundDestination.WALLET, "Credit for a delayed data export"
-            )
-        if story.state == "ended_now" and ended_at is not None:
-            order = orders[-1]
-            k = story.ends or 0
-            unused = -prorate(order.total, 0, bound(k), bound(k + 1), ended_at)
-            self.refund(
-                order,
-                unused,
-                RefundDestination.PAYMENT_METHOD,
-                "Prorated refund for unused time",
-                at=ended_at,
-            )
-
-    def refund(
-        self,
-        order: Order,
-        amount: int,
-        destination: RefundDestination,
-        reason: str,
-        *,
-        at: datetime | None = None,
-    ) -> None:
-        at = at or order.created_at + timedelta(days=6)
-        self.add(
-            Refund(
-                id=self.uuid(),
-                org=self.org_id,
-                order=order.id,
-                customer=order.customer,
-                amount=amount,
-                currency=order.currency,
-                destination=destination,
-                reason=reason,
-                created_at=at,
-            )
+        order = (
+            await Order.objects()
+            .where(Order.subscription == self.subscriptions[email], Order.period_start == period_start)
+            .first()
         )
-        order.refunded_amount += amount
-        order.status = (
-            OrderStatus.REFUNDED if order.refunded_amount == order.total else OrderStatus.PARTIALLY_REFUNDED
-        )
-        if destination == RefundDestination.WALLET:
-            self.ledgers[order.customer].credit(
-                at, WalletTransactionKind.REFUND, amount, f"Refund: {reason}", order_id=order.id
-            )
+        assert order is not None, "the refunded period has an order"
+        total = int(order.total)
+        amount = {"full": total, "half": total // 2, "up_to_500": min(500, total)}[share]
+        await orders.refund_order(self.org_id, order.id, amount, destination, reason)
 
-    def purchase(self, customer: Customer, card: PaymentMethod | None, at: datetime) -> None:
-        price = self.onboarding.price
-        line = self.line(
-            OrderLineKind.ONE_TIME, self.onboarding.product.name, 1, price.amount, price_id=price.id
-        )
-        order = self.order(customer.id, None, BillingReason.PURCHASE, [line], at, card)
-        for benefit in self.benefits[self.onboarding.product.id]:
-            self.grant(customer.id, benefit, at, order_id=order.id)
-
-    def seats(self, person: Person, sub: Subscription, ended_at: datetime | None) -> None:
-        """Seats given by email: claimed ones by people who became customers, the last ``revoked`` taken
-        back 20 days ago, the rest invited in the last hours; all revoked when the subscription ended."""
+    def seat_members(self, person: Person, start: datetime, grown_at: datetime | None) -> None:
+        """Seats given by email: the first ``claimed`` people took theirs within hours of the start, the last
+        ``revoked`` were taken back 20 days ago, the others were invited in the last hours."""
         for index, (name, email) in enumerate(person.members):
-            lost = index >= len(person.members) - person.revoked
-            seat = self.add(
-                Seat(
-                    id=self.uuid(),
-                    org=self.org_id,
-                    subscription=sub.id,
-                    email=email,
-                    invited_at=sub.started_at + timedelta(hours=2 + index),
-                )
-            )
-            if index < person.claimed or lost:
-                seat.status = SeatStatus.CLAIMED
-                seat.claimed_at = seat.invited_at + timedelta(hours=self.rng.randint(1, 20))
-                seat.member = self.customer(name, email, seat.claimed_at).id
+            if index >= len(person.members) - person.revoked:
+                invited = (grown_at or start) + timedelta(days=1, hours=index)
+                self._seat(person.email, name, email, invited, claimed=True)
+                self.at(self.now - timedelta(days=20), functools.partial(self._revoke, person.email, email))
+            elif index < person.claimed:
+                self._seat(person.email, name, email, start + timedelta(hours=2 + index), claimed=True)
             else:
-                seat.invited_at = self.now - timedelta(hours=self.rng.randint(2, 10))
-                seat.invitation_hash = sha256_hex(f"{self.id_rng.getrandbits(256):064x}")
-                seat.invitation_expires_at = seat.invited_at + SEAT_INVITATION_TTL
-            revoked_at = ended_at or (self.now - timedelta(days=20) if lost else None)
-            if revoked_at is not None:
-                seat.status = SeatStatus.REVOKED
-                seat.revoked_at = revoked_at
-                seat.invitation_hash = None
+                invited = self.now - timedelta(hours=self.rng.randint(2, 10))
+                self._seat(person.email, name, email, invited, claimed=False)
 
-    def grant(
-        self,
-        customer_id: UUID,
-        benefit: Benefit,
-        at: datetime,
-        *,
-        subscription_id: UUID | None = None,
-        order_id: UUID | None = None,
-        revoked_at: datetime | None = None,
-    ) -> None:
-        grant = self.add(
-            BenefitGrant(
-                id=self.uuid(),
-                org=self.org_id,
-                customer=customer_id,
-                benefit=benefit.id,
-                subscription=subscription_id,
-                order=order_id,
-                granted_at=at + timedelta(seconds=10),
-                revoked_at=revoked_at,
+    def _seat(self, owner: str, name: str, email: str, invited: datetime, *, claimed: bool) -> None:
+        self.at(invited, functools.partial(self._invite, owner, email))
+        if claimed:
+            accepted = invited + timedelta(hours=self.rng.randint(1, 20))
+            self.at(accepted, functools.partial(self._claim, name, email))
+
+    async def _invite(self, owner: str, email: str) -> None:
+        _, token = await seats.assign_seat(self.org_id, self.subscriptions[owner], email)
+        self.claim_tokens[email] = token
+
+    async def _claim(self, name: str, email: str) -> None:
+        if email not in self.customers:
+            member = await customers.create_customer(
+                self.org_id, msgspec.convert({"email": email, "name": name}, CustomerCreate)
             )
-        )
-        if benefit.type == BenefitType.LICENSE_KEY:
-            key = "ACME-" + "-".join(self.token("ABCDEFGHJKLMNPQRSTUVWXYZ23456789", 5) for _ in range(4))
-            grant.secret_encrypted = self.keyring.box.encrypt(key)
-            grant.secret_hint = key[-4:]
-            grant.properties = {"activations": self.rng.randint(0, 3), "activation_limit": 3}
-        elif benefit.type == BenefitType.API_KEY:
-            key = "acme_live_" + self.token("abcdefghijkmnopqrstuvwxyz0123456789", 32)
-            grant.secret_hash = sha256_hex(key)
-            grant.secret_hint = key[-4:]
+            self.customers[email] = UUID(str(member.id))
+        await seats.claim_seat(self.org_id, self.claim_tokens.pop(email))
 
-    # -- usage and wallets ---------------------------------------------------------------------------
+    async def _revoke(self, owner: str, email: str) -> None:
+        for seat in await seats.list_seats(self.org_id, self.subscriptions[owner]):
+            if seat.email == email and seat.status != "revoked":
+                await seats.revoke_seat(self.org_id, seat.id)
+
+    # -- usage ---------------------------------------------------------------------------------------------
 
     def usage_events(
-        self, customer_id: UUID, plan: _Plan, story: Story, start: datetime, end: datetime
+        self, email: str, story: Story, start: datetime, end: datetime, bound: Callable[[int], datetime]
     ) -> None:
-        """Three API batches a day and one storage reading, growing over the year and quieter at weekends."""
+        """Three API batches a day and one storage reading, growing over the months and quieter at weekends.
+        The customer's system sends them weekly, and once more just before each renewal."""
+        sends = sorted({*(bound(k) for k in range(1, 400) if bound(k) <= end), *_weekly(start, end)})
         requests_per_day, gigabytes = story.usage_per_day
         span = (end - start).total_seconds()
         day = start.date()
         while (midnight := datetime.combine(day, time(), UTC)) <= end:
             weekday = 0.55 if day.weekday() >= 5 else 1.0
             growth = 0.65 + 0.35 * (midnight - start).total_seconds() / span
-            for _meter_link, meter in plan.meters:
-                readings = 3 if meter.event_name == "api_requests" else 1
-                per_day = requests_per_day * weekday if readings == 3 else gigabytes * 24
+            for name, readings, per_day in (
+                ("api_requests", 3, requests_per_day * weekday),
+                ("storage_gb_hours", 1, gigabytes * 24),
+            ):
                 for _ in range(readings):
                     moment = midnight + timedelta(seconds=self.rng.randint(0, 86_399))
                     if not start <= moment <= end:
                         continue
                     value = max(1, round(per_day * growth / readings * self.rng.uniform(0.8, 1.2)))
-                    self.usage_event(customer_id, meter.event_name, value, moment)
+                    event = UsageEventIn(
+                        name=name,
+                        value=value,
+                        occurred_at=moment,
+                        event_id=f"evt_{self.rng.getrandbits(96):024x}",
+                    )
+                    sent = next((at - timedelta(seconds=1) for at in sends if at > moment), self.now)
+                    self.usage.setdefault(min(sent, self.now), []).append((email, event))
             day += timedelta(days=1)
 
-    def usage_event(self, customer_id: UUID, name: str, value: int, moment: datetime) -> None:
-        day = moment.date().isoformat()
-        self.usage[(customer_id, name)][day] += value
-        self.event_counts[(customer_id, name, day)] += 1
-        self.add(
-            UsageEvent(
-                id=self.uuid(),
-                org=self.org_id,
-                customer=customer_id,
-                name=name,
-                dedupe_key=f"evt_{self.rng.getrandbits(96):024x}",
-                value=value,
-                occurred_at=moment,
-                ingested_at=moment + timedelta(seconds=self.rng.randint(1, 90)),
-            )
-        )
 
-    def rollups(self) -> None:
-        for (customer_id, name), daily in self.usage.items():
-            for day, total in sorted(daily.items()):
-                self.add(
-                    UsageRollup(
-                        id=self.uuid(),
-                        org=self.org_id,
-                        customer=customer_id,
-                        name=name,
-                        day=day,
-                        total=total,
-                        event_count=self.event_counts[(customer_id, name, day)],
-                    )
-                )
-
-    def wallet_credits(self, ledger: _Ledger, person: Person, start: datetime) -> None:
-        """Credits given, bought and expiring; scheduled before the orders so the wallet pays them in turn."""
-        soon = self.now + timedelta(days=5)
-        if "wallet" in person.extras:
-            ledger.credit(
-                start + timedelta(hours=1), WalletTransactionKind.PROMOTIONAL, 2000, "Welcome credit"
-            )
-            spring = period_boundary(start, Interval.MONTH, 4) + timedelta(days=3)
-            ledger.credit(
-                spring,
-                WalletTransactionKind.PROMOTIONAL,
-                1500,
-                "Spring promotion",
-                expires_at=spring + timedelta(days=14),
-            )
-            topup = period_boundary(start, Interval.MONTH, 6) + timedelta(days=5)
-            ledger.credit(topup, WalletTransactionKind.PURCHASED, 5000, "Top-up")
-            ledger.credit(
-                self.now - timedelta(days=10),
-                WalletTransactionKind.PROMOTIONAL,
-                1000,
-                "Loyalty credit",
-                expires_at=soon,
-            )
-        if "usage_credit" in person.extras:
-            ledger.credit(
-                start + timedelta(days=150), WalletTransactionKind.USAGE, 5000, "Usage credits: launch week"
-            )
-            ledger.credit(
-                self.now - timedelta(days=10),
-                WalletTransactionKind.USAGE,
-                2500,
-                "Usage credits: storage beta",
-                expires_at=soon,
-            )
-
-    def number_invoices(self) -> None:
-        """Every order gets the next number of the org's gapless counter, in the order they were created."""
-        self.orders.sort(key=lambda order: order.created_at)
-        for number, order in enumerate(self.orders, start=1):
-            order.invoice_number = invoice_number(INVOICE_PREFIX, number)
-
-
-def _portal_settings() -> PortalSettings:
-    return PortalSettings(
-        branding=Branding(primary_color="#0f766e"),
-        welcome_message="Manage your Acme plan, invoices, usage and team seats here.",
-        links=Links(
-            support_url="https://acme.example/support",
-            terms_url="https://acme.example/terms",
-            privacy_url="https://acme.example/privacy",
-        ),
-        features=Features(pause=True),
-    )
+def _weekly(start: datetime, end: datetime) -> list[datetime]:
+    return [start + timedelta(days=7 * n) for n in range(1, (end - start).days // 7 + 1)]

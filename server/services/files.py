@@ -3,14 +3,16 @@ downloadable benefit lists it."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 from uuid import UUID
 
 import msgspec
 
+from server import clock
 from server.db.enums import BenefitType
 from server.db.tables import BenefitGrant, StoredFile
-from server.errors import NotFound
+from server.errors import Invalid, NotFound
 
 
 class FileInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -18,6 +20,23 @@ class FileInfo(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     size: int
     mime_type: str
+
+
+async def store_file(org_id: UUID, *, name: str, mime_type: str, content: bytes) -> StoredFile:
+    """Keep a file that downloadable benefits can hand out."""
+    if not 1 <= len(name) <= 255 or "/" in name:
+        raise Invalid("a file name is 1 to 255 characters, without '/'")
+    stored = StoredFile(
+        org=org_id,
+        name=name,
+        mime_type=mime_type,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        content=content,
+        created_at=clock.now(),
+    )
+    await stored.save()
+    return stored
 
 
 async def files_info(org_id: UUID, file_ids: list[Any]) -> list[FileInfo]:

@@ -19,7 +19,7 @@ from server import clock
 from server.db.engine import write_transaction
 from server.db.enums import BenefitType
 from server.db.enums import SubscriptionStatus as Status
-from server.db.tables import BenefitGrant, ProductBenefit, Subscription
+from server.db.tables import BenefitGrant, Order, ProductBenefit, Subscription
 from server.errors import Invalid, NotFound
 from server.schemas.catalog import BenefitGrantOut
 from server.security.keyring import Keyring
@@ -95,18 +95,30 @@ async def sync_grants(org_id: UUID, subscription: Subscription) -> None:
             await record_event(org_id, "benefit_grant.revoked", revoked)
     held = {str(g["benefit"]) for g in live}
     for benefit_id, benefit_type in wanted.items():
-        if benefit_id in held:
-            continue
-        created = {
-            "id": uuid.uuid4(),
-            "customer": subscription.customer,
-            "benefit": uuid.UUID(benefit_id),
-            "subscription": subscription.id,
-            "granted_at": now,
-        }
-        await BenefitGrant(org=org_id, **created).save()
-        resource = {**created, "order": None, "revoked_at": None, "benefit.type": benefit_type}
-        await record_event(org_id, "benefit_grant.created", BenefitGrantOut.of(resource))
+        if benefit_id not in held:
+            grant = {"customer": subscription.customer, "subscription": subscription.id, "order": None}
+            await _grant(org_id, grant, uuid.UUID(benefit_id), benefit_type)
+
+
+async def _grant(org_id: UUID, grant: dict[str, Any], benefit_id: Any, benefit_type: str) -> None:
+    """Save a new grant (``customer``, ``subscription``, ``order``) of a benefit and announce it."""
+    created = {**grant, "id": uuid.uuid4(), "benefit": benefit_id, "granted_at": clock.now()}
+    await BenefitGrant(org=org_id, **created).save()
+    resource = {**created, "revoked_at": None, "benefit.type": benefit_type}
+    await record_event(org_id, "benefit_grant.created", BenefitGrantOut.of(resource))
+
+
+async def grant_purchase(org_id: UUID, order: Order, product_id: Any) -> None:
+    """Give the benefits of a one-time product for good, tied to the order that bought it; inside the
+    caller's transaction."""
+    rows = await ProductBenefit.select(ProductBenefit.benefit, ProductBenefit.benefit.type).where(
+        ProductBenefit.org == org_id,
+        ProductBenefit.product == product_id,
+        ProductBenefit.benefit.archived_at.is_null(),
+    )
+    for row in rows:
+        grant = {"customer": order.customer, "subscription": None, "order": order.id}
+        await _grant(org_id, grant, row["benefit"], row["benefit.type"])
 
 
 def new_license_key(prefix: str | None) -> str:

@@ -33,6 +33,7 @@ from server.billing.providers import get_provider
 from server.db.engine import write_transaction
 from server.db.enums import (
     BillingReason,
+    Interval,
     OrderLineKind,
     OrderStatus,
     RefundDestination,
@@ -46,13 +47,14 @@ from server.db.tables import (
     OrderLine,
     Organization,
     PaymentMethod,
+    Price,
     Refund,
     Subscription,
 )
 from server.errors import Conflict, Invalid, NotFound, PaymentFailed, RateLimited
 from server.schemas.billing import OrderOut
 from server.schemas.portal_settings import load_portal_settings
-from server.services import payments, wallet
+from server.services import grants, payments, wallet
 from server.services.pagination import DEFAULT_LIMIT, Page, paginate
 from server.webhooks.outbox import record_event
 
@@ -215,6 +217,35 @@ async def create_order(
         if order.status == OrderStatus.PAID:
             await record_event(org_id, "order.paid", await order_event(order))
     return order
+
+
+async def purchase(org_id: UUID, customer_id: UUID, price_id: UUID) -> Order:
+    """Buy a one-time price: an order for it with the product's benefits given for good, charged at once
+    to the customer's default card (a decline leaves it pending, payable from the portal)."""
+    price = await Price.objects(Price.product).where(Price.org == org_id, Price.id == price_id).first()
+    if price is None:
+        raise NotFound(f"no price {price_id}")
+    if price.interval != Interval.ONE_TIME or price.archived_at is not None:
+        raise Invalid("a purchase needs a one_time price that is not archived")
+    line = LineDraft(
+        kind=OrderLineKind.ONE_TIME,
+        description=price.product.name,
+        amount=int(price.amount),
+        unit_amount=int(price.amount),
+        price_id=price.id,
+    )
+    async with write_transaction():
+        order = await create_order(
+            org_id,
+            customer_id,
+            subscription_id=None,
+            billing_reason=BillingReason.PURCHASE,
+            currency=price.currency,
+            lines=[line],
+        )
+        await grants.grant_purchase(org_id, order, price.product.id)
+    await attempt_payment(org_id, order.id)
+    return await get_order(org_id, order.id)
 
 
 async def get_order(org_id: UUID, order_id: UUID, *, customer_id: UUID | None = None) -> Order:

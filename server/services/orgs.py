@@ -15,6 +15,7 @@ from server.errors import Conflict, Invalid, NotFound
 from server.security.keyring import Keyring
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+INVOICE_PREFIX_PATTERN = re.compile(r"^[A-Z0-9]{1,16}$")
 EMBED_SECRET_PREFIX = "ss_es_"  # noqa: S105 (a prefix, not a secret)
 
 
@@ -53,11 +54,22 @@ async def _free_slug(base: str) -> str:
 
 
 async def create_organization(
-    keyring: Keyring, *, name: str, slug: str | None = None, origins: list[str] | tuple[str, ...] = ()
+    keyring: Keyring,
+    *,
+    name: str,
+    slug: str | None = None,
+    origins: list[str] | tuple[str, ...] = (),
+    legal_address: str = "",
+    support_email: str = "",
+    invoice_prefix: str = "INV",
 ) -> CreatedOrganization:
+    """A new merchant with its first API key; ``legal_address``, ``support_email`` and ``invoice_prefix``
+    are printed on its invoices."""
     name = name.strip()
     if not name or len(name) > 200:
         raise Invalid("name must be 1 to 200 characters")
+    if not INVOICE_PREFIX_PATTERN.match(invoice_prefix):
+        raise Invalid("invoice_prefix must be 1 to 16 capital letters or digits")
     allowed = normalize_origins(origins)
     if slug is not None and not SLUG_PATTERN.match(slug):
         raise Invalid(
@@ -75,6 +87,9 @@ async def create_organization(
             slug=slug,
             allowed_origins=allowed,
             embed_secret_encrypted=keyring.box.encrypt(embed_secret),
+            legal_address=legal_address,
+            support_email=support_email,
+            invoice_prefix=invoice_prefix,
             created_at=now,
         )
         await org.save()

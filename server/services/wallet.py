@@ -170,15 +170,16 @@ async def apply_to_order(
     return 0
 
 
-async def expire_credits(limit: int = EXPIRY_BATCH) -> int:
-    """Remove what is left of credits whose ``expires_at`` has passed; return how many expired."""
+async def expire_credits(limit: int = EXPIRY_BATCH, *, org_id: UUID | None = None) -> int:
+    """Remove what is left of credits whose ``expires_at`` has passed (of every merchant, or of ``org_id``);
+    return how many expired."""
     now = clock.now()
-    due = (
-        await WalletTransaction.select(WalletTransaction.id, WalletTransaction.wallet)
-        .where(WalletTransaction.expires_at <= now, WalletTransaction.remaining > 0)
-        .order_by(WalletTransaction.expires_at)
-        .limit(limit)
+    query = WalletTransaction.select(WalletTransaction.id, WalletTransaction.wallet).where(
+        WalletTransaction.expires_at <= now, WalletTransaction.remaining > 0
     )
+    if org_id is not None:
+        query = query.where(WalletTransaction.org == org_id)
+    due = await query.order_by(WalletTransaction.expires_at).limit(limit)
     expired = 0
     for row in due:
         async with write_transaction():

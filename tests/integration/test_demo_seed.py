@@ -1,4 +1,5 @@
-"""The demo seed on a real database: the invariants every service relies on hold for its rows."""
+"""The demo seed on a real database: built through the services, its rows keep the invariants every service
+relies on, and what a person does in the demo (charge a seeded card, add seats, pay a failed order) works."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 import pytest
 
-from server.billing.proration import divide_rounding_half_away
+from server.billing.providers import get_provider
 from server.clock import FrozenClock, use_clock
 from server.db.tables import (
     TABLES,
@@ -36,6 +37,9 @@ from server.db.tables import (
     WalletTransaction,
 )
 from server.demo.seed import DEMO_ORIGINS, INVOICE_PREFIX, invoice_number, seed_demo
+from server.services import orders, payments, subscriptions
+from server.services.orgs import create_api_key
+from server.services.usage import billed_batches
 
 SEEDED_AT = datetime(2026, 3, 15, 10, 30, tzinfo=UTC)
 
@@ -145,11 +149,11 @@ async def test_license_keys_are_encrypted_and_api_keys_only_hashed(org_id, keyri
     grants = await BenefitGrant.select(BenefitGrant.all_columns(), BenefitGrant.benefit.type).where(
         BenefitGrant.org == org_id
     )
-    licenses = [g for g in grants if g["benefit.type"] == "license_key"]
-    api_keys = [g for g in grants if g["benefit.type"] == "api_key"]
-    assert licenses
+    live_licenses = [g for g in grants if g["benefit.type"] == "license_key" and g["revoked_at"] is None]
+    api_keys = [g for g in grants if g["benefit.type"] == "api_key" and g["secret_hash"]]
+    assert live_licenses
     assert api_keys
-    for grant in licenses:
+    for grant in live_licenses:  # every customer with a license has looked at it once: it is issued
         key = keyring.box.decrypt(grant["secret_encrypted"])
         assert key.startswith("ACME-")
         assert key not in grant["secret_encrypted"]
@@ -164,6 +168,7 @@ async def test_license_keys_are_encrypted_and_api_keys_only_hashed(org_id, keyri
         "api_key",
         "custom",
     }
+    assert any(g["order"] is not None for g in grants), "a one-time purchase grants its benefits"
 
 
 async def test_every_subscription_state_is_present(org_id):
@@ -177,7 +182,8 @@ async def test_every_subscription_state_is_present(org_id):
     ended = [s for s in subs if s["status"] == "canceled"]
     assert all(s["ended_at"] is not None and s["ended_at"] <= SEEDED_AT for s in ended)
     assert all(s["trial_end"] > SEEDED_AT for s in subs if s["status"] == "trialing")
-    assert all(s["paused_at"] and s["resumes_at"] > SEEDED_AT for s in subs if s["status"] == "paused")
+    assert all(s["paused_at"] for s in subs if s["status"] == "paused")
+    assert any(s["pending_price"] for s in subs), "a plan change waits for the period end"
     for s in subs:
         if s["status"] != "canceled":
             assert s["current_period_start"] <= SEEDED_AT < s["current_period_end"]
@@ -185,8 +191,9 @@ async def test_every_subscription_state_is_present(org_id):
     (past_due,) = [s for s in subs if s["status"] == "past_due"]
     (failed,) = await Order.select().where(Order.subscription == past_due["id"], Order.status == "pending")
     assert failed["paid_at"] is None
-    assert failed["payment_attempts"] >= 1
+    assert failed["payment_attempts"] == 2  # declined at the renewal and at the first dunning retry
     assert failed["next_payment_attempt_at"] > SEEDED_AT
+    assert failed["last_payment_error"] == "The card has expired."
 
 
 async def test_team_seats_are_pending_claimed_and_revoked(org_id):
@@ -231,13 +238,12 @@ async def test_orders_add_up_and_refunds_match(org_id):
         oid = str(order["id"])
         assert order["subtotal"] == sum(by_order[oid])
         assert order["total"] == order["subtotal"] + order["tax_amount"] - order["wallet_applied"]
-        assert order["refunded_amount"] == refunded[oid] <= order["total"]
+        value = order["total"] + order["wallet_applied"]
+        assert order["refunded_amount"] == refunded[oid] <= value
         if refunded[oid] == 0:
             assert order["status"] in {"paid", "pending"}
         else:
-            assert order["status"] == (
-                "refunded" if refunded[oid] == order["total"] else "partially_refunded"
-            )
+            assert order["status"] == ("refunded" if refunded[oid] == value else "partially_refunded")
         assert order["created_at"] <= SEEDED_AT
     statuses = Counter(o["status"] for o in orders)
     assert statuses["refunded"] >= 1
@@ -288,9 +294,7 @@ async def test_usage_lines_bill_the_rollups_of_their_period(org_id):
             and r["name"] == meter["event_name"]
             and first <= r["day"] < last
         )
-        assert line["quantity"] == divide_rounding_half_away(
-            used - term["included_units"], term["unit_batch"]
-        )
+        assert line["quantity"] == billed_batches(used, term["included_units"], term["unit_batch"])
         assert line["quantity"] > 0
         assert line["unit_amount"] == term["unit_amount"]
         overage += line["amount"]
@@ -348,7 +352,7 @@ async def test_customers_are_varied_and_complete(org_id):
 
 
 async def test_the_billing_services_read_the_seeded_history(org_id):
-    from server.services import orders, subscriptions, wallet
+    from server.services import wallet
 
     customers = await Customer.select(Customer.id, Customer.name).where(Customer.org == org_id)
     previews = 0
@@ -363,3 +367,68 @@ async def test_the_billing_services_read_the_seeded_history(org_id):
         order = await Order.select(Order.id).where(Order.org == org_id, Order.status == "paid").first()
         assert (await orders.invoice_pdf(org_id, order["id"])).startswith(b"%PDF")
     assert previews >= 12
+
+
+async def test_every_seeded_card_is_the_sandbox_providers_and_charges(org_id):
+    """Cards were saved through the payment-method service: each one the sandbox knows charges, except the
+    one that has expired, which the provider declines as expired (never "Unknown card")."""
+    methods = await PaymentMethod.select().where(PaymentMethod.org == org_id)
+    outcomes = Counter()
+    with use_clock(FrozenClock(SEEDED_AT)):
+        for method in methods:
+            result = await get_provider(method["provider"]).charge(
+                method["provider_ref"], 100, "USD", idempotency_key=f"demo-check-{method['id']}"
+            )
+            expired = (method["exp_year"], method["exp_month"]) < (SEEDED_AT.year, SEEDED_AT.month)
+            assert result.succeeded is not expired, (method["brand"], method["last4"], result.message)
+            outcomes[result.decline_code or "ok"] += 1
+    assert outcomes == {"ok": len(methods) - 1, "expired_card": 1}
+
+
+async def test_the_benefits_api_answers_on_demo_data(org_id, client, keyring):
+    key = await create_api_key(keyring, await Organization.objects().where(Organization.id == org_id).first())
+    headers = {"Authorization": f"Bearer {key}"}
+    listed = await client.get("/v1/benefits", headers=headers)
+    assert listed.status_code == 200, listed.text
+    benefits = listed.json()["items"]
+    assert len(benefits) == 5
+    discord = next(b for b in benefits if b["type"] == "discord")
+    assert (await client.get(f"/v1/benefits/{discord['id']}", headers=headers)).status_code == 200
+    renamed = await client.patch(
+        f"/v1/benefits/{discord['id']}", json={"description": "Acme on Discord"}, headers=headers
+    )
+    assert renamed.status_code == 200, renamed.text
+
+
+# The tests below change the demo's data: they run last, after the comparisons above.
+
+
+async def test_a_seat_increase_is_charged_to_the_seeded_card(org_id):
+    ada = await Customer.objects().where(Customer.org == org_id, Customer.external_id == "usr_1001").first()
+    [team] = await subscriptions.list_subscriptions(org_id, customer_id=ada.id)
+    with use_clock(FrozenClock(SEEDED_AT)):
+        change = await subscriptions.change_seats(org_id, team.id, team.seats + 2, customer_id=ada.id)
+    assert change.order is not None
+    assert change.order.status == "paid"
+    assert change.order.total > 0
+    assert change.subscription.status == "active"
+
+
+async def test_the_past_due_customer_pays_after_updating_the_card(org_id, keyring):
+    [past_due] = await Subscription.select().where(
+        Subscription.org == org_id, Subscription.status == "past_due"
+    )
+    customer_id = past_due["customer"]
+    with use_clock(FrozenClock(SEEDED_AT)):
+        await payments.add_payment_method(
+            org_id,
+            customer_id,
+            keyring=keyring,
+            number="4242424242424242",
+            exp_month=12,
+            exp_year=2030,
+            cvc="123",
+        )
+        assert await orders.unpaid_orders(org_id, customer_id) == []
+    again = await subscriptions.get_subscription(org_id, past_due["id"])
+    assert again.status == "active"

@@ -47,7 +47,7 @@ def well_formed(html: str) -> list[str]:
     return checker.problems + [f"<{tag}> never closed" for tag in checker.stack]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 async def demo(engine, keyring):
     created = await seed_demo(keyring, slug=f"demo-{uuid.uuid4().hex[:8]}", name="Acme")
     assert created is not None
