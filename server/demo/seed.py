@@ -305,7 +305,7 @@ class _Story:
             "custom",
             "Priority support",
             instructions="Write to priority@acme.example: a person answers within 4 business hours.",
-            url="https://acme.example/priority-support",
+            url="mailto:priority@acme.example",
         )
         team = [license_key, discord, download, priority]
         await self._product(

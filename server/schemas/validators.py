@@ -66,6 +66,18 @@ def check_url(value: str, field: str) -> str:
     raise Invalid(f"{field} must be an https:// URL (http:// only for localhost)")
 
 
+_MAILTO = re.compile(r"^mailto:[^@\s:/?#]+@[^@\s:/?#]+\.[^@\s:/?#]+$")
+
+
+def check_link(value: str, field: str) -> str:
+    """Where a customer may be sent: an https URL as ``check_url`` allows, or ``mailto:`` one address."""
+    if value.startswith("mailto:"):
+        if len(value) > 330 or not _MAILTO.match(value):
+            raise Invalid(f"{field} must be mailto: followed by one email address")
+        return value
+    return check_url(value, field)
+
+
 MAX_METADATA_PAIRS, MAX_METADATA_KEY, MAX_METADATA_VALUE = 50, 40, 500
 
 

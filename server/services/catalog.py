@@ -33,7 +33,7 @@ from server.schemas.catalog import (
     ProductUpdate,
 )
 from server.schemas.common import json_value
-from server.schemas.validators import check_metadata, check_url
+from server.schemas.validators import check_link, check_metadata, check_url
 from server.services.constraints import unique_or_conflict
 from server.services.pagination import Page, paginate
 
@@ -291,7 +291,7 @@ async def _check_benefit_properties(org_id: UUID, kind: BenefitType, props: Bene
     if props.invite_url is not None:
         check_url(props.invite_url, "properties.invite_url")
     if props.url is not None:
-        check_url(props.url, "properties.url")
+        check_link(props.url, "properties.url")
     if kind == BenefitType.DISCORD and not props.invite_url:
         raise Invalid("a discord benefit needs properties.invite_url")
     if kind == BenefitType.CUSTOM and not (props.instructions or props.url):

@@ -158,6 +158,10 @@ async def test_product_update_archive_and_benefits(client, api_headers):
             },
             201,
         ),
+        ({"type": "custom", "description": "c", "properties": {"url": "mailto:help@acme.example"}}, 201),
+        ({"type": "custom", "description": "c", "properties": {"url": "mailto:a@b.c?cc=x@y.z"}}, 422),
+        ({"type": "custom", "description": "c", "properties": {"url": "mailto:"}}, 422),
+        ({"type": "custom", "description": "c", "properties": {"url": "javascript:alert(1)"}}, 422),
     ],
 )
 async def test_benefit_properties_are_checked_per_type(client, api_headers, body, status):
