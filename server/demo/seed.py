@@ -271,28 +271,20 @@ class _Story:
                 PortalSettingsPatch,
             ),
         )
-        api = await catalog.create_meter(
-            self.org_id,
-            MeterCreate(
-                name="API requests",
-                event_name="api_requests",
-                unit_name="requests",
-                aggregation=MeterAggregation.SUM,
-            ),
-        )
-        storage = await catalog.create_meter(
-            self.org_id,
-            MeterCreate(
-                name="Storage",
-                event_name="storage_gb_hours",
-                unit_name="GB-hours",
-                aggregation=MeterAggregation.SUM,
-            ),
-        )
+        api, storage = [
+            await catalog.create_meter(
+                self.org_id,
+                MeterCreate(name=name, event_name=event, unit_name=unit, aggregation=MeterAggregation.SUM),
+            )
+            for name, event, unit in (
+                ("API requests", "api_requests", "requests"),
+                ("Storage", "storage_gb_hours", "GB-hours"),
+            )
+        ]
         guide = await files.store_file(
             self.org_id, name="acme-cli-quickstart.md", mime_type="text/markdown", content=QUICKSTART_GUIDE
         )
-        benefit = functools.partial(self._benefit)
+        benefit = self._benefit
         license_key = await benefit(
             "license_key", "Acme Desktop license key", prefix="ACME", activation_limit=3
         )

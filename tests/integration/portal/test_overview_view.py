@@ -1,17 +1,17 @@
 """The overview: welcome, subscriptions, recent orders, balance, and every benefit type working."""
 
-import hashlib
 import re
 
 from server import clock
 from server.db.enums import BenefitType, Interval, PriceKind
-from server.db.tables import BenefitGrant, Organization, StoredFile
+from server.db.tables import BenefitGrant, Organization
 from server.portal.documents import document_link
 from server.schemas.catalog import BenefitCreate, BenefitProperties, PriceCreate, ProductCreate
 from server.schemas.customers import CustomerCreate
 from server.schemas.portal_settings import dump_portal_settings, load_portal_settings
 from server.services.catalog import create_benefit, create_product, product_views
 from server.services.customers import create_customer
+from server.services.files import store_file
 from server.services.payments import add_payment_method
 from server.services.subscriptions import create_subscription
 from tests.integration.portal.conftest import fetch_document
@@ -22,17 +22,7 @@ def bearer(session):
 
 
 async def _file(org, content=b"%PDF-1.4 handbook"):
-    stored = StoredFile(
-        org=org.org.id,
-        name="Handbook v2.pdf",
-        mime_type="application/pdf",
-        size=len(content),
-        sha256=hashlib.sha256(content).hexdigest(),
-        content=content,
-        created_at=clock.now(),
-    )
-    await stored.save()
-    return stored
+    return await store_file(org.org.id, name="Handbook v2.pdf", mime_type="application/pdf", content=content)
 
 
 async def _subscribe_with_benefits(org, customer, keyring):
