@@ -14,7 +14,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from server.portal.documents import PREFIX as DOCUMENTS
+from server.paths import DOCUMENTS_PREFIX as DOCUMENTS
 
 REDACTED = "[redacted]"
 CREDENTIAL_PATHS = (re.compile("^(" + re.escape(DOCUMENTS) + r")[^/?]+$"),)
@@ -47,10 +47,13 @@ class RedactCredentials(logging.Filter):
 
 
 def log_config() -> dict[str, Any]:
-    """uvicorn's logging configuration with ``RedactCredentials`` on its access handler."""
+    """uvicorn's logging configuration with ``RedactCredentials`` on its access handler.
+
+    The filter is named, not passed: each ``--workers`` child unpickles this before it answers uvicorn's
+    health ping, so it must import nothing heavy (this module stays free of the app)."""
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
-    config.setdefault("filters", {})["redact_credentials"] = {"()": RedactCredentials}
+    config.setdefault("filters", {})["redact_credentials"] = {"()": f"{__name__}.RedactCredentials"}
     config["handlers"]["access"]["filters"] = ["redact_credentials"]
     return config

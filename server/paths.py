@@ -1,4 +1,5 @@
-"""Where templates and static files are: inside the wheel (``server/_data``) or at the repo root."""
+"""Where templates and static files are (inside the wheel, ``server/_data``, or at the repo root), and the URL
+prefix of download links, which the access log redacts without importing the portal."""
 
 from pathlib import Path
 
@@ -12,3 +13,4 @@ def _data_dir(name: str) -> Path:
 
 TEMPLATES_DIR = _data_dir("templates")
 STATIC_DIR = _data_dir("static")
+DOCUMENTS_PREFIX = "/embed/documents/"

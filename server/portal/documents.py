@@ -22,6 +22,7 @@ from litestar.params import FromPath
 
 from server import clock
 from server.errors import DomainError, NotFound
+from server.paths import DOCUMENTS_PREFIX as PREFIX
 from server.portal.rendering import render
 from server.security.keyring import Keyring
 from server.services.files import granted_file
@@ -29,7 +30,6 @@ from server.services.orders import get_order, invoice_pdf, receipt_pdf
 
 LINK_LIFETIME = timedelta(seconds=60)
 SALT = "selfserve.document-link.v2"
-PREFIX = "/embed/documents/"
 Kind = Literal["invoice", "receipt", "file"]
 KINDS: tuple[str, ...] = get_args(Kind)
 
