@@ -414,13 +414,14 @@ async def test_a_seat_increase_is_charged_to_the_seeded_card(org_id):
     assert change.subscription.status == "active"
 
 
-async def test_the_past_due_customer_pays_after_updating_the_card(org_id, keyring):
+async def test_the_past_due_customer_pays_now_after_adding_a_card(org_id, keyring):
     [past_due] = await Subscription.select().where(
         Subscription.org == org_id, Subscription.status == "past_due"
     )
     customer_id = past_due["customer"]
     with use_clock(FrozenClock(SEEDED_AT)):
-        await payments.add_payment_method(
+        [failed] = await orders.unpaid_orders(org_id, customer_id)
+        card = await payments.add_payment_method(
             org_id,
             customer_id,
             keyring=keyring,
@@ -428,7 +429,8 @@ async def test_the_past_due_customer_pays_after_updating_the_card(org_id, keyrin
             exp_month=12,
             exp_year=2030,
             cvc="123",
+            make_default=False,
         )
-        assert await orders.unpaid_orders(org_id, customer_id) == []
-    again = await subscriptions.get_subscription(org_id, past_due["id"])
-    assert again.status == "active"
+        paid = await orders.pay_order(org_id, failed.id, customer_id=customer_id, payment_method_id=card.id)
+    assert (paid.status, paid.last_payment_error) == ("paid", "")
+    assert (await subscriptions.get_subscription(org_id, past_due["id"])).status == "active"
