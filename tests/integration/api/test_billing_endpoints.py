@@ -200,16 +200,18 @@ async def test_payment_methods(client, api_headers, shop, org):
 
 async def test_customer_seats(client, api_headers, shop, keyring):
     subscription = await _subscribe(client, api_headers, shop, seats=2)
-    body = {"subscription_id": subscription["id"], "email": "grace@example.com"}
+    # addresses of this test alone: the database (and its mail table) is shared by the whole run
+    invitee, owner = f"grace-{subscription['id']}@example.com", f"ada-{subscription['id']}@example.com"
+    body = {"subscription_id": subscription["id"], "email": invitee}
     seat = await _ok(await client.post("/v1/customer-seats", json=body, headers=api_headers), 201)
     assert seat["status"] == "pending"
     assert seat["claim_token"]
-    [mail] = await EmailMessage.objects().where(EmailMessage.to_address == "grace@example.com")
+    [mail] = await EmailMessage.objects().where(EmailMessage.to_address == invitee)
     assert "#token=" + seat["claim_token"] in read_content(keyring, mail.body_encrypted).text
-    own_mail = {**body, "email": "ada@example.com", "send_invitation": False}
+    own_mail = {**body, "email": owner, "send_invitation": False}
     quiet = await _ok(await client.post("/v1/customer-seats", json=own_mail, headers=api_headers), 201)
     assert quiet["claim_token"]
-    assert not await EmailMessage.exists().where(EmailMessage.to_address == "ada@example.com")
+    assert not await EmailMessage.exists().where(EmailMessage.to_address == owner)
     full = await client.post(
         "/v1/customer-seats", json={**body, "email": "alan@example.com"}, headers=api_headers
     )
