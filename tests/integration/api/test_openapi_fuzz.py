@@ -17,6 +17,15 @@ class Unlimited:
     async def hit(self, bucket, limit):
         return None
 
+    async def peek(self, bucket, limit):
+        return None
+
+    async def block(self, bucket, seconds):
+        return None
+
+    async def blocked_for(self, bucket):
+        return None
+
 
 def _merchant_api_schema(settings, api_headers):
     # schemathesis drives the app from its own event-loop thread, so this app opens its own engine.
