@@ -14,7 +14,7 @@ from server.errors import Invalid
 from server.i18n import gettext as _
 from server.portal.documents import document_path
 from server.services.orders import PAID_STATUSES, lines_and_refunds, list_orders, pay_order
-from server.services.payments import list_payment_methods
+from server.services.payments import card_expired, list_payment_methods
 from widgets import ActionResult, Params, View, require_writable
 
 PAGE_SIZE = 20
@@ -72,7 +72,8 @@ class OrdersModel(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def card_options(ctx: PortalContext) -> list[CardOption]:
-    """The customer's cards to pay an order with, the default first."""
+    """The customer's cards that can pay an order (an expired one would only be declined), the default
+    first."""
     return [
         CardOption(
             id=str(m.id),
@@ -80,6 +81,7 @@ async def card_options(ctx: PortalContext) -> list[CardOption]:
             is_default=bool(m.is_default),
         )
         for m in await list_payment_methods(ctx.org.id, ctx.customer.id)
+        if not card_expired(m)
     ]
 
 

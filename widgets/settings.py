@@ -7,7 +7,7 @@ from uuid import UUID
 
 import msgspec
 
-from server import clock, i18n
+from server import i18n
 from server.auth.magic_links import normalize_email, request_email_change
 from server.auth.sessions import PortalContext
 from server.countries import country_choices
@@ -24,6 +24,7 @@ from server.services.oauth_providers import provider_names, sign_in_options
 from server.services.orders import unpaid_orders
 from server.services.payments import (
     add_payment_method,
+    card_expired,
     list_payment_methods,
     remove_payment_method,
     set_default_payment_method,
@@ -132,7 +133,6 @@ def _address(value: Any) -> dict[str, str]:
 
 async def load(ctx: PortalContext, params: Params) -> AccountModel:
     customer = ctx.customer
-    today = clock.now()
     methods = await list_payment_methods(ctx.org.id, customer.id)
     return AccountModel(
         add_card_open=not methods or params.get("action") == "update_payment_method",
@@ -145,7 +145,7 @@ async def load(ctx: PortalContext, params: Params) -> AccountModel:
                 exp_month=int(m.exp_month),
                 exp_year=int(m.exp_year),
                 is_default=bool(m.is_default),
-                expired=(m.exp_year, m.exp_month) < (today.year, today.month),
+                expired=card_expired(m),
             )
             for m in methods
         ],

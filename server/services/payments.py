@@ -69,6 +69,12 @@ async def get_default_payment_method(org_id: UUID, customer_id: UUID) -> Payment
     )
 
 
+def card_expired(method: PaymentMethod) -> bool:
+    """A card can be charged through the last day of its expiry month."""
+    today = clock.now()
+    return (int(method.exp_year), int(method.exp_month)) < (today.year, today.month)
+
+
 async def list_payment_methods(org_id: UUID, customer_id: UUID) -> list[PaymentMethod]:
     """The default first, then newest first."""
     methods = (

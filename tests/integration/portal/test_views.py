@@ -215,6 +215,20 @@ async def test_failed_order_is_paid_from_the_portal(client, open_session, org, c
     assert row.status == OrderStatus.PAID
 
 
+async def test_an_expired_card_is_not_offered_to_pay_with(client, open_session, org, customer, keyring):
+    """Paying with an expired card can only be declined: the views send the customer to add a card."""
+    expired = await _card(org, customer, keyring)
+    order = await _order(org, customer)
+    await Order.update({Order.status: OrderStatus.PENDING, Order.paid_at: None}).where(Order.id == order.id)
+    with use_clock(FrozenClock(clock.now().replace(year=int(expired.exp_year) + 1))):
+        session = await open_session()
+        orders_page = await client.get("/embed/views/orders", headers=bearer(session))
+        settings_page = await client.get("/embed/views/settings", headers=bearer(session))
+    assert 'data-action="pay"' not in orders_page.text
+    assert "Add a card in Settings" in orders_page.text
+    assert "Expired" in settings_page.text
+
+
 async def test_adding_a_card_in_settings_retries_the_failed_order(
     client, open_session, org, customer, keyring
 ):
