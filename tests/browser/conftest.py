@@ -136,6 +136,14 @@ function record(name) {{ return (type, detail) => events.push({{ name, type, det
         return (origin or self.allowed) + path
 
 
+class HostServer(ThreadingHTTPServer):
+    """The host site's server, with a listen backlog deep enough for the webhook worker's concurrent sends
+    and the browser's requests at once (the default of 5 let a send fail under load; its retry came a
+    minute later)."""
+
+    request_queue_size = 128
+
+
 def _handler(site: HostSite) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:
@@ -219,14 +227,14 @@ async def running_stack(db_kind: str, data_dir: Path, mail: Inbox, mail_port: in
             "SELFSERVE_GITHUB_API_BASE": github.url,
         }
         process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True, env=environment)
-        server: ThreadingHTTPServer | None = None
+        server: HostServer | None = None
         try:
             assert process.stdout is not None
             info = json.loads(process.stdout.readline() or "{}")
             assert info, "the browser stack did not start (see its stderr above)"
             started = Stack(**info, mail=mail, github=github)
             started.host = HostSite(stack=started, port=host_port)
-            server = ThreadingHTTPServer(("127.0.0.1", host_port), _handler(started.host))
+            server = HostServer(("127.0.0.1", host_port), _handler(started.host))
             threading.Thread(target=server.serve_forever, daemon=True).start()
             deadline = time.monotonic() + STARTUP_SECONDS
             async with httpx.AsyncClient(timeout=2) as http:

@@ -93,48 +93,41 @@ async def emails_to(stack: Stack, address: str, count: int = 1) -> list[EmailMes
     raise AssertionError(f"{address} got {len(stack.mail.received_by(address))} emails, expected {count}")
 
 
-def link_in(message: EmailMessage) -> str:
-    """The portal link (``/portal/{slug}#token=...``) in an email's plain-text part."""
-    body = message.get_body(("plain",))
-    assert body is not None, message
-    found = LINK.search(body.get_content())
-    assert found, body.get_content()
-    return found.group(0)
-
-
-async def sign_in_hosted(page: Any, stack: Stack, email: str) -> None:
-    """What a person does: open the hosted portal, ask for a link, open it from the email, see the portal."""
-    assert stack.mail is not None
-    before = len(stack.mail.received_by(email))
-    await page.goto(f"{stack.portal_url}/portal/{stack.slug}")
-    await page.get_by_label("Email address").fill(email)
-    await page.get_by_role("button", name="Email me a sign-in link").click()
-    await page.get_by_role("heading", name="Check your email").wait_for()
-    received = await emails_to(stack, email, before + 1)
-    await page.goto(link_in(received[-1]))
-    await page.get_by_role("button", name="Sign out").wait_for()
-    await page.get_by_role("heading", level=1, name="Overview").wait_for()
-
-
 CONSOLE_LINK = re.compile(r"https?://\S+/console/login\?org=[\w-]+#token=[\w-]+")
 DEMO_OWNER = "owner@acme.example"
 
 
-async def sign_in_console(page: Any, stack: Stack, email: str = DEMO_OWNER) -> None:
-    """What a staff member does: ask for a console link, open it from the email, land on the console."""
+def link_in(message: EmailMessage, pattern: re.Pattern[str] = LINK) -> str:
+    """The link ``pattern`` finds (a portal link, ``/portal/{slug}#token=...``) in an email's plain text."""
+    body = message.get_body(("plain",))
+    assert body is not None, message
+    found = pattern.search(body.get_content())
+    assert found, body.get_content()
+    return found.group(0)
+
+
+async def emailed_sign_in(page: Any, stack: Stack, start: str, email: str, link: re.Pattern[str]) -> None:
+    """Open ``start`` (a sign-in page), ask for a link for ``email``, open the link the email brings."""
     assert stack.mail is not None
     before = len(stack.mail.received_by(email))
-    await page.goto(f"{stack.portal_url}/console")
+    await page.goto(stack.portal_url + start)
     await page.get_by_label("Email address").fill(email)
     await page.get_by_role("button", name="Email me a sign-in link").click()
     await page.get_by_role("heading", name="Check your email").wait_for()
     received = await emails_to(stack, email, before + 1)
-    body = received[-1].get_body(("plain",))
-    assert body is not None
-    found = CONSOLE_LINK.search(body.get_content())
-    assert found, body.get_content()
-    await page.goto(found.group(0))
+    await page.goto(link_in(received[-1], link))
     await page.get_by_role("button", name="Sign out").wait_for()
+
+
+async def sign_in_hosted(page: Any, stack: Stack, email: str) -> None:
+    """What a person does: open the hosted portal, ask for a link, open it from the email, see the portal."""
+    await emailed_sign_in(page, stack, f"/portal/{stack.slug}", email, LINK)
+    await page.get_by_role("heading", level=1, name="Overview").wait_for()
+
+
+async def sign_in_console(page: Any, stack: Stack, email: str = DEMO_OWNER) -> None:
+    """What a staff member does: ask for a console link, open it from the email, land on the console."""
+    await emailed_sign_in(page, stack, "/console", email, CONSOLE_LINK)
 
 
 async def webhook_events(
@@ -154,4 +147,19 @@ async def webhook_events(
         if len(found) >= count:
             return found
         await asyncio.sleep(0.05)
-    raise AssertionError(f"{len(found)} verified {type_} webhooks arrived, expected {count}")
+    raise AssertionError(
+        f"{len(found)} verified {type_} webhooks arrived, expected {count}; "
+        f"deliveries not yet received: {await _undelivered(stack)}"
+    )
+
+
+async def _undelivered(stack: Stack) -> list[dict[str, Any]]:
+    """The delivery log's rows that have not succeeded, with their errors (says why a webhook is late)."""
+    async with httpx.AsyncClient(base_url=stack.portal_url, timeout=10) as http:
+        response = await http.get(
+            "/v1/webhook-deliveries",
+            params={"limit": 100, "status": "pending"},
+            headers={"authorization": f"Bearer {stack.api_key}"},
+        )
+    fields = ("event_type", "attempts", "last_status_code", "last_error")
+    return [{k: d.get(k) for k in fields} for d in response.json().get("items", [])]
