@@ -44,3 +44,9 @@ document.addEventListener("click", function (event) {
   });
   form.addEventListener("change", function (event) { if (event.target.name === "default_theme") refresh(); });
 })();
+/* The preview frame says how tall its content is (the portal's "resize" message): no inner scrollbar. */
+window.addEventListener("message", function (event) {
+  var preview = document.getElementById("sc-preview"), m = event.data;
+  if (!preview || event.source !== preview.contentWindow || event.origin !== location.origin) return;
+  if (m && m.v === 1 && m.type === "resize" && m.data.height > 0) preview.style.height = Math.min(m.data.height, 4000) + "px";
+});

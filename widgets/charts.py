@@ -6,6 +6,7 @@ label that portal.css shows on hover and focus."""
 
 from __future__ import annotations
 
+import math
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -35,8 +36,11 @@ class Point:
     spoken: str
 
 
-def bar_chart(points: list[Point], *, number: Callable[[float], str]) -> Markup:
-    """Bars for ``points`` with a date axis and a value axis whose figures ``number`` formats."""
+def bar_chart(
+    points: list[Point], *, number: Callable[[float], str], counts: bool = False, label_rotation: int = 0
+) -> Markup:
+    """Bars for ``points`` with a date axis and a value axis whose figures ``number`` formats. ``counts``:
+    the value axis steps by whole numbers only; ``label_rotation`` tilts long axis labels (degrees)."""
     chart = pygal.Bar(
         width=WIDTH,
         height=HEIGHT,
@@ -57,6 +61,12 @@ def bar_chart(points: list[Point], *, number: Callable[[float], str]) -> Markup:
         style=pygal.style.Style(label_font_size=LABEL_PX, major_label_font_size=LABEL_PX),
     )
     chart.x_labels = [point.axis for point in points]
+    if label_rotation:
+        chart.config.x_label_rotation = label_rotation
+    if counts:
+        top = max(point.value for point in points)
+        step = max(1, math.ceil(top / AXIS_LABELS))
+        chart.config.y_labels = list(range(0, top + step, step))
     chart.add("", [point.value for point in points])
     svg = chart.render_tree()
     _strip_scripting(svg)

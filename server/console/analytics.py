@@ -26,20 +26,21 @@ def _count(value: float) -> str:
     return f"{value:,.0f}"
 
 
-def _chart(pairs: list[tuple[str, int]], noun: str) -> str:
-    """A bar chart of (label, count) pairs; empty when there is nothing to draw."""
+def _chart(pairs: list[tuple[str, int]], noun: str, *, dates: bool = False) -> str:
+    """A bar chart of (label, count) pairs; empty when there is nothing to draw. Named bars get tilted
+    labels (a date axis shows only some dates, level)."""
     if not pairs or not any(count for _, count in pairs):
         return ""
-    return str(
-        bar_chart([Point(label, count, f"{label}: {count} {noun}") for label, count in pairs], number=_count)
-    )
+    points = [Point(label, count, f"{label}: {count} {noun}") for label, count in pairs]
+    return str(bar_chart(points, number=_count, counts=True, label_rotation=0 if dates else 25))
 
 
 def daily_sessions(result: PortalReport, days: int) -> list[tuple[str, int]]:
-    """Sessions per day over the whole window, days without any included (0)."""
+    """Sessions per day over the whole window (days without any included), labelled like "Sep 6"."""
     counted = {day.day: day.count for day in result.logins_per_day}
     first = result.end.date() - timedelta(days=days - 1)
-    return [(str(first + timedelta(n)), counted.get(str(first + timedelta(n)), 0)) for n in range(days)]
+    dates = [first + timedelta(n) for n in range(days)]
+    return [(f"{d:%b} {d.day}", counted.get(d.isoformat(), 0)) for d in dates]
 
 
 class AnalyticsController(Controller):
@@ -68,7 +69,7 @@ class AnalyticsController(Controller):
             report=result,
             entries=entries,
             total_sessions=sum(count for _, count in sessions),
-            sessions_chart=_chart(sessions, "sessions"),
+            sessions_chart=_chart(sessions, "sessions", dates=True),
             sections_chart=_chart(list(result.views_per_section.items()), "views"),
             actions_chart=_chart(sorted(actions.items()), "actions"),
             reasons_chart=_chart(reasons, "cancellations"),

@@ -22,7 +22,7 @@ from server.auth.magic_links import LinkRefused, redeem_link, save_link
 from server.console.staff import active_member, memberships
 from server.db.engine import write_transaction
 from server.db.enums import MagicLinkPurpose, StaffRole
-from server.db.tables import Organization, StaffMember, StaffSession
+from server.db.tables import MagicLink, Organization, StaffMember, StaffSession
 from server.errors import Unauthorized
 from server.mail import queue_email
 from server.security.keyring import Keyring
@@ -43,6 +43,7 @@ class Staff:
     """Who is using the console: what every console page and guard receives."""
 
     session_id: UUID
+    member: StaffMember
     member_id: UUID
     email: str
     name: str
@@ -79,26 +80,31 @@ async def request_links(email: str, *, keyring: Keyring, public_url: str) -> int
     return len(teams)
 
 
-async def open_session(org: Organization, secret: str) -> tuple[str, StaffSession]:
-    """Use up a console link of ``org`` and open a session for its staff member; ``LinkRefused`` when the
-    link is unknown, used, expired or its member has left the team (the link stays usable then)."""
+async def use_link(org: Organization, secret: str) -> tuple[StaffMember, MagicLink]:
+    """Use up a console link of ``org``: its staff member and the link; ``LinkRefused`` when the link is
+    unknown, used, expired or its member has left the team (the link stays usable then)."""
     async with write_transaction():
         link = await redeem_link(org.id, secret, STAFF_PURPOSES)
         member = await active_member(org.id, link.email)
         if member is None:
             raise LinkRefused("this person is no longer on the team", email=link.email)
-        session_secret = secrets.token_urlsafe(32)
-        now = clock.now()
-        session = StaffSession(
-            org=org.id,
-            staff=member.id,
-            token_hash=sha256_hex(session_secret),
-            csrf_secret=new_csrf_secret(),
-            created_at=now,
-            last_seen_at=now,
-            expires_at=now + IDLE,
-        )
-        await session.save()
+    return member, link
+
+
+async def open_session(org: Organization, member: StaffMember) -> tuple[str, StaffSession]:
+    """A new console session for ``member`` (signed in by a link, and by a code when they asked for one)."""
+    session_secret = secrets.token_urlsafe(32)
+    now = clock.now()
+    session = StaffSession(
+        org=org.id,
+        staff=member.id,
+        token_hash=sha256_hex(session_secret),
+        csrf_secret=new_csrf_secret(),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + IDLE,
+    )
+    await session.save()
     return session_secret, session
 
 
@@ -122,6 +128,7 @@ async def find_staff(secret: str) -> Staff:
         ).where(StaffSession.id == session.id)
     return Staff(
         session_id=session.id,
+        member=member,
         member_id=member.id,
         email=member.email,
         name=member.name,

@@ -18,7 +18,7 @@ from server.console.guards import requires_admin, requires_viewer
 from server.console.pages import api_input, render_page
 from server.db.tables import WebhookEvent
 from server.errors import DomainError
-from server.schemas.webhooks import WebhookEndpointCreate
+from server.schemas.webhooks import WebhookEndpointCreate, WebhookEndpointOut
 from server.services.api_keys import create_api_key, list_api_keys, revoke_api_key
 from server.webhooks import endpoints
 from server.webhooks.outbox import EVENT_TYPES
@@ -141,7 +141,7 @@ async def developers_page(
         "console/developers.html",
         status=status,
         keys=sorted(keys.items, key=lambda k: k.revoked_at is not None),
-        endpoints=hooks.items,
+        endpoints=[WebhookEndpointOut.of(e) for e in hooks.items],
         event_types=EVENT_TYPES,
         deliveries=deliveries,
         attempts=await endpoints.attempts_of(org_id, [d.id for d in deliveries]),

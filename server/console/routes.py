@@ -14,7 +14,7 @@ from server.console.developers import DevelopersController
 from server.console.guards import requires_viewer, signed_in, staff_of
 from server.console.pages import EXCEPTION_HANDLERS, render_page
 from server.console.portal import PortalSettingsController
-from server.console.signin import login_page, open_console, request_link
+from server.console.signin import login_page, open_console, request_link, second_factor
 from server.console.team import TeamController
 from server.services.merchant_overview import overview
 
@@ -32,7 +32,7 @@ async def home(request: Request[Any, Any, Any], staff: NamedDependency[Staff]) -
 CONSOLE_ROUTE_HANDLERS: list[Any] = [
     Router(
         path="/",
-        route_handlers=[login_page, request_link, open_console],
+        route_handlers=[login_page, request_link, open_console, second_factor],
         exception_handlers=EXCEPTION_HANDLERS,
         include_in_schema=False,
     ),

@@ -4,21 +4,25 @@
   (from the fragment) to ``POST /console/session``.
 - ``POST /console/login`` emails a link per team the address is on: the same page whether or not it is on
   any; the portal's limits (6/min, 12/h per email and per IP, then 15 minutes blocked).
-- ``POST /console/session`` turns a link into a session cookie, or shows a friendly page to ask for a new one.
+- ``POST /console/session`` turns a link into a session cookie, or shows a friendly page to ask for a new one;
+  for staff who turned on a second factor it asks for their authenticator code first (``POST /console/code``).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
+from uuid import UUID
 
 from litestar import Request, Response, get, post
 from litestar.params import QueryParameter, URLEncodedBody
 
 from server.auth.csrf import check_same_origin
 from server.auth.magic_links import LinkRefused, normalize_email, throttle_login
-from server.console.auth import COOKIE, end_session, open_session, request_links, session_cookie
+from server.console import totp
+from server.console.auth import COOKIE, end_session, open_session, request_links, session_cookie, use_link
 from server.console.pages import render_page
-from server.db.tables import Organization
+from server.console.staff import get_staff
+from server.db.tables import Organization, StaffMember
 from server.errors import Invalid
 from server.settings import Settings
 
@@ -65,9 +69,51 @@ async def open_console(request: Request[Any, Any, Any], data: Form) -> Response[
     try:
         if org is None:
             raise LinkRefused("this link is not valid")
-        secret, _ = await open_session(org, data.get("token", "").strip())
+        member, link = await use_link(org, data.get("token", "").strip())
     except LinkRefused as exc:
         return _login(request, "expired", status=410, email=exc.email or "")
+    if member.totp_secret_encrypted is not None:
+        return _login(
+            request, "code", ticket=totp.issue_ticket(request.app.state.keyring, org.id, member.id, link.id)
+        )
+    return await _signed_in(request, org, member)
+
+
+@post("/console/code", name="console-second-factor", include_in_schema=False, status_code=303)
+async def second_factor(request: Request[Any, Any, Any], data: Form) -> Response[str]:
+    """The authenticator code of a staff member who turned it on, after their link."""
+    state = request.app.state
+    check_same_origin(request, state.settings.public_origin)
+    ticket = totp.read_ticket(state.keyring, data.get("ticket", ""))
+    org = member = None
+    if ticket is not None:
+        org = await Organization.objects().where(Organization.id == UUID(ticket.org)).first()
+        member = await get_staff(UUID(ticket.org), UUID(ticket.member)) if org else None
+    if ticket is None or org is None or member is None or member.totp_secret_encrypted is None:
+        return _login(request, "expired", status=410)
+    wait = await throttle_login(state.rate_limiter, [f"console:code:{member.id}"])
+    if wait is not None:
+        error = "Too many codes tried. Please wait 15 minutes and sign in again."
+        return _login(
+            request,
+            "code",
+            status=429,
+            ticket=data["ticket"],
+            error=error,
+            headers={"retry-after": str(wait)},
+        )
+    if not totp.code_matches(state.keyring.box.decrypt(member.totp_secret_encrypted), data.get("code", "")):
+        error = "That code does not match. Type the newest code your app shows."
+        return _login(request, "code", status=422, ticket=data["ticket"], error=error)
+    if not await state.replay_store.burn(f"console-code:{ticket.link}", org.id, ticket.expires_at):
+        return _login(request, "expired", status=410)
+    return await _signed_in(request, org, member)
+
+
+async def _signed_in(
+    request: Request[Any, Any, Any], org: Organization, member: StaffMember
+) -> Response[str]:
+    secret, _ = await open_session(org, member)
     previous = request.cookies.get(COOKIE)
     if previous:
         await end_session(previous)

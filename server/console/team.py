@@ -1,4 +1,5 @@
-"""The console's home page, the team page (owners add and remove staff) and signing out."""
+"""The team page (owners add and remove staff), your account (the optional authenticator second factor) and
+signing out."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
 
+from server.console import totp
 from server.console.auth import COOKIE, Staff, cleared_cookie, end_session
 from server.console.guards import requires_owner, requires_viewer
 from server.console.pages import render_page, see_other
@@ -54,6 +56,61 @@ class TeamController(Controller):
         except DomainError as exc:
             return await _team_page(request, staff, status=exc.status, error=exc.detail)
         return await _team_page(request, staff, message=f"{member.email} can no longer sign in.")
+
+    @get("/account", name="console-account", guards=[requires_viewer])
+    async def account(self, request: Request[Any, Any, Any]) -> Response[str]:
+        return render_page(request, "console/account.html")
+
+    @post("/account/totp/start", name="console-totp-start", guards=[requires_viewer])
+    async def start_totp(
+        self, request: Request[Any, Any, Any], staff: NamedDependency[Staff]
+    ) -> Response[str]:
+        """A new secret for the staff member's authenticator app, shown as a QR code until confirmed."""
+        return _setup_page(request, staff, totp.new_secret())
+
+    @post("/account/totp/confirm", name="console-totp-confirm", guards=[requires_viewer])
+    async def confirm_totp(
+        self, request: Request[Any, Any, Any], staff: NamedDependency[Staff], data: Form
+    ) -> Response[str]:
+        keyring = request.app.state.keyring
+        secret = totp.read_setup(keyring, staff.member_id, data.get("setup", ""))
+        try:
+            await totp.turn_on(keyring, staff.member_id, secret, data.get("code", ""))
+        except DomainError as exc:
+            return _setup_page(request, staff, secret, status=exc.status, error=exc.detail)
+        return render_page(
+            request,
+            "console/account.html",
+            enabled=True,
+            message="Sign-ins now ask for a code from your app.",
+        )
+
+    @post("/account/totp/off", name="console-totp-off", guards=[requires_viewer])
+    async def totp_off(
+        self, request: Request[Any, Any, Any], staff: NamedDependency[Staff], data: Form
+    ) -> Response[str]:
+        try:
+            await totp.turn_off(request.app.state.keyring, staff.member, data.get("code", ""))
+        except DomainError as exc:
+            return render_page(request, "console/account.html", status=exc.status, error=exc.detail)
+        return render_page(
+            request, "console/account.html", enabled=False, message="Sign-ins no longer ask for a code."
+        )
+
+
+def _setup_page(
+    request: Request[Any, Any, Any], staff: Staff, secret: str, *, status: int = 200, **extra: Any
+) -> Response[str]:
+    uri = totp.setup_uri(secret, staff.email, staff.org.name)
+    return render_page(
+        request,
+        "console/account.html",
+        status=status,
+        setup=totp.sign_setup(request.app.state.keyring, staff.member_id, secret),
+        secret=secret,
+        qr=totp.qr_code(uri),
+        **extra,
+    )
 
 
 async def _team_page(

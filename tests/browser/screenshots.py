@@ -1,5 +1,6 @@
 """``make screenshots``: a PNG of every view, light and dark, at desktop width and at 390 px (a phone),
-embedded in a host page, into docs/screenshots/. Not collected by the normal run: pytest runs it when named
+embedded in a host page, and of every merchant console page (light and dark, and the home at 390 px), into
+docs/screenshots/. Not collected by the normal run: pytest runs it when named
 explicitly."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import REPO
-from tests.browser.support import ADA, VIEWS, open_portal, settled_height
+from tests.browser.support import ADA, VIEWS, open_portal, settled_height, sign_in_console
 
 OUT = REPO / "docs" / "screenshots"
 CUSTOMER = {"usage": "priya@monsoon-data.example"}
@@ -31,5 +32,51 @@ async def test_screenshot(browser, host, view, scheme, width):
         name = f"{view}-phone-{scheme}.png" if width < 600 else f"{view}-{scheme}.png"
         await page.locator("#billing iframe").screenshot(path=OUT / name)
         assert (OUT / name).stat().st_size > 1000
+    finally:
+        await context.close()
+
+
+CONSOLE_PAGES = {
+    "home": "/console",
+    "customers": "/console/customers",
+    "customer": "/console/customers?q=" + ADA,
+    "portal": "/console/portal",
+    "developers": "/console/developers",
+    "analytics": "/console/analytics?days=90",
+    "team": "/console/team",
+}
+CONSOLE_SHOTS = [(name, scheme, 1280) for name in CONSOLE_PAGES for scheme in ("light", "dark")]
+CONSOLE_SHOTS += [("home", scheme, 390) for scheme in ("light", "dark")]
+
+
+@pytest.fixture(scope="module")
+async def console_state(browser, stack, tmp_path_factory):
+    """The demo owner's signed-in browser state, saved once for every console shot."""
+    context = await browser.new_context()
+    page = await context.new_page()
+    await sign_in_console(page, stack)
+    path = tmp_path_factory.mktemp("console") / "state.json"
+    await context.storage_state(path=path)
+    await context.close()
+    return path
+
+
+@pytest.mark.parametrize(("name", "scheme", "width"), CONSOLE_SHOTS)
+async def test_console_screenshot(browser, stack, console_state, name, scheme, width):
+    context = await browser.new_context(
+        viewport={"width": width, "height": 900}, color_scheme=scheme, storage_state=console_state
+    )
+    try:
+        page = await context.new_page()
+        await page.goto(stack.portal_url + CONSOLE_PAGES[name])
+        if name == "customer":
+            await page.get_by_role("link", name=ADA).click()
+        if name == "portal":
+            frame = page.frame_locator("#sc-preview")
+            await frame.get_by_role("heading", level=1, name="Overview").wait_for()
+        OUT.mkdir(parents=True, exist_ok=True)
+        path = OUT / (f"console-{name}-phone-{scheme}.png" if width < 600 else f"console-{name}-{scheme}.png")
+        await page.screenshot(path=path, full_page=True)
+        assert path.stat().st_size > 1000
     finally:
         await context.close()

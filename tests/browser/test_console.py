@@ -37,6 +37,7 @@ PAGES = (
     "/console/developers",
     "/console/analytics",
     "/console/team",
+    "/console/account",
 )
 DEMO_BRAND = "#0f766e"
 

@@ -56,6 +56,7 @@ async def test_a_test_event_reaches_a_receiver_signed_with_the_secret_shown_once
     )
     assert added.status_code == 200, added.text
     secret = SECRET.search(added.text).group(1)
+    assert '<p class="ss-hint">order.paid</p>' in added.text  # the types it subscribes to, as a list
     endpoint_id = re.search(r'/console/developers/webhooks/([\w-]+)/test"', added.text).group(1)
     sent = await admin.post(f"/console/developers/webhooks/{endpoint_id}/test")
     assert "webhook_endpoint.test event is on its way" in sent.text
@@ -85,6 +86,7 @@ async def test_a_failed_delivery_shows_its_response_code_and_redelivers(
     await admin.post(f"/console/developers/webhooks/{endpoint_id}/test")
     await deliver_until_settled(job_context, org.org.id)
     page = (await admin.get("/console/developers")).text
+    assert '<p class="ss-hint">every event</p>' in page
     assert "response <span data-code>503</span>" in page
     delivery_id = re.search(r'/console/developers/deliveries/([\w-]+)/redeliver"', page).group(1)
     httpserver.expect_request("/flaky").respond_with_data("ok")

@@ -16,6 +16,7 @@ PUBLIC_WRITES = {
     "/portal/{slug:str}/claim": "claims a seat with the invitation's token",
     "/console/login": "asks for a console link; no session involved",
     "/console/session": "opens a console link; the link is the credential",
+    "/console/code": "a console sign-in's second step, with the signed ticket its link gave",
 }
 """Writes that never act on the session cookie (they refuse other sites' forms by Origin instead)."""
 
