@@ -12,7 +12,14 @@ from litestar.params import FromPath
 
 from server.api.openapi import API_KEY_SECURITY, CursorParam, LimitParam, example_body, problems
 from server.db.tables import Organization
-from server.schemas.catalog import BENEFIT_EXAMPLE, BenefitCreate, BenefitGrantOut, BenefitOut, BenefitUpdate
+from server.schemas.catalog import (
+    BENEFIT_EXAMPLE,
+    BenefitCreate,
+    BenefitGrantOut,
+    BenefitKeyCheck,
+    BenefitOut,
+    BenefitUpdate,
+)
 from server.schemas.common import Page
 from server.services import catalog, grants
 
@@ -81,3 +88,16 @@ class BenefitGrantController(Controller):
     ) -> BenefitGrantOut:
         """One benefit grant, live or revoked (what ``benefit_grant.*`` webhooks carry); never its secrets."""
         return await grants.get_grant(org.id, grant_id)
+
+    @post(
+        "/validate", operation_id="validateBenefitKey", status_code=200, responses=problems(404, writes=True)
+    )
+    async def validate_key(
+        self,
+        org: NamedDependency[Organization],
+        data: Annotated[BenefitKeyCheck, example_body({"key": "ACME-7KQ2M-X9P4D-T3VWB-HN8RC"})],
+    ) -> BenefitGrantOut:
+        """The live grant that holds a license key or API key your customer presented: check
+        ``customer_id`` and ``type`` before you accept it. A 404 for a key nobody holds, a regenerated API
+        key's old value, or a revoked grant's key. The key travels in the body, never in a URL."""
+        return await grants.validate_key(org.id, data.key)

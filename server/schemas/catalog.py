@@ -259,6 +259,11 @@ class BenefitGrantOut(msgspec.Struct, kw_only=True, frozen=True):
         )
 
 
+class BenefitKeyCheck(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    key: Annotated[str, Meta(min_length=1, max_length=500)]
+    """A license key or API key a customer presented to your app."""
+
+
 METER_EXAMPLE = {"name": "API calls", "event_name": "api_call", "unit_name": "calls", "aggregation": "count"}
 PRICE_EXAMPLE = {
     "kind": "per_seat",

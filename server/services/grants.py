@@ -168,9 +168,10 @@ async def _license_key(keyring: Keyring, row: dict[str, Any], prefix: str | None
     key = new_license_key(prefix)
     async with write_transaction():
         issued = await BenefitGrant.raw(
-            "UPDATE ss_benefit_grant SET secret_encrypted = {}, secret_hint = {} "
+            "UPDATE ss_benefit_grant SET secret_encrypted = {}, secret_hash = {}, secret_hint = {} "
             "WHERE id = {} AND secret_encrypted IS NULL RETURNING id",
             keyring.box.encrypt(key),
+            sha256_hex(key),
             key[-4:],
             row["id"],
         )
@@ -204,10 +205,11 @@ async def regenerate_api_key(org_id: UUID, grant_id: UUID, *, customer_id: UUID 
     return key
 
 
-async def find_grant_by_api_key(org_id: UUID, key: str) -> UUID | None:
-    """The live grant an API key belongs to (for merchants checking their customers' keys), or None."""
+async def validate_key(org_id: UUID, key: str) -> BenefitGrantOut:
+    """The live grant a license key or API key belongs to, for a merchant's app checking the key a customer
+    presents. Only the key's hash is looked up."""
     row = (
-        await BenefitGrant.select(BenefitGrant.id)
+        await BenefitGrant.select(*BenefitGrant.all_columns(), BenefitGrant.benefit.type)
         .where(
             BenefitGrant.org == org_id,
             BenefitGrant.secret_hash == sha256_hex(key),
@@ -215,4 +217,6 @@ async def find_grant_by_api_key(org_id: UUID, key: str) -> UUID | None:
         )
         .first()
     )
-    return uuid.UUID(str(row["id"])) if row else None
+    if row is None:
+        raise NotFound("no live benefit grant holds this key")
+    return BenefitGrantOut.of(row)

@@ -4,6 +4,14 @@ import msgspec
 import pytest
 
 from server.db.tables import Benefit, PriceMeter
+from server.services.grants import list_grants
+from server.services.subscriptions import cancel_subscription, create_subscription
+from tests.integration.billing.subscription_factories import (
+    make_benefit,
+    make_customer,
+    make_price,
+    make_product,
+)
 
 
 async def _post(client, headers, path, body, status=201):
@@ -224,3 +232,30 @@ async def test_bodies_are_typed_strictly(client, api_headers):
     assert product["prices"][0]["amount"] == 500
     fractional = {**price, "amount": 500.5}
     await _post(client, api_headers, f"/v1/products/{product['id']}/prices", fractional, status=400)
+
+
+async def test_a_merchant_validates_the_license_key_a_customer_presents(client, api_headers, org, keyring):
+    product = await make_product(org.org.id)
+    await make_benefit(org.org.id, product, "license_key", prefix="ACME")
+    customer = await make_customer(org.org.id)
+    price = await make_price(org.org.id, product)
+    subscription = await create_subscription(org.org.id, customer.id, price.id)
+    [grant] = await list_grants(org.org.id, customer.id, keyring=keyring)
+    assert grant.license_key is not None
+
+    async def validate(key):
+        return await client.post("/v1/benefit-grants/validate", json={"key": key}, headers=api_headers)
+
+    valid = await validate(grant.license_key)
+    assert valid.status_code == 200, valid.text
+    assert valid.json()["id"] == str(grant.id)
+    assert valid.json()["customer_id"] == str(customer.id)
+    assert valid.json()["type"] == "license_key"
+    assert "key" not in valid.json()
+    assert (await validate(grant.license_key.lower())).status_code == 404
+    assert (await validate("")).status_code == 400
+
+    await cancel_subscription(org.org.id, subscription.id, at_period_end=False)
+    revoked = await validate(grant.license_key)
+    assert revoked.status_code == 404
+    assert revoked.headers["content-type"] == "application/problem+json"

@@ -7,7 +7,7 @@ from server.clock import FrozenClock, use_clock
 from server.db.tables import BenefitGrant
 from server.errors import Invalid, NotFound
 from server.security.secrets import sha256_hex
-from server.services.grants import find_grant_by_api_key, list_grants, regenerate_api_key
+from server.services.grants import list_grants, regenerate_api_key, validate_key
 from server.services.subscriptions import change_plan, create_subscription
 from tests.integration.billing.subscription_factories import (
     make_benefit,
@@ -61,8 +61,9 @@ async def test_api_keys_are_shown_once_and_only_their_hash_is_kept(org):
     first = await regenerate_api_key(org_id, grants["api_key"].id, customer_id=customer.id)
     second = await regenerate_api_key(org_id, grants["api_key"].id)
     assert first.startswith("acme_")
-    assert await find_grant_by_api_key(org_id, first) is None
-    assert await find_grant_by_api_key(org_id, second) == grants["api_key"].id
+    with pytest.raises(NotFound):
+        await validate_key(org_id, first)
+    assert (await validate_key(org_id, second)).id == str(grants["api_key"].id)
     row = await BenefitGrant.select(BenefitGrant.secret_hash).where(BenefitGrant.id == grants["api_key"].id)
     assert row[0]["secret_hash"] == sha256_hex(second)
     [view] = [g for g in await list_grants(org_id, customer.id) if g.type == "api_key"]
