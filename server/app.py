@@ -37,6 +37,7 @@ from server.security.headers import drop_head_body, security_headers
 from server.security.idempotency import IdempotencyMiddleware
 from server.security.keyring import Keyring
 from server.security.ratelimit import rate_limiter_for
+from server.services.payment_providers import configure as configure_payment_providers
 from server.services.portal_analytics import PendingEvents
 from server.settings import Settings
 from server.worker import BackgroundWorker, JobContext
@@ -51,6 +52,7 @@ def create_app(
     """The application. Pass ``engine`` to share one the caller opened (tests); the app then leaves its
     lifecycle to the caller. ``run_worker`` runs the background jobs in this process while it serves."""
     owns_engine = engine is None
+    configure_payment_providers(settings, Keyring(settings.secret_keys))
     worker = BackgroundWorker(JobContext(settings, Keyring(settings.secret_keys))) if run_worker else None
     engine = engine or engine_from_url(settings.database_url)
     bind_tables(engine)

@@ -329,6 +329,80 @@ def cmd_oauth_delete(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _print_payment_provider(out: dict[str, Any], org_slug: str) -> None:
+    if out["provider"] == "sandbox":
+        print(f"{org_slug} takes sandbox test cards (no money moves)")
+        return
+    print(
+        printable(
+            f"{org_slug} takes cards through Stripe: publishable key {out['publishable_key']}, "
+            f"secret key ending in {out['secret_key_last4']}"
+        )
+    )
+    print(f"  webhook URL to register in Stripe: {out['webhook_url']}")
+
+
+def _payment_provider_out(config: Any, org_slug: str, settings: Settings) -> dict[str, Any]:
+    from server.services.payment_providers import describe
+
+    printed: dict[str, Any] = json.loads(
+        msgspec.json.encode(describe(config, public_url=settings.public_url, org_slug=org_slug))
+    )
+    return printed
+
+
+def cmd_provider_set(args: argparse.Namespace, settings: Settings) -> int:
+    """Choose a merchant's card processor, as ``PUT /v1/payment-provider`` does. ``-`` as a secret reads it
+    from standard input, one line each in the order secret key, webhook secret."""
+    from server.schemas.payment_provider import PaymentProviderPut
+    from server.services.orgs import get_organization_by_slug
+    from server.services.payment_providers import put_provider
+
+    secrets = {"secret_key": args.secret_key, "webhook_secret": args.webhook_secret}
+    for name, value in secrets.items():
+        if value == STDIN:
+            secrets[name] = sys.stdin.readline().strip()
+    try:
+        data = msgspec.convert(
+            {
+                "provider": "stripe" if args.stripe else "sandbox",
+                "publishable_key": args.publishable_key,
+                **secrets,
+            },
+            PaymentProviderPut,
+        )
+    except msgspec.ValidationError as exc:
+        raise Invalid(str(exc)) from exc
+    keyring = Keyring(settings.secret_keys)
+
+    async def work() -> dict[str, Any]:
+        org = await get_organization_by_slug(args.org)
+        return _payment_provider_out(await put_provider(org.id, data, keyring=keyring), org.slug, settings)
+
+    out = _run_db(settings, work)
+    if args.json:
+        print(json.dumps(out))
+    else:
+        _print_payment_provider(out, args.org)
+    return 0
+
+
+def cmd_provider_show(args: argparse.Namespace, settings: Settings) -> int:
+    from server.services.orgs import get_organization_by_slug
+    from server.services.payment_providers import get_config
+
+    async def work() -> dict[str, Any]:
+        org = await get_organization_by_slug(args.org)
+        return _payment_provider_out(await get_config(org.id), org.slug, settings)
+
+    out = _run_db(settings, work)
+    if args.json:
+        print(json.dumps(out))
+    else:
+        _print_payment_provider(out, args.org)
+    return 0
+
+
 def cmd_rotate_secrets(args: argparse.Namespace, settings: Settings) -> int:
     """Seal every encrypted column again under the newest secret key, in batches, while the server runs."""
     from server.security.rotation import rotate_secrets
@@ -444,6 +518,25 @@ def build_parser() -> argparse.ArgumentParser:
     oauth_delete.add_argument("--provider", required=True, choices=providers)
     oauth_delete.set_defaults(handler=cmd_oauth_delete)
 
+    provider = commands.add_parser("provider", help="the card processor of a merchant (sandbox or Stripe)")
+    provider_commands = provider.add_subparsers(dest="provider_command", required=True)
+    provider_set = provider_commands.add_parser("set", help="connect Stripe, or go back to the sandbox")
+    provider_set.add_argument("--org", required=True, help="organization slug")
+    which = provider_set.add_mutually_exclusive_group(required=True)
+    which.add_argument("--stripe", action="store_true", help="take cards through Stripe")
+    which.add_argument("--sandbox", action="store_true", help="take sandbox test cards (forgets Stripe keys)")
+    provider_set.add_argument("--secret-key", help="Stripe secret key (sk_...), or - to read it from stdin")
+    provider_set.add_argument("--publishable-key", help="Stripe publishable key (pk_...)")
+    provider_set.add_argument(
+        "--webhook-secret", help="signing secret of the Stripe webhook endpoint (whsec_...), or - for stdin"
+    )
+    provider_set.add_argument("--json", action="store_true")
+    provider_set.set_defaults(handler=cmd_provider_set)
+    provider_show = provider_commands.add_parser("show", help="the merchant's card processor")
+    provider_show.add_argument("--org", required=True, help="organization slug")
+    provider_show.add_argument("--json", action="store_true")
+    provider_show.set_defaults(handler=cmd_provider_show)
+
     analytics = commands.add_parser("analytics", help="how customers use the portal, as a report")
     analytics.add_argument("--org", required=True, help="organization slug")
     analytics.add_argument("--days", type=int, default=30, help="how many days back (1 to 366; default 30)")
@@ -462,6 +555,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
+        from server.services.payment_providers import configure as configure_payment_providers
+
+        configure_payment_providers(settings, Keyring(settings.secret_keys))
         handler: Handler = args.handler
         return handler(args, settings)
     except SettingsError as exc:

@@ -48,6 +48,11 @@ class Settings:
     """Where GitHub's authorize and token endpoints live (a GitHub Enterprise server, or a test stand-in)."""
     github_api_base: str = "https://api.github.com"
     """Where GitHub's REST API (``/user``, ``/user/emails``) lives."""
+    stripe_api_base: str = "https://api.stripe.com"
+    """Where the Stripe API lives for merchants on the Stripe provider (a Stripe-compatible test server in
+    development and tests)."""
+    stripe_js_url: str = "https://js.stripe.com/v3/"
+    """The Stripe.js the portal's card form loads for merchants on Stripe."""
     max_body_bytes: int = 1_048_576
     """Request bodies above this are refused with 413."""
     trusted_proxies: tuple[str, ...] = ()
@@ -89,6 +94,8 @@ class Settings:
             allow_local_oauth=_flag(get("ALLOW_LOCAL_OAUTH")),
             github_oauth_base=(get("GITHUB_OAUTH_BASE") or cls.github_oauth_base).rstrip("/"),
             github_api_base=(get("GITHUB_API_BASE") or cls.github_api_base).rstrip("/"),
+            stripe_api_base=(get("STRIPE_API_BASE") or cls.stripe_api_base).rstrip("/"),
+            stripe_js_url=get("STRIPE_JS_URL") or cls.stripe_js_url,
             trusted_proxies=proxies,
         )
         problems = settings.problems()
@@ -106,6 +113,8 @@ class Settings:
         for name, url in (
             ("SELFSERVE_GITHUB_OAUTH_BASE", self.github_oauth_base),
             ("SELFSERVE_GITHUB_API_BASE", self.github_api_base),
+            ("SELFSERVE_STRIPE_API_BASE", self.stripe_api_base),
+            ("SELFSERVE_STRIPE_JS_URL", self.stripe_js_url),
         ):
             if urlsplit(url).scheme not in {"http", "https"} or not urlsplit(url).hostname:
                 found.append(f"{name} must be an http(s) URL such as https://github.example.com")

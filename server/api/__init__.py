@@ -12,6 +12,7 @@ from server.api.oauth_providers import ConnectedAccountController, OAuthProvider
 from server.api.orders import OrderController
 from server.api.organization import OrganizationController
 from server.api.payment_methods import PaymentMethodController
+from server.api.payment_provider import PaymentProviderController
 from server.api.portal_settings import PortalSettingsController
 from server.api.products import PriceController, ProductController
 from server.api.subscriptions import SubscriptionController
@@ -32,6 +33,7 @@ ROUTE_HANDLERS: list[type] = [
     PortalSettingsController,
     OAuthProviderController,
     ConnectedAccountController,
+    PaymentProviderController,
     SubscriptionController,
     OrderController,
     CustomerSeatController,

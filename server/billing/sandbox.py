@@ -13,17 +13,8 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 
 from server import clock
-from server.billing.providers import CardDetails, ChargeResult, SavedCard
+from server.billing.providers import DECLINE_MESSAGES, CardDetails, ChargeResult, SavedCard
 from server.errors import Invalid, PaymentFailed
-
-DECLINE_MESSAGES = {
-    "card_declined": "The card was declined.",
-    "insufficient_funds": "The card has insufficient funds.",
-    "lost_card": "The card was declined (reported lost).",
-    "stolen_card": "The card was declined (reported stolen).",
-    "expired_card": "The card has expired.",
-    "incorrect_cvc": "The card's security code is incorrect.",
-}
 
 
 @dataclass(frozen=True)
@@ -155,7 +146,7 @@ class SandboxProvider:
             return ChargeResult(succeeded=False, decline_code=outcome, message=DECLINE_MESSAGES[outcome])
         return ChargeResult(succeeded=True, reference=f"sbx_ch_{secrets.token_hex(8)}")
 
-    async def refund(self, provider_ref: str, amount: int, currency: str, *, idempotency_key: str) -> str:
+    async def refund(self, payment_ref: str, amount: int, currency: str, *, idempotency_key: str) -> str:
         return f"sbx_re_{idempotency_key}"
 
 

@@ -118,6 +118,8 @@ class Customer(Table, tablename="ss_customer"):
     created_at = Timestamptz()
     updated_at = Timestamptz()
     deleted_at = _when()
+    provider_customer_ref = Varchar(length=200, default="")
+    """The payment provider's customer the saved cards hang off (a Stripe ``cus_…``); empty on the sandbox."""
 
 
 class Meter(Table, tablename="ss_meter"):
@@ -341,6 +343,8 @@ class Order(Table, tablename="ss_order"):
     """Payment retries the customer started from the portal (capped per order)."""
     last_payment_error = Varchar(length=300, default="")
     """Why the latest charge failed, in the provider's words; empty once paid or never tried."""
+    payment_ref = Varchar(length=200, default="")
+    """The provider's payment of the latest charge attempt (a Stripe ``pi_…``): what a refund refers to."""
     next_payment_attempt_at = _when(index=True)
     paid_at = _when()
     period_start = _when()
@@ -564,6 +568,33 @@ class OAuthProvider(Table, tablename="ss_oauth_provider"):
     updated_at = Timestamptz()
 
 
+class PaymentProviderConfig(Table, tablename="ss_payment_provider"):
+    """The card processor a merchant chose when it is not the sandbox; one row per org (unique). The secret
+    key and the webhook signing secret are encrypted at rest; ``secret_key_last4`` helps people tell keys
+    apart without decrypting anything."""
+
+    id = UUID(primary_key=True)
+    org = ForeignKey(references=Organization, on_delete=OnDelete.cascade, null=False, unique=True)
+    provider = Varchar(length=32)
+    publishable_key = Varchar(length=255)
+    secret_key_encrypted = EncryptedText()
+    secret_key_last4 = Varchar(length=4)
+    webhook_secret_encrypted = EncryptedText()
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class ProviderEvent(Table, tablename="ss_provider_event"):
+    """A payment provider's event (a Stripe ``evt_…``) already applied; (org, event_id) is unique, so a
+    replayed delivery changes nothing."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    event_id = Varchar(length=255)
+    event_type = Varchar(length=100)
+    received_at = Timestamptz()
+
+
 class ConnectedAccount(Table, tablename="ss_connected_account"):
     """A provider identity a customer connected while signed in; it signs that customer in from then on.
     (org, provider, subject) and (customer, provider) are unique."""
@@ -706,6 +737,8 @@ TABLES: tuple[type[Table], ...] = (
     MagicLink,
     PortalSession,
     OAuthProvider,
+    PaymentProviderConfig,
+    ProviderEvent,
     ConnectedAccount,
     UsedToken,
     IdempotencyRecord,

@@ -29,7 +29,7 @@ import msgspec
 from server import clock
 from server.billing.invoice_pdf import DocumentContext, render_invoice, render_receipt
 from server.billing.money import normalize_currency
-from server.billing.providers import get_provider
+from server.billing.providers import ChargeResult
 from server.db.engine import write_transaction
 from server.db.enums import (
     BillingReason,
@@ -54,7 +54,7 @@ from server.db.tables import (
 from server.errors import Conflict, Invalid, NotFound, PaymentFailed, RateLimited
 from server.schemas.billing import OrderOut
 from server.schemas.portal_settings import load_portal_settings
-from server.services import grants, payments, wallet
+from server.services import grants, payment_providers, payments, wallet
 from server.services.pagination import DEFAULT_LIMIT, Page, paginate
 from server.webhooks.outbox import record_event
 
@@ -345,14 +345,15 @@ async def _claim(order: Order, *, scheduled: bool, manual: bool = False) -> bool
     return bool(await query.returning(Order.id))
 
 
-async def _charge(order: Order, method: PaymentMethod | None, idempotency_key: str) -> tuple[bool, str, str]:
-    """(succeeded, decline code, message)."""
+async def _charge(order: Order, method: PaymentMethod | None, idempotency_key: str) -> ChargeResult:
     if method is None:
-        return False, "no_payment_method", "There is no payment method to charge."
-    result = await get_provider(method.provider).charge(
+        return ChargeResult(
+            succeeded=False, decline_code="no_payment_method", message="There is no payment method to charge."
+        )
+    provider = await payment_providers.provider_for(order.org, method.provider)
+    return await provider.charge(
         method.provider_ref, int(order.total), order.currency, idempotency_key=idempotency_key
     )
-    return result.succeeded, result.decline_code, result.message
 
 
 async def _set_subscription_status(order: Order, status: str, *, only_from: set[str]) -> None:
@@ -377,16 +378,17 @@ async def _set_subscription_status(order: Order, status: str, *, only_from: set[
         await record_event(order.org, "subscription.updated", event_data(subscription))
 
 
-async def _record_success(order: Order, method: PaymentMethod, *, scheduled: bool) -> bool:
+async def _record_success(order: Order, method: PaymentMethod, payment_ref: str, *, scheduled: bool) -> bool:
     now = clock.now()
     async with write_transaction():
         rows = await Order.raw(
-            "UPDATE ss_order SET status = 'paid', paid_at = {}, payment_method = {}, "
+            "UPDATE ss_order SET status = 'paid', paid_at = {}, payment_method = {}, payment_ref = {}, "
             "next_payment_attempt_at = NULL, payment_attempts = payment_attempts + {}, "
             "last_payment_error = '' "
             "WHERE id = {} AND status = 'pending' RETURNING id",
             now,
             method.id,
+            payment_ref,
             1 if scheduled else 0,
             order.id,
         )
@@ -419,19 +421,20 @@ def next_dunning_attempt(
 
 
 async def _record_scheduled_failure(
-    order: Order, method: PaymentMethod | None, scheduled_for: datetime | None, message: str
+    order: Order, method: PaymentMethod | None, scheduled_for: datetime | None, result: ChargeResult
 ) -> None:
     failures = int(order.payment_attempts) + 1
     next_at = next_dunning_attempt(failures, clock.now(), scheduled_for)
     async with write_transaction():
         rows = await Order.raw(
             "UPDATE ss_order SET payment_attempts = {}, next_payment_attempt_at = {}, payment_method = {}, "
-            "last_payment_error = {} "
+            "last_payment_error = {}, payment_ref = {} "
             "WHERE id = {} AND status = 'pending' AND payment_attempts = {} RETURNING id",
             failures,
             next_at,
             method.id if method else None,
-            _error_text(message),
+            _error_text(result.message),
+            result.reference,
             order.id,
             order.payment_attempts,
         )
@@ -476,12 +479,14 @@ def _error_text(message: str) -> str:
     return (message or "The payment failed.")[:300]
 
 
-async def _record_unscheduled_failure(order: Order, message: str) -> None:
-    """An attempt outside the schedule failed: keep why, and put the dunning date back as it was."""
+async def _record_unscheduled_failure(order: Order, result: ChargeResult) -> None:
+    """An attempt outside the schedule failed: keep why (and the provider's payment, which the customer may
+    still confirm), and put the dunning date back as it was."""
     await Order.update(
         {
             Order.next_payment_attempt_at: order.next_payment_attempt_at,
-            Order.last_payment_error: _error_text(message),
+            Order.last_payment_error: _error_text(result.message),
+            Order.payment_ref: result.reference,
         }
     ).where(Order.id == order.id, Order.status == OrderStatus.PENDING)
 
@@ -498,10 +503,10 @@ async def attempt_payment(org_id: UUID, order_id: UUID) -> bool:
         return False
     method = await _default_method(order)
     key = f"{order.id}:scheduled:{int(order.payment_attempts) + 1}"
-    succeeded, _, message = await _charge(order, method, key)
-    if succeeded and method is not None:
-        return await _record_success(order, method, scheduled=True)
-    await _record_scheduled_failure(order, method, scheduled_for, message)
+    result = await _charge(order, method, key)
+    if result.succeeded and method is not None:
+        return await _record_success(order, method, result.reference, scheduled=True)
+    await _record_scheduled_failure(order, method, scheduled_for, result)
     return False
 
 
@@ -510,11 +515,11 @@ async def _attempt_now(order: Order, method: PaymentMethod, *, manual: bool) -> 
     ``in_progress`` when another attempt holds the order."""
     if not await _claim(order, scheduled=False, manual=manual):
         return False, "in_progress", ""
-    succeeded, code, message = await _charge(order, method, f"{order.id}:now:{uuid.uuid4()}")
-    if succeeded and await _record_success(order, method, scheduled=False):
+    result = await _charge(order, method, f"{order.id}:now:{uuid.uuid4()}")
+    if result.succeeded and await _record_success(order, method, result.reference, scheduled=False):
         return True, "", ""
-    await _record_unscheduled_failure(order, message)
-    return False, code, message
+    await _record_unscheduled_failure(order, result)
+    return False, result.decline_code, result.message
 
 
 async def pay_order(
@@ -654,8 +659,9 @@ async def _refund_to_card(order: Order, refund: Refund) -> None:
     method = await PaymentMethod.objects().where(PaymentMethod.id == order.payment_method).first()
     if method is None:
         raise Conflict("the card this order was paid with is gone: refund to the wallet instead")
-    await get_provider(method.provider).refund(
-        method.provider_ref, int(refund.amount), order.currency, idempotency_key=str(refund.id)
+    provider = await payment_providers.provider_for(order.org, method.provider)
+    await provider.refund(
+        order.payment_ref, int(refund.amount), order.currency, idempotency_key=str(refund.id)
     )
 
 

@@ -1,7 +1,11 @@
 """A customer's saved cards. Only the provider's reference, brand, last four digits, expiry and a keyed
 fingerprint are stored; the number and CVC never reach the database. At most one card per customer is the
 default (a partial unique index guards it). A new default card, added or chosen, retries the customer's
-failed orders at once."""
+failed orders at once.
+
+On the sandbox, cards come as test numbers through our own form (``add_payment_method``). A merchant on
+Stripe never receives a number: the browser confirms a SetupIntent in Stripe.js (``start_card_setup``) and
+sends us only its id (``add_stripe_card``); making a card the default or removing it is mirrored on Stripe."""
 
 from __future__ import annotations
 
@@ -9,17 +13,17 @@ from typing import Any
 from uuid import UUID
 
 from server import clock
-from server.billing.providers import CardDetails, get_provider
-from server.billing.sandbox import normalize_number
+from server.billing.providers import CardDetails, SavedCard
+from server.billing.sandbox import SANDBOX, normalize_number
+from server.billing.stripe_provider import StripeProvider
 from server.db.engine import write_transaction
 from server.db.tables import Customer, PaymentMethod, Subscription
-from server.errors import NotFound
+from server.errors import Invalid, NotFound
 from server.schemas.billing import PaymentMethodOut
 from server.security.keyring import Keyring
 from server.security.secrets import KeyedHasher
+from server.services import payment_providers
 from server.webhooks.outbox import record_event
-
-DEFAULT_PROVIDER = "sandbox"
 
 
 def card_fingerprint(keyring: Keyring, number: str) -> str:
@@ -103,11 +107,72 @@ async def add_payment_method(
     cvc: str,
     make_default: bool = True,
 ) -> PaymentMethod:
-    """Save a card (Invalid if malformed, PaymentFailed if the provider declines it). When it becomes the
+    """Save a sandbox test card (Invalid if malformed, PaymentFailed if declined). When it becomes the
     default, the customer's failed orders are retried with it at once; a backup card is only charged when
     the customer picks it (``orders.pay_order``) or makes it the default."""
-    provider = get_provider(DEFAULT_PROVIDER)
-    saved = provider.save_card(CardDetails(number=number, exp_month=exp_month, exp_year=exp_year, cvc=cvc))
+    if await payment_providers.get_config(org_id) is not None:
+        raise Invalid("this merchant takes cards through Stripe: card numbers are never sent here")
+    saved = SANDBOX.save_card(CardDetails(number=number, exp_month=exp_month, exp_year=exp_year, cvc=cvc))
+    fingerprint = card_fingerprint(keyring, number)
+    return await _store_card(org_id, customer_id, SANDBOX.name, saved, fingerprint, make_default=make_default)
+
+
+async def _customer_stripe(org_id: UUID, customer_id: UUID) -> tuple[StripeProvider, str]:
+    """The merchant's Stripe account and the customer's Stripe customer there (created on first need)."""
+    stripe = await payment_providers.stripe_for(org_id)
+    if stripe is None:
+        raise Invalid("this merchant takes sandbox cards, not Stripe")
+    customer = (
+        await Customer.objects()
+        .where(Customer.id == customer_id, Customer.org == org_id, Customer.deleted_at.is_null())
+        .first()
+    )
+    if customer is None:
+        raise NotFound("no such customer")
+    if not customer.provider_customer_ref:
+        ref = await stripe.create_customer(
+            email=customer.email, name=customer.name, customer_id=str(customer.id)
+        )
+        await Customer.update({Customer.provider_customer_ref: ref}).where(
+            Customer.id == customer.id, Customer.provider_customer_ref == ""
+        )
+        customer = await Customer.objects().where(Customer.id == customer.id).first()
+        assert customer is not None
+    return stripe, str(customer.provider_customer_ref)
+
+
+async def start_card_setup(org_id: UUID, customer_id: UUID) -> str:
+    """A Stripe SetupIntent for a new card of the customer; its client secret, for Stripe.js in the page."""
+    stripe, customer_ref = await _customer_stripe(org_id, customer_id)
+    return await stripe.start_card_setup(customer_ref)
+
+
+async def add_stripe_card(
+    org_id: UUID, customer_id: UUID, setup_intent_id: str, *, keyring: Keyring, make_default: bool = True
+) -> PaymentMethod:
+    """Save the card of a SetupIntent the customer confirmed in Stripe.js (saving the same one twice gives
+    back the card saved the first time)."""
+    stripe, customer_ref = await _customer_stripe(org_id, customer_id)
+    saved = await stripe.finish_card_setup(customer_ref, setup_intent_id)
+    existing = (
+        await PaymentMethod.objects()
+        .where(PaymentMethod.customer == customer_id, PaymentMethod.provider_ref == saved.provider_ref)
+        .first()
+    )
+    if existing is not None:
+        return existing
+    fingerprint = KeyedHasher(keyring.secret_keys, "card-fingerprint").digest(saved.provider_ref)
+    method = await _store_card(
+        org_id, customer_id, stripe.name, saved, fingerprint, make_default=make_default
+    )
+    if method.is_default:
+        await stripe.make_default(method.provider_ref)
+    return method
+
+
+async def _store_card(
+    org_id: UUID, customer_id: UUID, provider: str, saved: SavedCard, fingerprint: str, *, make_default: bool
+) -> PaymentMethod:
     async with write_transaction():
         await _lock_customer(org_id, customer_id)
         first = not await PaymentMethod.exists().where(
@@ -116,13 +181,13 @@ async def add_payment_method(
         method = PaymentMethod(
             org=org_id,
             customer=customer_id,
-            provider=provider.name,
+            provider=provider,
             provider_ref=saved.provider_ref,
             brand=saved.brand,
             last4=saved.last4,
             exp_month=saved.exp_month,
             exp_year=saved.exp_year,
-            fingerprint=card_fingerprint(keyring, number),
+            fingerprint=fingerprint,
             created_at=clock.now(),
         )
         await method.save()
@@ -142,6 +207,10 @@ async def set_default_payment_method(org_id: UUID, customer_id: UUID, pm_id: UUI
         await _make_default(customer_id, method.id)
         method.is_default = True
         await record_event(org_id, "payment_method.updated", _event(method))
+    if method.provider == payment_providers.STRIPE:
+        stripe = await payment_providers.stripe_for(org_id)
+        if stripe is not None:
+            await stripe.make_default(method.provider_ref)
     await _retry_failed_orders(org_id, customer_id, method.id)
     return method
 
@@ -166,6 +235,10 @@ async def remove_payment_method(org_id: UUID, customer_id: UUID, pm_id: UUID) ->
             )
             if newest is not None:
                 await _make_default(customer_id, newest["id"])
+    if method.provider == payment_providers.STRIPE:
+        stripe = await payment_providers.stripe_for(org_id)
+        if stripe is not None:
+            await stripe.detach(method.provider_ref)
 
 
 async def _retry_failed_orders(org_id: UUID, customer_id: UUID, pm_id: Any) -> int:
