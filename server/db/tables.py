@@ -570,15 +570,15 @@ class OAuthProvider(Table, tablename="ss_oauth_provider"):
 
 class PaymentProviderConfig(Table, tablename="ss_payment_provider"):
     """The card processor a merchant chose when it is not the sandbox; one row per org (unique). The secret
-    key and the webhook signing secret are encrypted at rest; ``secret_key_last4`` helps people tell keys
-    apart without decrypting anything."""
+    key and the webhook signing secret are encrypted at rest; ``secret_key_hint`` (the key's last four
+    characters) tells keys apart without decrypting anything."""
 
     id = UUID(primary_key=True)
     org = ForeignKey(references=Organization, on_delete=OnDelete.cascade, null=False, unique=True)
     provider = Varchar(length=32)
     publishable_key = Varchar(length=255)
     secret_key_encrypted = EncryptedText()
-    secret_key_last4 = Varchar(length=4)
+    secret_key_hint = Varchar(length=4)
     webhook_secret_encrypted = EncryptedText()
     created_at = Timestamptz()
     updated_at = Timestamptz()

@@ -67,7 +67,7 @@ def describe(config: PaymentProviderConfig | None, *, public_url: str, org_slug:
     return PaymentProviderOut(
         provider="stripe",
         publishable_key=config.publishable_key,
-        secret_key_last4=config.secret_key_last4,
+        secret_key_last4=config.secret_key_hint,
         webhook_url=webhook_url(public_url, org_slug),
         updated_at=config.updated_at,
     )
@@ -97,7 +97,7 @@ async def put_provider(
                 if data.publishable_key and _mode(data.secret_key) != _mode(data.publishable_key):
                     raise Invalid("the secret and publishable keys must both be test keys or both live keys")
                 row.secret_key_encrypted = keyring.box.encrypt(data.secret_key)
-                row.secret_key_last4 = data.secret_key[-4:]
+                row.secret_key_hint = data.secret_key[-4:]
             if data.publishable_key:
                 row.publishable_key = data.publishable_key
             if data.webhook_secret:

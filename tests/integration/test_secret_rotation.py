@@ -43,6 +43,8 @@ ENCRYPTED = {
     "ss_webhook_endpoint.secret_encrypted",
     "ss_webhook_endpoint.previous_secret_encrypted",
     "ss_oauth_provider.client_secret_encrypted",
+    "ss_payment_provider.secret_key_encrypted",
+    "ss_payment_provider.webhook_secret_encrypted",
     "ss_idempotency_record.response_body",
     "ss_staff.totp_secret_encrypted",
     "ss_email_message.body_encrypted",

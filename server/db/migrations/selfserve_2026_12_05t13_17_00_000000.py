@@ -281,8 +281,8 @@ async def forwards():
     manager.add_column(
         table_class_name="PaymentProviderConfig",
         tablename="ss_payment_provider",
-        column_name="secret_key_last4",
-        db_column_name="secret_key_last4",
+        column_name="secret_key_hint",
+        db_column_name="secret_key_hint",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
