@@ -44,6 +44,7 @@ def load_jobs() -> list[Job]:
     """Import every module that registers jobs; this is the one list of them."""
     import server.billing.jobs
     import server.mail.sending
+    import server.services.data_exports
     import server.webhooks.jobs  # noqa: F401
 
     return JOBS

@@ -6,7 +6,7 @@
   var parentOrigin = root.dataset.origin;
   var instance = root.dataset.instance || "";
   var session = null, expiresAt = 0, view = root.dataset.view, query = root.dataset.query || "";
-  var refreshTimer = 0, lastHeight = 0, asked = false, opener = null;
+  var refreshTimer = 0, pollTimer = 0, lastHeight = 0, asked = false, opener = null;
   var embedded = window.parent !== window;
   var hosted = !!root.dataset.hosted, csrf = root.dataset.csrf || "";
 
@@ -88,6 +88,28 @@
     });
   }
 
+  /* A data export being built: ask how far it is, less often the longer it takes (every 2 s, up to 15 s;
+     not while the page is hidden); once it is done, show the view again with its download link. */
+  function watchExport(wait) {
+    clearTimeout(pollTimer);
+    var box = root.querySelector("[data-export-status]");
+    if (!box || !session) return;
+    pollTimer = setTimeout(function () {
+      if (document.hidden) { watchExport(wait); return; }
+      send(box.dataset.exportStatus, {}).then(function (response) {
+        if (!response || !response.ok || !root.contains(box)) return;
+        return response.json().then(function (body) {
+          if (body.status !== "pending" && body.status !== "running") {
+            request("/embed/views/" + encodeURIComponent(view), {}, true);
+            return;
+          }
+          box.querySelector("progress").value = body.progress;
+          watchExport(Math.min(15000, wait * 1.5));
+        });
+      });
+    }, wait);
+  }
+
   function request(url, options, initial) {
     root.setAttribute("aria-busy", "true");
     return send(url, options).then(function (response) {
@@ -99,6 +121,7 @@
         var tab = root.querySelector(".ss-nav [aria-current]");
         if (tab) tab.parentNode.scrollLeft = tab.offsetLeft - (tab.parentNode.clientWidth - tab.offsetWidth) / 2;
         measure();
+        watchExport(2000);
         events.forEach(function (e) { post(e.type, e.data); });
         if (initial) return;
         /* Focus goes to news first, else to an open flow's heading, else back to the control that opened

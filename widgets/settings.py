@@ -1,7 +1,9 @@
-"""Settings: payment methods, billing information, account details, connected sign-in accounts."""
+"""Settings: payment methods, billing information, account details, connected sign-in accounts, and the
+customer's own data: a download of it, and a request to delete the account."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -11,13 +13,15 @@ from server import i18n
 from server.auth.magic_links import normalize_email, request_email_change
 from server.auth.sessions import PortalContext
 from server.countries import country_choices
-from server.db.enums import OAuthProviderKind
+from server.db.enums import Actor, DataExportStatus, OAuthProviderKind
 from server.db.tables import Order
 from server.errors import Forbidden, Invalid, RateLimited
 from server.i18n import format_amount, ngettext
 from server.i18n import gettext as _
+from server.portal.documents import document_path
 from server.schemas.customers import CustomerUpdate
 from server.schemas.portal_settings import load_portal_settings
+from server.services import data_exports, erasure
 from server.services.connected_accounts import disconnect_account, list_connected_accounts
 from server.services.customers import update_customer
 from server.services.oauth_providers import provider_names, sign_in_options
@@ -46,6 +50,18 @@ class Card(msgspec.Struct, frozen=True, kw_only=True):
     expired: bool
 
 
+class DataExportState(msgspec.Struct, frozen=True, kw_only=True):
+    """The customer's latest data export: its progress while the worker builds it, then its download."""
+
+    status: str
+    progress: int
+    status_path: str
+    """What the portal script polls for the progress (``/embed/data-exports/{id}``)."""
+    download_url: str | None
+    size: int
+    expires_at: datetime | None
+
+
 class AccountModel(msgspec.Struct, frozen=True, kw_only=True):
     cards: list[Card]
     add_card_open: bool
@@ -66,6 +82,8 @@ class AccountModel(msgspec.Struct, frozen=True, kw_only=True):
     email_change: bool
     """The merchant lets customers change their email here (features.email_change)."""
     sign_in: SignInAccounts
+    data_export: DataExportState | None
+    deletion_requested_at: datetime | None
 
 
 class SignInAccount(msgspec.Struct, frozen=True, kw_only=True):
@@ -162,6 +180,23 @@ async def load(ctx: PortalContext, params: Params) -> AccountModel:
         read_only=ctx.scopes.read_only,
         email_change=_email_change_allowed(ctx),
         sign_in=await _sign_in_accounts(ctx, params),
+        data_export=await _data_export(ctx),
+        deletion_requested_at=customer.deletion_requested_at,
+    )
+
+
+async def _data_export(ctx: PortalContext) -> DataExportState | None:
+    export = await data_exports.latest_export(ctx.org.id, ctx.customer.id)
+    if export is None:
+        return None
+    ready = export.status == DataExportStatus.READY
+    return DataExportState(
+        status=export.status,
+        progress=int(export.progress),
+        status_path=f"/embed/data-exports/{export.id}",
+        download_url=document_path("export", export.id) if ready else None,
+        size=int(export.size),
+        expires_at=export.expires_at,
     )
 
 
@@ -309,6 +344,28 @@ async def disconnect_sign_in(ctx: PortalContext, form: Params) -> ActionResult:
     )
 
 
+async def export_data(ctx: PortalContext, form: Params) -> ActionResult:
+    """Start building a copy of the customer's data; the view shows its progress, an email says when it is
+    ready."""
+    require_writable(ctx)
+    await data_exports.request_export(ctx.org.id, ctx.customer.id, requested_by=Actor.CUSTOMER)
+    return ActionResult(
+        message=_("We are preparing a copy of your data. We email you when it is ready to download.")
+    )
+
+
+async def request_deletion(ctx: PortalContext, form: Params) -> ActionResult:
+    """Ask the merchant to delete the account; nothing is deleted until they approve."""
+    require_writable(ctx)
+    if form.get("confirm") != "on":
+        raise Invalid(_("Please confirm that you want your account deleted."))
+    customer = await erasure.request_deletion(ctx.org.id, ctx.customer.id)
+    return ActionResult(
+        message=_("Your request to delete your account was sent. You keep access until it is carried out."),
+        events=[{"type": "customer.deletion_requested", "data": {"id": str(customer.id)}}],
+    )
+
+
 VIEW = View(
     slug="settings",
     title="Settings",
@@ -320,5 +377,7 @@ VIEW = View(
         "remove_card": remove_card,
         "change_email": change_email,
         "disconnect_sign_in": disconnect_sign_in,
+        "export_data": export_data,
+        "request_deletion": request_deletion,
     },
 )

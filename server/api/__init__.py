@@ -3,6 +3,7 @@
 from server.api.analytics import AnalyticsController, CustomerActivityController
 from server.api.api_keys import ApiKeyController
 from server.api.benefits import BenefitController, BenefitGrantController
+from server.api.customer_data import CustomerErasureController, DataExportController
 from server.api.customer_seats import CustomerSeatController
 from server.api.customer_sessions import CustomerSessionController
 from server.api.customers import CustomerController
@@ -23,6 +24,8 @@ from server.api.webhooks import WebhookDeliveryController, WebhookEndpointContro
 ROUTE_HANDLERS: list[type] = [
     OrganizationController,
     CustomerController,
+    CustomerErasureController,
+    DataExportController,
     CustomerSessionController,
     ApiKeyController,
     ProductController,

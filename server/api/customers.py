@@ -7,7 +7,7 @@ from uuid import UUID
 
 from litestar import Controller, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from server.api.openapi import API_KEY_SECURITY, CursorParam, LimitParam, example_body, problems
 from server.db.tables import Organization
@@ -38,9 +38,14 @@ class CustomerController(Controller):
         limit: Annotated[int, LimitParam] = 20,
         cursor: Annotated[str | None, CursorParam] = None,
         email: Annotated[str | None, QueryParameter(max_length=320)] = None,
+        deletion_requested: FromQuery[bool] = False,
     ) -> Page[CustomerOut]:
-        """Live customers, oldest first; ``email`` finds the customers with that address."""
-        page = await customers.list_customers(org.id, limit=limit, cursor=cursor, email=email)
+        """Live customers, oldest first; ``email`` finds the customers with that address,
+        ``deletion_requested=true`` those waiting for you to approve their deletion
+        (``POST /v1/customers/{id}/erase``)."""
+        page = await customers.list_customers(
+            org.id, limit=limit, cursor=cursor, email=email, deletion_requested=deletion_requested
+        )
         return Page(items=[CustomerOut.of(c) for c in page.items], next_cursor=page.next_cursor)
 
     @get("/{customer_id:uuid}", operation_id="getCustomer", responses=problems(404))

@@ -119,6 +119,14 @@ class EmailStatus(StrEnum):
     FAILED = "failed"
 
 
+class DataExportStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    READY = "ready"
+    FAILED = "failed"
+    EXPIRED = "expired"
+
+
 class Actor(StrEnum):
     CUSTOMER = "customer"
     MERCHANT = "merchant"

@@ -25,6 +25,7 @@ from server.db.enums import (
     Actor,
     BenefitType,
     BillingReason,
+    DataExportStatus,
     DeliveryStatus,
     EmailStatus,
     Interval,
@@ -120,6 +121,10 @@ class Customer(Table, tablename="ss_customer"):
     deleted_at = _when()
     provider_customer_ref = Varchar(length=200, default="")
     """The payment provider's customer the saved cards hang off (a Stripe ``cus_…``); empty on the sandbox."""
+    deletion_requested_at = _when()
+    """When the customer asked, in the portal, for their account to be deleted (the merchant approves)."""
+    erased_at = _when()
+    """When the personal data was erased (``server.services.erasure``); ``deleted_at`` is set too."""
 
 
 class Meter(Table, tablename="ss_meter"):
@@ -415,6 +420,25 @@ class WalletTransaction(Table, tablename="ss_wallet_transaction"):
     order = ForeignKey(references=Order, on_delete=OnDelete.set_null, null=True, default=None)
     expires_at = _when(index=True)
     created_at = Timestamptz()
+
+
+class DataExport(Table, tablename="ss_data_export"):
+    """A ZIP of everything kept about one customer, built by the worker (``server.services.data_exports``).
+    ``locked_until`` is the builder's lease; ``archive`` is dropped when the export expires."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    customer = ForeignKey(references=Customer, on_delete=OnDelete.cascade, index=True)
+    status = Varchar(length=10, choices=DataExportStatus, default=DataExportStatus.PENDING)
+    progress = Integer(default=0)
+    """Percent done, for the portal's progress bar."""
+    requested_by = Varchar(length=10, choices=Actor)
+    archive = Bytea(null=True, default=None)
+    size = BigInt(default=0)
+    locked_until = _when()
+    created_at = Timestamptz(index=True)
+    completed_at = _when()
+    expires_at = _when()
 
 
 class StoredFile(Table, tablename="ss_file"):
@@ -749,4 +773,5 @@ TABLES: tuple[type[Table], ...] = (
     CacheVersion,
     UsageAlert,
     UsageAlertHit,
+    DataExport,
 )

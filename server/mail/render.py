@@ -18,7 +18,14 @@ from server.billing.money import format_money
 from server.paths import TEMPLATES_DIR
 from server.schemas.portal_settings import Branding
 
-EMAIL_TEMPLATES = ("magic_link", "email_change", "seat_invitation", "console_link", "usage_alert")
+EMAIL_TEMPLATES = (
+    "magic_link",
+    "email_change",
+    "seat_invitation",
+    "console_link",
+    "usage_alert",
+    "data_export_ready",
+)
 _HEX_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 
 

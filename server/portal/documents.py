@@ -1,4 +1,4 @@
-"""Downloads (invoices, receipts, benefit files) through single-use links a minute long.
+"""Downloads (invoices, receipts, benefit files, data exports) through single-use links a minute long.
 
 A view shows ``document_path(kind, ref)``, which is no credential (views are cached and shared between
 requests). Clicking it, the portal script asks ``POST /embed/documents/{kind}/{ref}`` with its session
@@ -25,12 +25,13 @@ from server.errors import DomainError, NotFound
 from server.paths import DOCUMENTS_PREFIX as PREFIX
 from server.portal.rendering import render
 from server.security.keyring import Keyring
+from server.services.data_exports import export_archive
 from server.services.files import granted_file
 from server.services.orders import get_order, invoice_pdf, receipt_pdf
 
 LINK_LIFETIME = timedelta(seconds=60)
 SALT = "selfserve.document-link.v2"
-Kind = Literal["invoice", "receipt", "file"]
+Kind = Literal["invoice", "receipt", "file", "export"]
 KINDS: tuple[str, ...] = get_args(Kind)
 
 
@@ -41,8 +42,8 @@ def _serializer(keyring: Keyring) -> URLSafeSerializer:
 
 
 def document_path(kind: Kind, ref: Any) -> str:
-    """Where a view points for the ``kind`` document ``ref`` (an order id, or a file id): the portal script
-    asks this path for a link (``document_link``)."""
+    """Where a view points for the ``kind`` document ``ref`` (an order, file or data export id): the portal
+    script asks this path for a link (``document_link``)."""
     return f"{PREFIX}{kind}/{ref}"
 
 
@@ -82,6 +83,9 @@ async def download_document(request: Request[Any, Any, Any], token: FromPath[str
         if kind == "file":
             stored = await granted_file(org_id, customer_id, ref_id)
             content, media_type, name = bytes(stored.content), stored.mime_type, stored.name
+        elif kind == "export":
+            content, name = await export_archive(org_id, customer_id, ref_id)
+            media_type = "application/zip"
         else:
             make = invoice_pdf if kind == "invoice" else receipt_pdf
             content, media_type = await make(org_id, ref_id, customer_id=customer_id), "application/pdf"

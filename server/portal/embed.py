@@ -37,7 +37,7 @@ from server.portal.view_cache import key_for
 from server.schemas.portal_settings import PortalSettings, load_portal_settings
 from server.security.headers import embed_headers, new_nonce
 from server.security.ratelimit import count_failed_lookup, refuse_while_failing
-from server.services import portal_analytics, usage_alerts
+from server.services import data_exports, portal_analytics, usage_alerts
 from widgets import VIEWS, View
 
 THEMES = ("auto", "light", "dark")
@@ -239,6 +239,19 @@ class EmbedController(Controller):
             return _session_expired()
         url = document_link(request.app.state.keyring, session.org_id, session.customer_id, ref, kind)
         return Response({"url": url}, status_code=201, headers={"cache-control": "no-store"})
+
+    @get("/data-exports/{export_id:uuid}", name="embed-data-export")
+    async def data_export(self, request: Request[Any, Any, Any], export_id: FromPath[UUID]) -> Response[Any]:
+        """How far the session's customer's data export is: the settings view polls this for its progress
+        bar (``server.services.data_exports``)."""
+        try:
+            session = await _session(request)
+        except SessionExpired:
+            return _session_expired()
+        export = await data_exports.get_export(session.org_id, session.customer_id, export_id)
+        return Response(
+            {"status": export.status, "progress": int(export.progress)}, headers={"cache-control": "no-store"}
+        )
 
     @post("/views/{view:str}/{action:str}", name="embed-action")
     async def action(

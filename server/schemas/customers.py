@@ -69,6 +69,11 @@ class CustomerOut(msgspec.Struct, kw_only=True, frozen=True):
     created_at: datetime
     updated_at: datetime
     archived_at: datetime | None
+    deletion_requested_at: datetime | None = None
+    """When the customer asked, in the portal, for their account to be deleted; approve with
+    ``POST /v1/customers/{id}/erase``."""
+    erased_at: datetime | None = None
+    """When their personal data was erased (the account is archived too)."""
 
     @classmethod
     def of(cls, row: Customer) -> CustomerOut:
@@ -87,6 +92,8 @@ class CustomerOut(msgspec.Struct, kw_only=True, frozen=True):
             created_at=row.created_at,
             updated_at=row.updated_at,
             archived_at=row.deleted_at,
+            deletion_requested_at=row.deletion_requested_at,
+            erased_at=row.erased_at,
         )
 
 

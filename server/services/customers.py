@@ -72,12 +72,20 @@ async def get_customer_by_external_id(org_id: UUID, external_id: str) -> Custome
 
 
 async def list_customers(
-    org_id: UUID, *, limit: int, cursor: str | None = None, email: str | None = None
+    org_id: UUID,
+    *,
+    limit: int,
+    cursor: str | None = None,
+    email: str | None = None,
+    deletion_requested: bool = False,
 ) -> Page[Customer]:
-    """Live customers, oldest first; ``email`` narrows to one address."""
+    """Live customers, oldest first; ``email`` narrows to one address, ``deletion_requested`` to those who
+    asked for their account to be deleted."""
     query = Customer.objects().where(Customer.org == org_id, Customer.deleted_at.is_null())
     if email is not None:
         query = query.where(Customer.email == email)
+    if deletion_requested:
+        query = query.where(Customer.deletion_requested_at.is_not_null())
     return await paginate(query, Customer, limit=limit, cursor=cursor)
 
 

@@ -24,6 +24,8 @@ EVENT_TYPES = (
     "subscription.revoked",
     "customer.created",
     "customer.updated",
+    "customer.deletion_requested",
+    "customer.deleted",
     "customer_seat.assigned",
     "customer_seat.claimed",
     "customer_seat.revoked",

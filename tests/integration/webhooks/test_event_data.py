@@ -222,6 +222,24 @@ async def test_every_event_carries_the_resource_as_the_api_returns_it(hooks, htt
     [(_, reached)] = await hooks.step("usage.threshold_reached")
     assert (reached["usage"]["usage"], reached["usage"]["percent_of_included"]) == (9, 90)
 
+    leaving = await api("POST", "/v1/customers", json={"email": "grace@example.com", "name": "Grace"})
+    await hooks.step("customer.created")
+    token = await api("POST", "/v1/customer-sessions", json={"customer_id": leaving["id"]})
+    opened = await local_client.post(
+        "/embed/session", json={"token": token["token"], "origin": "https://app.example.com"}
+    )
+    portal = {"Authorization": f"Bearer {opened.json()['session']}"}
+    asked = await local_client.post(
+        "/embed/views/settings/request_deletion", data={"confirm": "on"}, headers=portal
+    )
+    assert asked.status_code == 200, asked.text
+    [(_, requested)] = await hooks.step("customer.deletion_requested")
+    assert requested["deletion_requested_at"]
+    await api("POST", f"/v1/customers/{leaving['id']}/erase")
+    [(_, deleted)] = await hooks.step("customer.deleted")
+    assert deleted["erased_at"]
+    assert deleted["email"].endswith("@erased.invalid")
+
     gone = httpserver.url_for("/gone")
     httpserver.expect_request("/gone", method="POST").respond_with_response(Response("gone", status=410))
     endpoint = await api(

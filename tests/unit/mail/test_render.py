@@ -16,6 +16,7 @@ CONTEXTS = {
     "seat_invitation": {"url": URL, "product_name": "Team plan"},
     "console_link": {"url": URL},
     "usage_alert": {"url": URL, "hit": None},  # filled in below
+    "data_export_ready": {"url": URL, "expires_at": datetime(2027, 3, 8, tzinfo=UTC)},
 }
 METER = MeterUsageOut(
     subscription_id="s",
@@ -73,6 +74,13 @@ def test_both_bodies_carry_the_link_intact(template):
     assert "Acme" in rendered.text
     assert "Acme" in rendered.html
     assert "background:#112233" in rendered.html
+
+
+def test_the_data_export_email_says_until_when_in_the_customers_language():
+    context = CONTEXTS["data_export_ready"]
+    assert "until Mar 8, 2027" in render_email("data_export_ready", context, BRAND).text
+    with use_locale("de"):
+        assert "bis zum 08.03.2027" in render_email("data_export_ready", context, BRAND).text
 
 
 def test_wording_names_the_validity_of_each_link():
