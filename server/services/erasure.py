@@ -13,6 +13,7 @@ end at once.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 from uuid import UUID
@@ -39,11 +40,14 @@ from server.db.tables import (
 )
 from server.errors import Conflict
 from server.schemas.customers import CustomerOut
+from server.services import payment_providers
 from server.services.customers import get_customer
 from server.services.data_exports import issued_orders
 from server.services.orders import invoice_pdf
 from server.services.subscriptions import LIVE, end_subscription
 from server.webhooks.outbox import record_event
+
+log = logging.getLogger("selfserve.erasure")
 
 
 def erased_email(row_id: Any) -> str:
@@ -93,7 +97,7 @@ async def erase_customer(org_id: UUID, customer_id: UUID) -> Customer:
         subscription_ids = await _end_subscriptions(org_id, customer.id)
         seats = await _erase_seats(org_id, customer.id, subscription_ids)
         await _forget_sign_in(org_id, customer.id, addresses)
-        await _forget_payment_methods(org_id, customer.id)
+        at_stripe = await _forget_payment_methods(org_id, customer.id)
         await UsageEvent.update({UsageEvent.metadata: {}}).where(
             UsageEvent.org == org_id, UsageEvent.customer == customer.id
         )
@@ -112,6 +116,7 @@ async def erase_customer(org_id: UUID, customer_id: UUID) -> Customer:
         for seat_id, address in seats.items():
             await _replace_in_events(org_id, "customer_seat.%", str(seat_id), address, erased_email(seat_id))
         await record_event(org_id, "customer.deleted", erased)
+    await _detach_at_stripe(org_id, at_stripe)
     return customer
 
 
@@ -163,10 +168,30 @@ async def _forget_sign_in(org_id: UUID, customer_id: UUID, addresses: set[str]) 
         )
 
 
-async def _forget_payment_methods(org_id: UUID, customer_id: UUID) -> None:
-    """Saved cards go; orders keep their amounts and invoices, not the link to the card."""
+async def _forget_payment_methods(org_id: UUID, customer_id: UUID) -> list[str]:
+    """Saved cards go; orders keep their amounts and invoices, not the link to the card. The Stripe
+    references of the cards, to detach there once this commits."""
+    cards = await PaymentMethod.select(PaymentMethod.provider, PaymentMethod.provider_ref).where(
+        PaymentMethod.org == org_id, PaymentMethod.customer == customer_id
+    )
     await Order.update({Order.payment_method: None}).where(Order.org == org_id, Order.customer == customer_id)
     await PaymentMethod.delete().where(PaymentMethod.org == org_id, PaymentMethod.customer == customer_id)
+    return [
+        c["provider_ref"] for c in cards if c["provider"] == payment_providers.STRIPE and c["provider_ref"]
+    ]
+
+
+async def _detach_at_stripe(org_id: UUID, refs: list[str]) -> None:
+    """Like removing a card in the portal: Stripe forgets the card too. The erasure has committed, so a
+    card Stripe cannot detach now is logged, not undone."""
+    stripe = await payment_providers.stripe_for(org_id) if refs else None
+    if stripe is None:
+        return
+    for ref in refs:
+        try:
+            await stripe.detach(ref)
+        except Exception:
+            log.exception("could not detach card %s at Stripe after erasing its customer", ref)
 
 
 async def _scrub_webhook_events(

@@ -8,7 +8,7 @@ import pytest
 from server.billing.stripe_provider import split_ref
 from server.db.tables import Customer
 from server.errors import Invalid, PaymentFailed
-from server.services import orders, payments
+from server.services import erasure, orders, payments
 from tests.integration.billing.subscription_factories import make_customer
 from tests.integration.billing.test_orders import events, new_order
 from tests.integration.stripe.conftest import SECRET_KEY
@@ -134,6 +134,16 @@ async def test_a_new_default_card_pays_the_failed_order(localstripe, keyring, st
 async def test_removing_a_card_detaches_it_in_stripe(localstripe, keyring, stripe_org, customer):
     card = await add_stripe_card(localstripe, keyring, stripe_org.org.id, customer.id)
     await payments.remove_payment_method(stripe_org.org.id, customer.id, card.id)
+    assert (await stripe_get(localstripe, f"payment_methods/{split_ref(card.provider_ref)[1]}"))[
+        "customer"
+    ] is None
+
+
+async def test_erasing_the_customer_detaches_their_cards_in_stripe(
+    localstripe, keyring, stripe_org, customer
+):
+    card = await add_stripe_card(localstripe, keyring, stripe_org.org.id, customer.id)
+    await erasure.erase_customer(stripe_org.org.id, customer.id)
     assert (await stripe_get(localstripe, f"payment_methods/{split_ref(card.provider_ref)[1]}"))[
         "customer"
     ] is None
