@@ -13,10 +13,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import expect
 
 from tests.browser.journey import MODES, Merchant, Portal
 from tests.browser.support import emails_to, merchant_api, webhook_events
+from tests.browser.test_flows import BLOCKING
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +67,10 @@ async def test_download_my_data_then_delete_my_account(page, mode, stack, mercha
     leaving = portal.ui.locator("#delete-account")
     await leaving.get_by_text("Delete my account", exact=True).last.click()
     await leaving.get_by_label("I understand, and I want my account deleted").check()
+    if mode == "hosted":  # the download and the open deletion form, as axe-core sees them
+        results = await Axe().run(page)
+        blocking = [v["id"] for v in results.response["violations"] if v["impact"] in BLOCKING]
+        assert blocking == []
     await leaving.get_by_role("button", name="Request account deletion").click()
     await portal.says("Your request to delete your account was sent.")
     await expect(leaving).to_contain_text("You asked for your account to be deleted on")
