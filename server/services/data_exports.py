@@ -37,6 +37,7 @@ from server.schemas.customers import CustomerOut
 from server.schemas.oauth import ConnectedAccountOut
 from server.schemas.usage import CustomerUsageOut
 from server.services import connected_accounts, orders, payments, seats, subscriptions, usage_report, wallet
+from server.services.constraints import is_unique_violation
 from server.services.portal_analytics import list_activity
 from server.services.usage_alerts import Notifier
 from server.worker import Job, JobContext, register
@@ -83,9 +84,10 @@ _LIVE = (DataExportStatus.PENDING, DataExportStatus.RUNNING)
 
 
 async def request_export(org_id: UUID, customer_id: UUID, *, requested_by: Actor) -> DataExport:
-    """Queue an export of the customer's data; one already under way is returned instead of a second."""
-    async with write_transaction():
-        customer = await _live_customer(org_id, customer_id)
+    """Queue an export of the customer's data; one already under way is returned instead of a second
+    (a unique index keeps it to one when two requests race)."""
+    customer = await _live_customer(org_id, customer_id)
+    for _attempt in range(2):
         running = await _exports(org_id, customer.id).where(DataExport.status.is_in(list(_LIVE))).first()
         if running is not None:
             return running
@@ -96,8 +98,15 @@ async def request_export(org_id: UUID, customer_id: UUID, *, requested_by: Actor
             requested_by=requested_by,
             created_at=clock.now(),
         )
-        await export.save()
-    return export
+        try:
+            async with write_transaction():
+                await export.save()
+        except Exception as exc:
+            if not is_unique_violation(exc):
+                raise
+            continue  # the other request made it: return that one
+        return export
+    raise Conflict("a data export is being prepared; try again in a moment")
 
 
 async def _live_customer(org_id: UUID, customer_id: UUID) -> Customer:

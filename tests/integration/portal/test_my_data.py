@@ -2,6 +2,7 @@
 single-use download; every part of the archive checked), and "Delete my account" is a request the merchant
 approves through the API, which erases personal data everywhere but keeps orders and invoices."""
 
+import asyncio
 import io
 import json
 import uuid
@@ -14,7 +15,7 @@ from server import clock
 from server.auth.magic_links import save_link
 from server.auth.oauth import Identity
 from server.clock import FrozenClock, use_clock
-from server.db.enums import MagicLinkPurpose, OAuthProviderKind, SeatStatus
+from server.db.enums import Actor, MagicLinkPurpose, OAuthProviderKind, SeatStatus
 from server.db.tables import (
     ConnectedAccount,
     Customer,
@@ -304,3 +305,12 @@ async def test_deletion_request_then_erasure_keeps_invoices_and_removes_personal
     assert (
         await client.post(f"/v1/customers/{customer.id}/data-exports", headers=api_headers)
     ).status_code == 409
+
+
+async def test_two_requests_at_once_make_one_export(org, customer):
+    asked = [
+        data_exports.request_export(org.org.id, customer.id, requested_by=Actor.CUSTOMER) for _ in range(4)
+    ]
+    made = await asyncio.gather(*asked)
+    assert len({str(export.id) for export in made}) == 1
+    assert len(await DataExport.objects().where(DataExport.customer == customer.id)) == 1
