@@ -10,6 +10,7 @@ from server import clock
 from server.db.enums import StaffRole
 from server.db.tables import PortalEvent, Subscription
 from server.schemas.customers import CustomerCreate
+from server.services import erasure
 from server.services.customers import create_customer
 from server.services.portal_analytics import VIEW_OPENED
 from server.services.wallet import credit
@@ -65,6 +66,20 @@ async def test_a_customers_page_shows_subscriptions_orders_wallet_and_activity(o
     assert "$12.50" in page
     assert "Welcome credit" in page
     assert customer.external_id in page
+
+
+async def test_a_customers_page_says_deletion_was_requested_then_done(org, staff_as):
+    customer = await _customer(org)
+    viewer = await staff_as(StaffRole.VIEWER)
+    assert "Deletion requested" not in (await viewer.get(f"/console/customers/{customer.id}")).text
+    await erasure.request_deletion(org.org.id, customer.id)
+    page = (await viewer.get(f"/console/customers/{customer.id}")).text
+    assert "Deletion requested" in page
+    assert f"POST /v1/customers/{customer.id}/erase" in page
+    await erasure.erase_customer(org.org.id, customer.id)
+    page = (await viewer.get(f"/console/customers/{customer.id}")).text
+    assert "Personal data erased" in page
+    assert "Deletion requested" not in page
 
 
 async def test_support_emails_a_portal_link_that_signs_the_customer_in(
