@@ -9,6 +9,7 @@ import io
 from collections.abc import Iterator
 from contextvars import ContextVar
 from datetime import date, datetime
+from decimal import Decimal
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_percent
 from babel.support import NullTranslations, Translations
 
 from server.billing.money import format_money
@@ -100,6 +102,12 @@ def _formatted_day(day: date, locale: str) -> str:
 def format_amount(amount: int, currency: str) -> str:
     """Minor units of ``currency`` as the customer's locale writes money."""
     return format_money(int(amount), currency, current_locale())
+
+
+def format_rate(rate: str) -> str:
+    """A tax rate's percentage (a decimal string, "8.875") as the customer's locale writes it ("8,875 %")."""
+    value = Decimal(rate or "0") / 100
+    return str(format_percent(value, locale=current_locale(), decimal_quantization=False))
 
 
 def format_moment(moment: datetime | None) -> str:

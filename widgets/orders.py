@@ -13,8 +13,10 @@ from server.db.enums import OrderStatus
 from server.errors import Invalid
 from server.i18n import gettext as _
 from server.portal.documents import document_path
+from server.schemas.common import json_value
 from server.services.orders import PAID_STATUSES, lines_and_refunds, list_orders, pay_order
 from server.services.payments import card_expired, list_payment_methods
+from server.services.tax import TaxLine
 from widgets import ActionResult, Params, View, require_writable
 
 PAGE_SIZE = 20
@@ -41,6 +43,9 @@ class OrderRow(msgspec.Struct, frozen=True, kw_only=True):
     billing_reason: str
     currency: str
     subtotal: int
+    tax_amount: int
+    tax_lines: list[TaxLine]
+    reverse_charge: bool
     wallet_applied: int
     total: int
     refunded_amount: int
@@ -113,6 +118,9 @@ async def load(ctx: PortalContext, params: Params) -> OrdersModel:
                 billing_reason=order.billing_reason,
                 currency=order.currency,
                 subtotal=int(order.subtotal),
+                tax_amount=int(order.tax_amount),
+                tax_lines=msgspec.convert(json_value(order.tax_lines) or [], list[TaxLine]),
+                reverse_charge=bool(order.reverse_charge),
                 wallet_applied=int(order.wallet_applied),
                 total=int(order.total),
                 refunded_amount=int(order.refunded_amount),

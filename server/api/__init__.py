@@ -17,6 +17,7 @@ from server.api.payment_provider import PaymentProviderController
 from server.api.portal_settings import PortalSettingsController
 from server.api.products import PriceController, ProductController
 from server.api.subscriptions import SubscriptionController
+from server.api.tax import TaxRateController, TaxRegistrationController
 from server.api.usage_alerts import UsageAlertController, UsageThresholdController
 from server.api.wallets import WalletController
 from server.api.webhooks import WebhookDeliveryController, WebhookEndpointController
@@ -45,6 +46,8 @@ ROUTE_HANDLERS: list[type] = [
     EventController,
     UsageAlertController,
     UsageThresholdController,
+    TaxRateController,
+    TaxRegistrationController,
     WebhookEndpointController,
     WebhookDeliveryController,
     AnalyticsController,

@@ -157,3 +157,14 @@ class UsageAlertKind(StrEnum):
     INCLUDED_PERCENT = "included_percent"
     LIMIT_PERCENT = "limit_percent"
     PROJECTED_OVERAGE = "projected_overage"
+
+
+class TaxBehavior(StrEnum):
+    """How a product's prices are taxed: ``taxable`` follows the matching tax rate (exclusive or inclusive
+    as the rate says), ``inclusive``/``exclusive`` fix whether the price already contains the tax, and
+    ``exempt`` is never taxed."""
+
+    TAXABLE = "taxable"
+    INCLUSIVE = "inclusive"
+    EXCLUSIVE = "exclusive"
+    EXEMPT = "exempt"

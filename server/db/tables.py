@@ -40,6 +40,7 @@ from server.db.enums import (
     SessionKind,
     StaffRole,
     SubscriptionStatus,
+    TaxBehavior,
     UsageAlertKind,
     WalletTransactionKind,
 )
@@ -82,6 +83,7 @@ class Organization(Table, tablename="ss_organization"):
     embed_secret_encrypted = EncryptedText()
     invoice_prefix = Varchar(length=16, default="INV")
     last_invoice_number = Integer(default=0)
+    last_credit_note_number = Integer(default=0)
     created_at = Timestamptz()
 
 
@@ -113,6 +115,9 @@ class Customer(Table, tablename="ss_customer"):
     billing_email = Varchar(length=320, default="")
     company_name = Varchar(length=200, default="")
     tax_id = Varchar(length=64, default="")
+    tax_id_type = Varchar(length=16, default="")
+    """What ``tax_id`` is (``eu_vat``, ``gb_vat``, ...: ``server.services.tax.TAX_ID_TYPES``); empty when
+    untyped, which prints on invoices but never changes the tax."""
     billing_address = JSON(default={})
     locale = Varchar(length=16, default="en")
     metadata = JSON(default={})
@@ -147,6 +152,7 @@ class Product(Table, tablename="ss_product"):
     name = Varchar(length=200)
     description = Text(default="")
     visible_in_portal = Boolean(default=True)
+    tax_behavior = Varchar(length=12, choices=TaxBehavior, default=TaxBehavior.TAXABLE)
     metadata = JSON(default={})
     created_at = Timestamptz()
     archived_at = _when()
@@ -331,7 +337,13 @@ class Order(Table, tablename="ss_order"):
     billing_reason = Varchar(length=32, choices=BillingReason)
     currency = Varchar(length=3)
     subtotal = BigInt(default=0)
+    """The lines' net amounts (before tax)."""
     tax_amount = BigInt(default=0)
+    tax_lines = JSON(default=[])
+    """Per tax rate: name, rate (percent), net and tax, as ``server.services.tax`` computed them."""
+    reverse_charge = Boolean(default=False)
+    seller_tax_number = Varchar(length=64, default="")
+    """The merchant's registration in the country the order was taxed in, frozen at issue."""
     wallet_applied = BigInt(default=0)
     total = BigInt(default=0)
     refunded_amount = BigInt(default=0)
@@ -366,6 +378,12 @@ class OrderLine(Table, tablename="ss_order_line"):
     quantity = BigInt(default=1)
     unit_amount = BigInt(default=0)
     amount = BigInt(default=0)
+    """What the line costs as priced: the gross for a tax-inclusive price, else the net."""
+    net = BigInt(default=0)
+    tax_amount = BigInt(default=0)
+    tax_name = Varchar(length=40, default="")
+    tax_rate = Varchar(length=12, default="")
+    """The percentage applied, as a decimal string ("19", "8.875"); empty when no tax applies."""
     price = ForeignKey(references=Price, on_delete=OnDelete.set_null, null=True, default=None)
     meter = ForeignKey(references=Meter, on_delete=OnDelete.set_null, null=True, default=None)
     period_start = _when()
@@ -393,6 +411,52 @@ class Refund(Table, tablename="ss_refund"):
     destination = Varchar(length=16, choices=RefundDestination)
     reason = Varchar(length=200, default="")
     created_at = Timestamptz()
+
+
+class CreditNote(Table, tablename="ss_credit_note"):
+    """The document a refund of an invoiced order issues: numbered in its own sequence per merchant,
+    referencing the invoice, with the refund split into net and tax per rate like the invoice."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    order = ForeignKey(references=Order, on_delete=OnDelete.cascade, index=True)
+    refund = ForeignKey(references=Refund, on_delete=OnDelete.cascade, unique=True)
+    customer = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    number = Varchar(length=40)
+    currency = Varchar(length=3)
+    net = BigInt(default=0)
+    tax_amount = BigInt(default=0)
+    total = BigInt(default=0)
+    tax_lines = JSON(default=[])
+    issued_at = Timestamptz()
+
+
+class TaxRegistration(Table, tablename="ss_tax_registration"):
+    """Where the merchant is registered to collect tax, and its number there (printed on invoices)."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    country = Varchar(length=2)
+    region = Varchar(length=64, default="")
+    tax_number = Varchar(length=64)
+    created_at = Timestamptz()
+
+
+class TaxRate(Table, tablename="ss_tax_rate"):
+    """A rate the merchant charges to customers in ``country`` (narrowed by ``region`` and a postal code
+    prefix when set); ``inclusive`` rates are already contained in the prices."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    country = Varchar(length=2)
+    region = Varchar(length=64, default="")
+    postal_prefix = Varchar(length=16, default="")
+    percentage = Varchar(length=12)
+    name = Varchar(length=40)
+    inclusive = Boolean(default=False)
+    active = Boolean(default=True)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
 
 
 class Wallet(Table, tablename="ss_wallet"):
@@ -748,6 +812,7 @@ TABLES: tuple[type[Table], ...] = (
     OrderLine,
     InvoiceDocument,
     Refund,
+    CreditNote,
     Wallet,
     WalletTransaction,
     StoredFile,
@@ -774,4 +839,6 @@ TABLES: tuple[type[Table], ...] = (
     UsageAlert,
     UsageAlertHit,
     DataExport,
+    TaxRegistration,
+    TaxRate,
 )

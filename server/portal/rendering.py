@@ -19,6 +19,7 @@ def configure_jinja(engine: JinjaTemplateEngine) -> None:
         money=i18n.format_amount,
         day=i18n.format_day,
         moment=i18n.format_moment,
+        rate=i18n.format_rate,
     )
 
 

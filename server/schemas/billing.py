@@ -21,7 +21,8 @@ from server.db.tables import (
     Wallet,
     WalletTransaction,
 )
-from server.schemas.common import Currency, Email, MinorUnits
+from server.schemas.common import Currency, Email, MinorUnits, json_value
+from server.services.tax import TaxLine
 from server.services.usage import UsageEventIn
 
 Positive = Annotated[int, Meta(ge=1, le=10**12)]
@@ -120,6 +121,12 @@ class OrderLineOut(msgspec.Struct, kw_only=True, frozen=True):
     quantity: int
     unit_amount: int
     amount: int
+    """As priced: the gross of a tax-inclusive price, else the net."""
+    net: int
+    tax_amount: int
+    tax_name: str
+    tax_rate: str
+    """The percentage applied ("19", "8.875"), empty when no tax applies."""
     price_id: str | None
     meter_id: str | None
     period_start: datetime | None
@@ -133,6 +140,10 @@ class OrderLineOut(msgspec.Struct, kw_only=True, frozen=True):
             quantity=row.quantity,
             unit_amount=row.unit_amount,
             amount=row.amount,
+            net=row.net,
+            tax_amount=row.tax_amount,
+            tax_name=row.tax_name,
+            tax_rate=row.tax_rate,
             price_id=_id(row.price),
             meter_id=_id(row.meter),
             period_start=row.period_start,
@@ -176,9 +187,17 @@ class OrderOut(msgspec.Struct, kw_only=True, frozen=True):
     billing_reason: str
     currency: str
     subtotal: int
+    """The lines' nets, before tax."""
     tax_amount: int
+    tax_lines: list[TaxLine]
+    """Per rate: ``name``, ``rate`` (percent), ``net`` and ``tax``; they add up to ``subtotal`` and
+    ``tax_amount`` (lines without tax stay out)."""
+    reverse_charge: bool
+    """EU reverse charge: the customer accounts for the VAT (the invoice carries the legal note)."""
+    seller_tax_number: str
     wallet_applied: int
     total: int
+    """What was left to pay after wallet credit: subtotal + tax - wallet_applied (0 for a credit)."""
     refunded_amount: int
     invoice_number: str | None
     invoice_issued_at: datetime | None
@@ -204,6 +223,9 @@ class OrderOut(msgspec.Struct, kw_only=True, frozen=True):
             currency=row.currency,
             subtotal=row.subtotal,
             tax_amount=row.tax_amount,
+            tax_lines=msgspec.convert(json_value(row.tax_lines) or [], list[TaxLine]),
+            reverse_charge=bool(row.reverse_charge),
+            seller_tax_number=row.seller_tax_number,
             wallet_applied=row.wallet_applied,
             total=row.total,
             refunded_amount=row.refunded_amount,

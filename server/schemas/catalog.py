@@ -11,7 +11,7 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
-from server.db.enums import BenefitType, Interval, MeterAggregation, PriceKind
+from server.db.enums import BenefitType, Interval, MeterAggregation, PriceKind, TaxBehavior
 from server.db.tables import Benefit, Meter, Price, PriceMeter
 from server.schemas.common import Currency, Metadata, MinorUnits, json_value
 
@@ -142,6 +142,9 @@ class ProductCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     name: Title
     description: Description = ""
     visible_in_portal: bool = True
+    tax_behavior: TaxBehavior = TaxBehavior.TAXABLE
+    """``taxable`` follows the matching tax rate (inclusive or exclusive as the rate says); ``inclusive`` or
+    ``exclusive`` fix whether the prices contain the tax; ``exempt`` is never taxed."""
     metadata: Metadata = msgspec.field(default_factory=dict)
     prices: Annotated[list[PriceCreate], Meta(max_length=20)] = msgspec.field(default_factory=list)
     benefit_ids: Annotated[list[UUID], Meta(max_length=50)] = msgspec.field(default_factory=list)
@@ -153,6 +156,7 @@ class ProductUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     name: Title | None = None
     description: Description | None = None
     visible_in_portal: bool | None = None
+    tax_behavior: TaxBehavior | None = None
     metadata: Metadata | None = None
     benefit_ids: Annotated[list[UUID], Meta(max_length=50)] | None = None
 
@@ -162,6 +166,7 @@ class ProductOut(msgspec.Struct, kw_only=True, frozen=True):
     name: str
     description: str
     visible_in_portal: bool
+    tax_behavior: str
     metadata: dict[str, str]
     prices: list[PriceOut]
     """Live prices only."""

@@ -207,6 +207,7 @@ async def create_product(org_id: UUID, data: ProductCreate) -> Product:
         name=data.name,
         description=data.description,
         visible_in_portal=data.visible_in_portal,
+        tax_behavior=data.tax_behavior,
         metadata=data.metadata,
         created_at=clock.now(),
     )
@@ -274,6 +275,7 @@ async def product_views(org_id: UUID, products: Sequence[Product]) -> list[Produ
             name=p.name,
             description=p.description,
             visible_in_portal=p.visible_in_portal,
+            tax_behavior=p.tax_behavior,
             metadata=json_value(p.metadata) or {},
             prices=prices[str(p.id)],
             benefit_ids=sorted(benefits[str(p.id)]),

@@ -54,7 +54,7 @@ from server.db.tables import (
 from server.errors import Conflict, Invalid, NotFound, PaymentFailed, RateLimited
 from server.schemas.billing import OrderOut
 from server.schemas.portal_settings import load_portal_settings
-from server.services import grants, payment_providers, payments, wallet
+from server.services import grants, payment_providers, payments, tax, wallet
 from server.services.pagination import DEFAULT_LIMIT, Page, paginate
 from server.webhooks.outbox import record_event
 
@@ -110,10 +110,10 @@ async def order_event(order: Order) -> OrderOut:
     return (await order_views(order.org, [order]))[0]
 
 
-def amount_due(subtotal: int, wallet_applied: int) -> int:
-    """What is left to charge of an order once wallet credit paid ``wallet_applied`` of it (a negative
-    subtotal is credited to the wallet and charges nothing)."""
-    return max(subtotal, 0) - wallet_applied
+def amount_due(gross: int, wallet_applied: int) -> int:
+    """What is left to charge of an order worth ``gross`` (tax included) once wallet credit paid
+    ``wallet_applied`` of it (a negative gross is credited to the wallet and charges nothing)."""
+    return max(gross, 0) - wallet_applied
 
 
 async def _next_invoice_number(org_id: UUID) -> str:
@@ -158,7 +158,8 @@ async def create_order(
             Subscription.customer == customer_id,
         ):
             raise NotFound("no such subscription for this customer")
-        subtotal = sum(line.amount for line in lines)
+        taxed = await tax.compute(org_id, customer_id, lines)
+        gross = taxed.total
         order = Order(
             id=uuid.uuid4(),
             org=org_id,
@@ -167,7 +168,11 @@ async def create_order(
             status=OrderStatus.DRAFT,
             billing_reason=billing_reason,
             currency=currency,
-            subtotal=subtotal,
+            subtotal=taxed.subtotal,
+            tax_amount=taxed.tax_amount,
+            tax_lines=msgspec.json.encode(taxed.tax_lines).decode(),
+            reverse_charge=taxed.reverse_charge,
+            seller_tax_number=taxed.seller_tax_number,
             invoice_number=await _next_invoice_number(org_id),
             invoice_issued_at=now,
             period_start=period_start,
@@ -185,31 +190,35 @@ async def create_order(
                     quantity=line.quantity,
                     unit_amount=line.unit_amount,
                     amount=line.amount,
+                    net=line_tax.net,
+                    tax_amount=line_tax.tax,
+                    tax_name=line_tax.name,
+                    tax_rate=line_tax.rate,
                     price=line.price_id,
                     meter=line.meter_id,
                     period_start=line.period_start,
                     period_end=line.period_end,
                     position=position,
                 )
-                for position, line in enumerate(lines)
+                for position, (line, line_tax) in enumerate(zip(lines, taxed.lines, strict=True))
             )
         )
         note = f"Order {order.invoice_number}"
-        if subtotal > 0:
+        if gross > 0:
             order.wallet_applied = await wallet.apply_to_order(
-                org_id, customer_id, order.id, currency, subtotal, note
+                org_id, customer_id, order.id, currency, gross, note
             )
-        elif subtotal < 0:
+        elif gross < 0:
             await wallet.credit(
                 org_id,
                 customer_id,
-                -subtotal,
+                -gross,
                 currency,
                 WalletTransactionKind.ADJUSTMENT,
                 note,
                 order_id=order.id,
             )
-        order.total = amount_due(subtotal, order.wallet_applied)
+        order.total = amount_due(gross, order.wallet_applied)
         order.status = OrderStatus.PENDING if order.total > 0 else OrderStatus.PAID
         order.paid_at = now if order.status == OrderStatus.PAID else None
         await order.save([Order.wallet_applied, Order.total, Order.status, Order.paid_at])

@@ -45,8 +45,9 @@ from server.db.tables import (
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.schemas.billing import SubscriptionOut
 from server.schemas.portal_settings import Features, RefundPolicy, load_portal_settings
-from server.services import grants, orders, wallet
+from server.services import grants, orders, tax, wallet
 from server.services.orders import LineDraft
+from server.services.tax import LineTax, TaxLine
 from server.services.usage import billed_batches, usage_totals
 from server.webhooks.outbox import record_event
 
@@ -69,6 +70,11 @@ class ChangePreview(msgspec.Struct, kw_only=True):
     effective: Literal["immediately", "period_end"]
     effective_at: datetime
     proration: int
+    """The proration as priced (before tax for tax-exclusive prices)."""
+    proration_tax: int = 0
+    proration_total: int = 0
+    """What is charged now (> 0) or credited at renewal (< 0), tax included."""
+    tax_lines: list[TaxLine] = msgspec.field(default_factory=list)
 
 
 class InvoicePreview(msgspec.Struct, kw_only=True):
@@ -77,7 +83,13 @@ class InvoicePreview(msgspec.Struct, kw_only=True):
     period_start: datetime
     period_end: datetime
     lines: list[LineDraft]
+    line_taxes: list[LineTax]
+    """Each line's net and tax, in the order of ``lines``."""
     subtotal: int
+    """The lines' nets."""
+    tax_amount: int
+    tax_lines: list[TaxLine]
+    reverse_charge: bool
     wallet_applied: int
     total: int
 
@@ -755,6 +767,24 @@ def _preview(
     )
 
 
+async def _with_tax(subscription: Subscription, preview: ChangePreview, price: Price) -> ChangePreview:
+    """The preview with the tax of its proration, computed as the proration order will compute it."""
+    line = _line(
+        OrderLineKind.PRORATION,
+        "Proration",
+        1,
+        preview.proration,
+        price,
+        preview.effective_at,
+        subscription.current_period_end,
+    )
+    taxed = await tax.compute(subscription.org, subscription.customer, [line])
+    preview.proration_tax = taxed.tax_amount
+    preview.proration_total = taxed.total
+    preview.tax_lines = taxed.tax_lines
+    return preview
+
+
 def _plan_timing(
     features: Features, current: Price, target: Price, seats: int
 ) -> Literal["immediately", "period_end"]:
@@ -770,7 +800,9 @@ async def preview_plan_change(
     subscription = await get_subscription(org_id, subscription_id, customer_id=customer_id)
     current, target = await _plan_change_target(org_id, subscription, price_id, customer_id, features)
     timing = _plan_timing(features, current, target, subscription.seats)
-    return _preview(subscription, current, target, subscription.seats, timing)
+    return await _with_tax(
+        subscription, _preview(subscription, current, target, subscription.seats, timing), target
+    )
 
 
 async def change_plan(
@@ -868,7 +900,9 @@ async def _seat_change(
         raise Conflict(
             f"{assigned} seats are assigned: revoke {assigned - seats} of them before going down to {seats}"
         )
-    return price, _preview(subscription, price, price, seats, "immediately")
+    return price, await _with_tax(
+        subscription, _preview(subscription, price, price, seats, "immediately"), price
+    )
 
 
 async def preview_seat_change(
@@ -966,16 +1000,20 @@ async def preview_next_invoice(
     if subscription.cancel_at_period_end:
         raise Conflict("the subscription ends at the end of this period: there is no next invoice")
     cycle = await _next_cycle(org_id, subscription)
-    subtotal = sum(line.amount for line in cycle.lines)
+    taxed = await tax.compute(org_id, subscription.customer, cycle.lines)
     balance = await wallet.get_balance(org_id, subscription.customer, subscription.currency)
-    applied = min(balance, max(subtotal, 0))  # what wallet.apply_to_order will take
+    applied = min(balance, max(taxed.total, 0))  # what wallet.apply_to_order will take
     return InvoicePreview(
         subscription_id=subscription.id,
         currency=subscription.currency,
         period_start=cycle.start,
         period_end=cycle.end,
         lines=cycle.lines,
-        subtotal=subtotal,
+        line_taxes=taxed.lines,
+        subtotal=taxed.subtotal,
+        tax_amount=taxed.tax_amount,
+        tax_lines=taxed.tax_lines,
+        reverse_charge=taxed.reverse_charge,
         wallet_applied=applied,
-        total=orders.amount_due(subtotal, applied),
+        total=orders.amount_due(taxed.total, applied),
     )

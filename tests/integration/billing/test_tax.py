@@ -1,0 +1,240 @@
+"""Tax with hand-computed figures, read back from the API, the previews and the webhooks: German B2C at 19 %
+exclusive and inclusive, a US state rate, a mixed invoice with an exempt line; preview == order."""
+
+from datetime import timedelta
+
+import msgspec
+import pytest
+
+from server.clock import FrozenClock, use_clock
+from server.db.engine import write_transaction
+from server.db.tables import WebhookEvent
+from server.services import orders, payments, subscriptions
+from server.services.orders import LineDraft
+from tests.integration.billing.test_subscriptions import GOOD_CARD, START
+
+VAT = {"name": "VAT", "rate": "19"}
+
+
+@pytest.fixture
+def frozen():
+    with use_clock(FrozenClock(START)) as clock:
+        yield clock
+
+
+async def _ok(response, status=200):
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+async def _post(client, headers, path, body, status=201):
+    return await _ok(await client.post(path, json=body, headers=headers), status)
+
+
+@pytest.fixture
+async def german_seller(client, api_headers):
+    await _post(client, api_headers, "/v1/tax-registrations", {"country": "DE", "tax_number": "DE136695976"})
+    rate = await _post(
+        client, api_headers, "/v1/tax-rates", {"country": "DE", "percentage": 19, "name": "VAT"}
+    )
+    await _post(
+        client,
+        api_headers,
+        "/v1/tax-rates",
+        {"country": "US", "region": "NY", "percentage": "8.875", "name": "Sales tax"},
+    )
+    return rate
+
+
+async def _customer(client, headers, keyring, org, address, **fields):
+    customer = await _post(
+        client,
+        headers,
+        "/v1/customers",
+        {"email": f"{address['country'].lower()}@example.com", "billing_address": address, **fields},
+    )
+    await payments.add_payment_method(
+        org.org.id, customer["id"], keyring=keyring, number=GOOD_CARD, exp_month=12, exp_year=2035, cvc="123"
+    )
+    return customer
+
+
+async def _price(client, headers, amount, *, tax_behavior="taxable", currency="EUR", interval="month"):
+    product = await _post(
+        client,
+        headers,
+        "/v1/products",
+        {
+            "name": f"Plan {amount} {tax_behavior}",
+            "tax_behavior": tax_behavior,
+            "prices": [{"kind": "fixed", "interval": interval, "currency": currency, "amount": amount}],
+        },
+    )
+    assert product["tax_behavior"] == tax_behavior
+    return product["prices"][0]["id"]
+
+
+async def _subscribe(client, headers, customer, price_id):
+    body = {"customer_id": customer["id"], "price_id": price_id}
+    subscription = await _post(client, headers, "/v1/subscriptions", body)
+    listed = await _ok(
+        await client.get("/v1/orders", params={"subscription_id": subscription["id"]}, headers=headers)
+    )
+    return subscription, listed["items"][-1]
+
+
+async def _webhook_order(org_id, order_id, type_="order.created"):
+    rows = await WebhookEvent.select(WebhookEvent.payload).where(
+        WebhookEvent.org == org_id, WebhookEvent.type == type_
+    )
+    found = [msgspec.json.decode(r["payload"]) for r in rows]
+    return next(data for data in found if data["id"] == order_id)
+
+
+def _figures(order):
+    return {
+        "subtotal": order["subtotal"],
+        "tax_amount": order["tax_amount"],
+        "tax_lines": order["tax_lines"],
+        "total": order["total"],
+    }
+
+
+async def test_tax_rates_api(client, api_headers):
+    rate = await _post(
+        client, api_headers, "/v1/tax-rates", {"country": "FR", "percentage": "20", "name": "TVA"}
+    )
+    assert (rate["percentage"], rate["inclusive"], rate["active"]) == ("20", False, True)
+    changed = await _ok(
+        await client.patch(
+            f"/v1/tax-rates/{rate['id']}", json={"percentage": "5.5", "inclusive": True}, headers=api_headers
+        )
+    )
+    assert (changed["percentage"], changed["inclusive"], changed["name"]) == ("5.5", True, "TVA")
+    assert [r["id"] for r in await _ok(await client.get("/v1/tax-rates", headers=api_headers))] == [
+        rate["id"]
+    ]
+    assert (await _ok(await client.get(f"/v1/tax-rates/{rate['id']}", headers=api_headers)))[
+        "percentage"
+    ] == "5.5"
+    for bad in ({"percentage": 101}, {"percentage": "0.00001"}, {"percentage": -1}):
+        response = await client.patch(f"/v1/tax-rates/{rate['id']}", json=bad, headers=api_headers)
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+    bad_country = await client.post(
+        "/v1/tax-rates", json={"country": "ZZ", "percentage": 5, "name": "X"}, headers=api_headers
+    )
+    assert bad_country.status_code == 422
+
+
+async def test_german_consumer_pays_19_percent_on_top(client, api_headers, org, keyring, german_seller):
+    customer = await _customer(client, api_headers, keyring, org, {"country": "DE", "city": "Berlin"})
+    subscription, order = await _subscribe(
+        client, api_headers, customer, await _price(client, api_headers, 1000)
+    )
+    assert _figures(order) == {
+        "subtotal": 1000,
+        "tax_amount": 190,
+        "tax_lines": [{**VAT, "net": 1000, "tax": 190}],
+        "total": 1190,
+    }
+    assert order["status"] == "paid"
+    assert order["seller_tax_number"] == "DE136695976"
+    assert order["reverse_charge"] is False
+    line = order["lines"][0]
+    assert (line["amount"], line["net"], line["tax_amount"], line["tax_rate"]) == (1000, 1000, 190, "19")
+    assert _figures(await _webhook_order(org.org.id, order["id"])) == _figures(order)
+    upcoming = await _ok(
+        await client.get(f"/v1/subscriptions/{subscription['id']}/upcoming-invoice", headers=api_headers)
+    )
+    assert (upcoming["subtotal"], upcoming["tax_amount"], upcoming["total"]) == (1000, 190, 1190)
+
+
+async def test_inclusive_price_is_split_into_net_and_tax(client, api_headers, org, keyring, german_seller):
+    customer = await _customer(client, api_headers, keyring, org, {"country": "DE"})
+    price = await _price(client, api_headers, 999, tax_behavior="inclusive")
+    _, order = await _subscribe(client, api_headers, customer, price)
+    # 9.99 containing 19 %: 999 * 19 / 119 = 159.504 → 1.60 tax, 8.39 net; the customer pays the 9.99
+    assert _figures(order) == {
+        "subtotal": 839,
+        "tax_amount": 160,
+        "tax_lines": [{**VAT, "net": 839, "tax": 160}],
+        "total": 999,
+    }
+    assert _figures(await _webhook_order(org.org.id, order["id"], "order.paid")) == _figures(order)
+
+
+async def test_us_state_rate_applies_only_in_that_state(client, api_headers, org, keyring, german_seller):
+    price = await _price(client, api_headers, 1000, currency="USD")
+    new_york = await _customer(client, api_headers, keyring, org, {"country": "US", "state": "NY"})
+    _, order = await _subscribe(client, api_headers, new_york, price)
+    # 8.875 % of $10.00 = 88.75 cents → 89
+    assert _figures(order) == {
+        "subtotal": 1000,
+        "tax_amount": 89,
+        "tax_lines": [{"name": "Sales tax", "rate": "8.875", "net": 1000, "tax": 89}],
+        "total": 1089,
+    }
+    oregon = await _customer(client, api_headers, keyring, org, {"country": "US", "state": "OR"}, name="Or")
+    _, export = await _subscribe(client, api_headers, oregon, price)
+    assert _figures(export) == {"subtotal": 1000, "tax_amount": 0, "tax_lines": [], "total": 1000}
+
+
+async def test_mixed_invoice_with_an_exempt_line(client, api_headers, org, keyring, german_seller):
+    customer = await _customer(client, api_headers, keyring, org, {"country": "DE"})
+    taxable = await _price(client, api_headers, 2000, interval="one_time")
+    exempt = await _price(client, api_headers, 500, tax_behavior="exempt", interval="one_time")
+    lines = [
+        LineDraft(kind="one_time", description="Course", amount=2000, unit_amount=2000, price_id=taxable),
+        LineDraft(kind="one_time", description="Exam fee", amount=500, unit_amount=500, price_id=exempt),
+    ]
+    async with write_transaction():
+        created = await orders.create_order(
+            org.org.id,
+            customer["id"],
+            subscription_id=None,
+            billing_reason="purchase",
+            currency="EUR",
+            lines=lines,
+        )
+    order = await _ok(await client.get(f"/v1/orders/{created.id}", headers=api_headers))
+    assert _figures(order) == {
+        "subtotal": 2500,
+        "tax_amount": 380,
+        "tax_lines": [
+            {**VAT, "net": 2000, "tax": 380},
+            {"name": "Tax exempt", "rate": "0", "net": 500, "tax": 0},
+        ],
+        "total": 2880,
+    }
+    assert [(line["net"], line["tax_amount"]) for line in order["lines"]] == [(2000, 380), (500, 0)]
+
+
+async def test_previews_equal_the_orders_with_tax(org, keyring, client, api_headers, german_seller, frozen):
+    customer = await _customer(client, api_headers, keyring, org, {"country": "DE"})
+    product = await _post(
+        client,
+        api_headers,
+        "/v1/products",
+        {
+            "name": "Team",
+            "prices": [{"kind": "per_seat", "interval": "month", "currency": "EUR", "seat_amount": 1000}],
+        },
+    )
+    sub = await subscriptions.create_subscription(
+        org.org.id, customer["id"], product["prices"][0]["id"], seats=2
+    )
+    frozen.advance(timedelta(days=10, hours=3))
+    preview = await subscriptions.preview_seat_change(org.org.id, sub.id, 5)
+    change = await subscriptions.change_seats(org.org.id, sub.id, 5)
+    assert change.order is not None
+    assert preview.proration_tax > 0
+    assert (preview.proration_total, preview.proration_tax) == (change.order.total, change.order.tax_amount)
+    assert preview.proration_total == preview.proration + preview.proration_tax
+    frozen.advance(timedelta(days=25))
+    upcoming = await subscriptions.preview_next_invoice(org.org.id, sub.id)
+    renewal = await subscriptions.renew_subscription(org.org.id, sub.id)
+    assert renewal is not None
+    assert (upcoming.subtotal, upcoming.tax_amount, upcoming.total) == (5000, 950, 5950)
+    assert (renewal.subtotal, renewal.tax_amount, renewal.total) == (5000, 950, 5950)
+    assert msgspec.to_builtins(upcoming.tax_lines) == msgspec.json.decode(renewal.tax_lines)

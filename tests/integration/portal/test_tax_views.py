@@ -1,0 +1,74 @@
+"""The portal shows tax as the services computed it: the next-invoice preview and the orders view carry the
+same per-rate lines and totals as the API's order."""
+
+import html
+import uuid
+
+import pytest
+
+from server.db.enums import Interval, PriceKind
+from server.schemas.catalog import PriceCreate, ProductCreate
+from server.schemas.customers import Address, CustomerCreate
+from server.services import tax
+from server.services.catalog import create_product, product_views
+from server.services.customers import create_customer
+from server.services.payments import add_payment_method
+from server.services.subscriptions import create_subscription
+
+
+def bearer(session):
+    return {"Authorization": f"Bearer {session}"}
+
+
+@pytest.fixture
+async def german_customer(org, keyring):
+    await tax.add_registration(org.org.id, country="DE", tax_number="DE136695976")
+    await tax.create_rate(org.org.id, country="DE", percentage="19", name="MwSt.")
+    customer = await create_customer(
+        org.org.id,
+        CustomerCreate(
+            email=f"kurt-{uuid.uuid4().hex[:6]}@example.com",
+            name="Kurt",
+            billing_address=Address(country="DE", city="Berlin"),
+            locale="de",
+        ),
+    )
+    await add_payment_method(
+        org.org.id,
+        customer.id,
+        keyring=keyring,
+        number="4242424242424242",
+        exp_month=12,
+        exp_year=2035,
+        cvc="123",
+    )
+    product = await create_product(
+        org.org.id,
+        ProductCreate(
+            name="Pro",
+            prices=[PriceCreate(kind=PriceKind.FIXED, interval=Interval.MONTH, currency="EUR", amount=1000)],
+        ),
+    )
+    price_id = (await product_views(org.org.id, [product]))[0].prices[0].id
+    await create_subscription(org.org.id, customer.id, uuid.UUID(price_id))
+    return customer
+
+
+async def _view(client, mint, customer, name):
+    token = mint(customer_id=customer.id)
+    opened = await client.post("/embed/session", json={"token": token, "origin": "https://app.example.com"})
+    assert opened.status_code == 201, opened.text
+    page = await client.get(f"/embed/views/{name}", headers=bearer(opened.json()["session"]))
+    assert page.status_code == 200, page.text
+    return html.unescape(page.text).replace("\xa0", " ")
+
+
+async def test_next_invoice_preview_and_order_show_19_percent(client, mint, german_customer):
+    subscriptions_view = await _view(client, mint, german_customer, "subscriptions")
+    assert "Zwischensumme (netto)" in subscriptions_view
+    assert "MwSt. 19 % · auf 10,00 €" in subscriptions_view
+    assert "1,90 €" in subscriptions_view
+    assert "11,90 €" in subscriptions_view
+    orders_view = await _view(client, mint, german_customer, "orders")
+    assert "MwSt. 19 % · auf 10,00 €" in orders_view
+    assert "11,90 €" in orders_view
