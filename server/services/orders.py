@@ -579,6 +579,27 @@ async def retry_failed_orders(org_id: UUID, customer_id: UUID, method_id: UUID) 
     return paid
 
 
+async def settle_provider_payment(
+    org_id: UUID, payment_ref: str, method: PaymentMethod, result: ChargeResult
+) -> bool:
+    """What the provider says became of an order's payment ``payment_ref`` (a Stripe event), applied once:
+    a success pays the pending order (``order.paid`` fires once, whoever saw it first), a failure keeps why.
+    News about an order no longer pending (paid, void) or an older payment changes nothing. True when paid."""
+    order = (
+        await Order.objects()
+        .where(Order.org == org_id, Order.payment_ref == payment_ref, Order.status == OrderStatus.PENDING)
+        .first()
+    )
+    if order is None:
+        return False
+    if result.succeeded:
+        return await _record_success(order, method, payment_ref, scheduled=False)
+    await Order.update({Order.last_payment_error: _error_text(result.message)}).where(
+        Order.id == order.id, Order.status == OrderStatus.PENDING, Order.payment_ref == payment_ref
+    )
+    return False
+
+
 async def due_payment_attempts(limit: int = 100) -> list[tuple[UUID, UUID]]:
     """(org id, order id) of pending orders whose dunning retry is due, oldest first (for the job)."""
     rows = (

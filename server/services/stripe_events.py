@@ -1,0 +1,102 @@
+"""Events a merchant's Stripe account sends to ``POST /webhooks/stripe/{org_slug}``.
+
+Each is verified with the merchant's webhook signing secret (the ``stripe`` package's verifier, which also
+refuses a signature older than five minutes), applied once (its id is kept in ``ss_provider_event``; a
+replay answers 200 and changes nothing) and safe in any order: a payment's news only ever moves a pending
+order, so a late ``payment_intent.payment_failed`` cannot undo a payment already recorded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from server import clock
+from server.billing.providers import ChargeResult, decline_message
+from server.db.tables import PaymentMethod, ProviderEvent
+from server.errors import NotFound, Unauthorized
+from server.services import orders, payment_providers, payments
+from server.services.constraints import is_unique_violation
+from server.services.orgs import get_organization_by_slug
+
+SIGNATURE_TOLERANCE_SECONDS = 300
+
+
+async def receive(org_slug: str, payload: bytes, signature: str) -> str:
+    """Verify and apply one event; what became of it (``applied``, ``replayed``, ``ignored``)."""
+    from stripe import SignatureVerificationError, WebhookSignature
+
+    org = await get_organization_by_slug(org_slug)
+    config = await payment_providers.get_config(org.id)
+    if config is None:
+        raise NotFound(f"{org_slug} does not take payments through Stripe")
+    try:
+        WebhookSignature.verify_header(
+            payload.decode(),
+            signature,
+            payment_providers.webhook_secret_of(config),
+            SIGNATURE_TOLERANCE_SECONDS,
+        )
+    except (SignatureVerificationError, UnicodeDecodeError) as exc:
+        raise Unauthorized(
+            "the Stripe-Signature header does not match this merchant's webhook secret"
+        ) from exc
+    event: dict[str, Any] = msgspec.json.decode(payload)
+    event_id, event_type = str(event["id"]), str(event["type"])
+    if await ProviderEvent.exists().where(ProviderEvent.org == org.id, ProviderEvent.event_id == event_id):
+        return "replayed"
+    handler = HANDLERS.get(event_type)
+    if handler is not None:  # every handler is idempotent: two deliveries racing here apply it once
+        await handler(org.id, event["data"]["object"])
+    try:  # kept only once applied: an event that failed half-way is applied again when Stripe retries it
+        await ProviderEvent(
+            org=org.id, event_id=event_id, event_type=event_type, received_at=clock.now()
+        ).save()
+    except Exception as exc:
+        if not is_unique_violation(exc):
+            raise
+    return "applied" if handler is not None else "ignored"
+
+
+async def _card(org_id: UUID, stripe_method: object) -> PaymentMethod | None:
+    """Our saved card for a Stripe PaymentMethod id."""
+    if not isinstance(stripe_method, str) or not stripe_method:
+        return None
+    return (
+        await PaymentMethod.objects()
+        .where(PaymentMethod.org == org_id, PaymentMethod.provider_ref.like(f"%:{stripe_method}"))
+        .first()
+    )
+
+
+async def _payment_succeeded(org_id: UUID, intent: dict[str, Any]) -> None:
+    method = await _card(org_id, intent.get("payment_method"))
+    if method is not None:
+        await orders.settle_provider_payment(org_id, str(intent["id"]), method, ChargeResult(succeeded=True))
+
+
+async def _payment_failed(org_id: UUID, intent: dict[str, Any]) -> None:
+    method = await _card(org_id, intent.get("payment_method"))
+    error = intent.get("last_payment_error") or {}
+    code = str(error.get("decline_code") or error.get("code") or "card_declined")
+    result = ChargeResult(succeeded=False, decline_code=code, message=decline_message(code))
+    if method is not None:
+        await orders.settle_provider_payment(org_id, str(intent["id"]), method, result)
+
+
+async def _card_detached(org_id: UUID, stripe_method: dict[str, Any]) -> None:
+    """Removed at Stripe (the dashboard, another integration): removed here too."""
+    method = await _card(org_id, stripe_method.get("id"))
+    if method is not None:
+        with contextlib.suppress(NotFound):  # removed here at the same moment
+            await payments.remove_payment_method(org_id, method.customer, method.id)
+
+
+HANDLERS = {
+    "payment_intent.succeeded": _payment_succeeded,
+    "payment_intent.payment_failed": _payment_failed,
+    "payment_method.detached": _card_detached,
+}

@@ -1,0 +1,115 @@
+"""``POST /webhooks/stripe/{org_slug}``: Stripe events, signed with the merchant's webhook secret, move
+payments; a replay changes nothing, a bad signature is refused. The 3-D Secure card leaves its renewal
+waiting for the customer; once authenticated at localstripe, Stripe's event pays the order."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import uuid
+
+import httpx
+import pytest
+
+from server.billing.stripe_provider import split_ref
+from server.services import orders, payments
+from tests.integration.billing.subscription_factories import make_customer
+from tests.integration.billing.test_orders import events, new_order
+from tests.integration.stripe.conftest import SECRET_KEY, WEBHOOK_SECRET
+from tests.integration.stripe.support import NEEDS_AUTHENTICATION, add_stripe_card
+
+
+@pytest.fixture
+async def customer(stripe_org):
+    return await make_customer(stripe_org.org.id)
+
+
+def signed(event: dict, secret: str = WEBHOOK_SECRET) -> tuple[bytes, dict[str, str]]:
+    """The body and headers Stripe sends: ``Stripe-Signature: t=…,v1=HMAC-SHA256(secret, "t.body")``."""
+    body = json.dumps(event).encode()
+    timestamp = int(time.time())
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return body, {"Stripe-Signature": f"t={timestamp},v1={digest}", "Content-Type": "application/json"}
+
+
+def event_of(type_: str, obj: dict) -> dict:
+    return {"id": f"evt_{uuid.uuid4().hex[:14]}", "object": "event", "type": type_, "data": {"object": obj}}
+
+
+async def stripe_call(localstripe, method: str, path: str, **kwargs) -> dict:
+    async with httpx.AsyncClient() as http:
+        response = await http.request(method, f"{localstripe.url}/v1/{path}", auth=(SECRET_KEY, ""), **kwargs)
+    response.raise_for_status()
+    return response.json()
+
+
+async def test_a_charge_needing_3d_secure_waits_and_stripes_event_pays_it_once(
+    client, localstripe, keyring, stripe_org, customer
+):
+    org_id, slug = stripe_org.org.id, stripe_org.org.slug
+    await add_stripe_card(localstripe, keyring, org_id, customer.id, NEEDS_AUTHENTICATION)
+    order = await new_order(org_id, customer.id, 2500)
+    assert await orders.attempt_payment(org_id, order.id) is False
+    waiting = await orders.get_order(org_id, order.id)
+    assert waiting.status == "pending"
+    assert waiting.last_payment_error == "The bank asks you to confirm this payment."
+    intent = await stripe_call(localstripe, "GET", f"payment_intents/{waiting.payment_ref}")
+    assert intent["status"] == "requires_action"
+
+    # the customer passes the bank's challenge (localstripe's stand-in for it)
+    async with httpx.AsyncClient() as http:
+        response = await http.post(
+            f"{localstripe.url}/v1/payment_intents/{intent['id']}/_authenticate?success=true",
+            json={"key": "pk_test_x", "client_secret": intent["client_secret"]},
+        )
+    assert response.json()["status"] == "succeeded"
+    succeeded = event_of(
+        "payment_intent.succeeded", await stripe_call(localstripe, "GET", f"payment_intents/{intent['id']}")
+    )
+    body, headers = signed(succeeded)
+    response = await client.post(f"/webhooks/stripe/{slug}", content=body, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"received": "applied"}
+    paid = await orders.get_order(org_id, order.id)
+    assert (paid.status, paid.payment_ref) == ("paid", intent["id"])
+
+    replay = await client.post(f"/webhooks/stripe/{slug}", content=body, headers=signed(succeeded)[1])
+    assert replay.json() == {"received": "replayed"}
+    late_failure = event_of(
+        "payment_intent.payment_failed", {**succeeded["data"]["object"], "status": "failed"}
+    )
+    body, headers = signed(late_failure)
+    assert (await client.post(f"/webhooks/stripe/{slug}", content=body, headers=headers)).status_code == 200
+    assert (await orders.get_order(org_id, order.id)).status == "paid"
+    assert len(await events(org_id, "order.paid")) == 1
+
+
+async def test_a_tampered_or_foreign_signature_is_refused(client, stripe_org):
+    slug = stripe_org.org.slug
+    body, headers = signed(event_of("payment_intent.succeeded", {"id": "pi_x", "payment_method": "pm_x"}))
+    tampered = body.replace(b"pi_x", b"pi_y")
+    response = await client.post(f"/webhooks/stripe/{slug}", content=tampered, headers=headers)
+    assert response.status_code == 401
+    _, foreign = signed(json.loads(body), secret="whsec_someoneelse")
+    assert (await client.post(f"/webhooks/stripe/{slug}", content=body, headers=foreign)).status_code == 401
+    assert (await client.post(f"/webhooks/stripe/{slug}", content=body)).status_code == 401
+
+
+async def test_a_merchant_on_the_sandbox_has_no_stripe_route(client, org):
+    body, headers = signed(event_of("payment_intent.succeeded", {"id": "pi_x"}))
+    response = await client.post(f"/webhooks/stripe/{org.org.slug}", content=body, headers=headers)
+    assert response.status_code == 404
+
+
+async def test_a_card_detached_at_stripe_is_removed_here(client, localstripe, keyring, stripe_org, customer):
+    org_id = stripe_org.org.id
+    card = await add_stripe_card(localstripe, keyring, org_id, customer.id)
+    detached = await stripe_call(
+        localstripe, "POST", f"payment_methods/{split_ref(card.provider_ref)[1]}/detach"
+    )
+    body, headers = signed(event_of("payment_method.detached", detached))
+    response = await client.post(f"/webhooks/stripe/{stripe_org.org.slug}", content=body, headers=headers)
+    assert response.status_code == 200, response.text
+    assert await payments.list_payment_methods(org_id, customer.id) == []
