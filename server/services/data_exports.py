@@ -157,13 +157,15 @@ async def export_archive(org_id: UUID, customer_id: UUID, export_id: UUID) -> tu
 async def build_due_exports(notifier: Notifier, limit: int = 5) -> int:
     """The worker's batch: drop the archives past their time, then build up to ``limit`` waiting exports
     (and any whose builder's lease ran out)."""
-    now = clock.now()
-    expired = (
-        await DataExport.update({DataExport.status: DataExportStatus.EXPIRED, DataExport.archive: None})
-        .where(DataExport.status == DataExportStatus.READY, DataExport.expires_at <= now)
-        .returning(DataExport.id)
-    )
-    done = len(expired)
+    past = (DataExport.status == DataExportStatus.READY) & (DataExport.expires_at <= clock.now())
+    done = 0
+    if await DataExport.exists().where(past):  # a read first: the job runs every few seconds
+        expired = (
+            await DataExport.update({DataExport.status: DataExportStatus.EXPIRED, DataExport.archive: None})
+            .where(past)
+            .returning(DataExport.id)
+        )
+        done = len(expired)
     for _attempt in range(limit):
         export = await _claim()
         if export is None:
