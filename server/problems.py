@@ -76,7 +76,7 @@ def _page(request: Request[Any, Any, Any], response: Response[bytes]) -> Respons
     """``response`` as a page for a person, when the request came from one: same status and headers."""
     if not _for_a_person(request) or request.app.template_engine is None:
         return response
-    language = i18n.negotiate(request.headers.get("accept-language", "").split(",")[0].split(";")[0])
+    language = i18n.negotiate(*i18n.accept_language(request.headers.get("accept-language")))
     with i18n.use_locale(language):
         html = request.app.template_engine.get_template("site/error.html").render(
             status=response.status_code, locale=language

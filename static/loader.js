@@ -47,9 +47,10 @@
     return live[id] = {
       element: el, frame: frame,
       receive: function (type, data) {
+        if (data.title) frame.title = data.title;
+        if (type === "title") return;
         if (type === "hello") {
           clearTimeout(timer);
-          if (data.title) frame.title = data.title;
           (token || fresh()).then(function (t) {
             post("init", { token: t, theme: o.theme, locale: o.locale, view: o.view,
               action: o.action, subscription_id: o.subscription_id });

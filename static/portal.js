@@ -9,7 +9,8 @@
   var refreshTimer = 0, pollTimer = 0, lastHeight = 0, asked = false, opener = null;
   var embedded = window.parent !== window;
   var hosted = !!root.dataset.hosted, csrf = root.dataset.csrf || "";
-  var scriptNonce = (document.currentScript && document.currentScript.nonce) || "", stripeScript = null;
+  /* The locale the page asked for (embed: locale=, hosted: the negotiated one); the server ranks it first. */
+  var locale = root.dataset.locale || "";
 
   function post(type, data) {
     if (embedded) window.parent.postMessage({ v: 1, id: instance, type: type, data: data || {} }, parentOrigin);
@@ -32,7 +33,7 @@
   }
 
   function exchange(token) {
-    var headers = { "content-type": "application/json" };
+    var headers = { "content-type": "application/json", "x-selfserve-locale": locale };
     if (session) headers.authorization = "Bearer " + session;
     return fetch("/embed/session", {
       method: "POST", headers: headers, credentials: "omit",
@@ -70,7 +71,8 @@
   function send(url, options) {
     options = options || {};
     options.credentials = hosted ? "same-origin" : "omit";
-    options.headers = Object.assign(hosted ? { "x-csrf-token": csrf } : { authorization: "Bearer " + session }, options.headers || {});
+    options.headers = Object.assign(hosted ? { "x-csrf-token": csrf } : { authorization: "Bearer " + session },
+      { "x-selfserve-locale": locale }, options.headers || {});
     return fetch(url, options).then(function (response) {
       if (response.status !== 401) return response;
       if (hosted) location.reload(); else expired("session_expired");
@@ -119,7 +121,7 @@
       var events = JSON.parse(response.headers.get("x-selfserve-events") || "[]");
       return response.text().then(function (html) {
         root.innerHTML = html;
-        mountStripeCard();
+        speak(root.querySelector("[data-lang]"));
         var tab = root.querySelector(".ss-nav [aria-current]");
         if (tab) tab.parentNode.scrollLeft = tab.offsetLeft - (tab.parentNode.clientWidth - tab.offsetWidth) / 2;
         measure();
@@ -136,6 +138,18 @@
         if (target) target.focus({ preventScroll: !flow });
       });
     });
+  }
+
+  /* A view says which language it speaks (the customer's stored locale may decide it): the page and the
+     host's iframe title follow. */
+  function speak(marker) {
+    if (!marker) return;
+    document.documentElement.lang = marker.dataset.lang;
+    document.documentElement.dir = marker.dataset.dir;
+    if (!hosted && document.title !== marker.dataset.title) {
+      document.title = marker.dataset.title;
+      post("title", { title: document.title });
+    }
   }
 
   function load(next, initial, params) {
@@ -159,57 +173,7 @@
     }
   });
 
-  /* A merchant on Stripe: the card form is Stripe.js's (its Element), loaded once with this page's nonce.
-     The number goes from here to Stripe; selfserve only gets the id of the SetupIntent it confirmed. */
-  function mountStripeCard() {
-    var form = root.querySelector("form[data-stripe-card]");
-    if (!form) return;
-    if (!stripeScript) {
-      stripeScript = new Promise(function (resolve, reject) {
-        var script = document.createElement("script");
-        script.src = form.dataset.stripeJs; script.nonce = scriptNonce;
-        script.onload = resolve; script.onerror = reject;
-        document.head.appendChild(script);
-      });
-    }
-    stripeScript.then(function () {
-      var stripe = window.Stripe(form.dataset.stripeKey), card = stripe.elements().create("card");
-      card.mount(form.querySelector("[data-stripe-element]"));
-      form.stripe = stripe; form.card = card;
-      measure();
-    }, function () { stripeError(form, form.dataset.stripeUnavailable); });
-  }
-
-  function stripeError(form, message) {
-    var box = form.querySelector("[data-stripe-error]");
-    box.textContent = message; box.hidden = false; measure();
-  }
-
-  function saveStripeCard(form) {
-    if (!form.stripe) return;
-    form.querySelector("[data-stripe-error]").hidden = true;
-    root.setAttribute("aria-busy", "true");
-    send("/embed/card-setup", { method: "POST" }).then(function (response) {
-      if (!response || !response.ok) throw new Error("card setup refused");
-      return response.json();
-    }).then(function (body) {
-      return form.stripe.confirmCardSetup(body.client_secret, { payment_method: { card: form.card } });
-    }).then(function (result) {
-      root.removeAttribute("aria-busy");
-      if (result.error) { stripeError(form, result.error.message); return; }
-      form.elements.setup_intent.value = result.setupIntent.id;
-      request("/embed/views/" + encodeURIComponent(view) + "/" + encodeURIComponent(form.dataset.action), {
-        method: "POST", body: new URLSearchParams(new FormData(form))
-      });
-    }).catch(function () {
-      root.removeAttribute("aria-busy");
-      stripeError(form, form.dataset.stripeUnavailable);
-    });
-  }
-
   root.addEventListener("submit", function (event) {
-    var stripeForm = event.target.closest("form[data-stripe-card]");
-    if (stripeForm && session) { event.preventDefault(); saveStripeCard(stripeForm); return; }
     var step = event.target.closest("form[data-step]");
     if (step && session) {
       event.preventDefault();
@@ -241,7 +205,10 @@
       if (m.data.token) exchange(m.data.token);
       else if (m.type === "init") expired("no_token");
     } else if (m.type === "navigate" && session) load(m.data.view, false);
-    else if (m.type === "update" && /^(auto|light|dark)$/.test(m.data.theme)) document.documentElement.dataset.theme = m.data.theme;
+    else if (m.type === "update") {
+      if (/^(auto|light|dark)$/.test(m.data.theme)) document.documentElement.dataset.theme = m.data.theme;
+      if (typeof m.data.locale === "string" && m.data.locale !== locale) { locale = m.data.locale; if (session) load(view, false); }
+    }
   });
 
   window.addEventListener("pageshow", function (event) {

@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 
 import jinja2
 import msgspec
-from babel.numbers import format_decimal
 
 from server import i18n
 from server.billing.money import format_money
@@ -67,7 +66,8 @@ def _environment(*, autoescape: bool) -> jinja2.Environment:
     env.filters.update(
         money=lambda amount, currency: format_money(int(amount), currency, i18n.current_locale()),
         day=i18n.format_day,
-        number=lambda value: str(format_decimal(value, locale=i18n.current_locale())),
+        number=i18n.format_number,
+        period=i18n.format_period,
     )
     return env
 

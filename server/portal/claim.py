@@ -11,6 +11,7 @@ from litestar.params import FromPath, URLEncodedBody
 from server import i18n
 from server.db.tables import Organization, Subscription
 from server.errors import NotFound
+from server.portal.hosted import hosted_language
 from server.portal.rendering import render
 from server.security.headers import hosted_headers, new_nonce
 from server.security.ratelimit import count_failed_lookup, refuse_while_failing
@@ -21,7 +22,7 @@ async def _page(
     request: Request[Any, Any, Any], slug: str, template: str, status: int = 200, **extra: Any
 ) -> Response[str]:
     org = await Organization.objects().where(Organization.slug == slug).first()
-    language = i18n.negotiate(request.headers.get("accept-language", "").split(",")[0])
+    language = hosted_language(request, org)
     nonce = new_nonce()
     context = {"nonce": nonce, "locale": language, "dir": i18n.text_direction(language), "org": org, **extra}
     with i18n.use_locale(language):

@@ -20,7 +20,7 @@ from itsdangerous import BadData, URLSafeSerializer
 from litestar import Request, Response, get
 from litestar.params import FromPath
 
-from server import clock
+from server import clock, i18n
 from server.errors import DomainError, NotFound
 from server.paths import DOCUMENTS_PREFIX as PREFIX
 from server.portal.rendering import render
@@ -57,13 +57,15 @@ def document_link(keyring: Keyring, org_id: UUID, customer_id: UUID, ref: UUID, 
 
 
 def _expired(request: Request[Any, Any, Any]) -> Response[str]:
-    return render(
-        request,
-        "portal/link_expired.html",
-        {},
-        status=410,
-        headers={"cache-control": "no-store", "referrer-policy": "no-referrer"},
-    )
+    language = i18n.negotiate(*i18n.accept_language(request.headers.get("accept-language")))
+    with i18n.use_locale(language):
+        return render(
+            request,
+            "portal/link_expired.html",
+            {"locale": language, "dir": i18n.text_direction(language)},
+            status=410,
+            headers={"cache-control": "no-store", "referrer-policy": "no-referrer"},
+        )
 
 
 @get(PREFIX + "{token:str}", name="embed-document", include_in_schema=False)

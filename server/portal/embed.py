@@ -27,7 +27,7 @@ from server.auth.sessions import (
 )
 from server.auth.tokens import InvalidToken, peek_org_id, redeem_portal_token
 from server.db.enums import Actor, SessionKind
-from server.db.tables import Organization
+from server.db.tables import Customer, Organization
 from server.errors import DomainError, Forbidden, NotFound
 from server.portal.documents import document_link
 from server.portal.login import cookie_session
@@ -37,10 +37,13 @@ from server.portal.view_cache import key_for
 from server.schemas.portal_settings import PortalSettings, load_portal_settings
 from server.security.headers import embed_headers, new_nonce
 from server.security.ratelimit import count_failed_lookup, refuse_while_failing
-from server.services import data_exports, payment_providers, payments, portal_analytics, usage_alerts
-from widgets import VIEWS, View, require_writable
+from server.services import data_exports, portal_analytics, usage_alerts
+from widgets import VIEWS, View
 
 THEMES = ("auto", "light", "dark")
+LOCALE_HEADER = "x-selfserve-locale"
+"""What the frame asks every fetch to speak: the embed's ``locale=`` (empty for none), or the hosted page's
+negotiated locale. It outranks the customer's stored locale."""
 
 
 class SessionRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -110,7 +113,15 @@ class EmbedController(Controller):
     ) -> Response[str]:
         """The iframe page: carries no customer data until the frame exchanges a token for a session."""
         nonce = new_nonce()
-        language = i18n.negotiate(locale)
+        requested = locale.strip()[:35]
+        org = (
+            None
+            if org_slug is None
+            else await Organization.objects().where(Organization.slug == org_slug).first()
+        )
+        language = i18n.negotiate(
+            requested, None if org is None else load_portal_settings(org).default_locale
+        )
         try:
             parent = _parent_origin(origin)
         except Forbidden:
@@ -123,20 +134,15 @@ class EmbedController(Controller):
             "origin": parent,
             "theme": theme if theme in THEMES else "auto",
             "locale": language,
+            "requested_locale": requested,
             "dir": i18n.text_direction(language),
             "instance": id[:64],
             "query": urlencode({"action": action, "subscription_id": subscription_id}) if action else "",
         }
         headers = embed_headers(parent, nonce)
-        if org_slug is not None:
-            row = await Organization.objects().where(Organization.slug == org_slug).first()
-            if row is None or not origin_matches(parent, _allowed_origins(row)):
-                with i18n.use_locale(language):
-                    return render(request, "portal/refused.html", context, status=403, headers=headers)
-            settings = request.app.state.settings
-            headers = embed_headers(
-                parent, nonce, await payment_providers.script_origins(row.id, settings=settings)
-            )
+        if org_slug is not None and (org is None or not origin_matches(parent, _allowed_origins(org))):
+            with i18n.use_locale(language):
+                return render(request, "portal/refused.html", context, status=403, headers=headers)
         with i18n.use_locale(language):
             return render(request, "portal/shell.html", context, headers=headers)
 
@@ -185,7 +191,12 @@ class EmbedController(Controller):
                     properties={"via": "link" if first_party else "embed"},
                 )
         settings = load_portal_settings(org)
-        language = i18n.negotiate(request.headers.get("x-selfserve-locale"))
+        stored = await Customer.select(Customer.locale).where(Customer.id == claims.customer_id).first()
+        language = i18n.negotiate(
+            request.headers.get(LOCALE_HEADER),
+            None if stored is None else str(stored["locale"]),
+            settings.default_locale,
+        )
         body = SessionResponse(
             session=secret,
             expires_at=expires_at.isoformat(),
@@ -212,7 +223,7 @@ class EmbedController(Controller):
                 response = await _render_fresh(request, session, view, params)
             else:
                 html = await state.view_cache.get_or_make(
-                    key_for(view, session),
+                    key_for(view, session, request.headers.get(LOCALE_HEADER, "")),
                     lambda: _fragment(request, session, view),
                 )
                 response = Response(html, media_type="text/html", headers={"cache-control": "no-store"})
@@ -257,20 +268,6 @@ class EmbedController(Controller):
             {"status": export.status, "progress": int(export.progress)}, headers={"cache-control": "no-store"}
         )
 
-    @post("/card-setup", name="embed-card-setup", status_code=201)
-    async def card_setup(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        """A Stripe SetupIntent for a new card of the session's customer: the client secret Stripe.js
-        confirms in the page with the card the customer typed there (the number never comes here)."""
-        try:
-            ctx = await _context(request)
-        except SessionExpired:
-            return _session_expired()
-        require_writable(ctx)
-        client_secret = await payments.start_card_setup(ctx.org.id, ctx.customer.id)
-        return Response(
-            {"client_secret": client_secret}, status_code=201, headers={"cache-control": "no-store"}
-        )
-
     @post("/views/{view:str}/{action:str}", name="embed-action")
     async def action(
         self,
@@ -287,7 +284,7 @@ class EmbedController(Controller):
         handler = widget.actions.get(action)
         if handler is None:
             raise NotFound("no such action")
-        with i18n.use_locale(_locale(ctx)), acting_as(Actor.CUSTOMER, ctx.session_id):
+        with i18n.use_locale(_locale(request, ctx)), acting_as(Actor.CUSTOMER, ctx.session_id):
             try:
                 result = await handler(ctx, data)
             except DomainError as exc:
@@ -359,8 +356,11 @@ async def _context(request: Request[Any, Any, Any]) -> PortalContext:
     return await load_context(await _session(request), state.keyring, state.settings.public_url)
 
 
-def _locale(ctx: PortalContext) -> str:
-    return i18n.negotiate(ctx.customer.locale)
+def _locale(request: Request[Any, Any, Any], ctx: PortalContext) -> str:
+    """The frame's requested locale, else the customer's stored one, else the merchant's default."""
+    return i18n.negotiate(
+        request.headers.get(LOCALE_HEADER), ctx.customer.locale, load_portal_settings(ctx.org).default_locale
+    )
 
 
 def _widget(ctx: PortalContext, view: str) -> View:
@@ -382,7 +382,7 @@ async def render_view(
     reveal: str | None = None,
 ) -> Response[str]:
     settings = load_portal_settings(ctx.org)
-    language = _locale(ctx)
+    language = _locale(request, ctx)
     with i18n.use_locale(language):
         model = await widget.load(ctx, params)
         return render(

@@ -20,7 +20,6 @@ from server.portal.theme import css_variables
 from server.schemas.portal_settings import load_portal_settings
 from server.security.headers import hosted_headers, new_nonce
 from server.security.ratelimit import count_failed_lookup, refuse_while_failing
-from server.services import payment_providers
 from server.services.oauth_providers import sign_in_options
 from server.settings import Settings
 from widgets import VIEWS
@@ -69,8 +68,18 @@ def _web_link(url: str | None) -> str | None:
     return url if url and urlsplit(url).scheme in {"http", "https"} else None
 
 
-def hosted_language(request: Request[Any, Any, Any], locale: str = "") -> str:
-    return i18n.negotiate(locale, request.headers.get("accept-language", "").split(",")[0])
+def hosted_language(
+    request: Request[Any, Any, Any],
+    org: Organization | None,
+    locale: str = "",
+    stored: str | None = None,
+) -> str:
+    """The hosted page's locale: ``locale=``, the signed-in customer's stored locale, the browser's
+    languages, the merchant's default, English."""
+    default = None if org is None else load_portal_settings(org).default_locale
+    return i18n.negotiate(
+        locale, stored, *i18n.accept_language(request.headers.get("accept-language")), default
+    )
 
 
 def render_hosted(
@@ -81,7 +90,6 @@ def render_hosted(
     language: str,
     status: int = 200,
     headers: dict[str, str] | None = None,
-    processor: tuple[str, ...] = (),
     **extra: Any,
 ) -> Response[str]:
     """A first-party page of ``org``'s portal: branding, web-app manifest, nonce CSP, never framed."""
@@ -94,6 +102,7 @@ def render_hosted(
         "origin": settings.public_origin,
         "theme": branding.default_theme,
         "locale": language,
+        "requested_locale": language,
         "dir": i18n.text_direction(language),
         "instance": "",
         "query": "",
@@ -107,11 +116,7 @@ def render_hosted(
     }
     with i18n.use_locale(language):
         return render(
-            request,
-            template,
-            context,
-            status=status,
-            headers={**hosted_headers(nonce, processor), **(headers or {})},
+            request, template, context, status=status, headers={**hosted_headers(nonce), **(headers or {})}
         )
 
 
@@ -142,7 +147,7 @@ async def hosted_portal(
     """``notice`` and ``provider`` pass on to the view what a redirect back to the portal has to say (how
     connecting a sign-in account went)."""
     org = await find_org(slug)
-    language = hosted_language(request, locale)
+    language = hosted_language(request, org, locale)
     if org is None:
         nonce = new_nonce()
         context = {"nonce": nonce, "locale": language, "dir": i18n.text_direction(language)}
@@ -164,13 +169,12 @@ async def hosted_portal(
         request,
         org,
         "portal/shell.html",
-        language=i18n.negotiate(locale, ctx.customer.locale),
+        language=hosted_language(request, org, locale, ctx.customer.locale),
         view=view if view in VIEWS else "overview",
         query=urlencode({"notice": notice, "provider": provider}) if notice else "",
         csrf=ctx.csrf_token,
         return_url=_web_link(ctx.scopes.return_url),
         viewed_by=ctx.scopes.viewed_by,
-        processor=await payment_providers.script_origins(org.id, settings=request.app.state.settings),
     )
     response.cookies.append(session_cookie(request.cookies[SESSION_COOKIE]))  # 30 more days idle
     return response
@@ -184,7 +188,7 @@ async def manifest(request: Request[Any, Any, Any], slug: FromPath[str]) -> Resp
         return Response({"detail": "no such portal"}, status_code=404, headers={"cache-control": "no-store"})
     branding = load_portal_settings(org).branding
     start = f"/portal/{org.slug}"
-    with i18n.use_locale(hosted_language(request)):
+    with i18n.use_locale(hosted_language(request, org)):
         name = i18n.gettext("%(merchant)s billing", merchant=org.name)
     body = {
         "name": name,

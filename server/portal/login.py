@@ -107,7 +107,7 @@ async def login_page(
         request,
         org,
         "portal/login.html",
-        language=hosted_language(request),
+        language=hosted_language(request, org),
         status=status,
         state=state,
         providers=await sign_in_options(org.id),

@@ -14,12 +14,16 @@ from server import i18n
 def configure_jinja(engine: JinjaTemplateEngine) -> None:
     env = engine.engine
     env.autoescape = True
-    env.globals.update(_=i18n.gettext, ngettext=i18n.ngettext)
+    env.globals.update(
+        _=i18n.gettext, ngettext=i18n.ngettext, html_lang=i18n.html_lang, text_direction=i18n.text_direction
+    )
     env.filters.update(
         money=i18n.format_amount,
         day=i18n.format_day,
         moment=i18n.format_moment,
         rate=i18n.format_rate,
+        period=i18n.format_period,
+        number=i18n.format_number,
     )
 
 

@@ -21,12 +21,13 @@ TTL = timedelta(seconds=60)
 MAX_ENTRIES = 2000
 """About 10 KB a fragment: at most ~20 MB a process."""
 
-Key = tuple[str, str, int, str, int, str, bool]
+Key = tuple[str, str, int, str, int, str, bool, str]
 
 
-def key_for(view: str, session: LiveSession) -> Key:
-    """Hosted and embedded fragments differ (the hosted one manages connected sign-in accounts): the last
-    part tells them apart (only hosted sessions carry a CSRF secret)."""
+def key_for(view: str, session: LiveSession, locale: str) -> Key:
+    """Hosted and embedded fragments differ (the hosted one manages connected sign-in accounts): the
+    CSRF part tells them apart (only hosted sessions carry a CSRF secret). ``locale`` is the one the frame
+    asked for (``LOCALE_HEADER``), which picks the fragment's language with the customer's rows."""
     return (
         view,
         str(session.customer_id),
@@ -35,6 +36,7 @@ def key_for(view: str, session: LiveSession) -> Key:
         session.org_version,
         session.scopes,
         bool(session.csrf_secret),
+        locale,
     )
 
 

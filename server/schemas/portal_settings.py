@@ -77,6 +77,10 @@ class PortalSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     features: Features = msgspec.field(default_factory=Features)
     email: EmailSettings = msgspec.field(default_factory=EmailSettings)
     default_token_ttl: int = 3600
+    default_locale: str = "en"
+    """The portal's language for a customer who asked for none the portal speaks (``en``, ``de``,
+    ``pt-BR``...): after the embed's or link's ``locale=``, the customer's stored locale and the browser's
+    languages."""
 
 
 def _as_dict(value: Any) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from uuid import UUID
 
 import msgspec
 
+from server import i18n
 from server.db.engine import write_transaction
 from server.db.tables import Organization, Product
 from server.errors import Invalid, NotFound
@@ -68,6 +69,8 @@ async def _check(org_id: UUID, settings: PortalSettings) -> None:
     if len(settings.welcome_message) > MAX_WELCOME_MESSAGE:
         raise Invalid(f"welcome_message is limited to {MAX_WELCOME_MESSAGE} characters")
     check_email_settings(settings.email)
+    if not i18n.speaks(settings.default_locale):
+        raise Invalid(f"default_locale must be one of {', '.join(i18n.html_lang(x) for x in i18n.SUPPORTED)}")
     if not MIN_TOKEN_TTL <= settings.default_token_ttl <= MAX_TOKEN_TTL:
         raise Invalid(f"default_token_ttl must be {MIN_TOKEN_TTL} to {MAX_TOKEN_TTL} seconds")
     reasons = settings.features.cancellation_reasons

@@ -54,13 +54,13 @@ async def test_a_browser_gets_an_error_page_in_its_language(client):
     english = await client.get("/no/such/page", headers=BROWSER)
     assert english.status_code == 404
     assert english.headers["content-type"].startswith("text/html")
-    assert '<html lang="en">' in english.text
+    assert '<html lang="en" dir="ltr">' in english.text
     assert "This page does not exist" in english.text
     assert '<link rel="stylesheet" href="/static/site.css">' in english.text
     assert "problem" not in english.text
     german = await client.get("/no/such/page", headers={**BROWSER, "accept-language": "de-DE,de;q=0.9"})
     assert german.status_code == 404
-    assert '<html lang="de-DE">' in german.text
+    assert '<html lang="de-DE" dir="ltr">' in german.text
     assert "Diese Seite gibt es nicht" in german.text
     refused = await client.post("/portal/acme/session", data={"token": "x"}, headers=BROWSER)
     assert refused.status_code in (400, 403, 404)

@@ -44,6 +44,8 @@ async def test_defaults_and_partial_update(client, api_headers, org):
         {"welcome_message": "x" * 1001},
         {"default_token_ttl": 59},
         {"default_token_ttl": 86_401},
+        {"default_locale": "it"},
+        {"default_locale": "xx-YY"},
         {"allowed_origins": ["*"]},
         {"allowed_origins": ["http://shop.example.com"]},
         {"allowed_origins": ["http://[::1]:3000"]},
