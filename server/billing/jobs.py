@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.services import orders, seats, subscriptions, wallet
+from server.services import orders, seats, stripe_events, subscriptions, wallet
 from server.worker import Job, JobContext, register
 
 
@@ -24,6 +24,11 @@ async def retry_due_payments(context: JobContext) -> int:
     return len(due)
 
 
+async def reconcile_stripe_payments(context: JobContext) -> int:
+    """Payments whose Stripe event never arrived (``server.services.stripe_events``)."""
+    return await stripe_events.reconcile_payments()
+
+
 async def expire_wallet_credits(context: JobContext) -> int:
     return await wallet.expire_credits()
 
@@ -32,3 +37,4 @@ register(Job("billing.renewals", renew_subscriptions, idle_seconds=30))
 register(Job("billing.seat_invite_expiry", expire_seat_invitations, idle_seconds=300))
 register(Job("billing.dunning", retry_due_payments, idle_seconds=60.0))
 register(Job("billing.credit_expiry", expire_wallet_credits, idle_seconds=300))
+register(Job("billing.stripe_reconcile", reconcile_stripe_payments, idle_seconds=300))

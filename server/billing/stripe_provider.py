@@ -187,8 +187,8 @@ class StripeProvider:
                 return ChargeResult(succeeded=False, decline_code=code, message=decline_message(code))
         return _result(intent.id, intent.status)
 
-    async def payment_status(self, payment_ref: str) -> ChargeResult:
-        """Where a PaymentIntent stands now (after the customer confirmed it, or to reconcile)."""
+    async def payment_status(self, payment_ref: str) -> tuple[ChargeResult, str]:
+        """Where a PaymentIntent stands now, and the PaymentMethod it charges (to reconcile)."""
         import stripe
 
         async with self._client() as client:
@@ -196,18 +196,8 @@ class StripeProvider:
                 intent = await client.v1.payment_intents.retrieve_async(payment_ref)
             except stripe.StripeError as exc:
                 raise Unavailable("Stripe could not be reached; try again in a moment") from exc
-        return _result(intent.id, intent.status)
-
-    async def confirmation_secret(self, payment_ref: str) -> str:
-        """The client secret Stripe.js needs to let the customer authenticate the PaymentIntent."""
-        import stripe
-
-        async with self._client() as client:
-            try:
-                intent = await client.v1.payment_intents.retrieve_async(payment_ref)
-            except stripe.StripeError as exc:
-                raise Unavailable("Stripe could not be reached; try again in a moment") from exc
-        return str(intent.client_secret)
+        method = intent.payment_method
+        return _result(intent.id, intent.status), str(getattr(method, "id", method) or "")
 
     async def refund(self, payment_ref: str, amount: int, currency: str, *, idempotency_key: str) -> str:
         import stripe

@@ -1,9 +1,14 @@
-"""Events a merchant's Stripe account sends to ``POST /webhooks/stripe/{org_slug}``.
+"""Events a merchant's Stripe account sends to ``POST /webhooks/stripe/{org_slug}``, and the reconciliation
+that recovers a lost one.
 
 Each is verified with the merchant's webhook signing secret (the ``stripe`` package's verifier, which also
 refuses a signature older than five minutes), applied once (its id is kept in ``ss_provider_event``; a
 replay answers 200 and changes nothing) and safe in any order: a payment's news only ever moves a pending
 order, so a late ``payment_intent.payment_failed`` cannot undo a payment already recorded.
+
+``reconcile_payments`` (the ``billing.stripe_reconcile`` job) re-reads the PaymentIntents of orders still
+pending on Stripe, so a payment whose event never arrived (the customer confirmed 3-D Secure, Stripe's
+delivery failed) is recorded all the same, at most a few minutes late.
 """
 
 from __future__ import annotations
@@ -16,8 +21,9 @@ import msgspec
 
 from server import clock
 from server.billing.providers import ChargeResult, decline_message
-from server.db.tables import PaymentMethod, ProviderEvent
-from server.errors import NotFound, Unauthorized
+from server.db.enums import OrderStatus
+from server.db.tables import Order, PaymentMethod, ProviderEvent
+from server.errors import NotFound, Unauthorized, Unavailable
 from server.services import orders, payment_providers, payments
 from server.services.constraints import is_unique_violation
 from server.services.orgs import get_organization_by_slug
@@ -93,6 +99,30 @@ async def _card_detached(org_id: UUID, stripe_method: dict[str, Any]) -> None:
     if method is not None:
         with contextlib.suppress(NotFound):  # removed here at the same moment
             await payments.remove_payment_method(org_id, method.customer, method.id)
+
+
+async def reconcile_payments(limit: int = 100) -> int:
+    """Record what Stripe says of the pending orders' latest PaymentIntents; how many got paid."""
+    rows = (
+        await Order.select(Order.org, Order.payment_ref)
+        .where(Order.status == OrderStatus.PENDING, Order.payment_ref.like("pi_%"))
+        .order_by(Order.created_at)
+        .limit(limit)
+    )
+    paid = 0
+    for row in rows:
+        org_id = UUID(str(row["org"]))
+        stripe = await payment_providers.stripe_for(org_id)
+        if stripe is None:
+            continue
+        try:
+            result, stripe_method = await stripe.payment_status(str(row["payment_ref"]))
+        except Unavailable:
+            continue
+        method = await _card(org_id, stripe_method)
+        if result.succeeded and method is not None:
+            paid += await orders.settle_provider_payment(org_id, str(row["payment_ref"]), method, result)
+    return paid
 
 
 HANDLERS = {

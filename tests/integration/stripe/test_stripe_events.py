@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from server.billing.stripe_provider import split_ref
-from server.services import orders, payments
+from server.services import orders, payments, stripe_events
 from tests.integration.billing.subscription_factories import make_customer
 from tests.integration.billing.test_orders import events, new_order
 from tests.integration.stripe.conftest import SECRET_KEY, WEBHOOK_SECRET
@@ -82,6 +82,27 @@ async def test_a_charge_needing_3d_secure_waits_and_stripes_event_pays_it_once(
     )
     body, headers = signed(late_failure)
     assert (await client.post(f"/webhooks/stripe/{slug}", content=body, headers=headers)).status_code == 200
+    assert (await orders.get_order(org_id, order.id)).status == "paid"
+    assert len(await events(org_id, "order.paid")) == 1
+
+
+async def test_reconciliation_records_a_payment_whose_event_was_lost(
+    localstripe, keyring, stripe_org, customer
+):
+    org_id = stripe_org.org.id
+    await add_stripe_card(localstripe, keyring, org_id, customer.id, NEEDS_AUTHENTICATION)
+    order = await new_order(org_id, customer.id, 900)
+    assert await orders.attempt_payment(org_id, order.id) is False
+    await stripe_events.reconcile_payments()
+    assert (await orders.get_order(org_id, order.id)).status == "pending"  # still waiting for the customer
+    waiting = await orders.get_order(org_id, order.id)
+    intent = await stripe_call(localstripe, "GET", f"payment_intents/{waiting.payment_ref}")
+    async with httpx.AsyncClient() as http:
+        await http.post(
+            f"{localstripe.url}/v1/payment_intents/{intent['id']}/_authenticate?success=true",
+            json={"key": "pk_test_x", "client_secret": intent["client_secret"]},
+        )
+    assert await stripe_events.reconcile_payments() >= 1
     assert (await orders.get_order(org_id, order.id)).status == "paid"
     assert len(await events(org_id, "order.paid")) == 1
 
