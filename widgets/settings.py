@@ -34,6 +34,7 @@ from server.services.payments import (
     set_default_payment_method,
 )
 from server.services.portal_analytics import ActivityEntry, list_activity
+from server.services.tax_ids import validate_tax_id
 from widgets import ActionResult, Params, View, require_writable
 
 ADDRESS_FIELDS = ("line1", "line2", "city", "postal_code", "state", "country")
@@ -75,6 +76,7 @@ class AccountModel(msgspec.Struct, frozen=True, kw_only=True):
     billing_email: str
     company_name: str
     tax_id: str
+    tax_id_type: str
     address: dict[str, str]
     countries: tuple[tuple[str, str], ...]
     """(ISO code, name in the customer's language) for the country select."""
@@ -175,6 +177,7 @@ async def load(ctx: PortalContext, params: Params) -> AccountModel:
         billing_email=customer.billing_email,
         company_name=customer.company_name,
         tax_id=customer.tax_id,
+        tax_id_type=customer.tax_id_type,
         address=_address(customer.billing_address),
         countries=country_choices(i18n.current_locale()),
         read_only=ctx.scopes.read_only,
@@ -206,7 +209,16 @@ def _email_change_allowed(ctx: PortalContext) -> bool:
 
 async def update_billing(ctx: PortalContext, form: Params) -> ActionResult:
     require_writable(ctx)
-    fields = {name: form.get(name, "").strip() for name in ("billing_name", "company_name", "tax_id")}
+    fields = {
+        name: form.get(name, "").strip() for name in ("billing_name", "company_name", "tax_id", "tax_id_type")
+    }
+    if fields["tax_id_type"] and fields["tax_id"]:
+        try:
+            validate_tax_id(fields["tax_id_type"], fields["tax_id"])
+        except Invalid as exc:
+            raise Invalid(
+                _("This tax ID is not valid for the type chosen: check it, or choose Other.")
+            ) from exc
     billing_email = form.get("billing_email", "").strip()
     address = {name: form.get(name, "").strip() for name in ADDRESS_FIELDS}
     address["country"] = address["country"].upper()

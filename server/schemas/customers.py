@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
@@ -14,6 +14,9 @@ from server.schemas.common import END, ONE_LINE, Email, ExternalId, Metadata, Na
 Short = Annotated[str, Meta(max_length=200, pattern=ONE_LINE)]
 Locale = Annotated[str, Meta(pattern=rf"^[a-z]{{2,3}}([_-][A-Za-z]{{2,4}})?{END}", examples=["en", "pt-BR"])]
 TaxId = Annotated[str, Meta(max_length=64, pattern=ONE_LINE)]
+TaxIdType = Literal["", "eu_vat", "gb_vat", "ch_vat", "no_vat", "au_abn", "ca_bn", "us_ein"]
+"""What ``tax_id`` is; a typed id is checked (format and check digits) and an EU VAT id from another member
+state than yours makes the customer's orders reverse charge. Empty: printed on invoices as given."""
 
 
 class Address(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -34,6 +37,7 @@ class CustomerCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     billing_email: Email | None = None
     company_name: Name = ""
     tax_id: TaxId = ""
+    tax_id_type: TaxIdType = ""
     billing_address: Address = msgspec.field(default_factory=Address)
     locale: Locale = "en"
     metadata: Metadata = msgspec.field(default_factory=dict)
@@ -49,6 +53,7 @@ class CustomerUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     billing_email: Email | None = None
     company_name: Name | None = None
     tax_id: TaxId | None = None
+    tax_id_type: TaxIdType | None = None
     billing_address: Address | None = None
     locale: Locale | None = None
     metadata: Metadata | None = None
@@ -63,6 +68,7 @@ class CustomerOut(msgspec.Struct, kw_only=True, frozen=True):
     billing_email: str
     company_name: str
     tax_id: str
+    tax_id_type: str
     billing_address: Address
     locale: str
     metadata: dict[str, str]
@@ -86,6 +92,7 @@ class CustomerOut(msgspec.Struct, kw_only=True, frozen=True):
             billing_email=row.billing_email,
             company_name=row.company_name,
             tax_id=row.tax_id,
+            tax_id_type=row.tax_id_type,
             billing_address=msgspec.convert(json_value(row.billing_address) or {}, Address),
             locale=row.locale,
             metadata=json_value(row.metadata) or {},

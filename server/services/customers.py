@@ -17,6 +17,7 @@ from server.schemas.customers import Address, CustomerCreate, CustomerOut, Custo
 from server.schemas.validators import check_metadata
 from server.services.constraints import unique_or_conflict
 from server.services.pagination import Page, paginate
+from server.services.tax_ids import validate_tax_id
 from server.webhooks.outbox import record_event
 
 
@@ -40,6 +41,8 @@ def _event_data(customer: Customer) -> dict[str, Any]:
 async def create_customer(org_id: UUID, data: CustomerCreate) -> Customer:
     check_metadata(data.metadata)
     _check_country(data.billing_address)
+    if data.tax_id_type:
+        data = msgspec.structs.replace(data, tax_id=validate_tax_id(data.tax_id_type, data.tax_id))
     now = clock.now()
     fields = msgspec.to_builtins(data)
     customer = Customer(
@@ -112,6 +115,8 @@ async def update_customer(org_id: UUID, customer_id: UUID, changes: CustomerUpda
                 return customer
             for name, value in values.items():
                 setattr(customer, name, value)
+            if customer.tax_id_type and ({"tax_id", "tax_id_type"} & values.keys()):
+                customer.tax_id = validate_tax_id(customer.tax_id_type, customer.tax_id)
             customer.updated_at = clock.now()
             await customer.save([getattr(Customer, name) for name in [*values, "updated_at"]])
             await record_event(org_id, "customer.updated", _event_data(customer))

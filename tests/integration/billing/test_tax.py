@@ -238,3 +238,67 @@ async def test_previews_equal_the_orders_with_tax(org, keyring, client, api_head
     assert (upcoming.subtotal, upcoming.tax_amount, upcoming.total) == (5000, 950, 5950)
     assert (renewal.subtotal, renewal.tax_amount, renewal.total) == (5000, 950, 5950)
     assert msgspec.to_builtins(upcoming.tax_lines) == msgspec.json.decode(renewal.tax_lines)
+
+
+async def test_customer_tax_ids_are_checked_offline(client, api_headers):
+    from typing import get_args
+
+    from server.schemas.customers import TaxIdType
+    from server.services.tax_ids import TAX_ID_TYPES
+
+    assert set(get_args(TaxIdType)) == {"", *TAX_ID_TYPES}
+    good = await _post(
+        client,
+        api_headers,
+        "/v1/customers",
+        {"email": "vat@example.com", "tax_id_type": "eu_vat", "tax_id": "FR 40 303 265 045"},
+    )
+    assert (good["tax_id"], good["tax_id_type"]) == ("FR40303265045", "eu_vat")
+    for kind, value in (("eu_vat", "FR40303265046"), ("gb_vat", "GB123"), ("au_abn", "51 824 753 557")):
+        response = await client.patch(
+            f"/v1/customers/{good['id']}", json={"tax_id_type": kind, "tax_id": value}, headers=api_headers
+        )
+        assert response.status_code == 422, response.text
+        assert "not a valid" in response.json()["detail"]
+    kept = await _ok(await client.get(f"/v1/customers/{good['id']}", headers=api_headers))
+    assert kept["tax_id"] == "FR40303265045"
+    untyped = await client.patch(
+        f"/v1/customers/{good['id']}", json={"tax_id_type": "", "tax_id": "anything"}, headers=api_headers
+    )
+    assert untyped.status_code == 200
+
+
+async def test_french_business_pays_no_vat_under_reverse_charge(
+    client, api_headers, org, keyring, german_seller
+):
+    price = await _price(client, api_headers, 1000)
+    business = await _customer(
+        client,
+        api_headers,
+        keyring,
+        org,
+        {"country": "FR", "city": "Paris"},
+        company_name="Société Exemple SA",
+        tax_id_type="eu_vat",
+        tax_id="FR40303265045",
+    )
+    subscription, order = await _subscribe(client, api_headers, business, price)
+    assert _figures(order) == {
+        "subtotal": 1000,
+        "tax_amount": 0,
+        "tax_lines": [{"name": "Reverse charge", "rate": "0", "net": 1000, "tax": 0}],
+        "total": 1000,
+    }
+    assert order["reverse_charge"] is True
+    assert order["seller_tax_number"] == "DE136695976"
+    assert (await _webhook_order(org.org.id, order["id"]))["reverse_charge"] is True
+    upcoming = await _ok(
+        await client.get(f"/v1/subscriptions/{subscription['id']}/upcoming-invoice", headers=api_headers)
+    )
+    assert (upcoming["tax_amount"], upcoming["reverse_charge"], upcoming["total"]) == (0, True, 1000)
+    # A German business pays German VAT: reverse charge is for another member state only.
+    domestic = await _customer(
+        client, api_headers, keyring, org, {"country": "DE"}, tax_id_type="eu_vat", tax_id="DE136695976"
+    )
+    _, german_order = await _subscribe(client, api_headers, domestic, price)
+    assert (german_order["tax_amount"], german_order["reverse_charge"]) == (190, False)

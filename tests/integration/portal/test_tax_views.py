@@ -72,3 +72,31 @@ async def test_next_invoice_preview_and_order_show_19_percent(client, mint, germ
     orders_view = await _view(client, mint, german_customer, "orders")
     assert "MwSt. 19 % · auf 10,00 €" in orders_view
     assert "11,90 €" in orders_view
+
+
+async def _session(client, mint, customer):
+    token = mint(customer_id=customer.id)
+    opened = await client.post("/embed/session", json={"token": token, "origin": "https://app.example.com"})
+    return bearer(opened.json()["session"])
+
+
+async def test_a_french_business_enters_its_vat_id_and_the_preview_becomes_reverse_charge(
+    client, mint, german_customer
+):
+    headers = await _session(client, mint, german_customer)
+    form = {"tax_id_type": "eu_vat", "country": "FR", "company_name": "Exemple SA"}
+    refused = await client.post(
+        "/embed/views/settings/update_billing", data={**form, "tax_id": "FR40303265046"}, headers=headers
+    )
+    assert refused.status_code == 422, refused.text
+    assert "Diese Steuernummer ist für den gewählten Typ nicht gültig" in html.unescape(refused.text)
+    saved = await client.post(
+        "/embed/views/settings/update_billing", data={**form, "tax_id": "FR 40303265045"}, headers=headers
+    )
+    assert saved.status_code == 200, saved.text
+    settings_view = await _view(client, mint, german_customer, "settings")
+    assert 'value="FR40303265045"' in settings_view
+    assert '<option value="eu_vat" selected>' in settings_view
+    preview = await _view(client, mint, german_customer, "subscriptions")
+    assert "Steuerschuldnerschaft des Leistungsempfängers 0 % · auf 10,00 €" in preview
+    assert "Sie schulden die Umsatzsteuer auf diese Rechnung" in preview
