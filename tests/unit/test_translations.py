@@ -51,5 +51,17 @@ def test_german_is_used_when_active_and_english_otherwise():
         assert ngettext("%(num)d seat", "%(num)d seats", 1) == "1 Platz"
     with use_locale("de_AT"):
         assert gettext("Wallet") == "Guthaben"
-    with use_locale("fr"):
+    with use_locale("it"):
         assert gettext("Subscriptions") == "Subscriptions"
+
+
+def test_each_language_uses_its_own_plural_rule():
+    with use_locale("fr"):
+        assert gettext("Subscriptions") == "Abonnements"
+        assert ngettext("%(num)d seat", "%(num)d seats", 0) == "0 siège"  # French: 0 is singular
+        assert ngettext("%(num)d seat", "%(num)d seats", 2) == "2 sièges"
+    with use_locale("es"):
+        assert ngettext("%(num)d seat", "%(num)d seats", 0) == "0 plazas"
+    with use_locale("pt_PT"):
+        assert gettext("Wallet") == "Carteira"
+        assert ngettext("%(num)d seat", "%(num)d seats", 1) == "1 assento"

@@ -42,6 +42,12 @@ async def test_the_embeds_locale_outranks_the_stored_one_for_words_money_and_dat
     assert HEADING.search(english.text)[1] == "Wallet"
     assert "€1,234.50" in english.text
     assert 'data-lang="en-GB" data-dir="ltr" data-title="Billing portal"' in english.text
+    french = await client.get("/embed/views/wallet", headers={**headers, "x-selfserve-locale": "fr"})
+    assert HEADING.search(french.text)[1] == "Portefeuille"
+    assert "1\u202f234,50\xa0€" in french.text
+    brazilian = await client.get("/embed/views/wallet", headers={**headers, "x-selfserve-locale": "pt-PT"})
+    assert HEADING.search(brazilian.text)[1] == "Carteira"
+    assert 'data-lang="pt-BR"' in brazilian.text
     unknown = await client.get("/embed/views/wallet", headers={**headers, "x-selfserve-locale": "tlh"})
     assert HEADING.search(unknown.text)[1] == "Guthaben"  # not spoken: the stored locale decides
 
