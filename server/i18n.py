@@ -29,7 +29,7 @@ from server.billing.money import format_money
 
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 DEFAULT_LOCALE = "en"
-SUPPORTED = ("en", "de", "fr", "es", "pt_BR")
+SUPPORTED = ("en", "de", "fr", "es", "pt_BR", "ja", "ar")
 """The catalogs shipped, as Babel names locales (``pt_BR``); ``en`` is the messages themselves."""
 
 _current: ContextVar[str] = ContextVar("selfserve_locale", default=DEFAULT_LOCALE)

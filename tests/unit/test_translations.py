@@ -65,3 +65,8 @@ def test_each_language_uses_its_own_plural_rule():
     with use_locale("pt_PT"):
         assert gettext("Wallet") == "Carteira"
         assert ngettext("%(num)d seat", "%(num)d seats", 1) == "1 assento"
+    with use_locale("ar"):  # six forms: zero, one, two, few (3-10), many (11-99), other (100-102)
+        forms = [ngettext("%(num)d seat", "%(num)d seats", n) for n in (2, 3, 11, 100)]
+        assert forms == ["2 مقعدان", "3 مقاعد", "11 مقعدًا", "100 مقعد"]
+    with use_locale("ja"):
+        assert ngettext("%(num)d seat", "%(num)d seats", 5) == "5 シート"
