@@ -14,7 +14,13 @@ from server.errors import Invalid
 from server.i18n import gettext as _
 from server.portal.documents import document_path
 from server.schemas.common import json_value
-from server.services.orders import PAID_STATUSES, lines_and_refunds, list_orders, pay_order
+from server.services.orders import (
+    PAID_STATUSES,
+    credit_notes_by_order,
+    lines_and_refunds,
+    list_orders,
+    pay_order,
+)
 from server.services.payments import card_expired, list_payment_methods
 from server.services.tax import TaxLine
 from widgets import ActionResult, Params, View, require_writable
@@ -36,6 +42,12 @@ class RefundRow(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
 
 
+class CreditNoteRow(msgspec.Struct, frozen=True, kw_only=True):
+    number: str
+    total: int
+    issued_at: datetime
+
+
 class OrderRow(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     created_at: datetime
@@ -52,6 +64,7 @@ class OrderRow(msgspec.Struct, frozen=True, kw_only=True):
     invoice_number: str | None
     lines: list[Line]
     refunds: list[RefundRow]
+    credit_notes: list[CreditNoteRow]
     custom_fields: dict[str, str]
     invoice_url: str | None
     receipt_url: str | None
@@ -106,6 +119,7 @@ async def load(ctx: PortalContext, params: Params) -> OrdersModel:
         cursor = None
         page = await list_orders(org_id, customer_id=customer_id, limit=PAGE_SIZE, newest_first=True)
     lines_of, refunds_of = await lines_and_refunds(org_id, [order.id for order in page.items])
+    notes_of = await credit_notes_by_order(org_id, [order.id for order in page.items])
     rows = []
     for order in page.items:
         lines, refunds = lines_of[str(order.id)], refunds_of[str(order.id)]
@@ -134,6 +148,10 @@ async def load(ctx: PortalContext, params: Params) -> OrdersModel:
                         period_end=line.period_end,
                     )
                     for line in lines
+                ],
+                credit_notes=[
+                    CreditNoteRow(number=note.number, total=int(note.total), issued_at=note.issued_at)
+                    for note in notes_of[str(order.id)]
                 ],
                 refunds=[
                     RefundRow(amount=int(r.amount), destination=r.destination, created_at=r.created_at)

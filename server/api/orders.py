@@ -15,6 +15,7 @@ from server.db.enums import OrderStatus
 from server.db.tables import Organization
 from server.schemas.billing import REFUND_EXAMPLE, OrderOut, RefundCreate, RefundOut
 from server.schemas.common import Page
+from server.schemas.tax import CreditNoteOut
 from server.services import orders
 
 OrderId = FromPath[UUID]
@@ -73,6 +74,39 @@ class OrderController(Controller):
             pdf,
             media_type="application/pdf",
             headers={"Content-Disposition": f'inline; filename="{order.invoice_number or order.id}.pdf"'},
+        )
+
+    @get("/{order_id:uuid}/credit-notes", operation_id="listOrderCreditNotes", responses=problems(404))
+    async def list_credit_notes(
+        self, org: NamedDependency[Organization], order_id: OrderId
+    ) -> list[CreditNoteOut]:
+        """The order's credit notes, oldest first: one per refund, each referencing the invoice."""
+        order = await orders.get_order(org.id, order_id)
+        notes = await orders.list_credit_notes(org.id, order_id)
+        return [CreditNoteOut.of(note, order.invoice_number) for note in notes]
+
+    @get(
+        "/{order_id:uuid}/credit-notes/{credit_note_id:uuid}/pdf",
+        operation_id="getOrderCreditNotePdf",
+        media_type="application/pdf",
+        responses={
+            200: ResponseSpec(
+                data_container=bytes,
+                media_type="application/pdf",
+                description="The credit note PDF",
+                generate_examples=False,
+            ),
+            **problems(404),
+        },
+    )
+    async def get_credit_note_pdf(
+        self, org: NamedDependency[Organization], order_id: OrderId, credit_note_id: FromPath[UUID]
+    ) -> Response[bytes]:
+        note, pdf = await orders.credit_note_pdf(org.id, order_id, credit_note_id)
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="{note.number}.pdf"'},
         )
 
     @post("/{order_id:uuid}/refunds", operation_id="refundOrder", responses=problems(402, 404, writes=True))

@@ -12,6 +12,7 @@ import base64
 import binascii
 import contextlib
 import io
+import json
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +26,8 @@ from fpdf.errors import FPDFException
 
 from server.billing.money import format_money
 from server.db.enums import OrderStatus
-from server.db.tables import Order, OrderLine, Organization, PaymentMethod, Refund
+from server.db.tables import CreditNote, Order, OrderLine, Organization, PaymentMethod, Refund
+from server.services.tax import REVERSE_CHARGE_NOTE
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FONT = "DejaVu"
@@ -51,6 +53,12 @@ class DocumentContext:
     refunds: list[Refund]
     billing: dict[str, Any]
     payment_method: PaymentMethod | None
+
+    @property
+    def tax_lines(self) -> list[dict[str, Any]]:
+        raw = self.order.tax_lines
+        value = json.loads(raw or "[]") if isinstance(raw, str) else raw
+        return list(value or [])
 
     @property
     def locale(self) -> str:
@@ -121,7 +129,13 @@ class _Document(FPDF):
 
     def parties(self) -> None:
         org, billing = self.ctx.org, self.ctx.billing
-        seller = [org.name, *org.legal_address.splitlines(), org.support_email]
+        number = self.ctx.order.seller_tax_number
+        seller = [
+            org.name,
+            *org.legal_address.splitlines(),
+            org.support_email,
+            f"Tax number: {number}" if number else "",
+        ]
         buyer = [
             billing.get("name", ""),
             billing.get("company", ""),
@@ -165,17 +179,41 @@ class _Document(FPDF):
             self.cell(self.w - self.l_margin - self.r_margin - 40, 6, label, align="R")
             self.cell(40, 6, value, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
+    def notes(self) -> None:
+        if self.ctx.order.reverse_charge:
+            self.ln(4)
+            self.text_line(REVERSE_CHARGE_NOTE, size=9)
+
     def render(self) -> bytes:
         return bytes(self.output())
 
 
+def _rate_label(name: str, rate: str) -> str:
+    return f"{name} {rate} %"
+
+
+def _tax_rows(ctx: DocumentContext, tax_lines: list[dict[str, Any]]) -> list[tuple[str, str, bool]]:
+    """One row per rate: its name, percentage and the net it applies to, then its tax."""
+    return [
+        (
+            f"{_rate_label(t['name'], t['rate'])} on {ctx.money(int(t['net']))}",
+            ctx.money(int(t["tax"])),
+            False,
+        )
+        for t in tax_lines
+    ]
+
+
 def _total_rows(ctx: DocumentContext) -> list[tuple[str, str, bool]]:
     order = ctx.order
-    rows = [("Subtotal", ctx.money(order.subtotal), False)]
-    if order.tax_amount:
+    tax_lines = list(ctx.tax_lines)
+    rows = [("Subtotal (net)" if tax_lines else "Subtotal", ctx.money(order.subtotal), False)]
+    rows += _tax_rows(ctx, tax_lines)
+    if order.tax_amount and not tax_lines:
         rows.append(("Tax", ctx.money(order.tax_amount), False))
-    if order.subtotal < 0:
-        rows.append(("Credited to your wallet", ctx.money(-order.subtotal), False))
+    gross = int(order.subtotal) + int(order.tax_amount)
+    if gross < 0:
+        rows.append(("Credited to your wallet", ctx.money(-gross), False))
     if order.wallet_applied:
         rows.append(("Wallet credit applied", ctx.money(-order.wallet_applied), False))
     rows.append(("Total", ctx.money(order.total), True))
@@ -205,6 +243,7 @@ def render_invoice(ctx: DocumentContext) -> bytes:
     if order.refunded_amount:
         rows.append(("Refunded", ctx.money(order.refunded_amount), False))
     doc.totals(rows)
+    doc.notes()
     return doc.render()
 
 
@@ -231,4 +270,28 @@ def render_receipt(ctx: DocumentContext) -> bytes:
         kept = order.total + order.wallet_applied - order.refunded_amount
         rows.append(("Net amount after refunds", ctx.money(kept), False))
     doc.totals(rows)
+    doc.notes()
+    return doc.render()
+
+
+def render_credit_note(ctx: DocumentContext, note: CreditNote) -> bytes:
+    """A refund of an invoiced order: its own number and date, the invoice it corrects, and what is given
+    back, net and tax per rate as on the invoice."""
+    order = ctx.order
+    facts = [
+        ("Credit note number", note.number),
+        ("Date of issue", ctx.date(note.issued_at)),
+        ("For invoice", f"{order.invoice_number} of {ctx.date(order.invoice_issued_at or order.created_at)}"),
+    ]
+    doc = _Document(ctx, "Credit note", note.issued_at)
+    doc.set_title(f"Credit note {note.number}")
+    doc.header_block("Credit note", facts)
+    doc.parties()
+    raw = note.tax_lines
+    tax_lines = list((json.loads(raw or "[]") if isinstance(raw, str) else raw) or [])
+    rows = [("Refund (net)" if tax_lines else "Refund", ctx.money(-int(note.net)), False)]
+    rows += _tax_rows(ctx, [{**t, "net": -int(t["net"]), "tax": -int(t["tax"])} for t in tax_lines])
+    rows.append(("Total credited", ctx.money(-int(note.total)), True))
+    doc.totals(rows)
+    doc.notes()
     return doc.render()

@@ -12,6 +12,7 @@ from msgspec import Meta
 
 from server.db.enums import CancellationReason, RefundDestination
 from server.db.tables import (
+    CreditNote,
     Order,
     OrderLine,
     PaymentMethod,
@@ -22,6 +23,7 @@ from server.db.tables import (
     WalletTransaction,
 )
 from server.schemas.common import Currency, Email, MinorUnits, json_value
+from server.schemas.tax import CreditNoteOut
 from server.services.tax import TaxLine
 from server.services.usage import UsageEventIn
 
@@ -211,9 +213,13 @@ class OrderOut(msgspec.Struct, kw_only=True, frozen=True):
     created_at: datetime
     lines: list[OrderLineOut]
     refunds: list[RefundOut]
+    credit_notes: list[CreditNoteOut]
+    """One per refund: what it gave back, net and tax per rate, under its own number."""
 
     @classmethod
-    def of(cls, row: Order, lines: list[OrderLine], refunds: list[Refund]) -> OrderOut:
+    def of(
+        cls, row: Order, lines: list[OrderLine], refunds: list[Refund], credit_notes: list[CreditNote]
+    ) -> OrderOut:
         return cls(
             id=str(row.id),
             customer_id=str(row.customer),
@@ -240,6 +246,7 @@ class OrderOut(msgspec.Struct, kw_only=True, frozen=True):
             created_at=row.created_at,
             lines=[OrderLineOut.of(line) for line in lines],
             refunds=[RefundOut.of(refund) for refund in refunds],
+            credit_notes=[CreditNoteOut.of(note, row.invoice_number) for note in credit_notes],
         )
 
 

@@ -27,7 +27,12 @@ from uuid import UUID
 import msgspec
 
 from server import clock
-from server.billing.invoice_pdf import DocumentContext, render_invoice, render_receipt
+from server.billing.invoice_pdf import (
+    DocumentContext,
+    render_credit_note,
+    render_invoice,
+    render_receipt,
+)
 from server.billing.money import normalize_currency
 from server.billing.providers import ChargeResult
 from server.db.engine import write_transaction
@@ -41,6 +46,7 @@ from server.db.enums import (
     WalletTransactionKind,
 )
 from server.db.tables import (
+    CreditNote,
     Customer,
     InvoiceDocument,
     Order,
@@ -102,7 +108,8 @@ def _check_lines(lines: list[LineDraft]) -> None:
 async def order_views(org_id: UUID, rows: list[Order]) -> list[OrderOut]:
     """Orders as the API returns them, with their lines and refunds (two queries whatever the count)."""
     lines, refunds = await lines_and_refunds(org_id, [o.id for o in rows])
-    return [OrderOut.of(o, lines[str(o.id)], refunds[str(o.id)]) for o in rows]
+    notes = await credit_notes_by_order(org_id, [o.id for o in rows])
+    return [OrderOut.of(o, lines[str(o.id)], refunds[str(o.id)], notes[str(o.id)]) for o in rows]
 
 
 async def order_event(order: Order) -> OrderOut:
@@ -659,6 +666,7 @@ async def refund_order(
             created_at=clock.now(),
         )
         await refund.save()
+        await _issue_credit_note(order, refund)
         if destination == RefundDestination.WALLET:
             await wallet.credit(
                 org_id,
@@ -674,6 +682,77 @@ async def refund_order(
         refunded = await get_order(org_id, order_id)
         await record_event(org_id, "order.refunded", await order_event(refunded))
     return refund
+
+
+async def _issue_credit_note(order: Order, refund: Refund) -> CreditNote:
+    """Within the refund's transaction: the credit note that corrects the order's invoice, numbered in the
+    merchant's own credit-note sequence (gapless, like invoices), the refund split net and tax per rate."""
+    rows = await Organization.raw(
+        "UPDATE ss_organization SET last_credit_note_number = last_credit_note_number + 1 "
+        "WHERE id = {} RETURNING last_credit_note_number, invoice_prefix",
+        order.org,
+    )
+    shares = tax.split_refund(
+        int(refund.amount), int(order.subtotal) + int(order.tax_amount), _tax_lines(order)
+    )
+    tax_amount = sum(share.tax for share in shares)
+    note = CreditNote(
+        org=order.org,
+        order=order.id,
+        refund=refund.id,
+        customer=order.customer,
+        number=f"{rows[0]['invoice_prefix']}-CN-{int(rows[0]['last_credit_note_number']):06d}",
+        currency=order.currency,
+        net=int(refund.amount) - tax_amount,
+        tax_amount=tax_amount,
+        total=int(refund.amount),
+        tax_lines=msgspec.json.encode(shares).decode(),
+        issued_at=refund.created_at,
+    )
+    await note.save()
+    return note
+
+
+async def credit_notes_by_order(org_id: UUID, order_ids: list[Any]) -> dict[str, list[CreditNote]]:
+    """Credit notes of many (already scoped) orders in one query, keyed by order id, oldest first."""
+    notes: dict[str, list[CreditNote]] = {str(order_id): [] for order_id in order_ids}
+    if order_ids:
+        for note in (
+            await CreditNote.objects()
+            .where(CreditNote.org == org_id, CreditNote.order.is_in(order_ids))
+            .order_by(CreditNote.issued_at)
+        ):
+            notes[str(note.order)].append(note)
+    return notes
+
+
+def _tax_lines(order: Order) -> list[tax.TaxLine]:
+    raw = order.tax_lines
+    return msgspec.convert(
+        msgspec.json.decode(raw or "[]") if isinstance(raw, str) else raw or [], list[tax.TaxLine]
+    )
+
+
+async def list_credit_notes(
+    org_id: UUID, order_id: UUID, *, customer_id: UUID | None = None
+) -> list[CreditNote]:
+    order = await get_order(org_id, order_id, customer_id=customer_id)
+    return list(await CreditNote.objects().where(CreditNote.order == order.id).order_by(CreditNote.issued_at))
+
+
+async def credit_note_pdf(
+    org_id: UUID, order_id: UUID, credit_note_id: UUID, *, customer_id: UUID | None = None
+) -> tuple[CreditNote, bytes]:
+    """A credit note's PDF, rendered from its stored figures (the same bytes every time)."""
+    order = await get_order(org_id, order_id, customer_id=customer_id)
+    note = (
+        await CreditNote.objects()
+        .where(CreditNote.order == order.id, CreditNote.id == credit_note_id)
+        .first()
+    )
+    if note is None:
+        raise NotFound(f"no credit note {credit_note_id} on this order")
+    return note, await asyncio.to_thread(render_credit_note, await _document_context(order), note)
 
 
 async def _refund_to_card(order: Order, refund: Refund) -> None:

@@ -302,3 +302,84 @@ async def test_french_business_pays_no_vat_under_reverse_charge(
     )
     _, german_order = await _subscribe(client, api_headers, domestic, price)
     assert (german_order["tax_amount"], german_order["reverse_charge"]) == (190, False)
+
+
+def _pdf_text(pdf: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+async def test_invoice_pdf_carries_tax_numbers_rates_and_the_reverse_charge_note(
+    client, api_headers, org, keyring, german_seller
+):
+    price = await _price(client, api_headers, 1000)
+    consumer = await _customer(client, api_headers, keyring, org, {"country": "DE", "city": "Berlin"})
+    _, order = await _subscribe(client, api_headers, consumer, price)
+    invoice = await client.get(f"/v1/orders/{order['id']}/invoice", headers=api_headers)
+    text = _pdf_text(invoice.content)
+    for expected in (
+        "Tax number: DE136695976",
+        "Subtotal (net)",
+        "VAT 19 % on €10.00",
+        "€1.90",
+        "€11.90",
+        "Date of issue",
+    ):
+        assert expected in text, (expected, text)
+    assert "Reverse charge" not in text
+    business = await _customer(
+        client, api_headers, keyring, org, {"country": "FR"}, tax_id_type="eu_vat", tax_id="FR40303265045"
+    )
+    _, reverse = await _subscribe(client, api_headers, business, price)
+    text = _pdf_text((await client.get(f"/v1/orders/{reverse['id']}/invoice", headers=api_headers)).content)
+    for expected in (
+        "Tax ID: FR40303265045",
+        "Tax number: DE136695976",
+        "Reverse charge 0 % on €10.00",
+        "Article 196",
+    ):
+        assert expected in text, (expected, text)
+
+
+async def test_partial_refund_issues_a_numbered_credit_note(client, api_headers, org, keyring, german_seller):
+    customer = await _customer(client, api_headers, keyring, org, {"country": "DE"})
+    _, order = await _subscribe(client, api_headers, customer, await _price(client, api_headers, 1000))
+    assert order["total"] == 1190
+    refund = await _post(client, api_headers, f"/v1/orders/{order['id']}/refunds", {"amount": 595})
+    notes = await _ok(await client.get(f"/v1/orders/{order['id']}/credit-notes", headers=api_headers))
+    # half of 11.90 back: 5.00 net and 0.95 VAT, under the credit-note sequence
+    assert [
+        (n["number"], n["refund_id"], n["invoice_number"], n["net"], n["tax_amount"], n["total"])
+        for n in notes
+    ] == [("INV-CN-000001", refund["id"], order["invoice_number"], 500, 95, 595)]
+    assert notes[0]["tax_lines"] == [{**VAT, "net": 500, "tax": 95}]
+    refunded = await _webhook_order(org.org.id, order["id"], "order.refunded")
+    assert refunded["credit_notes"] == notes
+    second = await _post(client, api_headers, f"/v1/orders/{order['id']}/refunds", {"amount": 100})
+    notes = await _ok(await client.get(f"/v1/orders/{order['id']}/credit-notes", headers=api_headers))
+    assert [(n["number"], n["refund_id"], n["net"], n["tax_amount"]) for n in notes][1] == (
+        "INV-CN-000002",
+        second["id"],
+        84,
+        16,  # 1.00 * 19 / 119 = 0.1597 → 0.16 VAT
+    )
+    pdf = await client.get(f"/v1/orders/{order['id']}/credit-notes/{notes[0]['id']}/pdf", headers=api_headers)
+    assert pdf.status_code == 200
+    text = _pdf_text(pdf.content)
+    for expected in (
+        "Credit note",
+        "INV-CN-000001",
+        f"For invoice: {order['invoice_number']}",
+        "Tax number: DE136695976",
+        "VAT 19 % on -€5.00",
+        "-€0.95",
+        "-€5.95",
+    ):
+        assert expected in text, (expected, text)
+    again = await client.get(
+        f"/v1/orders/{order['id']}/credit-notes/{notes[0]['id']}/pdf", headers=api_headers
+    )
+    assert again.content == pdf.content

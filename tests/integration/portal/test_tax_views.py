@@ -100,3 +100,13 @@ async def test_a_french_business_enters_its_vat_id_and_the_preview_becomes_rever
     preview = await _view(client, mint, german_customer, "subscriptions")
     assert "Steuerschuldnerschaft des Leistungsempfängers 0 % · auf 10,00 €" in preview
     assert "Sie schulden die Umsatzsteuer auf diese Rechnung" in preview
+
+
+async def test_a_refund_shows_its_credit_note_in_the_orders_view(client, mint, org, german_customer):
+    from server.services import orders
+
+    order = (await orders.list_orders(org.org.id, customer_id=german_customer.id)).items[0]
+    await orders.refund_order(org.org.id, order.id, 595, "payment_method")
+    orders_view = await _view(client, mint, german_customer, "orders")
+    assert "Gutschrift INV-CN-000001 vom" in orders_view
+    assert ": 5,95 €" in orders_view
