@@ -20,6 +20,7 @@ SOURCES = (
     ("widgets", [("**.py", "python")]),
     ("server/portal", [("**.py", "python")]),
     ("server/services", [("**.py", "python")]),
+    ("server/auth", [("**.py", "python")]),
 )
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2)}
 

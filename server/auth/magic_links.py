@@ -14,13 +14,14 @@ from uuid import UUID
 
 from piccolo.query import WhereRaw
 
-from server import clock
+from server import clock, i18n
 from server.db.engine import write_transaction
 from server.db.enums import MagicLinkPurpose
 from server.db.tables import Customer, MagicLink, Organization
 from server.errors import Invalid, RateLimited, Unauthorized
 from server.mail import queue_email
 from server.mail.queue import check_address
+from server.mail.render import recipient_locale
 from server.schemas.customers import CustomerUpdate
 from server.security.keyring import Keyring
 from server.security.ratelimit import LOGIN_BLOCK_SECONDS, LOGIN_LIMITS, RateLimiter
@@ -107,14 +108,15 @@ async def request_login_link(org: Organization, email: str, *, keyring: Keyring,
         customers = await customers_with_email(org.id, email)
         savepoint = await transaction.savepoint()
         secret = await save_link(org.id, MagicLinkPurpose.LOGIN, email)
-        await queue_email(
-            keyring,
-            org.id,
-            to=customers[0].email if customers else email,
-            subject=f"Your sign-in link for {org.name}",
-            template="magic_link",
-            context={"url": portal_link(public_url, org.slug, secret)},
-        )
+        with i18n.use_locale(recipient_locale(org, customers[0].locale if customers else None)):
+            await queue_email(
+                keyring,
+                org.id,
+                to=customers[0].email if customers else email,
+                subject=i18n.gettext("Your sign-in link for %(merchant)s", merchant=org.name),
+                template="magic_link",
+                context={"url": portal_link(public_url, org.slug, secret)},
+            )
         await (savepoint.release() if customers else savepoint.rollback_to())
 
 
@@ -137,14 +139,15 @@ async def request_email_change(
         secret = await save_link(
             org.id, MagicLinkPurpose.EMAIL_CHANGE, customer.email, customer_id=customer.id, new_email=address
         )
-        await queue_email(
-            keyring,
-            org.id,
-            to=address,
-            subject=f"Confirm your new email address for {org.name}",
-            template="email_change",
-            context={"url": portal_link(public_url, org.slug, secret), "new_email": address},
-        )
+        with i18n.use_locale(recipient_locale(org, customer.locale)):
+            await queue_email(
+                keyring,
+                org.id,
+                to=address,
+                subject=i18n.gettext("Confirm your new email address for %(merchant)s", merchant=org.name),
+                template="email_change",
+                context={"url": portal_link(public_url, org.slug, secret), "new_email": address},
+            )
 
 
 CUSTOMER_PURPOSES = (MagicLinkPurpose.LOGIN, MagicLinkPurpose.EMAIL_CHANGE)

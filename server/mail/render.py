@@ -14,8 +14,9 @@ import msgspec
 
 from server import i18n
 from server.billing.money import format_money
+from server.db.tables import Organization
 from server.paths import TEMPLATES_DIR
-from server.schemas.portal_settings import Branding
+from server.schemas.portal_settings import Branding, load_portal_settings
 
 EMAIL_TEMPLATES = (
     "magic_link",
@@ -42,6 +43,12 @@ class RenderedEmail(msgspec.Struct, frozen=True):
     text: str
 
 
+def recipient_locale(org: Organization, stored: str | None) -> str:
+    """The language of an email about a customer's account: their stored locale, else the merchant's
+    default (an email has no ``locale=`` nor browser to ask)."""
+    return i18n.negotiate(stored, load_portal_settings(org).default_locale)
+
+
 def mail_branding(org_name: str, branding: Branding, intro: str = "") -> MailBranding:
     """The merchant's branding, keeping only a hex colour and an http(s) logo (anything else falls back)."""
     colour = branding.primary_color if _HEX_COLOUR.match(branding.primary_color) else Branding().primary_color
@@ -62,7 +69,7 @@ def _environment(*, autoescape: bool) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(_=i18n.gettext, locale=i18n.current_locale)
+    env.globals.update(_=i18n.gettext, locale=i18n.current_locale, text_direction=i18n.text_direction)
     env.filters.update(
         money=lambda amount, currency: format_money(int(amount), currency, i18n.current_locale()),
         day=i18n.format_day,

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from server import i18n
 from server.db.engine import write_transaction
 from server.db.tables import Organization, Seat, Subscription
 from server.mail import queue_email
+from server.mail.render import recipient_locale
 from server.security.keyring import Keyring
 from server.services import seats
 
@@ -18,22 +20,24 @@ def claim_url(public_url: str, org_slug: str, token: str) -> str:
 
 
 async def _send(keyring: Keyring, public_url: str, org: Organization, seat: Seat, token: str) -> None:
+    """The invitation speaks the subscriber's language (the invitee has none stored yet)."""
     row = (
-        await Subscription.select(Subscription.product.name)
+        await Subscription.select(Subscription.product.name, Subscription.customer.locale)
         .where(Subscription.id == seat.subscription)
         .first()
     )
-    await queue_email(
-        keyring,
-        org.id,
-        to=seat.email,
-        subject=f"You have been given a seat on {org.name}",
-        template="seat_invitation",
-        context={
-            "url": claim_url(public_url, org.slug, token),
-            "product_name": row["product.name"] if row else org.name,
-        },
-    )
+    with i18n.use_locale(recipient_locale(org, row["customer.locale"] if row else None)):
+        await queue_email(
+            keyring,
+            org.id,
+            to=seat.email,
+            subject=i18n.gettext("You have been given a seat on %(merchant)s", merchant=org.name),
+            template="seat_invitation",
+            context={
+                "url": claim_url(public_url, org.slug, token),
+                "product_name": row["product.name"] if row else org.name,
+            },
+        )
 
 
 async def invite(

@@ -164,4 +164,4 @@ def test_a_usage_alert_says_what_was_reached_in_the_customers_language(hit, loca
         "Projected by Apr 1, 2027: 31,000 calls." if locale == "en" else "bis 01.04.2027: 31.000 calls."
     )
     assert projected in rendered.text
-    assert f'<html lang="{locale}">' in rendered.html
+    assert f'<html lang="{locale}" dir="ltr">' in rendered.html
