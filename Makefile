@@ -57,6 +57,7 @@ lint: install-dev
 	$(BIN)/ruff check server widgets tests scripts
 	$(BIN)/ruff format --check server widgets tests scripts
 	$(BIN)/mypy
+	$(BIN)/python scripts/messages.py --check
 
 format: install-dev
 	$(BIN)/ruff check --fix server widgets tests scripts

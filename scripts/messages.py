@@ -1,6 +1,7 @@
 """Extract the portal's translatable messages and merge them into each catalog.
 
     python scripts/messages.py          # update server/locales/*/LC_MESSAGES/messages.po (keeps translations)
+    python scripts/messages.py --check  # exit 1 naming each message a catalog lacks, leaves blank or fuzzy
 
 New messages arrive untranslated; the test suite fails until every catalog translates every message.
 """
@@ -60,7 +61,28 @@ def update(locale: str, template: Catalog) -> Path:
     return path
 
 
+def problems(locale: str, template: Catalog) -> list[str]:
+    """What ``locale``'s catalog lacks: messages missing, untranslated (any plural form) or fuzzy."""
+    with (ROOT / "server" / "locales" / locale / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        catalog = read_po(handle, locale=locale)
+    found = []
+    for message in template:
+        if not message.id:
+            continue
+        translated = catalog.get(message.id)
+        strings = () if translated is None else translated.string
+        strings = strings if isinstance(strings, tuple) else (strings,)
+        if translated is None or not all(strings) or translated.fuzzy:
+            found.append(f"{locale}: not translated: {message.id!r}")
+    return found
+
+
 if __name__ == "__main__":
     messages = extract()
-    for folder in sorted((ROOT / "server" / "locales").iterdir()):
-        print(update(folder.name, messages))
+    locales = sorted(folder.name for folder in (ROOT / "server" / "locales").iterdir())
+    if sys.argv[1:] == ["--check"]:
+        missing = [problem for locale in locales for problem in problems(locale, messages)]
+        print("\n".join(missing) or f"every message translated in {', '.join(locales)}")
+        sys.exit(1 if missing else 0)
+    for locale in locales:
+        print(update(locale, messages))
