@@ -11,6 +11,7 @@
   var hosted = !!root.dataset.hosted, csrf = root.dataset.csrf || "";
   /* The locale the page asked for (embed: locale=, hosted: the negotiated one); the server ranks it first. */
   var locale = root.dataset.locale || "";
+  var scriptNonce = (document.currentScript && document.currentScript.nonce) || "", stripeScript = null;
 
   function post(type, data) {
     if (embedded) window.parent.postMessage({ v: 1, id: instance, type: type, data: data || {} }, parentOrigin);
@@ -122,6 +123,7 @@
       return response.text().then(function (html) {
         root.innerHTML = html;
         speak(root.querySelector("[data-lang]"));
+        mountStripeCard();
         var tab = root.querySelector(".ss-nav [aria-current]");
         if (tab) tab.parentNode.scrollLeft = tab.offsetLeft - (tab.parentNode.clientWidth - tab.offsetWidth) / 2;
         measure();
@@ -173,7 +175,57 @@
     }
   });
 
+  /* A merchant on Stripe: the card form is Stripe.js's (its Element), loaded once with this page's nonce.
+     The number goes from here to Stripe; selfserve only gets the id of the SetupIntent it confirmed. */
+  function mountStripeCard() {
+    var form = root.querySelector("form[data-stripe-card]");
+    if (!form) return;
+    if (!stripeScript) {
+      stripeScript = new Promise(function (resolve, reject) {
+        var script = document.createElement("script");
+        script.src = form.dataset.stripeJs; script.nonce = scriptNonce;
+        script.onload = resolve; script.onerror = reject;
+        document.head.appendChild(script);
+      });
+    }
+    stripeScript.then(function () {
+      var stripe = window.Stripe(form.dataset.stripeKey), card = stripe.elements().create("card");
+      card.mount(form.querySelector("[data-stripe-element]"));
+      form.stripe = stripe; form.card = card;
+      measure();
+    }, function () { stripeError(form, form.dataset.stripeUnavailable); });
+  }
+
+  function stripeError(form, message) {
+    var box = form.querySelector("[data-stripe-error]");
+    box.textContent = message; box.hidden = false; measure();
+  }
+
+  function saveStripeCard(form) {
+    if (!form.stripe) return;
+    form.querySelector("[data-stripe-error]").hidden = true;
+    root.setAttribute("aria-busy", "true");
+    send("/embed/card-setup", { method: "POST" }).then(function (response) {
+      if (!response || !response.ok) throw new Error("card setup refused");
+      return response.json();
+    }).then(function (body) {
+      return form.stripe.confirmCardSetup(body.client_secret, { payment_method: { card: form.card } });
+    }).then(function (result) {
+      root.removeAttribute("aria-busy");
+      if (result.error) { stripeError(form, result.error.message); return; }
+      form.elements.setup_intent.value = result.setupIntent.id;
+      request("/embed/views/" + encodeURIComponent(view) + "/" + encodeURIComponent(form.dataset.action), {
+        method: "POST", body: new URLSearchParams(new FormData(form))
+      });
+    }).catch(function () {
+      root.removeAttribute("aria-busy");
+      stripeError(form, form.dataset.stripeUnavailable);
+    });
+  }
+
   root.addEventListener("submit", function (event) {
+    var stripeForm = event.target.closest("form[data-stripe-card]");
+    if (stripeForm && session) { event.preventDefault(); saveStripeCard(stripeForm); return; }
     var step = event.target.closest("form[data-step]");
     if (step && session) {
       event.preventDefault();

@@ -21,13 +21,14 @@ from server.i18n import gettext as _
 from server.portal.documents import document_path
 from server.schemas.customers import CustomerUpdate
 from server.schemas.portal_settings import load_portal_settings
-from server.services import data_exports, erasure
+from server.services import data_exports, erasure, payment_providers
 from server.services.connected_accounts import disconnect_account, list_connected_accounts
 from server.services.customers import update_customer
 from server.services.oauth_providers import provider_names, sign_in_options
 from server.services.orders import unpaid_orders
 from server.services.payments import (
     add_payment_method,
+    add_stripe_card,
     card_expired,
     list_payment_methods,
     remove_payment_method,
@@ -67,6 +68,9 @@ class AccountModel(msgspec.Struct, frozen=True, kw_only=True):
     cards: list[Card]
     add_card_open: bool
     """Deep link ``action=update_payment_method`` (or no card yet) opens the add-card form."""
+    stripe_key: str
+    """The merchant's Stripe publishable key: the card form is Stripe.js's (empty: the sandbox's form)."""
+    stripe_js: str
     activity: list[ActivityEntry]
     customer_id: str
     external_id: str | None
@@ -154,8 +158,11 @@ def _address(value: Any) -> dict[str, str]:
 async def load(ctx: PortalContext, params: Params) -> AccountModel:
     customer = ctx.customer
     methods = await list_payment_methods(ctx.org.id, customer.id)
+    stripe = await payment_providers.get_config(ctx.org.id)
     return AccountModel(
         add_card_open=not methods or params.get("action") == "update_payment_method",
+        stripe_key=stripe.publishable_key if stripe else "",
+        stripe_js=payment_providers.stripe_js_url() if stripe else "",
         activity=await list_activity(ctx.org.id, customer.id, limit=ACTIVITY_SHOWN),
         cards=[
             Card(
@@ -298,6 +305,22 @@ async def add_card(ctx: PortalContext, form: Params) -> ActionResult:
     return await _retried(ctx, _("Card added."), before, method.id)
 
 
+async def add_confirmed_card(ctx: PortalContext, form: Params) -> ActionResult:
+    """The card the customer confirmed in Stripe.js: we get the SetupIntent's id, never the number."""
+    require_writable(ctx)
+    before = await unpaid_orders(ctx.org.id, ctx.customer.id, failed_only=True)
+    method = await add_stripe_card(
+        ctx.org.id,
+        ctx.customer.id,
+        form.get("setup_intent", ""),
+        keyring=ctx.keyring,
+        make_default=form.get("make_default") == "on",
+    )
+    if not method.is_default:
+        return ActionResult(message=_("Card added."), events=_card_event(method.id))
+    return await _retried(ctx, _("Card added."), before, method.id)
+
+
 async def make_default(ctx: PortalContext, form: Params) -> ActionResult:
     require_writable(ctx)
     before = await unpaid_orders(ctx.org.id, ctx.customer.id, failed_only=True)
@@ -385,6 +408,7 @@ VIEW = View(
     actions={
         "update_billing": update_billing,
         "add_card": add_card,
+        "add_confirmed_card": add_confirmed_card,
         "make_default": make_default,
         "remove_card": remove_card,
         "change_email": change_email,

@@ -37,8 +37,8 @@ from server.portal.view_cache import key_for
 from server.schemas.portal_settings import PortalSettings, load_portal_settings
 from server.security.headers import embed_headers, new_nonce
 from server.security.ratelimit import count_failed_lookup, refuse_while_failing
-from server.services import data_exports, portal_analytics, usage_alerts
-from widgets import VIEWS, View
+from server.services import data_exports, payment_providers, payments, portal_analytics, usage_alerts
+from widgets import VIEWS, View, require_writable
 
 THEMES = ("auto", "light", "dark")
 LOCALE_HEADER = "x-selfserve-locale"
@@ -143,6 +143,11 @@ class EmbedController(Controller):
         if org_slug is not None and (org is None or not origin_matches(parent, _allowed_origins(org))):
             with i18n.use_locale(language):
                 return render(request, "portal/refused.html", context, status=403, headers=headers)
+        if org is not None:
+            settings = request.app.state.settings
+            headers = embed_headers(
+                parent, nonce, await payment_providers.script_origins(org.id, settings=settings)
+            )
         with i18n.use_locale(language):
             return render(request, "portal/shell.html", context, headers=headers)
 
@@ -266,6 +271,20 @@ class EmbedController(Controller):
         export = await data_exports.get_export(session.org_id, session.customer_id, export_id)
         return Response(
             {"status": export.status, "progress": int(export.progress)}, headers={"cache-control": "no-store"}
+        )
+
+    @post("/card-setup", name="embed-card-setup", status_code=201)
+    async def card_setup(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        """A Stripe SetupIntent for a new card of the session's customer: the client secret Stripe.js
+        confirms in the page with the card the customer typed there (the number never comes here)."""
+        try:
+            ctx = await _context(request)
+        except SessionExpired:
+            return _session_expired()
+        require_writable(ctx)
+        client_secret = await payments.start_card_setup(ctx.org.id, ctx.customer.id)
+        return Response(
+            {"client_secret": client_secret}, status_code=201, headers={"cache-control": "no-store"}
         )
 
     @post("/views/{view:str}/{action:str}", name="embed-action")

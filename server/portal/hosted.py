@@ -20,6 +20,7 @@ from server.portal.theme import css_variables
 from server.schemas.portal_settings import load_portal_settings
 from server.security.headers import hosted_headers, new_nonce
 from server.security.ratelimit import count_failed_lookup, refuse_while_failing
+from server.services import payment_providers
 from server.services.oauth_providers import sign_in_options
 from server.settings import Settings
 from widgets import VIEWS
@@ -90,6 +91,7 @@ def render_hosted(
     language: str,
     status: int = 200,
     headers: dict[str, str] | None = None,
+    processor: tuple[str, ...] = (),
     **extra: Any,
 ) -> Response[str]:
     """A first-party page of ``org``'s portal: branding, web-app manifest, nonce CSP, never framed."""
@@ -116,7 +118,11 @@ def render_hosted(
     }
     with i18n.use_locale(language):
         return render(
-            request, template, context, status=status, headers={**hosted_headers(nonce), **(headers or {})}
+            request,
+            template,
+            context,
+            status=status,
+            headers={**hosted_headers(nonce, processor), **(headers or {})},
         )
 
 
@@ -175,6 +181,7 @@ async def hosted_portal(
         csrf=ctx.csrf_token,
         return_url=_web_link(ctx.scopes.return_url),
         viewed_by=ctx.scopes.viewed_by,
+        processor=await payment_providers.script_origins(org.id, settings=request.app.state.settings),
     )
     response.cookies.append(session_cookie(request.cookies[SESSION_COOKIE]))  # 30 more days idle
     return response

@@ -67,17 +67,20 @@ def new_nonce() -> str:
     return secrets.token_urlsafe(18)
 
 
-def embed_headers(parent_origin: str, nonce: str) -> dict[str, str]:
+def embed_headers(parent_origin: str, nonce: str, processor: tuple[str, ...] = ()) -> dict[str, str]:
     """Headers of a page that ``parent_origin`` may frame (EMBEDDING.md "Headers"): no X-Frame-Options, and a
     cross-origin resource policy, since a merchant page that isolates itself (COEP) asks that of its frames;
-    ``frame-ancestors`` is what decides who may embed it."""
+    ``frame-ancestors`` is what decides who may embed it. ``processor``: the origins of a card processor's
+    script (Stripe.js), which the page may then load, frame and call; only for merchants on that processor."""
+    extra = "".join(f" {origin}" for origin in processor)
     policy = "; ".join(
         (
             "default-src 'none'",
-            f"script-src 'nonce-{nonce}'",
+            f"script-src 'nonce-{nonce}'{extra}",
             f"style-src 'self' 'nonce-{nonce}'",
             "img-src 'self' https: data:",
-            "connect-src 'self'",
+            f"connect-src 'self'{extra}",
+            *((f"frame-src{extra}",) if processor else ()),
             "form-action 'self'",
             f"frame-ancestors {parent_origin}",
             "object-src 'none'",
@@ -93,13 +96,13 @@ def embed_headers(parent_origin: str, nonce: str) -> dict[str, str]:
     }
 
 
-def hosted_headers(nonce: str) -> dict[str, str]:
+def hosted_headers(nonce: str, processor: tuple[str, ...] = ()) -> dict[str, str]:
     """Headers of a first-party portal page: the same nonce policy as embeds, but never framed; it may
     link its web-app manifest. Its referrer policy is ``same-origin``: no other site learns anything (as with
     ``no-referrer``; sign-in secrets travel in the fragment, which no Referer carries), while the page's own
     forms carry its ``Origin``, which ``check_same_origin`` asks of sign-in forms (``no-referrer`` makes it
     ``null``)."""
-    headers = embed_headers("'none'", nonce)
+    headers = embed_headers("'none'", nonce, processor)
     headers["content-security-policy"] += "; manifest-src 'self'"
     headers["x-frame-options"] = "DENY"
     headers["referrer-policy"] = "same-origin"

@@ -10,6 +10,7 @@ take (the same pattern as ``server.clock``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from server import clock
@@ -31,6 +32,7 @@ STRIPE = "stripe"
 class _Context:
     keyring: Keyring
     stripe_api_base: str
+    stripe_js_url: str
 
 
 _context: _Context | None = None
@@ -39,7 +41,9 @@ _context: _Context | None = None
 def configure(settings: Settings, keyring: Keyring) -> None:
     """Let charges and refunds reach the merchants' processors (called by the app, worker and CLI)."""
     global _context
-    _context = _Context(keyring=keyring, stripe_api_base=settings.stripe_api_base)
+    _context = _Context(
+        keyring=keyring, stripe_api_base=settings.stripe_api_base, stripe_js_url=settings.stripe_js_url
+    )
 
 
 def _configured() -> _Context:
@@ -51,6 +55,26 @@ def _configured() -> _Context:
 async def get_config(org_id: UUID) -> PaymentProviderConfig | None:
     """The merchant's processor other than the sandbox, if any."""
     return await PaymentProviderConfig.objects().where(PaymentProviderConfig.org == org_id).first()
+
+
+STRIPE_FRAMES = "https://hooks.stripe.com"
+"""Where Stripe.js frames 3-D Secure challenges (besides its own origin)."""
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+async def script_origins(org_id: UUID, *, settings: Settings) -> tuple[str, ...]:
+    """What a portal page of the merchant must allow for its processor's script: Stripe.js, the frames it
+    opens and the API it calls; nothing on the sandbox."""
+    if await get_config(org_id) is None:
+        return ()
+    origins = {_origin(settings.stripe_js_url), _origin(settings.stripe_api_base)}
+    if settings.stripe_js_url == Settings.stripe_js_url:
+        origins.add(STRIPE_FRAMES)
+    return tuple(sorted(origins))
 
 
 def webhook_url(public_url: str, org_slug: str) -> str:
@@ -116,6 +140,11 @@ def stripe_of(config: PaymentProviderConfig) -> StripeProvider:
     return StripeProvider(
         context.keyring.box.decrypt(config.secret_key_encrypted), api_base=context.stripe_api_base
     )
+
+
+def stripe_js_url() -> str:
+    """The Stripe.js the portal's card form loads."""
+    return _configured().stripe_js_url
 
 
 def webhook_secret_of(config: PaymentProviderConfig) -> str:

@@ -34,6 +34,7 @@ from server.auth.tokens import mint_portal_token
 from tests.conftest import _unavailable, fresh_database
 from tests.integration.mail.support import Inbox, start_smtp
 from tests.integration.oauth.support import GitHubStandIn
+from tests.localstripe_server import LocalStripe
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -76,6 +77,8 @@ class Stack:
     """What the stack's SMTP server received (the ``mail`` fixture)."""
     github: GitHubStandIn | None = field(default=None, repr=False)
     """The stand-in for GitHub's sign-in endpoints the stack's settings point at."""
+    stripe: LocalStripe | None = field(default=None, repr=False)
+    """localstripe, which the stack's Stripe settings point at (used once a test connects Stripe)."""
 
     def token(self, email: str, **claims: Any) -> str:
         """A portal token for one demo customer, minted like a merchant backend does offline."""
@@ -221,10 +224,13 @@ async def running_stack(db_kind: str, data_dir: Path, mail: Inbox, mail_port: in
         command += [str(portal_port), str(merchant_port), f"smtp://127.0.0.1:{mail_port}"]
         command += [f"http://127.0.0.1:{host_port}/webhook", f"http://localhost:{host_port}"]
         github = GitHubStandIn().start()
+        stripe = LocalStripe.start()
         environment = {
             **os.environ,
             "SELFSERVE_GITHUB_OAUTH_BASE": github.url,
             "SELFSERVE_GITHUB_API_BASE": github.url,
+            "SELFSERVE_STRIPE_API_BASE": stripe.url,
+            "SELFSERVE_STRIPE_JS_URL": stripe.js_url,
         }
         process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True, env=environment)
         server: HostServer | None = None
@@ -232,7 +238,7 @@ async def running_stack(db_kind: str, data_dir: Path, mail: Inbox, mail_port: in
             assert process.stdout is not None
             info = json.loads(process.stdout.readline() or "{}")
             assert info, "the browser stack did not start (see its stderr above)"
-            started = Stack(**info, mail=mail, github=github)
+            started = Stack(**info, mail=mail, github=github, stripe=stripe)
             started.host = HostSite(stack=started, port=host_port)
             server = HostServer(("127.0.0.1", host_port), _handler(started.host))
             threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -257,6 +263,7 @@ async def running_stack(db_kind: str, data_dir: Path, mail: Inbox, mail_port: in
                 server.shutdown()
                 server.server_close()
             github.stop()
+            stripe.stop()
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,8 @@ customers, the webhook secret) for the tests, then serves the portal server (wit
 mail goes to ``SMTP_URL`` and webhooks are delivered) and the demo merchant app until it is killed. The
 worker polls mail and webhooks every ``POLL_SECONDS`` instead of every few seconds, so journeys wait less.
 Sign-in providers may live on this machine; GitHub's endpoints are ``SELFSERVE_GITHUB_OAUTH_BASE`` and
-``SELFSERVE_GITHUB_API_BASE`` from the environment (the stand-in the fixtures start).
+``SELFSERVE_GITHUB_API_BASE`` from the environment (the stand-in the fixtures start), Stripe's are
+``SELFSERVE_STRIPE_API_BASE`` and ``SELFSERVE_STRIPE_JS_URL`` (localstripe, for a test that connects Stripe).
 
 Two numbers differ from a production server, both to fit a test run: every journey's browser comes from
 127.0.0.1, so the sign-in limits per IP and per email are ``JOURNEY_LOGIN_LIMITS`` (a whole run signs in more
@@ -73,6 +74,8 @@ async def main(
         allow_local_oauth=True,
         github_oauth_base=os.environ["SELFSERVE_GITHUB_OAUTH_BASE"],
         github_api_base=os.environ["SELFSERVE_GITHUB_API_BASE"],
+        stripe_api_base=os.environ["SELFSERVE_STRIPE_API_BASE"],
+        stripe_js_url=os.environ["SELFSERVE_STRIPE_JS_URL"],
     )
     engine = engine_from_url(settings.database_url)
     bind_tables(engine)

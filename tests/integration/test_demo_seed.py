@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 import pytest
 
-from server.billing.providers import get_provider
 from server.clock import FrozenClock, use_clock
 from server.db.tables import (
     TABLES,
@@ -39,6 +38,7 @@ from server.db.tables import (
 from server.demo.seed import DEMO_ORIGINS, INVOICE_PREFIX, invoice_number, seed_demo
 from server.services import orders, payments, subscriptions
 from server.services.orgs import create_api_key
+from server.services.payment_providers import provider_for
 from server.services.usage import billed_batches
 
 SEEDED_AT = datetime(2026, 3, 15, 10, 30, tzinfo=UTC)
@@ -376,7 +376,8 @@ async def test_every_seeded_card_is_the_sandbox_providers_and_charges(org_id):
     outcomes = Counter()
     with use_clock(FrozenClock(SEEDED_AT)):
         for method in methods:
-            result = await get_provider(method["provider"]).charge(
+            provider = await provider_for(org_id, method["provider"])
+            result = await provider.charge(
                 method["provider_ref"], 100, "USD", idempotency_key=f"demo-check-{method['id']}"
             )
             expired = (method["exp_year"], method["exp_month"]) < (SEEDED_AT.year, SEEDED_AT.month)

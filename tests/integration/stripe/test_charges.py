@@ -147,3 +147,10 @@ async def test_erasing_the_customer_detaches_their_cards_in_stripe(
     assert (await stripe_get(localstripe, f"payment_methods/{split_ref(card.provider_ref)[1]}"))[
         "customer"
     ] is None
+
+
+async def test_a_card_is_charged_by_the_provider_that_saved_it(org, stripe_org):
+    from server.services.payment_providers import provider_for
+
+    assert (await provider_for(org.org.id, "sandbox")).name == "sandbox"
+    assert (await provider_for(stripe_org.org.id, "stripe")).name == "stripe"

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from server import clock
-from server.billing.providers import CardDetails, get_provider
+from server.billing.providers import CardDetails
 from server.billing.sandbox import TEST_CARDS, SandboxProvider, luhn_valid
 from server.errors import Invalid, PaymentFailed
 
@@ -101,9 +101,3 @@ async def test_a_card_that_expired_since_it_was_saved_is_declined(sandbox):
     with clock.use_clock(clock.FrozenClock(datetime(2026, 8, 1, tzinfo=UTC))):
         result = await sandbox.charge(saved.provider_ref, 1000, "USD", idempotency_key="k")
     assert (result.succeeded, result.decline_code) == (False, "expired_card")
-
-
-def test_providers_are_looked_up_by_name():
-    assert get_provider("sandbox").name == "sandbox"
-    with pytest.raises(LookupError, match="no payment provider"):
-        get_provider("paypal")
