@@ -44,7 +44,7 @@ async def test_a_card_typed_into_stripe_js_is_saved_and_its_number_never_reaches
         ),
     )
     async with connected_to_stripe(stack):
-        frame = await open_portal(page, host, CHLOE, view="settings", org=stack.slug)
+        frame = await open_portal(page, host, CHLOE, view="settings", org=stack.slug, locale="en")
         cards = frame.locator("#payment-methods")
         await cards.get_by_text("Add a card").click()
         await cards.get_by_text("Your card details go straight to our payment processor, Stripe.").wait_for()
