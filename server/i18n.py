@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache, lru_cache
 from pathlib import Path
+from types import MappingProxyType
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime, format_interval
@@ -33,6 +35,8 @@ SUPPORTED = ("en", "de", "fr", "es", "pt_BR", "ja", "ar")
 """The catalogs shipped, as Babel names locales (``pt_BR``); ``en`` is the messages themselves."""
 
 _current: ContextVar[str] = ContextVar("selfserve_locale", default=DEFAULT_LOCALE)
+_overrides: ContextVar[Mapping[str, str]] = ContextVar("selfserve_overrides", default=MappingProxyType({}))
+PLACEHOLDER = re.compile(r"%\((\w+)\)")
 
 
 def negotiate(*candidates: str | None) -> str:
@@ -48,7 +52,8 @@ def negotiate(*candidates: str | None) -> str:
 @lru_cache(maxsize=512)
 def _spoken(name: str) -> str | None:
     try:
-        locale = Locale.parse(name)
+        parsed = Locale.parse(name)
+        locale = Locale(parsed.language, parsed.territory, parsed.script)  # no variant or @modifier
     except (ValueError, TypeError, UnknownLocaleError):
         return None
     if str(locale) in SUPPORTED or locale.language in SUPPORTED:
@@ -109,12 +114,21 @@ def current_locale() -> str:
 
 
 @contextlib.contextmanager
-def use_locale(locale: str) -> Iterator[str]:
-    token = _current.set(locale)
+def use_locale(locale: str, overrides: Mapping[str, Mapping[str, str]] | None = None) -> Iterator[str]:
+    """Speak ``locale`` inside the block; ``overrides`` are a merchant's own wordings (locale as people
+    write it, ``pt-BR`` or ``de`` → message → text), of which the locale's or its language's apply."""
+    chosen = (overrides or {}).get(html_lang(locale)) or (overrides or {}).get(locale.split("_")[0]) or {}
+    token, replaced = _current.set(locale), _overrides.set(chosen)
     try:
         yield locale
     finally:
+        _overrides.reset(replaced)
         _current.reset(token)
+
+
+def placeholders(text: str) -> list[str]:
+    """The ``%(name)s`` placeholders of a message, sorted: a wording must keep those of its message."""
+    return sorted(PLACEHOLDER.findall(text))
 
 
 def _active() -> NullTranslations:
@@ -122,7 +136,7 @@ def _active() -> NullTranslations:
 
 
 def gettext(message: str, **variables: object) -> str:
-    text = _active().gettext(message)
+    text = _overrides.get().get(message) or _active().gettext(message)
     return text % variables if variables else text
 
 

@@ -303,7 +303,8 @@ class EmbedController(Controller):
         handler = widget.actions.get(action)
         if handler is None:
             raise NotFound("no such action")
-        with i18n.use_locale(_locale(request, ctx)), acting_as(Actor.CUSTOMER, ctx.session_id):
+        wordings = load_portal_settings(ctx.org).wordings
+        with i18n.use_locale(_locale(request, ctx), wordings), acting_as(Actor.CUSTOMER, ctx.session_id):
             try:
                 result = await handler(ctx, data)
             except DomainError as exc:
@@ -402,7 +403,7 @@ async def render_view(
 ) -> Response[str]:
     settings = load_portal_settings(ctx.org)
     language = _locale(request, ctx)
-    with i18n.use_locale(language):
+    with i18n.use_locale(language, settings.wordings):
         model = await widget.load(ctx, params)
         return render(
             request,

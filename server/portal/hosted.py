@@ -116,7 +116,7 @@ def render_hosted(
         "brand_css": _brand_css(org),
         **extra,
     }
-    with i18n.use_locale(language):
+    with i18n.use_locale(language, load_portal_settings(org).wordings):
         return render(
             request,
             template,

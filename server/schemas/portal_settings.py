@@ -78,6 +78,10 @@ class PortalSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     email: EmailSettings = msgspec.field(default_factory=EmailSettings)
     default_token_ttl: int = 3600
     default_locale: str = "en"
+    wordings: dict[str, dict[str, str]] = msgspec.field(default_factory=dict)
+    """The merchant's own words per locale: ``{"de": {"Wallet": "Prepaid-Guthaben", "<welcome message>":
+    "<its German>"}}``. A key is a portal message (as ``server/locales`` lists them) or the welcome message
+    itself; the wording keeps the message's ``%(name)s`` placeholders."""
     """The portal's language for a customer who asked for none the portal speaks (``en``, ``de``,
     ``pt-BR``...): after the embed's or link's ``locale=``, the customer's stored locale and the browser's
     languages."""

@@ -24,6 +24,7 @@ from server.schemas.validators import check_color, check_font_family, check_leng
 from server.services.orgs import normalize_origins
 
 MAX_WELCOME_MESSAGE = 1000
+MAX_WORDINGS = 500
 MIN_TOKEN_TTL, MAX_TOKEN_TTL = 60, 86_400
 MAX_PLAN_SWITCH_TARGETS = 10
 
@@ -69,6 +70,7 @@ async def _check(org_id: UUID, settings: PortalSettings) -> None:
     if len(settings.welcome_message) > MAX_WELCOME_MESSAGE:
         raise Invalid(f"welcome_message is limited to {MAX_WELCOME_MESSAGE} characters")
     check_email_settings(settings.email)
+    _check_wordings(settings.wordings)
     if not i18n.speaks(settings.default_locale):
         raise Invalid(f"default_locale must be one of {', '.join(i18n.html_lang(x) for x in i18n.SUPPORTED)}")
     if not MIN_TOKEN_TTL <= settings.default_token_ttl <= MAX_TOKEN_TTL:
@@ -77,6 +79,31 @@ async def _check(org_id: UUID, settings: PortalSettings) -> None:
     if len(set(reasons)) != len(reasons):
         raise Invalid("features.cancellation_reasons lists a reason twice")
     await _check_plan_switches(org_id, settings.features.plan_switches)
+
+
+def _check_wordings(wordings: dict[str, dict[str, str]]) -> None:
+    if sum(len(words) for words in wordings.values()) > MAX_WORDINGS:
+        raise Invalid(f"wordings are limited to {MAX_WORDINGS} messages in all")
+    for locale, words in wordings.items():
+        if not i18n.speaks(locale):
+            raise Invalid(f"wordings: the portal does not speak {locale!r}")
+        for message, text in words.items():
+            if not text.strip() or len(text) > MAX_WELCOME_MESSAGE:
+                raise Invalid(f"wordings.{locale}: each wording is 1 to {MAX_WELCOME_MESSAGE} characters")
+            names = i18n.placeholders(message)
+            if i18n.placeholders(text) != names or not _formats(text, names):
+                raise Invalid(f"wordings.{locale}: {message!r} must keep exactly its %(name)s placeholders")
+
+
+def _formats(text: str, names: list[str]) -> bool:
+    """Whether a wording with placeholders fills them as the portal will (a stray ``%`` would not)."""
+    if not names:
+        return True
+    try:
+        text % dict.fromkeys(names, 1)  # only whether it formats
+    except (ValueError, TypeError, KeyError):
+        return False
+    return True
 
 
 async def _check_plan_switches(org_id: UUID, switches: dict[str, list[str]]) -> None:

@@ -94,3 +94,31 @@ async def test_an_expired_download_link_speaks_the_browsers_language(client):
     assert page.status_code == 410
     assert ROOT.search(page.text).groups() == ("de-DE", "ltr")
     assert "Dieser Download-Link ist abgelaufen" in page.text
+
+
+async def test_the_merchants_own_wordings_replace_the_portals_per_locale(client, mint, org, api_headers):
+    wordings = {"de": {"Wallet": "Prepaid-Guthaben", "Welcome aboard.": "Willkommen an Bord."}}
+    patched = await client.patch(
+        "/v1/portal-settings",
+        json={"welcome_message": "Welcome aboard.", "wordings": wordings},
+        headers=api_headers,
+    )
+    assert patched.status_code == 200, patched.text
+    headers = await _german_session(client, mint, org)
+    wallet = await client.get("/embed/views/wallet", headers=headers)
+    assert HEADING.search(wallet.text)[1] == "Prepaid-Guthaben"
+    overview = await client.get("/embed/views/overview", headers=headers)
+    assert "Willkommen an Bord." in overview.text
+    english = await client.get("/embed/views/wallet", headers={**headers, "x-selfserve-locale": "en"})
+    assert HEADING.search(english.text)[1] == "Wallet"
+
+
+async def test_wordings_must_keep_their_placeholders_and_a_spoken_locale(client, api_headers):
+    for wordings in (
+        {"de": {"Hello %(name)s!": "Hallo!"}},
+        {"de": {"%(amount)s so far": "%(amount)s, 5% bisher"}},
+        {"it": {"Wallet": "Portafoglio"}},
+        {"de": {"Wallet": " "}},
+    ):
+        response = await client.patch("/v1/portal-settings", json={"wordings": wordings}, headers=api_headers)
+        assert response.status_code == 422, wordings
