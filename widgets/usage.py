@@ -1,6 +1,6 @@
 """Usage: per meter this cycle's usage against what is included and the limit, the projection to the
 period's end, the overage so far and what it costs (all from ``services.usage_report``), a daily trend chart
-with a table beside it, and the credit that pays for it."""
+with a table beside it, alerts, each subscription's spend cap, and the credit that pays for it."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from server.billing.money import parse_amount
 from server.db.enums import UsageAlertKind
 from server.errors import Invalid
 from server.i18n import gettext as _
-from server.services import usage_alerts, usage_report, wallet
+from server.services import spend_caps, usage_alerts, usage_report, wallet
 from server.services.usage import DayUsage
 from server.services.usage_alerts import AlertState
-from server.services.usage_report import MeterUsage
+from server.services.usage_report import MeterUsage, SubscriptionOverage
 from widgets import ActionResult, Params, View, require_writable
 from widgets.charts import Point, bar_chart
 
@@ -36,6 +36,10 @@ class MeterView(msgspec.Struct, frozen=True, kw_only=True):
 
 class UsageModel(msgspec.Struct, frozen=True, kw_only=True):
     meters: list[MeterView]
+    caps: list[SubscriptionOverage]
+    """The metered subscriptions' overage against their spend caps: shown where the merchant lets customers
+    set caps, or where one is set."""
+    caps_editable: bool
     credit: dict[str, int]
 
 
@@ -73,7 +77,13 @@ async def load(ctx: PortalContext, params: Params) -> UsageModel:
         for meter, alerts in zip(report.meters, states, strict=True)
     ]
     wallets = await wallet.list_wallets(org_id, customer_id)
-    return UsageModel(meters=meters, credit={w.currency: int(w.balance) for w in wallets if w.balance})
+    allowed = await spend_caps.customers_may_set(org_id)
+    return UsageModel(
+        meters=meters,
+        caps=[s for s in report.subscriptions if allowed or s.cap is not None],
+        caps_editable=allowed and not ctx.scopes.read_only,
+        credit={w.currency: int(w.balance) for w in wallets if w.balance},
+    )
 
 
 async def add_alert(ctx: PortalContext, form: Params) -> ActionResult:
@@ -118,10 +128,43 @@ async def remove_alert(ctx: PortalContext, form: Params) -> ActionResult:
     return ActionResult(message=_("Alert removed."))
 
 
+async def set_cap(ctx: PortalContext, form: Params) -> ActionResult:
+    """A subscription's spend cap, typed in its currency the way the customer's language writes numbers."""
+    require_writable(ctx)
+    subscription_id = _subscription_id(form)
+    try:
+        amount = parse_amount(form.get("amount", ""), form.get("currency", ""), i18n.current_locale())
+    except Invalid as exc:
+        raise Invalid(_("Please enter an amount, such as 25 or 25.50.")) from exc
+    await spend_caps.set_cap(ctx.org.id, subscription_id, amount, customer_id=ctx.customer.id)
+    return ActionResult(message=_("Spend cap set. Usage beyond it will not be billed."))
+
+
+async def remove_cap(ctx: PortalContext, form: Params) -> ActionResult:
+    require_writable(ctx)
+    await spend_caps.remove_cap(ctx.org.id, _subscription_id(form), customer_id=ctx.customer.id)
+    return ActionResult(message=_("Spend cap removed. Usage beyond what is included is billed in full."))
+
+
+def _subscription_id(form: Params) -> UUID:
+    try:
+        return UUID(form.get("subscription_id", ""))
+    except ValueError as exc:
+        raise Invalid(_("Please choose a subscription.")) from exc
+
+
 def _billing_email(ctx: PortalContext) -> str:
     return ctx.customer.billing_email or ctx.customer.email
 
 
 VIEW = View(
-    slug="usage", title="Usage", load=load, actions={"add_alert": add_alert, "remove_alert": remove_alert}
+    slug="usage",
+    title="Usage",
+    load=load,
+    actions={
+        "add_alert": add_alert,
+        "remove_alert": remove_alert,
+        "set_cap": set_cap,
+        "remove_cap": remove_cap,
+    },
 )

@@ -89,6 +89,7 @@ class CustomerController(Controller):
         self, org: NamedDependency[Organization], customer_id: FromPath[UUID]
     ) -> CustomerUsageOut:
         """This period's usage per meter of the customer's metered subscriptions: usage, included, limit,
-        the projection to the period's end and what the overage costs so far and at that pace."""
+        the projection to the period's end and what the overage costs so far and at that pace; ``capped``
+        when a spend cap is reached (``spend_caps`` has each cap against this period's overage)."""
         await customers.get_customer(org.id, customer_id)
         return CustomerUsageOut.of(await usage_report.customer_usage(org.id, customer_id))

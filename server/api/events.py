@@ -12,7 +12,7 @@ from server.db.tables import Organization
 from server.schemas.billing import EVENTS_EXAMPLE, EventBatch
 from server.schemas.usage import EventsIngestedOut
 from server.security.keyring import Keyring
-from server.services import usage_alerts
+from server.services import usage_ingestion
 from server.services.usage_alerts import Notifier
 
 
@@ -31,6 +31,8 @@ class EventController(Controller):
     ) -> EventsIngestedOut:
         """Record usage events, each for a customer id or external id. An ``event_id`` already seen is
         skipped (``duplicates``), so retrying a batch is safe; a bad event refuses the whole batch. Usage
-        alerts the new usage reaches notify once per period (``usage.threshold_reached``)."""
+        alerts the new usage reaches notify once per period (``usage.threshold_reached``), and so do
+        spend caps (``usage.cap_reached``); ``capped_customers`` lists the batch's customers whose cap is
+        reached."""
         notifier = Notifier(keyring=keyring, public_url=request.app.state.settings.public_url)
-        return EventsIngestedOut.of(await usage_alerts.ingest(notifier, org.id, data.events))
+        return EventsIngestedOut.of(await usage_ingestion.ingest(notifier, org.id, data.events))

@@ -324,6 +324,36 @@ class UsageAlertHit(Table, tablename="ss_usage_alert_hit"):
     announced_at = _when()
 
 
+class SpendCap(Table, tablename="ss_spend_cap"):
+    """The most a subscription's usage beyond what is included may add to one period's invoice (minor units
+    of the subscription's currency), set by the customer in the usage view where the merchant allows it, or
+    by the merchant through the API. Renewals bill the overage up to it and no further."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    customer = ForeignKey(references=Customer, on_delete=OnDelete.cascade, index=True)
+    subscription = ForeignKey(references=Subscription, on_delete=OnDelete.cascade, unique=True)
+    amount = BigInt()
+    currency = Varchar(length=3)
+    set_by = Varchar(length=16, choices=Actor)
+    updated_at = Timestamptz()
+
+
+class SpendCapHit(Table, tablename="ss_spend_cap_hit"):
+    """A spend cap reached in the period starting ``period_start``; (subscription, period_start) is unique,
+    so concurrent ingestion batches send ``usage.cap_reached`` once. ``announced_at`` is when the portal told
+    the embedding page."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    customer = ForeignKey(references=Customer, on_delete=OnDelete.cascade, index=True)
+    subscription = ForeignKey(references=Subscription, on_delete=OnDelete.cascade)
+    period_start = Timestamptz()
+    created_at = Timestamptz()
+    """When it was reached."""
+    announced_at = _when()
+
+
 class Order(Table, tablename="ss_order"):
     """An order and its invoice. ``billing_snapshot`` freezes the customer's billing details at issue."""
 
@@ -841,4 +871,6 @@ TABLES: tuple[type[Table], ...] = (
     DataExport,
     TaxRegistration,
     TaxRate,
+    SpendCap,
+    SpendCapHit,
 )

@@ -25,6 +25,7 @@ EMAIL_TEMPLATES = (
     "console_link",
     "usage_alert",
     "data_export_ready",
+    "usage_cap",
 )
 _HEX_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 

@@ -37,7 +37,14 @@ from server.portal.view_cache import key_for
 from server.schemas.portal_settings import PortalSettings, load_portal_settings
 from server.security.headers import embed_headers, new_nonce
 from server.security.ratelimit import count_failed_lookup, refuse_while_failing
-from server.services import data_exports, payment_providers, payments, portal_analytics, usage_alerts
+from server.services import (
+    data_exports,
+    payment_providers,
+    payments,
+    portal_analytics,
+    spend_caps,
+    usage_alerts,
+)
 from widgets import VIEWS, View, require_writable
 
 THEMES = ("auto", "light", "dark")
@@ -235,7 +242,10 @@ class EmbedController(Controller):
         except SessionExpired:
             return _session_expired()
         if not _staff_view(session):  # a merchant's preview leaves the customer's news for the customer
-            announced = await usage_alerts.announce_hits(session.org_id, session.customer_id)
+            announced = [
+                *await usage_alerts.announce_hits(session.org_id, session.customer_id),
+                *await spend_caps.announce_hits(session.org_id, session.customer_id),
+            ]
             if announced:
                 response.headers["x-selfserve-events"] = msgspec.json.encode(announced).decode()
         if "action" not in params and not _staff_view(session):

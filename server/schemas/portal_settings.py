@@ -57,6 +57,8 @@ class Features(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Product id → product ids it may switch to. A product absent here may switch to any product shown in
     the portal."""
     dunning_final_action: Literal["cancel", "unpaid"] = "cancel"
+    spend_caps: bool = False
+    """Customers may set a spend cap (the most their overage bills a period) in the usage view."""
 
 
 class EmailSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

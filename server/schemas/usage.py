@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
 import msgspec
 from msgspec import Meta
 
 from server.db.enums import UsageAlertKind
-from server.db.tables import UsageAlert
+from server.db.tables import SpendCap, Subscription, UsageAlert
 from server.schemas.common import Currency
-from server.services.usage import IngestResult
-from server.services.usage_report import CustomerUsage, MeterUsage
+from server.services.usage_report import CustomerUsage, MeterUsage, SubscriptionOverage
+
+if TYPE_CHECKING:
+    from server.services.usage_ingestion import Ingested
 
 
 class MeterUsageOut(msgspec.Struct, kw_only=True, frozen=True):
@@ -41,6 +43,9 @@ class MeterUsageOut(msgspec.Struct, kw_only=True, frozen=True):
     projection: int | None
     projected_overage_units: int | None
     projected_overage_amount: int | None
+    capped: bool = False
+    """The subscription's spend cap is reached this period: usage beyond it adds nothing to the invoice
+    (``spend_caps`` of the report has the figures)."""
 
     @classmethod
     def of(cls, meter: MeterUsage) -> MeterUsageOut:
@@ -65,16 +70,95 @@ class MeterUsageOut(msgspec.Struct, kw_only=True, frozen=True):
             projection=figures.projection,
             projected_overage_units=figures.projected_overage_units,
             projected_overage_amount=meter.projected_overage_amount,
+            capped=meter.capped,
         )
+
+
+class SpendCapOut(msgspec.Struct, kw_only=True, frozen=True):
+    """A subscription's spend cap and this period's overage against it, in minor units of ``currency``.
+    ``overage_amount`` is what the usage beyond what is included costs so far (every meter);
+    ``billed_overage_amount`` what the next invoice bills of it (never more than ``amount``). ``capped``:
+    the cap is reached, so further usage is not billed this period; ``reached_at`` is when it was first
+    reached this period (``usage.cap_reached``)."""
+
+    subscription_id: str
+    customer_id: str
+    amount: int
+    currency: str
+    set_by: str
+    updated_at: datetime
+    period_start: datetime
+    period_end: datetime
+    overage_amount: int
+    billed_overage_amount: int
+    capped: bool
+    reached_at: datetime | None
+
+    @classmethod
+    def of(
+        cls, customer_id: UUID, overage: SubscriptionOverage, *, reached_at: datetime | None = None
+    ) -> SpendCapOut:
+        cap = overage.cap
+        assert cap is not None
+        return cls(
+            subscription_id=str(overage.subscription_id),
+            customer_id=str(customer_id),
+            amount=cap.amount,
+            currency=overage.currency,
+            set_by=cap.set_by,
+            updated_at=cap.updated_at,
+            period_start=overage.period_start,
+            period_end=overage.period_end,
+            overage_amount=overage.overage_amount,
+            billed_overage_amount=overage.billed_overage_amount,
+            capped=overage.capped,
+            reached_at=overage.cap_reached_at or reached_at,
+        )
+
+    @classmethod
+    def idle(cls, cap: SpendCap, subscription: Subscription) -> SpendCapOut:
+        """The cap of a subscription not metered this period (paused or ended): nothing counts against it."""
+        return cls(
+            subscription_id=str(subscription.id),
+            customer_id=str(subscription.customer),
+            amount=int(cap.amount),
+            currency=cap.currency,
+            set_by=cap.set_by,
+            updated_at=cap.updated_at,
+            period_start=subscription.current_period_start,
+            period_end=subscription.current_period_end,
+            overage_amount=0,
+            billed_overage_amount=0,
+            capped=False,
+            reached_at=None,
+        )
+
+
+class SpendCapSet(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The most the usage beyond what is included may add to one period's invoice, in minor units of the
+    subscription's currency (0: bill no overage at all)."""
+
+    amount: Annotated[int, Meta(ge=0, le=10**12)]
 
 
 class CustomerUsageOut(msgspec.Struct, kw_only=True, frozen=True):
     customer_id: str
+    capped: bool
+    """A spend cap of the customer's is reached this period: your app decides what to block."""
     meters: list[MeterUsageOut]
+    spend_caps: list[SpendCapOut]
+    """The caps of the customer's metered subscriptions, with this period's overage against each."""
 
     @classmethod
     def of(cls, report: CustomerUsage) -> CustomerUsageOut:
-        return cls(customer_id=str(report.customer_id), meters=[MeterUsageOut.of(m) for m in report.meters])
+        return cls(
+            customer_id=str(report.customer_id),
+            capped=report.capped,
+            meters=[MeterUsageOut.of(m) for m in report.meters],
+            spend_caps=[
+                SpendCapOut.of(report.customer_id, s) for s in report.subscriptions if s.cap is not None
+            ],
+        )
 
 
 class UsageAlertCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -128,11 +212,26 @@ class UsageThresholdOut(msgspec.Struct, kw_only=True, frozen=True):
     usage: MeterUsageOut
 
 
+class CappedCustomerOut(msgspec.Struct, kw_only=True, frozen=True):
+    customer_id: str
+    external_customer_id: str | None
+
+
 class EventsIngestedOut(msgspec.Struct, kw_only=True, frozen=True):
     inserted: int
     duplicates: int
     """Events whose ``event_id`` was already stored, skipped."""
+    capped_customers: list[CappedCustomerOut]
+    """The batch's customers whose spend cap is reached this period: their further usage is not billed
+    until the next period, so your app may block it."""
 
     @classmethod
-    def of(cls, result: IngestResult) -> EventsIngestedOut:
-        return cls(inserted=result.inserted, duplicates=result.duplicates)
+    def of(cls, ingested: Ingested) -> EventsIngestedOut:
+        return cls(
+            inserted=ingested.result.inserted,
+            duplicates=ingested.result.duplicates,
+            capped_customers=[
+                CappedCustomerOut(customer_id=str(c.customer_id), external_customer_id=c.external_id)
+                for c in ingested.capped
+            ],
+        )

@@ -19,6 +19,7 @@ from uuid import UUID
 import msgspec
 
 from server import clock
+from server.billing.money import format_money
 from server.billing.proration import next_boundary, period_boundary, prorate
 from server.db.engine import write_transaction
 from server.db.enums import (
@@ -40,6 +41,7 @@ from server.db.tables import (
     PriceMeter,
     Product,
     Seat,
+    SpendCap,
     Subscription,
 )
 from server.errors import Conflict, Forbidden, Invalid, NotFound
@@ -48,7 +50,7 @@ from server.schemas.portal_settings import Features, RefundPolicy, load_portal_s
 from server.services import grants, orders, tax, wallet
 from server.services.orders import LineDraft
 from server.services.tax import LineTax, TaxLine
-from server.services.usage import billed_batches, usage_totals
+from server.services.usage import billed_batches, capped_overage, usage_totals
 from server.webhooks.outbox import record_event
 
 LIVE = (Status.TRIALING, Status.ACTIVE, Status.PAST_DUE, Status.PAUSED)
@@ -376,7 +378,28 @@ async def _usage_lines(
                     meter_id=meter.id,
                 )
             )
-    return lines
+    return lines + await _spend_cap_line(org_id, subscription, lines, price, start, end)
+
+
+async def _spend_cap_line(
+    org_id: UUID,
+    subscription: Subscription,
+    usage: list[LineDraft],
+    price: Price,
+    start: datetime,
+    end: datetime,
+) -> list[LineDraft]:
+    """The credit that brings the period's usage lines down to the subscription's spend cap, exactly; none
+    while they stay within it."""
+    row = await SpendCap.select(SpendCap.amount).where(SpendCap.subscription == subscription.id).first()
+    cap = None if row is None else int(row["amount"])
+    overage = sum(line.amount for line in usage)
+    beyond = overage - capped_overage(overage, cap)
+    if beyond <= 0:
+        return []
+    shown = format_money(overage - beyond, subscription.currency)
+    description = f"Spend cap of {shown}: usage beyond it is not billed"
+    return [_line(OrderLineKind.USAGE, description, 1, -beyond, price, start, end)]
 
 
 def _metadata(subscription: Subscription) -> dict[str, Any]:

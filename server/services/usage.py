@@ -343,6 +343,17 @@ def billed_batches(used: int, included: int, unit_batch: int) -> int:
     return divide_rounding_half_away(max(used - included, 0), unit_batch)
 
 
+def cap_reached(overage_amount: int, cap: int | None) -> bool:
+    """Whether a period's overage (``overage_amount``, as billed) has reached a spend cap: some overage is
+    billed and it is at least the cap (a cap of 0 is reached by the first billed batch)."""
+    return cap is not None and overage_amount > 0 and overage_amount >= cap
+
+
+def capped_overage(overage_amount: int, cap: int | None) -> int:
+    """What a period's overage bills under a spend cap: all of it up to the cap, nothing beyond."""
+    return overage_amount if cap is None else min(overage_amount, cap)
+
+
 TREND_DAYS = 28
 """The projection follows the trend of at most this many whole days before today."""
 

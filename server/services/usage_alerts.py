@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -28,8 +28,7 @@ from server.schemas.common import Page as ApiPage
 from server.schemas.usage import MeterUsageOut, UsageAlertOut, UsageThresholdOut
 from server.security.keyring import Keyring
 from server.services.pagination import Page, paginate
-from server.services.usage import IngestResult, UsageEventIn, ingest_events
-from server.services.usage_report import MeterUsage, customer_usage
+from server.services.usage_report import MeterUsage, Reports
 from server.webhooks.outbox import record_event
 
 MAX_ALERTS = 20
@@ -172,7 +171,9 @@ class Notifier(msgspec.Struct, frozen=True):
     public_url: str
 
 
-async def check_alerts(notifier: Notifier, org_id: UUID, customer_ids: Collection[UUID]) -> None:
+async def check_alerts(
+    notifier: Notifier, org_id: UUID, customer_ids: Collection[UUID], reports: Reports
+) -> None:
     """Notify every alert these customers' usage has reached and that has not notified this period. Run
     after an ingestion batch commits, for the customers it added usage to."""
     if not customer_ids:
@@ -190,7 +191,7 @@ async def check_alerts(notifier: Notifier, org_id: UUID, customer_ids: Collectio
             own[str(alert.customer)].append(alert)
     watched = customer_ids if defaults else [UUID(c) for c in own]
     for customer_id in watched:
-        for meter in (await customer_usage(org_id, customer_id)).meters:
+        for meter in (await reports.of(customer_id)).meters:
             for alert in [*defaults, *own[str(customer_id)]]:
                 if applies(alert, meter) and reached(alert, meter):
                     await _notify(notifier, org_id, customer_id, alert, meter)
@@ -227,6 +228,27 @@ async def _notify(
 
 
 async def _email(notifier: Notifier, org_id: UUID, customer_id: UUID, hit: UsageThresholdOut) -> None:
+    await email_customer(
+        notifier,
+        org_id,
+        customer_id,
+        subject=lambda: _("Usage alert: %(meter)s", meter=hit.usage.name),
+        template="usage_alert",
+        context={"hit": hit},
+    )
+
+
+async def email_customer(
+    notifier: Notifier,
+    org_id: UUID,
+    customer_id: UUID,
+    *,
+    subject: Callable[[], str],
+    template: str,
+    context: dict[str, Any],
+) -> None:
+    """Queue a usage email to the customer's billing address in their language, ``url`` (the hosted usage
+    view) added to ``context``; ``subject`` is worded in that language."""
     customer = await Customer.objects().where(Customer.id == customer_id).first()
     org = await Organization.objects().where(Organization.id == org_id).first()
     assert customer is not None
@@ -236,12 +258,9 @@ async def _email(notifier: Notifier, org_id: UUID, customer_id: UUID, hit: Usage
             notifier.keyring,
             org_id,
             to=customer.billing_email or customer.email,
-            subject=_("Usage alert: %(meter)s", meter=hit.usage.name),
-            template="usage_alert",
-            context={
-                "hit": hit,
-                "url": f"{notifier.public_url}/portal/{org.slug}?view=usage",
-            },
+            subject=subject(),
+            template=template,
+            context={**context, "url": f"{notifier.public_url}/portal/{org.slug}?view=usage"},
         )
 
 
@@ -292,13 +311,6 @@ async def list_thresholds(
     }
     items = [_threshold_out(h, alerts[str(h.alert)]) for h in page.items]
     return ApiPage(items=items, next_cursor=page.next_cursor)
-
-
-async def ingest(notifier: Notifier, org_id: UUID, events: list[UsageEventIn]) -> IngestResult:
-    """Store a batch of usage events (``usage.ingest_events``), then notify the alerts it reaches."""
-    result = await ingest_events(org_id, events)
-    await check_alerts(notifier, org_id, result.customer_ids)
-    return result
 
 
 # -- in the portal ---------------------------------------------------------------------------------------

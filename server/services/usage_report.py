@@ -1,7 +1,8 @@
 """A customer's metered usage this billing period, per meter of every subscription that meters usage: the
 figures (usage, included, limit, projection to the period's end), what the overage costs so far and at the
-projected pace, by the rule invoices bill it (``usage.billed_batches``). The usage view,
-``GET /v1/customers/{id}/usage`` and the usage alerts all read this one report."""
+projected pace, by the rule invoices bill it (``usage.billed_batches``), and per subscription the overage
+against its spend cap. The usage view, ``GET /v1/customers/{id}/usage``, the usage alerts and the spend caps
+all read this one report."""
 
 from __future__ import annotations
 
@@ -12,9 +13,15 @@ import msgspec
 
 from server.db.enums import MeterAggregation
 from server.db.enums import SubscriptionStatus as Status
-from server.db.tables import Meter, PriceMeter, Subscription
+from server.db.tables import Meter, PriceMeter, Product, SpendCap, SpendCapHit, Subscription
 from server.services.subscriptions import BILLS_USAGE, list_subscriptions
-from server.services.usage import MeterPeriodUsage, billed_batches, meter_period_usage
+from server.services.usage import (
+    MeterPeriodUsage,
+    billed_batches,
+    cap_reached,
+    capped_overage,
+    meter_period_usage,
+)
 
 METERED_STATUSES = (Status.TRIALING, Status.ACTIVE, Status.PAST_DUE)
 """Subscriptions whose usage counts this period (a trial's usage is shown, though not billed)."""
@@ -40,11 +47,46 @@ class MeterUsage(msgspec.Struct, frozen=True, kw_only=True):
     """What the usage so far adds to the next invoice (0 while the subscription does not bill usage)."""
     projected_overage_amount: int | None
     """What the projected usage would add; None while there is no projection."""
+    capped: bool = False
+    """The subscription's spend cap is reached this period: usage beyond it is not billed."""
+
+
+class CapSetting(msgspec.Struct, frozen=True, kw_only=True):
+    amount: int
+    """The most the overage may bill a period, in minor units of the subscription's currency."""
+    set_by: str
+    updated_at: datetime
+
+
+class SubscriptionOverage(msgspec.Struct, frozen=True, kw_only=True):
+    """One metered subscription's overage this period, all its meters together, against its spend cap."""
+
+    subscription_id: UUID
+    product_name: str
+    currency: str
+    period_start: datetime
+    period_end: datetime
+    overage_amount: int
+    """What the usage beyond what is included costs so far, every meter (shown in the portal or not)."""
+    cap: CapSetting | None
+    """The spend cap; None when there is none."""
+    billed_overage_amount: int
+    """What the next invoice bills for it: ``overage_amount`` up to the cap."""
+    capped: bool
+    """The cap is reached (``usage.cap_reached``): further usage adds nothing to the invoice."""
+    cap_reached_at: datetime | None
+    """When the cap was first reached this period (it stays set if the cap is raised later)."""
 
 
 class CustomerUsage(msgspec.Struct, frozen=True, kw_only=True):
     customer_id: UUID
     meters: list[MeterUsage]
+    subscriptions: list[SubscriptionOverage]
+    """Every metered subscription (newest first), with or without a spend cap."""
+
+    @property
+    def capped(self) -> bool:
+        return any(s.capped for s in self.subscriptions)
 
 
 def overage_amount(used: int, component: PriceMeter, *, billed: bool) -> int:
@@ -94,7 +136,7 @@ async def _meter_usage(
 
 async def customer_usage(org_id: UUID, customer_id: UUID, *, portal: bool = False) -> CustomerUsage:
     """Every meter of the customer's metered subscriptions, newest subscription first. ``portal``: only the
-    meters the merchant shows in the portal."""
+    meters the merchant shows in the portal (the subscriptions' overage still counts every meter)."""
     subscriptions = [
         s for s in await list_subscriptions(org_id, customer_id=customer_id) if s.status in METERED_STATUSES
     ]
@@ -114,11 +156,83 @@ async def customer_usage(org_id: UUID, customer_id: UUID, *, portal: bool = Fals
         )
     }
     components.sort(key=lambda c: meters[str(c.meter)].name)
-    report = []
+    by_subscription: list[tuple[Subscription, list[MeterUsage]]] = []
     for subscription in subscriptions:
-        for component in components:
-            meter = meters[str(component.meter)]
-            if str(component.price) != str(subscription.price) or (portal and not meter.visible_in_portal):
-                continue
-            report.append(await _meter_usage(org_id, subscription, component, meter))
-    return CustomerUsage(customer_id=customer_id, meters=report)
+        usage = [
+            await _meter_usage(org_id, subscription, component, meters[str(component.meter)])
+            for component in components
+            if str(component.price) == str(subscription.price)
+        ]
+        if usage:
+            by_subscription.append((subscription, usage))
+    overages = await _overages(org_id, by_subscription)
+    report = [
+        msgspec.structs.replace(meter, capped=overage.capped)
+        for (_, usage), overage in zip(by_subscription, overages, strict=True)
+        for meter in usage
+        if meter.visible_in_portal or not portal
+    ]
+    return CustomerUsage(customer_id=customer_id, meters=report, subscriptions=overages)
+
+
+async def _overages(
+    org_id: UUID, by_subscription: list[tuple[Subscription, list[MeterUsage]]]
+) -> list[SubscriptionOverage]:
+    """Each subscription's overage against its spend cap (three reads whatever the count)."""
+    if not by_subscription:
+        return []
+    ids = [s.id for s, _ in by_subscription]
+    caps = {
+        str(c.subscription): c
+        for c in await SpendCap.objects().where(SpendCap.org == org_id, SpendCap.subscription.is_in(ids))
+    }
+    hits = {
+        (str(h["subscription"]), h["period_start"]): h["created_at"]
+        for h in await SpendCapHit.select(
+            SpendCapHit.subscription, SpendCapHit.period_start, SpendCapHit.created_at
+        ).where(SpendCapHit.org == org_id, SpendCapHit.subscription.is_in(ids))
+    }
+    names = {
+        str(p["id"]): p["name"]
+        for p in await Product.select(Product.id, Product.name).where(
+            Product.id.is_in([s.product for s, _ in by_subscription])
+        )
+    }
+    overages = []
+    for subscription, usage in by_subscription:
+        row = caps.get(str(subscription.id))
+        cap = (
+            None
+            if row is None
+            else CapSetting(amount=int(row.amount), set_by=row.set_by, updated_at=row.updated_at)
+        )
+        amount = None if cap is None else cap.amount
+        overage = sum(m.overage_amount for m in usage)
+        overages.append(
+            SubscriptionOverage(
+                subscription_id=subscription.id,
+                product_name=names.get(str(subscription.product), ""),
+                currency=subscription.currency,
+                period_start=subscription.current_period_start,
+                period_end=subscription.current_period_end,
+                overage_amount=overage,
+                cap=cap,
+                billed_overage_amount=capped_overage(overage, amount),
+                capped=cap_reached(overage, amount),
+                cap_reached_at=hits.get((str(subscription.id), subscription.current_period_start)),
+            )
+        )
+    return overages
+
+
+class Reports:
+    """Each customer's report made once, for the several checks that follow an ingestion batch."""
+
+    def __init__(self, org_id: UUID) -> None:
+        self._org_id = org_id
+        self._made: dict[UUID, CustomerUsage] = {}
+
+    async def of(self, customer_id: UUID) -> CustomerUsage:
+        if customer_id not in self._made:
+            self._made[customer_id] = await customer_usage(self._org_id, customer_id)
+        return self._made[customer_id]

@@ -37,6 +37,7 @@ EVENT_TYPES = (
     "benefit_grant.revoked",
     "webhook_endpoint.disabled",
     "usage.threshold_reached",
+    "usage.cap_reached",
 )
 
 

@@ -11,7 +11,7 @@ import standardwebhooks
 from server import clock
 from server.clock import FrozenClock, use_clock
 from server.db.tables import Customer, EmailMessage, UsageAlertHit, WebhookEvent
-from server.services import usage_alerts
+from server.services import usage_alerts, usage_ingestion
 from server.services.subscriptions import renew_subscription
 from server.services.usage import UsageEventIn
 from server.services.usage_alerts import Notifier
@@ -121,7 +121,7 @@ async def test_concurrent_batches_reach_a_threshold_once(org, keyring):
     notifier = Notifier(keyring=keyring, public_url="https://billing.example.com")
     batch = [UsageEventIn(name="api.call", customer_id=metered.customer.id, value=100, occurred_at=TODAY)]
     with use_clock(FrozenClock(TODAY)):
-        await asyncio.gather(*(usage_alerts.ingest(notifier, org_id, batch * 3) for _ in range(8)))
+        await asyncio.gather(*(usage_ingestion.ingest(notifier, org_id, batch * 3) for _ in range(8)))
     hits = await UsageAlertHit.select().where(UsageAlertHit.alert == alert.id)
     assert len(hits) == 1
     events = await WebhookEvent.select(WebhookEvent.payload).where(
@@ -140,7 +140,7 @@ async def test_an_alert_notifies_again_in_the_next_period(org, keyring):
     async def use(at):
         event = UsageEventIn(name="api.call", customer_id=metered.customer.id, value=95, occurred_at=at)
         with use_clock(FrozenClock(at)):
-            await usage_alerts.ingest(notifier, org_id, [event])
+            await usage_ingestion.ingest(notifier, org_id, [event])
 
     await use(TODAY)
     await use(TODAY + timedelta(hours=1))
@@ -171,7 +171,7 @@ async def test_a_projected_overage_alert_watches_the_projection_in_its_currency(
         # the linear series of test_projection: projected overage 3,960 units, 40 batches, $80.00
         await use_daily(org_id, metered, START, [10 * (i + 1) for i in range(10)])
         events = [UsageEventIn(name="api.call", customer_id=metered.customer.id, value=40, occurred_at=TODAY)]
-        await usage_alerts.ingest(notifier, org_id, events)
+        await usage_ingestion.ingest(notifier, org_id, events)
     reached = {str(h["alert"]) for h in await UsageAlertHit.select(UsageAlertHit.alert)}
     assert str(dollars.id) in reached
     assert not {str(euros.id), str(too_high.id)} & reached
@@ -274,7 +274,7 @@ async def test_the_embedding_page_hears_of_a_threshold_once(client, org, open_se
         quiet = await client.get("/embed/views/overview", headers=bearer(session))
         assert "x-selfserve-events" not in quiet.headers
         event = UsageEventIn(name="api.call", customer_id=metered.customer.id, value=60, occurred_at=TODAY)
-        await usage_alerts.ingest(notifier, org_id, [event])
+        await usage_ingestion.ingest(notifier, org_id, [event])
         page = await client.get("/embed/views/usage", headers=bearer(session))
         [told] = msgspec.json.decode(page.headers["x-selfserve-events"])
         assert told["type"] == "usage.threshold_reached"

@@ -7,7 +7,7 @@ import pytest
 from server.i18n import use_locale
 from server.mail.render import EMAIL_TEMPLATES, MailBranding, mail_branding, render_email
 from server.schemas.portal_settings import Branding
-from server.schemas.usage import MeterUsageOut, UsageThresholdOut
+from server.schemas.usage import MeterUsageOut, SpendCapOut, UsageThresholdOut
 
 URL = "https://billing.example.com/portal/acme/login?token=abc.DEF_123&next=%2Forders"
 CONTEXTS = {
@@ -17,6 +17,7 @@ CONTEXTS = {
     "console_link": {"url": URL},
     "usage_alert": {"url": URL, "hit": None},  # filled in below
     "data_export_ready": {"url": URL, "expires_at": datetime(2027, 3, 8, tzinfo=UTC)},
+    "usage_cap": {"url": URL, "cap": None, "product": "API plan"},
 }
 METER = MeterUsageOut(
     subscription_id="s",
@@ -58,6 +59,21 @@ def threshold(kind, value, currency=None):
 
 
 CONTEXTS["usage_alert"]["hit"] = threshold("included_percent", 100)
+CAP = SpendCapOut(
+    subscription_id="s",
+    customer_id="c",
+    amount=5000,
+    currency="EUR",
+    set_by="customer",
+    updated_at=datetime(2027, 3, 2, tzinfo=UTC),
+    period_start=METER.period_start,
+    period_end=METER.period_end,
+    overage_amount=5200,
+    billed_overage_amount=5000,
+    capped=True,
+    reached_at=datetime(2027, 3, 20, tzinfo=UTC),
+)
+CONTEXTS["usage_cap"]["cap"] = CAP
 BRAND = MailBranding(org_name="Acme", primary_color="#112233")
 
 
@@ -165,3 +181,17 @@ def test_a_usage_alert_says_what_was_reached_in_the_customers_language(hit, loca
     )
     assert projected in rendered.text
     assert f'<html lang="{locale}" dir="ltr">' in rendered.html
+
+
+@pytest.mark.parametrize(
+    ("locale", "says"),
+    [
+        ("en", "has reached your spend cap of €50.00 for the period ending Apr 1, 2027."),
+        ("de", "hat Ihre Ausgabengrenze von 50,00\xa0€ für den Zeitraum bis 01.04.2027 erreicht."),
+    ],
+)
+def test_a_spend_cap_email_names_the_cap_and_the_period_in_the_customers_language(locale, says):
+    with use_locale(locale):
+        rendered = render_email("usage_cap", CONTEXTS["usage_cap"], BRAND)
+    assert says in rendered.text
+    assert html.escape(says, quote=False) in rendered.html
