@@ -81,6 +81,7 @@ class SpendCapOut(msgspec.Struct, kw_only=True, frozen=True):
     the cap is reached, so further usage is not billed this period; ``reached_at`` is when it was first
     reached this period (``usage.cap_reached``)."""
 
+    id: str
     subscription_id: str
     customer_id: str
     amount: int
@@ -101,6 +102,7 @@ class SpendCapOut(msgspec.Struct, kw_only=True, frozen=True):
         cap = overage.cap
         assert cap is not None
         return cls(
+            id=str(cap.id),
             subscription_id=str(overage.subscription_id),
             customer_id=str(customer_id),
             amount=cap.amount,
@@ -119,6 +121,7 @@ class SpendCapOut(msgspec.Struct, kw_only=True, frozen=True):
     def idle(cls, cap: SpendCap, subscription: Subscription) -> SpendCapOut:
         """The cap of a subscription not metered this period (paused or ended): nothing counts against it."""
         return cls(
+            id=str(cap.id),
             subscription_id=str(subscription.id),
             customer_id=str(subscription.customer),
             amount=int(cap.amount),

@@ -52,6 +52,7 @@ class MeterUsage(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class CapSetting(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
     amount: int
     """The most the overage may bill a period, in minor units of the subscription's currency."""
     set_by: str
@@ -204,7 +205,7 @@ async def _overages(
         cap = (
             None
             if row is None
-            else CapSetting(amount=int(row.amount), set_by=row.set_by, updated_at=row.updated_at)
+            else CapSetting(id=row.id, amount=int(row.amount), set_by=row.set_by, updated_at=row.updated_at)
         )
         amount = None if cap is None else cap.amount
         overage = sum(m.overage_amount for m in usage)

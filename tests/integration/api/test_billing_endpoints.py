@@ -237,9 +237,9 @@ async def test_usage_events_batch(client, api_headers, shop):
         {"name": "api_call", "customer_id": shop["customer"]["id"], "value": 3, "event_id": "e2"},
     ]
     first = await _ok(await client.post("/v1/events", json={"events": events}, headers=api_headers))
-    assert first == {"inserted": 2, "duplicates": 0}
+    assert first == {"inserted": 2, "duplicates": 0, "capped_customers": []}
     again = await _ok(await client.post("/v1/events", json={"events": events}, headers=api_headers))
-    assert again == {"inserted": 0, "duplicates": 2}
+    assert again == {"inserted": 0, "duplicates": 2, "capped_customers": []}
     unknown = [{"name": "api_call", "external_customer_id": "nobody"}]
     response = await client.post("/v1/events", json={"events": unknown}, headers=api_headers)
     assert response.status_code in {404, 422}

@@ -20,7 +20,7 @@ async def test_an_integral_float_counts_as_an_integer(client, api_headers, org):
         "/v1/events", json={"events": [_event(customer.id, value=2.0)]}, headers=api_headers
     )
     assert response.status_code == 200, response.text
-    assert response.json() == {"inserted": 1, "duplicates": 0}
+    assert response.json() == {"inserted": 1, "duplicates": 0, "capped_customers": []}
     totals = await usage_totals(org.org.id, customer.id, ["call"], START, START + timedelta(days=1))
     assert (totals["call"].total, totals["call"].event_count) == (2, 1)
 

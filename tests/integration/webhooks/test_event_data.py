@@ -49,6 +49,8 @@ class Webhooks:
             return await self.api("GET", f"/v1/benefit-grants/{data['id']}")
         if event_type == "usage.threshold_reached":
             return await self.api("GET", f"/v1/usage-thresholds/{data['id']}")
+        if event_type == "usage.cap_reached":
+            return await self.api("GET", f"/v1/subscriptions/{data['subscription_id']}/spend-cap")
         if kind == "webhook_endpoint":
             return await self.api("GET", f"/v1/webhook-endpoints/{data['id']}")
         if kind == "customer_seat":
@@ -221,6 +223,13 @@ async def test_every_event_carries_the_resource_as_the_api_returns_it(hooks, htt
     )
     [(_, reached)] = await hooks.step("usage.threshold_reached")
     assert (reached["usage"]["usage"], reached["usage"]["percent_of_included"]) == (9, 90)
+    subscription_id = reached["subscription_id"]
+    await api("PUT", f"/v1/subscriptions/{subscription_id}/spend-cap", json={"amount": 100})
+    await api(
+        "POST", "/v1/events", json={"events": [{"name": "call", "customer_id": customer["id"], "value": 2}]}
+    )
+    [(_, capped)] = await hooks.step("usage.cap_reached")
+    assert (capped["overage_amount"], capped["billed_overage_amount"], capped["capped"]) == (100, 100, True)
 
     leaving = await api("POST", "/v1/customers", json={"email": "grace@example.com", "name": "Grace"})
     await hooks.step("customer.created")

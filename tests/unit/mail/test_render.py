@@ -60,6 +60,7 @@ def threshold(kind, value, currency=None):
 
 CONTEXTS["usage_alert"]["hit"] = threshold("included_percent", 100)
 CAP = SpendCapOut(
+    id="cap",
     subscription_id="s",
     customer_id="c",
     amount=5000,
