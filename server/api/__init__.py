@@ -16,8 +16,8 @@ from server.api.payment_methods import PaymentMethodController
 from server.api.payment_provider import PaymentProviderController
 from server.api.portal_settings import PortalSettingsController
 from server.api.products import PriceController, ProductController
-from server.api.stripe_webhooks import StripeWebhookController
 from server.api.spend_caps import SpendCapController
+from server.api.stripe_webhooks import StripeWebhookController
 from server.api.subscriptions import SubscriptionController
 from server.api.tax import TaxRateController, TaxRegistrationController
 from server.api.usage_alerts import UsageAlertController, UsageThresholdController

@@ -125,7 +125,7 @@ async def test_concurrent_batches_reach_a_cap_once(org, keyring):
         answers = await asyncio.gather(
             *(usage_ingestion.ingest(notifier, org_id, batch * 3) for _ in range(8))
         )
-    # 8 × 60 = 480 units, 380 beyond 100 included: 38 batches, far past the $5.00 cap
+    # 8 batches of 60 = 480 units, 380 beyond 100 included: 38 batches, far past the $5.00 cap
     assert {c.customer_id for a in answers for c in a.capped} == {metered.customer.id}
     assert await SpendCapHit.count().where(SpendCapHit.subscription == metered.subscription.id) == 1
     assert (
