@@ -116,3 +116,16 @@ async def test_cli_connects_stripe_with_secrets_from_standard_input(settings, or
     code, out, err = await _selfserve(settings, "provider", "set", "--org", slug, "--sandbox")
     assert code == 0, err
     assert "sandbox test cards" in out
+
+
+async def test_the_portal_page_allows_stripe_only_for_a_merchant_on_stripe(
+    client, api_headers, org, localstripe
+):
+    params = {"view": "settings", "origin": "https://app.example.com", "org": org.org.slug}
+    before = (await client.get("/embed", params=params)).headers["content-security-policy"]
+    assert localstripe.url not in before
+    assert "frame-src" not in before
+    await client.put("/v1/payment-provider", headers=api_headers, json={"provider": "stripe", **STRIPE_KEYS})
+    after = (await client.get("/embed", params=params)).headers["content-security-policy"]
+    for directive in ("script-src", "connect-src", "frame-src"):
+        assert localstripe.url in next(d for d in after.split("; ") if d.startswith(directive))
