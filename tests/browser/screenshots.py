@@ -16,12 +16,23 @@ CUSTOMER = {"usage": "priya@monsoon-data.example"}
 SHOTS = [(view, scheme, width) for view in VIEWS for scheme in ("light", "dark") for width in (900, 390)]
 
 
-@pytest.mark.parametrize(("view", "scheme", "width"), SHOTS)
-async def test_screenshot(browser, host, view, scheme, width):
+SHOTS = [(view, scheme, width, "en") for view, scheme, width in SHOTS]
+SHOTS += [
+    (view, scheme, width, "ar")
+    for view in VIEWS
+    for scheme, width in (("light", 900), ("dark", 900), ("light", 390))
+]
+SHOTS += [(view, "light", 900, "ja") for view in VIEWS]
+"""English everywhere; Arabic (right to left) light, dark and at 390 px; Japanese light."""
+
+
+@pytest.mark.parametrize(("view", "scheme", "width", "locale"), SHOTS)
+async def test_screenshot(browser, host, view, scheme, width, locale):
     context = await browser.new_context(viewport={"width": width, "height": 800}, color_scheme=scheme)
     try:
         page = await context.new_page()
-        frame = await open_portal(page, host, CUSTOMER.get(view, ADA), view=view, theme=scheme)
+        options = {"view": view, "theme": scheme} | ({} if locale == "en" else {"locale": locale})
+        frame = await open_portal(page, host, CUSTOMER.get(view, ADA), **options)
         height, _ = await settled_height(page, frame)
         # Chromium paints a cross-origin frame only where it is in view: make the whole frame the view
         await page.set_viewport_size({"width": width, "height": int(height) + 200})
@@ -30,6 +41,8 @@ async def test_screenshot(browser, host, view, scheme, width):
         )
         OUT.mkdir(parents=True, exist_ok=True)
         name = f"{view}-phone-{scheme}.png" if width < 600 else f"{view}-{scheme}.png"
+        name = name if locale == "en" else f"{locale}/{name}"
+        (OUT / locale).mkdir(exist_ok=True)
         await page.locator("#billing iframe").screenshot(path=OUT / name)
         assert (OUT / name).stat().st_size > 1000
     finally:
