@@ -67,6 +67,11 @@ def speaks(name: str) -> bool:
     return _spoken(name.strip().replace("-", "_")) is not None
 
 
+def language_choices() -> list[tuple[str, str]]:
+    """(code, name in its own language) of every locale the portal speaks: ``("pt-BR", "português")``."""
+    return [(html_lang(code), Locale.parse(code).get_display_name(code) or code) for code in SUPPORTED]
+
+
 def accept_language(header: str | None) -> list[str]:
     """The locales of an ``Accept-Language`` header, most wanted first (``*`` and q=0 left out)."""
     weighted: list[tuple[float, int, str]] = []

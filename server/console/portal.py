@@ -19,6 +19,7 @@ from litestar.datastructures import FormMultiDict
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
+from server import i18n
 from server.console.auth import Staff
 from server.console.guards import requires_admin, requires_viewer
 from server.console.pages import api_input, render_page
@@ -47,6 +48,7 @@ def form_fields(settings: PortalSettingsResource) -> dict[str, Any]:
         **{name: getattr(brand, name) or "" for name in BRANDING_FIELDS},
         "default_theme": brand.default_theme,
         "welcome_message": settings.welcome_message,
+        "default_locale": settings.default_locale,
         **{name: getattr(links, name) or "" for name in LINK_FIELDS},
         "sections": [name for name in SECTIONS if getattr(settings.sections, name)],
         "cancellation_reasons": [str(r) for r in features.cancellation_reasons],
@@ -89,6 +91,8 @@ def settings_patch(fields: dict[str, Any]) -> Any:
         },
         "allowed_origins": [o.strip() for o in fields.get("allowed_origins", "").splitlines() if o.strip()],
     }
+    if fields.get("default_locale"):
+        patch["default_locale"] = fields["default_locale"]
     return api_input(patch, PortalSettingsPatch)
 
 
@@ -200,6 +204,7 @@ async def portal_page(
         sections=SECTIONS,
         reasons=[str(r) for r in CancellationReason],
         themes=THEMES,
+        languages=i18n.language_choices(),
         refunds=REFUNDS,
         views=list(VIEWS),
         origins=settings.allowed_origins,

@@ -23,6 +23,7 @@ FORM = {
     "font_family": "system-ui, sans-serif",
     "default_theme": "light",
     "welcome_message": "Hello from the console",
+    "default_locale": "pt-BR",
     "support_url": "https://help.example.com",
     "sections": ["overview", "subscriptions", "orders", "settings"],
     "cancellation_reasons": ["too_expensive", "other"],
@@ -41,6 +42,8 @@ async def test_an_admin_saves_what_the_api_then_returns(staff_as, client, api_he
     assert api["branding"]["primary_color"] == "#b45309"
     assert api["branding"]["default_theme"] == "light"
     assert api["welcome_message"] == "Hello from the console"
+    assert api["default_locale"] == "pt-BR"
+    assert '<option value="pt-BR" lang="pt-BR" selected>português (Brasil)</option>' in saved.text
     assert api["links"]["support_url"] == "https://help.example.com"
     assert api["links"]["terms_url"] is None
     assert (api["sections"]["wallet"], api["sections"]["usage"], api["sections"]["orders"]) == (
