@@ -87,6 +87,8 @@ class OrdersModel(msgspec.Struct, frozen=True, kw_only=True):
     older_cursor: str | None
     """Where the next (older) page starts; None on the last page."""
     first_page: bool
+    export_url: str
+    """Every order as CSV, through a single-use link (``server.portal.documents``)."""
 
 
 async def card_options(ctx: PortalContext) -> list[CardOption]:
@@ -165,6 +167,7 @@ async def load(ctx: PortalContext, params: Params) -> OrdersModel:
             )
         )
     return OrdersModel(
+        export_url=document_path("orders_csv", ctx.customer.id),
         orders=rows,
         cards=await card_options(ctx),
         read_only=ctx.scopes.read_only,

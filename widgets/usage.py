@@ -16,6 +16,7 @@ from server.billing.money import parse_amount
 from server.db.enums import UsageAlertKind
 from server.errors import Invalid
 from server.i18n import gettext as _
+from server.portal.documents import document_path
 from server.services import spend_caps, usage_alerts, usage_report, wallet
 from server.services.usage import DayUsage
 from server.services.usage_alerts import AlertState
@@ -41,6 +42,8 @@ class UsageModel(msgspec.Struct, frozen=True, kw_only=True):
     set caps, or where one is set."""
     caps_editable: bool
     credit: dict[str, int]
+    export_url: str
+    """The daily usage as CSV, through a single-use link (``server.portal.documents``)."""
 
 
 def _chart(days: list[DayUsage], unit: str) -> str:
@@ -83,6 +86,7 @@ async def load(ctx: PortalContext, params: Params) -> UsageModel:
         caps=[s for s in report.subscriptions if allowed or s.cap is not None],
         caps_editable=allowed and not ctx.scopes.read_only,
         credit={w.currency: int(w.balance) for w in wallets if w.balance},
+        export_url=document_path("usage_csv", customer_id),
     )
 
 

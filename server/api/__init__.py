@@ -8,6 +8,7 @@ from server.api.customer_seats import CustomerSeatController
 from server.api.customer_sessions import CustomerSessionController
 from server.api.customers import CustomerController
 from server.api.events import EventController
+from server.api.exports import ExportController
 from server.api.meters import MeterController
 from server.api.oauth_providers import ConnectedAccountController, OAuthProviderController
 from server.api.orders import OrderController
@@ -47,6 +48,7 @@ ROUTE_HANDLERS: list[type] = [
     WalletController,
     PaymentMethodController,
     EventController,
+    ExportController,
     UsageAlertController,
     UsageThresholdController,
     TaxRateController,

@@ -19,19 +19,23 @@ from uuid import UUID
 from itsdangerous import BadData, URLSafeSerializer
 from litestar import Request, Response, get
 from litestar.params import FromPath
+from litestar.response import Stream
 
 from server import clock, i18n
 from server.errors import DomainError, NotFound
 from server.paths import DOCUMENTS_PREFIX as PREFIX
 from server.portal.rendering import render
 from server.security.keyring import Keyring
+from server.services import exports
 from server.services.data_exports import export_archive
 from server.services.files import granted_file
 from server.services.orders import get_order, invoice_pdf, receipt_pdf
 
 LINK_LIFETIME = timedelta(seconds=60)
 SALT = "selfserve.document-link.v2"
-Kind = Literal["invoice", "receipt", "file", "export"]
+Kind = Literal["invoice", "receipt", "file", "export", "usage_csv", "orders_csv"]
+CSV_KINDS = {"usage_csv": exports.usage_csv, "orders_csv": exports.orders_csv}
+"""CSV exports of the customer's own data (``ref`` is the customer id), streamed."""
 KINDS: tuple[str, ...] = get_args(Kind)
 
 
@@ -81,6 +85,20 @@ async def download_document(request: Request[Any, Any, Any], token: FromPath[str
         f"document:{jti}", org_id, expires_at
     ):
         return _expired(request)
+    headers = {
+        "content-disposition": f'attachment; filename="{kind.replace("_", ".")}"',
+        "cache-control": "private, no-store",
+        "referrer-policy": "no-referrer",
+        "x-content-type-options": "nosniff",
+    }
+    if kind in CSV_KINDS:
+        if ref_id != customer_id:
+            return _expired(request)
+        try:
+            rows = await CSV_KINDS[kind](org_id, customer_id)
+        except DomainError as exc:
+            return Response(exc.detail, status_code=exc.status, media_type="text/plain")
+        return Stream(rows, media_type="text/csv; charset=utf-8", headers=headers)
     try:
         if kind == "file":
             stored = await granted_file(org_id, customer_id, ref_id)
@@ -96,13 +114,5 @@ async def download_document(request: Request[Any, Any, Any], token: FromPath[str
     except DomainError as exc:
         return Response(exc.detail, status_code=exc.status, media_type="text/plain")
     safe_name = "".join(c if c.isalnum() or c in "._-" else "_" for c in name) or "download"
-    return Response(
-        content,
-        media_type=media_type,
-        headers={
-            "content-disposition": f'attachment; filename="{safe_name}"',
-            "cache-control": "private, no-store",
-            "referrer-policy": "no-referrer",
-            "x-content-type-options": "nosniff",
-        },
-    )
+    headers["content-disposition"] = f'attachment; filename="{safe_name}"'
+    return Response(content, media_type=media_type, headers=headers)
