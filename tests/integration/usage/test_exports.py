@@ -1,5 +1,5 @@
-"""CSV exports through the API: usage per day and meter and orders, checked row by row, across page boundaries,
-and on a generated dataset larger than a page."""
+"""CSV exports through the API and the portal: usage per day and meter and orders, checked row by row,
+across page boundaries, and on a generated dataset larger than a page."""
 
 import csv
 import io
