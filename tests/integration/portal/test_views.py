@@ -110,7 +110,7 @@ async def test_orders_list_lines_and_download_the_invoice_through_a_single_use_l
     assert "Onboarding session" in page.text
     assert "$25.00" in page.text
     # the view (cached, shared between requests) carries no credential: only where to ask for one
-    paths = re.findall(r'href="(/embed/documents/[^"]+)" data-document', page.text)
+    paths = re.findall(r'href="(/embed/documents/(?:invoice|receipt)/[^"]+)" data-document', page.text)
     assert paths == [f"/embed/documents/invoice/{order.id}", f"/embed/documents/receipt/{order.id}"]
     link, pdf = await fetch_document(client, paths[0], bearer(session))
     assert pdf.status_code == 200
