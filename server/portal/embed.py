@@ -132,9 +132,9 @@ class EmbedController(Controller):
         try:
             parent = _parent_origin(origin)
         except Forbidden:
-            return Response(
-                "This page can only be shown inside a page that names its origin.", status_code=400
-            )
+            with i18n.use_locale(language):
+                refusal = i18n.gettext("This page can only be shown inside a page that names its origin.")
+            return Response(refusal, status_code=400, headers={"content-language": i18n.html_lang(language)})
         context = {
             "nonce": nonce,
             "view": view if view in VIEWS else next(iter(VIEWS)),

@@ -122,3 +122,9 @@ async def test_wordings_must_keep_their_placeholders_and_a_spoken_locale(client,
     ):
         response = await client.patch("/v1/portal-settings", json={"wordings": wordings}, headers=api_headers)
         assert response.status_code == 422, wordings
+
+
+async def test_the_embed_without_an_origin_says_so_in_its_locale(client):
+    refused = await client.get("/embed/", params={"view": "wallet", "origin": "", "locale": "es"})
+    assert refused.status_code == 400
+    assert refused.text == "Esta página solo se puede mostrar dentro de una página que indique su origen."
