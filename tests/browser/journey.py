@@ -132,11 +132,14 @@ class Merchant:
 @dataclass
 class Watch:
     """What went wrong on a page, seen or not: console errors, uncaught script errors, 4xx/5xx answers from
-    the stack and JSON shown as a page; and the confirmations it asked (each accepted, as a person would)."""
+    the stack and JSON shown as a page; and the confirmations it asked (accepted, or dismissed while
+    ``accept`` is off)."""
 
     origins: tuple[str, ...]
     problems: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
+    accept: bool = True
+    """How the next confirmations are answered: OK, or Cancel (a person changing their mind)."""
 
     def attach(self, page: Page) -> None:
         def console(message: Any) -> None:
@@ -154,7 +157,7 @@ class Watch:
 
         async def dialog(asked: Dialog) -> None:
             self.dialogs.append(asked.message)
-            await asked.accept()
+            await (asked.accept() if self.accept else asked.dismiss())
 
         page.on("console", console)
         page.on("response", response)

@@ -106,8 +106,11 @@ def link_in(message: EmailMessage, pattern: re.Pattern[str] = LINK) -> str:
     return found.group(0)
 
 
-async def emailed_sign_in(page: Any, stack: Stack, start: str, email: str, link: re.Pattern[str]) -> None:
-    """Open ``start`` (a sign-in page), ask for a link for ``email``, open the link the email brings."""
+async def emailed_sign_in(
+    page: Any, stack: Stack, start: str, email: str, link: re.Pattern[str], sign_out: str = "Sign out"
+) -> None:
+    """Open ``start`` (a sign-in page), ask for a link for ``email``, open the link the email brings, see
+    the ``sign_out`` button (its name in the language the signed-in page speaks)."""
     assert stack.mail is not None
     before = len(stack.mail.received_by(email))
     await page.goto(stack.portal_url + start)
@@ -116,7 +119,7 @@ async def emailed_sign_in(page: Any, stack: Stack, start: str, email: str, link:
     await page.get_by_role("heading", name="Check your email").wait_for()
     received = await emails_to(stack, email, before + 1)
     await page.goto(link_in(received[-1], link))
-    await page.get_by_role("button", name="Sign out").wait_for()
+    await page.get_by_role("button", name=sign_out).wait_for()
 
 
 async def sign_in_hosted(page: Any, stack: Stack, email: str) -> None:
