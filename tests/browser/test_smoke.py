@@ -37,6 +37,7 @@ SEATS_CHANGED_BY = "ada@analytical-engines.example"
 PLAN_CHANGED_BY = "grace@harbor-analytics.example"
 CANCELED_BY = "noah@williams-woodworks.example"
 SEAT_REVOKED_BY = "camille@atelier-lumiere.example"
+DELETION_ASKED_BY = "zoe@fischer-labs.example"
 NOT_IN_THE_DEMO = frozenset({"disconnect_sign_in"})
 """Actions no demo customer can be offered (no sign-in provider is connected in the demo)."""
 NOT_OFFERED_BY_THE_DEMO = {"older"}
@@ -136,6 +137,7 @@ class Portal:
             assert frame is not None
             self.frame = frame
         else:
+            await self.page.context.clear_cookies()  # a person signing in after someone else on this browser
             start = f"/portal/{stack.slug}"
             await emailed_sign_in(self.page, stack, start, self.person.email, LINK, self.t("Sign out"))
         await self.rendered("overview")
@@ -536,6 +538,26 @@ async def _pay_with_the_new_card(portal: Portal) -> None:
     portal.demo.used.add("action:pay")
     portal.unpaid = False
     await portal.open("settings")
+
+
+@handles("action:export_data")
+async def _export_data(portal: Portal) -> None:
+    preparing = portal.t("We are preparing a copy of your data. We email you when it is ready to download.")
+    await portal.submit(portal.form("export_data"), preparing)
+
+
+@handles("action:request_deletion")
+async def _ask_for_deletion(portal: Portal) -> None:
+    """Opened by everyone; sent by one customer (it cannot be taken back in the portal)."""
+    form = portal.form("request_deletion")
+    await form.locator("xpath=..").locator("summary").click()
+    await expect(form.locator('input[name="confirm"]')).to_be_visible()
+    if portal.person.email == DELETION_ASKED_BY:
+        await form.locator('input[name="confirm"]').check()
+        sent = portal.t(
+            "Your request to delete your account was sent. You keep access until it is carried out."
+        )
+        await portal.submit(form, sent)
 
 
 @handles("action:make_default")
