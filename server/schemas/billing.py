@@ -22,7 +22,7 @@ from server.db.tables import (
     Wallet,
     WalletTransaction,
 )
-from server.schemas.common import Currency, Email, MinorUnits, json_value
+from server.schemas.common import END, Currency, Email, MinorUnits, json_value
 from server.schemas.tax import CreditNoteOut
 from server.services.tax import TaxLine
 from server.services.usage import UsageEventIn
@@ -354,10 +354,10 @@ class WalletOut(msgspec.Struct, kw_only=True, frozen=True):
 class PaymentMethodCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A card for the sandbox provider (test numbers: 4242 4242 4242 4242 succeeds)."""
 
-    number: Annotated[str, Meta(pattern=r"^[0-9 ]{12,23}$")]
+    number: Annotated[str, Meta(pattern=rf"^[0-9 ]{{12,23}}{END}")]
     exp_month: Annotated[int, Meta(ge=1, le=12)]
     exp_year: Annotated[int, Meta(ge=2000, le=2100)]
-    cvc: Annotated[str, Meta(pattern=r"^[0-9]{3,4}$")]
+    cvc: Annotated[str, Meta(pattern=rf"^[0-9]{{3,4}}{END}")]
     make_default: bool = True
 
 

@@ -13,11 +13,11 @@ from msgspec import Meta
 
 from server.db.enums import BenefitType, Interval, MeterAggregation, PriceKind, TaxBehavior
 from server.db.tables import Benefit, Meter, Price, PriceMeter
-from server.schemas.common import Currency, Metadata, MinorUnits, json_value
+from server.schemas.common import END, Currency, Metadata, MinorUnits, json_value
 
 Title = Annotated[str, Meta(min_length=1, max_length=200)]
 Description = Annotated[str, Meta(max_length=5000)]
-EventName = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.:-]{1,100}$", examples=["api_call"])]
+EventName = Annotated[str, Meta(pattern=rf"^[A-Za-z0-9_.:-]{{1,100}}{END}", examples=["api_call"])]
 UnitName = Annotated[str, Meta(min_length=1, max_length=50)]
 Units = Annotated[int, Meta(ge=0, le=10**15)]
 Seats = Annotated[int, Meta(ge=1, le=100_000)]
@@ -184,7 +184,7 @@ class BenefitProperties(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     file_ids: Annotated[list[UUID], Meta(max_length=50)] | None = None
     instructions: Annotated[str, Meta(max_length=5000)] | None = None
     url: Annotated[str, Meta(max_length=2000)] | None = None
-    prefix: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,16}$")] | None = None
+    prefix: Annotated[str, Meta(pattern=rf"^[A-Za-z0-9_-]{{1,16}}{END}")] | None = None
     activation_limit: Annotated[int, Meta(ge=1, le=10_000)] | None = None
 
 

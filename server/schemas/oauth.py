@@ -10,22 +10,23 @@ from msgspec import Meta
 
 from server.db.enums import OAuthProviderKind
 from server.db.tables import ConnectedAccount, OAuthProvider
+from server.schemas.common import END
 
-Printable = r"^[!-~]+$"
+Printable = rf"^[!-~]+{END}"
 ClientId = Annotated[str, Meta(min_length=1, max_length=500, pattern=Printable)]
 ClientSecret = Annotated[str, Meta(min_length=1, max_length=2000, pattern=Printable)]
 Issuer = Annotated[
     str,
     Meta(
         max_length=2000,
-        pattern=r"^https?://[!-~]+$",
+        pattern=rf"^https?://[!-~]+{END}",
         description="The OpenID Connect issuer; its /.well-known/openid-configuration is read at once.",
         examples=["https://login.example.com"],
     ),
 ]
 DisplayName = Annotated[
     str,
-    Meta(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$", description='Shown as "Continue with <name>".'),
+    Meta(max_length=100, pattern=rf"^[^\x00-\x1f\x7f]*{END}", description='Shown as "Continue with <name>".'),
 ]
 
 

@@ -8,19 +8,23 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+from server.schemas.common import END
+
 SecretKey = Annotated[
     str,
     Meta(
-        pattern=r"^(sk|rk)_(test|live)_[0-9A-Za-z_]{4,250}$", description="Stripe secret (or restricted) key"
+        pattern=rf"^(sk|rk)_(test|live)_[0-9A-Za-z_]{{4,250}}{END}",
+        description="Stripe secret (or restricted) key",
     ),
 ]
 PublishableKey = Annotated[
-    str, Meta(pattern=r"^pk_(test|live)_[0-9A-Za-z_]{4,250}$", description="Stripe publishable key")
+    str, Meta(pattern=rf"^pk_(test|live)_[0-9A-Za-z_]{{4,250}}{END}", description="Stripe publishable key")
 ]
 WebhookSecret = Annotated[
     str,
     Meta(
-        pattern=r"^whsec_[0-9A-Za-z_]{4,250}$", description="signing secret of your Stripe webhook endpoint"
+        pattern=rf"^whsec_[0-9A-Za-z_]{{4,250}}{END}",
+        description="signing secret of your Stripe webhook endpoint",
     ),
 ]
 
