@@ -1,8 +1,8 @@
 """Charts drawn on the server by pygal as inline SVG the portal's strict CSP accepts.
 
 pygal's own ``<style>`` and ``<script>`` (and the style attributes of its script-driven tooltip) are taken
-out: portal.css colours the chart. Each bar gets a ``<title>`` (shown on hover) and is focusable with a value
-label that portal.css shows on hover and focus."""
+out: portal.css colours the chart. Each bar gets a ``<title>`` (shown on hover over its whole column) and is
+focusable with a value label that portal.css shows on hover and focus."""
 
 from __future__ import annotations
 
@@ -98,6 +98,11 @@ def _label_bar(bar: ET.Element, point: Point, number: Callable[[float], str]) ->
     bar.set("role", "img")
     bar.set("aria-label", point.spoken)
     ET.SubElement(bar, "title").text = point.spoken
+    # the whole column answers the pointer, so a short bar (or a day at 0) shows its value on hover too
+    left, width = rect.get("x", "0"), rect.get("width", "0")
+    base = float(rect.get("y", 0)) + float(rect.get("height", 0))
+    hit = {"x": left, "y": "0", "width": width, "height": f"{base:.1f}", "class": "ss-hit"}
+    bar.insert(0, ET.Element("rect", hit))
     x = float(rect.get("x", 0)) + float(rect.get("width", 0)) / 2
     y = float(rect.get("y", 0)) - 4
     value = ET.SubElement(bar, "text", {"x": f"{x:.1f}", "y": f"{y:.1f}", "class": "ss-val"})

@@ -151,7 +151,7 @@ async def load(ctx: PortalContext, params: Params) -> SubscriptionsModel:
             seat_list = [
                 SeatRow(id=str(s.id), email=s.email, status=s.status, invited_at=s.invited_at)
                 for s in sorted(
-                    await seats.list_seats(org_id, sub.id, customer_id=customer_id),
+                    await seats.list_seats(org_id, sub.id, customer_id=customer_id, subscription=sub),
                     key=lambda seat: seat.status == SeatStatus.REVOKED,
                 )
             ]

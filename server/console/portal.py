@@ -187,8 +187,14 @@ async def portal_page(
             read_only=True,
             viewed_by=staff.email,
         )
+        # in the merchant's default language, whichever language that customer chose
         query = urlencode(
-            {"view": "overview", "origin": public.public_origin, "theme": settings.branding.default_theme}
+            {
+                "view": "overview",
+                "origin": public.public_origin,
+                "theme": settings.branding.default_theme,
+                "locale": settings.default_locale,
+            }
         )
         preview = f"/embed?{query}#token={link.token}"
     snippet = snippet or {

@@ -176,8 +176,16 @@ async def claim_seat(org_id: UUID, claim_token: str) -> Seat:
     return seat
 
 
-async def list_seats(org_id: UUID, subscription_id: UUID, *, customer_id: UUID | None = None) -> list[Seat]:
-    subscription = await get_subscription(org_id, subscription_id, customer_id=customer_id)
+async def list_seats(
+    org_id: UUID,
+    subscription_id: UUID,
+    *,
+    customer_id: UUID | None = None,
+    subscription: Subscription | None = None,
+) -> list[Seat]:
+    """The subscription's seats; a caller that already holds the (scoped) subscription row passes it."""
+    if subscription is None or str(subscription.id) != str(subscription_id):
+        subscription = await get_subscription(org_id, subscription_id, customer_id=customer_id)
     return list(await Seat.objects().where(Seat.subscription == subscription.id).order_by(Seat.invited_at))
 
 

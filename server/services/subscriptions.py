@@ -162,6 +162,16 @@ async def _price(org_id: UUID, price_id: Any) -> Price:
     return price
 
 
+async def _price_with_product(org_id: UUID, price_id: Any) -> tuple[Price, Product]:
+    """A price and its product, read in one query (the product joined)."""
+    price = await Price.objects(Price.product).where(Price.org == org_id, Price.id == price_id).first()
+    if price is None:
+        raise NotFound(f"no price {price_id}")
+    product: Product = price.product
+    price.product = product.id  # as every other price read gives it: the product's id
+    return price, product
+
+
 async def _features(org_id: UUID) -> Features:
     row = await Organization.select(Organization.branding, Organization.portal_settings).where(
         Organization.id == org_id
@@ -435,10 +445,8 @@ class _Cycle(msgspec.Struct, kw_only=True):
 
 
 async def _next_cycle(org_id: UUID, subscription: Subscription) -> _Cycle:
-    current = await _price(org_id, subscription.price)
-    price = await _price(org_id, subscription.pending_price) if subscription.pending_price else current
-    product = await Product.objects().where(Product.id == price.product).first()
-    assert product is not None
+    price, product = await _price_with_product(org_id, subscription.pending_price or subscription.price)
+    current = await _price(org_id, subscription.price) if subscription.pending_price else price
     start = subscription.current_period_end
     end = next_boundary(_anchor(subscription), price.interval, start)
     lines: list[LineDraft] = []

@@ -34,7 +34,7 @@ import msgspec
 from server import clock
 from server.db.engine import write_transaction
 from server.db.enums import TaxBehavior
-from server.db.tables import Customer, Price, Product, TaxRate, TaxRegistration
+from server.db.tables import Customer, Price, TaxRate, TaxRegistration
 from server.errors import Invalid, NotFound
 
 EU_MEMBERS = frozenset(
@@ -356,19 +356,13 @@ async def seller_of(org_id: UUID) -> Seller:
 
 
 async def _behaviors(org_id: UUID, price_ids: set[Any]) -> dict[str, str]:
-    """Each price's product tax behaviour (two small queries)."""
+    """Each price's product tax behaviour (one query, the product joined)."""
     if not price_ids:
         return {}
-    prices = await Price.select(Price.id, Price.product).where(
+    prices = await Price.select(Price.id, Price.product.tax_behavior.as_alias("tax_behavior")).where(
         Price.org == org_id, Price.id.is_in(list(price_ids))
     )
-    products = {
-        str(p["id"]): p["tax_behavior"]
-        for p in await Product.select(Product.id, Product.tax_behavior).where(
-            Product.id.is_in([p["product"] for p in prices] or [None])
-        )
-    }
-    return {str(p["id"]): products.get(str(p["product"]), TaxBehavior.TAXABLE) for p in prices}
+    return {str(p["id"]): p["tax_behavior"] or TaxBehavior.TAXABLE for p in prices}
 
 
 async def compute(org_id: UUID, customer_id: UUID, lines: Sequence[Any]) -> TaxResult:

@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from server.auth.tokens import mint_portal_token
 from tests.conftest import _unavailable, fresh_database
@@ -96,7 +97,10 @@ class HostSite:
     port: int
     pages: dict[str, tuple[str, str]] = field(default_factory=dict)
     token_calls: list[str] = field(default_factory=list)
-    webhooks: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    webhooks: list[dict[str, Any]] = field(default_factory=list)
+    """The payloads ``/webhook`` received, each verified with ``standardwebhooks`` as it arrived."""
+    refused_webhooks: list[str] = field(default_factory=list)
+    """Why ``/webhook`` refused a delivery (answered 400): a bad signature or a stale timestamp."""
     receivers: dict[str, list[tuple[dict[str, str], bytes]]] = field(default_factory=dict)
     """More webhook receivers, ``/receiver/<name>``, with what each got; a name in ``down`` answers 503."""
     down: set[str] = field(default_factory=set)
@@ -183,7 +187,14 @@ def _handler(site: HostSite) -> type[BaseHTTPRequestHandler]:
                 site.token_calls.append(email)
                 self._send(200, site.stack.token(email).encode(), "text/plain")
             elif parts.path == "/webhook":
-                site.webhooks.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                # as a merchant's endpoint does: verified on arrival, the timestamp against its own clock
+                try:
+                    site.webhooks.append(Webhook(site.stack.webhook_secret).verify(body, headers))
+                except WebhookVerificationError as refused:
+                    site.refused_webhooks.append(str(refused))
+                    self._send(400, b"refused", "text/plain")
+                    return
                 self._send(204, b"", "text/plain")
             elif parts.path.startswith("/receiver/"):
                 name = parts.path.removeprefix("/receiver/")

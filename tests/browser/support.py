@@ -12,14 +12,27 @@ from email.message import EmailMessage
 from typing import Any
 
 import httpx
-from standardwebhooks import Webhook
 
+from server import i18n
+from server.demo.data import PEOPLE
 from tests.browser.conftest import HostSite, Stack
 
 ADA = "ada@analytical-engines.example"
 VIEWS = ("overview", "subscriptions", "orders", "usage", "wallet", "settings")
 SETTLE_SECONDS = 10.0
 LINK = re.compile(r"https?://\S+/portal/[\w-]+#token=[\w-]+")
+
+
+def said_to(email: str) -> Callable[..., str]:
+    """What the portal says to the demo customer ``email``: a message in their own language (``server.i18n``
+    negotiates it from the locale the demo stores for them, as the portal does)."""
+    locale = i18n.negotiate(next(person.locale for person in PEOPLE if person.email == email))
+
+    def said(message: str, **variables: object) -> str:
+        with i18n.use_locale(locale):
+            return i18n.gettext(message, **variables)
+
+    return said
 
 
 def mount_script(
@@ -140,19 +153,17 @@ async def webhook_events(
     count: int = 1,
 ) -> list[dict[str, Any]]:
     """Verified payloads of ``type_`` whose ``data`` passes ``match``, once ``count`` arrived at the host
-    site's ``/webhook``. Every delivery is checked with ``standardwebhooks``: a bad signature fails."""
+    site's ``/webhook`` (which checks each delivery with ``standardwebhooks`` and refuses a bad one)."""
     assert stack.host is not None
-    verifier = Webhook(stack.webhook_secret)
     found: list[dict[str, Any]] = []
     for _ in range(int(SETTLE_SECONDS / 0.05)):
-        payloads = [verifier.verify(body, headers) for headers, body in list(stack.host.webhooks)]
-        found = [p for p in payloads if p["type"] == type_ and match(p["data"])]
+        found = [p for p in list(stack.host.webhooks) if p["type"] == type_ and match(p["data"])]
         if len(found) >= count:
             return found
         await asyncio.sleep(0.05)
     raise AssertionError(
-        f"{len(found)} verified {type_} webhooks arrived, expected {count}; "
-        f"deliveries not yet received: {await _undelivered(stack)}"
+        f"{len(found)} verified {type_} webhooks arrived, expected {count}; refused: "
+        f"{stack.host.refused_webhooks}; deliveries not yet received: {await _undelivered(stack)}"
     )
 
 

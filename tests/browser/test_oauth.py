@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.support import emails_to, merchant_api, open_portal, webhook_events
+from tests.browser.support import emails_to, merchant_api, open_portal, said_to, webhook_events
 
 LUCAS = "lucas@ipe-digital.example"
 PRIYA = "priya@monsoon-data.example"
@@ -81,8 +81,9 @@ async def test_continue_with_the_openid_provider_signs_in(page, stack, providers
     assert page.url.startswith("http://localhost:")  # the provider's own site
     await _authorize(page, _person(providers, LUCAS))
 
-    await page.get_by_role("button", name="Sign out").wait_for()
-    await page.get_by_text("Hello Lucas Oliveira!").wait_for()
+    said = said_to(LUCAS)  # in Portuguese: the language Lucas chose
+    await page.get_by_role("button", name=said("Sign out")).wait_for()
+    await page.get_by_text(said("Hello %(name)s!", name="Lucas Oliveira")).wait_for()
     assert page.url == f"{stack.portal_url}/portal/{stack.slug}?view=overview"
     assert await _logins(stack, "oauth:oidc") == before + 1
 
@@ -156,50 +157,57 @@ async def test_connect_sign_in_with_it_then_disconnect(page, stack, providers):
     customer_id = stack.customers[YUKI]
     work_email = f"yuki.{uuid.uuid4().hex[:6]}@kumo-studio.example"
     work = _person(providers, work_email)
+    said = said_to(YUKI)  # in Japanese: the language Yuki chose
     await _to_provider(page, stack)
     await _authorize(page, _person(providers, YUKI))  # the provider vouches for Yuki's own address
-    await page.get_by_text("Hello Yuki Tanaka!").wait_for()
-    await page.get_by_role("link", name="Settings").click()
-    await page.get_by_role("heading", name="Connected accounts").wait_for()
-    await page.get_by_role("link", name=f"Connect {SSO}").click()
+    await page.get_by_text(said("Hello %(name)s!", name="Yuki Tanaka")).wait_for()
+    await page.get_by_role("link", name=said("Settings")).click()
+    await page.get_by_role("heading", name=said("Connected accounts")).wait_for()
+    await page.get_by_role("link", name=said("Connect %(provider)s", provider=SSO)).click()
     await _authorize(page, work)
 
-    await page.get_by_text(f"Your {SSO} account is connected. You can now sign in with it.").wait_for()
+    await page.get_by_text(
+        said("Your %(provider)s account is connected. You can now sign in with it.", provider=SSO)
+    ).wait_for()
     await page.get_by_text(work_email).wait_for()
-    await page.get_by_text("Sign-in account connected").wait_for()  # the activity log
+    await page.get_by_text(said("Sign-in account connected")).wait_for()  # the activity log
     async with merchant_api(stack) as api:
         listed = (await api.get(f"/v1/customers/{customer_id}/connected-accounts")).json()["items"]
     assert [(a["provider"], a["subject"], a["email"]) for a in listed] == [("oidc", work, work_email)]
     await webhook_events(stack, "customer.updated", lambda data: data["id"] == customer_id)
 
     # signed out, the connected account signs Yuki in although its email is another one
-    await page.get_by_role("button", name="Sign out").click()
+    await page.get_by_role("button", name=said("Sign out")).click()
     await _to_provider(page, stack)
     await _authorize(page, work)
-    await page.get_by_text("Hello Yuki Tanaka!").wait_for()
+    await page.get_by_text(said("Hello %(name)s!", name="Yuki Tanaka")).wait_for()
 
-    await page.get_by_role("link", name="Settings").click()
+    await page.get_by_role("link", name=said("Settings")).click()
     page.once("dialog", lambda dialog: dialog.accept())
-    await page.get_by_role("button", name=f"Disconnect {SSO}").click()
+    await page.get_by_role("button", name=said("Disconnect %(provider)s", provider=SSO)).click()
     await page.get_by_text(
-        f"Your {SSO} account is disconnected. You can still sign in with an email link."
+        said(
+            "Your %(provider)s account is disconnected. You can still sign in with an email link.",
+            provider=SSO,
+        )
     ).wait_for()
-    await page.get_by_text("Sign-in account disconnected").wait_for()
+    await page.get_by_text(said("Sign-in account disconnected")).wait_for()
     async with merchant_api(stack) as api:
         assert (await api.get(f"/v1/customers/{customer_id}/connected-accounts")).json()["items"] == []
     await webhook_events(stack, "customer.updated", lambda data: data["id"] == customer_id, count=2)
 
     # and that account no longer signs anyone in: the neutral answer for its address
-    await page.get_by_role("button", name="Sign out").click()
+    await page.get_by_role("button", name=said("Sign out")).click()
     await _to_provider(page, stack)
     await _authorize(page, work)
     await page.get_by_role("heading", name="Check your email").wait_for()
 
 
 async def test_the_embedded_settings_say_where_to_manage_connected_accounts(page, host, stack, providers):
+    said = said_to(YUKI)
     frame = await open_portal(page, host, YUKI, view="settings")
-    await frame.get_by_role("heading", name="Connected accounts").wait_for()
-    link = frame.get_by_role("link", name="Open the billing portal")
+    await frame.get_by_role("heading", name=said("Connected accounts")).wait_for()
+    link = frame.get_by_role("link", name=said("Open the billing portal"))
     assert await link.get_attribute("href") == f"{stack.portal_url}/portal/{stack.slug}?view=settings"
     assert await link.get_attribute("target") == "_blank"
-    assert await frame.get_by_role("link", name=f"Connect {SSO}").count() == 0
+    assert await frame.get_by_role("link", name=said("Connect %(provider)s", provider=SSO)).count() == 0

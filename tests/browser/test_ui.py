@@ -8,7 +8,9 @@ import itertools
 
 import httpx
 
-from tests.browser.support import ADA, open_portal, wait_event
+from tests.browser.support import ADA, open_portal, said_to, wait_event
+
+KENJI = "kenji@sakura-robotics.example"
 
 ZOE = "zoe@fischer-labs.example"  # German locale
 
@@ -220,7 +222,7 @@ async def test_a_person_gets_an_error_page_in_their_language_and_the_api_keeps_p
 async def test_the_usage_chart_shows_dates_and_a_value_on_hover_and_focus(page, host):
     refused: list[str] = []
     page.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text else None)
-    frame = await open_portal(page, host, "kenji@sakura-robotics.example", view="usage")
+    frame = await open_portal(page, host, KENJI, view="usage")
     card = frame.locator("article").first
     await card.locator(".ss-percent").wait_for()
     assert "%" in await card.locator(".ss-percent").text_content()
@@ -236,7 +238,7 @@ async def test_the_usage_chart_shows_dates_and_a_value_on_hover_and_focus(page, 
     await page.mouse.move(0, 0)
     await bars.first.focus()
     assert await bars.first.locator(".ss-val").is_visible()
-    await card.get_by_text("Show as a table").click()
+    await card.get_by_text(said_to(KENJI)("Show as a table")).click()  # in Japanese, as Kenji reads it
     rows = card.locator("tbody tr")
     assert await rows.count() == await bars.count()
     latest = (await rows.first.locator("td").last.text_content()).strip()  # the table lists newest first
@@ -246,7 +248,7 @@ async def test_the_usage_chart_shows_dates_and_a_value_on_hover_and_focus(page, 
 
 
 async def test_the_usage_view_with_its_charts_stays_within_the_first_view_budget(page, host, stack):
-    frame = await open_portal(page, host, "kenji@sakura-robotics.example", view="usage")
+    frame = await open_portal(page, host, KENJI, view="usage")
     await frame.locator("svg.ss-chart-svg").first.wait_for()
     assert await frame.locator("svg.ss-chart-svg").count() >= 2
     html = await frame.evaluate("document.documentElement.outerHTML")
