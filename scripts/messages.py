@@ -9,6 +9,7 @@ New messages arrive untranslated; the test suite fails until every catalog trans
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -23,6 +24,7 @@ SOURCES = (
     ("server/services", [("**.py", "python")]),
     ("server/auth", [("**.py", "python")]),
 )
+CREATED = datetime(2026, 11, 1, tzinfo=UTC)
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2)}
 
 
@@ -54,10 +56,19 @@ def update(locale: str, template: Catalog) -> Path:
         catalog = Catalog(locale=locale, project="selfserve")
         catalog.update(template, no_fuzzy_matching=True)
     catalog.fuzzy = False
+    catalog.creation_date = CREATED  # a header that does not change, so branches that add messages merge
     catalog.version = "1"
     catalog.last_translator = catalog.language_team = "selfserve"
     with path.open("wb") as handle:
-        write_po(handle, catalog, sort_output=True, omit_header=False, ignore_obsolete=True, width=110)
+        write_po(
+            handle,
+            catalog,
+            sort_output=True,
+            omit_header=False,
+            ignore_obsolete=True,
+            width=110,
+            no_location=True,  # line numbers would change with every edit of a template
+        )
     return path
 
 
