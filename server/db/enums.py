@@ -70,6 +70,15 @@ class OrderLineKind(StrEnum):
     USAGE = "usage"
     PRORATION = "proration"
     ONE_TIME = "one_time"
+    DISCOUNT = "discount"
+
+
+class CouponDuration(StrEnum):
+    """How many renewal invoices a coupon discounts once applied to a subscription."""
+
+    ONCE = "once"
+    REPEATING = "repeating"
+    FOREVER = "forever"
 
 
 class RefundDestination(StrEnum):

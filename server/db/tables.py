@@ -25,6 +25,7 @@ from server.db.enums import (
     Actor,
     BenefitType,
     BillingReason,
+    CouponDuration,
     DataExportStatus,
     DeliveryStatus,
     EmailStatus,
@@ -267,6 +268,9 @@ class Subscription(Table, tablename="ss_subscription"):
     )
     version = Integer(default=1)
     metadata = JSON(default={})
+    discount = JSON(default={})
+    """The discount running on it (``server.services.discounts.Discount``: the coupon's terms as redeemed and
+    the renewals it still covers); empty when none."""
     created_at = Timestamptz()
     updated_at = Timestamptz()
 
@@ -352,6 +356,62 @@ class SpendCapHit(Table, tablename="ss_spend_cap_hit"):
     created_at = Timestamptz()
     """When it was reached."""
     announced_at = _when()
+
+
+class Coupon(Table, tablename="ss_coupon"):
+    """A discount a merchant offers: ``percent_off`` (a decimal string) or ``amount_off`` (minor units of
+    ``currency``), for one renewal (``once``), ``duration_periods`` renewals (``repeating``) or all of them
+    (``forever``), on the ``products`` listed (empty: every product). Its money terms are fixed once redeemed;
+    ``times_redeemed`` only moves through a conditional UPDATE that respects ``max_redemptions``."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    name = Varchar(length=100)
+    percent_off = Varchar(length=8, null=True, default=None)
+    amount_off = BigInt(null=True, default=None)
+    currency = Varchar(length=3, null=True, default=None)
+    duration = Varchar(length=10, choices=CouponDuration)
+    duration_periods = Integer(null=True, default=None)
+    products = JSON(default=[])
+    redeem_by = _when()
+    max_redemptions = Integer(null=True, default=None)
+    times_redeemed = Integer(default=0)
+    active = Boolean(default=True)
+    created_at = Timestamptz(index=True)
+    updated_at = Timestamptz()
+
+
+class PromotionCode(Table, tablename="ss_promotion_code"):
+    """A code customers type to redeem a coupon. ``code_key`` is the code case-folded, unique per merchant
+    (migration 2026-12-05T15:00:30); its own limits come on top of the coupon's."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    coupon = ForeignKey(references=Coupon, on_delete=OnDelete.cascade, index=True)
+    code = Varchar(length=40)
+    code_key = Varchar(length=40)
+    max_redemptions = Integer(null=True, default=None)
+    times_redeemed = Integer(default=0)
+    per_customer_limit = Integer(null=True, default=1)
+    """How many times one customer may redeem this code (null: no limit)."""
+    expires_at = _when()
+    active = Boolean(default=True)
+    created_at = Timestamptz(index=True)
+    updated_at = Timestamptz()
+
+
+class CouponRedemption(Table, tablename="ss_coupon_redemption"):
+    """A coupon applied to a subscription (through a promotion code or not): what the limits count."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    coupon = ForeignKey(references=Coupon, on_delete=OnDelete.cascade, index=True)
+    promotion_code = ForeignKey(
+        references=PromotionCode, on_delete=OnDelete.cascade, null=True, default=None, index=True
+    )
+    customer = ForeignKey(references=Customer, on_delete=OnDelete.cascade, index=True)
+    subscription = ForeignKey(references=Subscription, on_delete=OnDelete.set_null, null=True, default=None)
+    created_at = Timestamptz()
 
 
 class Order(Table, tablename="ss_order"):
@@ -873,4 +933,7 @@ TABLES: tuple[type[Table], ...] = (
     TaxRate,
     SpendCap,
     SpendCapHit,
+    Coupon,
+    PromotionCode,
+    CouponRedemption,
 )
