@@ -3,6 +3,7 @@
 from server.api.analytics import AnalyticsController, CustomerActivityController
 from server.api.api_keys import ApiKeyController
 from server.api.benefits import BenefitController, BenefitGrantController
+from server.api.coupons import CouponController
 from server.api.customer_data import CustomerErasureController, DataExportController
 from server.api.customer_seats import CustomerSeatController
 from server.api.customer_sessions import CustomerSessionController
@@ -53,6 +54,7 @@ ROUTE_HANDLERS: list[type] = [
     UsageThresholdController,
     TaxRateController,
     TaxRegistrationController,
+    CouponController,
     SpendCapController,
     WebhookEndpointController,
     WebhookDeliveryController,

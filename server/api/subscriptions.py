@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, get, post
+from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
@@ -23,6 +23,7 @@ from server.schemas.billing import (
     SubscriptionOut,
 )
 from server.schemas.common import Page
+from server.schemas.discounts import DiscountApply
 from server.services import subscriptions
 from server.services.pagination import page_of
 from server.services.subscriptions import ChangePreview, InvoicePreview
@@ -218,3 +219,36 @@ class SubscriptionController(Controller):
     ) -> InvoicePreview:
         """The renewal order as it stands now: usage so far, base and seats, credits, wallet."""
         return await subscriptions.preview_next_invoice(org.id, subscription_id)
+
+    @post(
+        "/{subscription_id:uuid}/discount",
+        operation_id="applySubscriptionDiscount",
+        status_code=200,
+        responses=problems(404, 409, writes=True),
+    )
+    async def apply_discount(
+        self,
+        org: NamedDependency[Organization],
+        subscription_id: SubscriptionId,
+        data: Annotated[DiscountApply, example_body({"promotion_code": "SPRING20"})],
+    ) -> SubscriptionOut:
+        """Redeem a coupon (``coupon_id``) or a promotion code for this subscription; it replaces any
+        discount running. A code that cannot be redeemed is refused with 422 and a ``reason``: ``unknown``,
+        ``inactive``, ``expired``, ``used_up``, ``already_used``, ``not_applicable`` or ``currency``."""
+        return SubscriptionOut.of(
+            await subscriptions.apply_discount(
+                org.id, subscription_id, coupon_id=data.coupon_id, promotion_code=data.promotion_code
+            )
+        )
+
+    @delete(
+        "/{subscription_id:uuid}/discount",
+        operation_id="removeSubscriptionDiscount",
+        status_code=200,
+        responses=problems(404, 409, writes=True),
+    )
+    async def remove_discount(
+        self, org: NamedDependency[Organization], subscription_id: SubscriptionId
+    ) -> SubscriptionOut:
+        """End the running discount now."""
+        return SubscriptionOut.of(await subscriptions.remove_discount(org.id, subscription_id))

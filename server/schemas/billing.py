@@ -37,6 +37,25 @@ def _id(value: object) -> str | None:
 # Subscriptions
 
 
+class Discount(msgspec.Struct, kw_only=True, frozen=True):
+    """A coupon applied to a subscription: its terms as redeemed, and the renewals it still covers."""
+
+    coupon_id: str
+    promotion_code_id: str | None = None
+    promotion_code: str | None = None
+    name: str
+    percent_off: str | None = None
+    amount_off: int | None = None
+    currency: str | None = None
+    duration: str
+    duration_periods: int | None = None
+    periods_left: int | None
+    """Renewal invoices still discounted; null: every one (``forever``)."""
+    products: list[str] = msgspec.field(default_factory=list)
+    """The products it discounts (empty: all)."""
+    applied_at: datetime
+
+
 class SubscriptionCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     customer_id: UUID
     price_id: UUID
@@ -83,6 +102,8 @@ class SubscriptionOut(msgspec.Struct, kw_only=True, frozen=True):
     pending_price_id: str | None
     pending_seats: int | None
     default_payment_method_id: str | None
+    discount: Discount | None
+    """The discount running on it (null: none)."""
     created_at: datetime
     updated_at: datetime
 
@@ -109,9 +130,16 @@ class SubscriptionOut(msgspec.Struct, kw_only=True, frozen=True):
             pending_price_id=_id(row.pending_price),
             pending_seats=row.pending_seats,
             default_payment_method_id=_id(row.default_payment_method),
+            discount=current_discount(row.discount),
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
+
+
+def current_discount(value: object) -> Discount | None:
+    """The discount a subscription's ``discount`` column holds, or None."""
+    raw = json_value(value)
+    return msgspec.convert(raw, Discount) if raw else None
 
 
 # Orders

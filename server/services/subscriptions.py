@@ -45,9 +45,9 @@ from server.db.tables import (
     Subscription,
 )
 from server.errors import Conflict, Forbidden, Invalid, NotFound
-from server.schemas.billing import SubscriptionOut
+from server.schemas.billing import Discount, SubscriptionOut, current_discount
 from server.schemas.portal_settings import Features, RefundPolicy, load_portal_settings
-from server.services import grants, orders, tax, wallet
+from server.services import discounts, grants, orders, tax, wallet
 from server.services.orders import LineDraft
 from server.services.tax import LineTax, TaxLine
 from server.services.usage import billed_batches, capped_overage, usage_totals
@@ -75,8 +75,12 @@ class ChangePreview(msgspec.Struct, kw_only=True):
     """The proration as priced (before tax for tax-exclusive prices)."""
     proration_tax: int = 0
     proration_total: int = 0
-    """What is charged now (> 0) or credited at renewal (< 0), tax included."""
+    """What is charged now (> 0) or credited at renewal (< 0), tax included (and discounted)."""
     tax_lines: list[TaxLine] = msgspec.field(default_factory=list)
+    discount_lines: list[LineDraft] = msgspec.field(default_factory=list)
+    """The discount taken off the proration (negative lines named after the coupon), before tax."""
+    discount: Discount | None = None
+    """The discount the subscription would run with: its own, or the one a promotion code would apply."""
 
 
 class InvoicePreview(msgspec.Struct, kw_only=True):
@@ -442,6 +446,8 @@ class _Cycle(msgspec.Struct, kw_only=True):
     end: datetime
     lines: list[LineDraft]
     credits_used: bool
+    discount_used: bool
+    """A discount reduced this renewal: it has one period fewer left afterwards."""
 
 
 async def _next_cycle(org_id: UUID, subscription: Subscription) -> _Cycle:
@@ -454,9 +460,17 @@ async def _next_cycle(org_id: UUID, subscription: Subscription) -> _Cycle:
         lines += await _usage_lines(org_id, subscription, current, subscription.current_period_start, start)
     if subscription.status != Status.PAUSED:
         lines += _recurring_lines(price, product, subscription.seats, start, end)
+    discount = current_discount(subscription.discount) if lines else None
+    lines += await discounts.discount_lines(org_id, discount, lines, renewal=True)
     credits = _pending_credits(subscription) if lines else []
     return _Cycle(
-        price=price, product=product, start=start, end=end, lines=lines + credits, credits_used=bool(credits)
+        price=price,
+        product=product,
+        start=start,
+        end=end,
+        lines=lines + credits,
+        credits_used=bool(credits),
+        discount_used=discount is not None,
     )
 
 
@@ -491,6 +505,7 @@ async def renew_subscription(org_id: UUID, subscription_id: UUID) -> Order | Non
                 Subscription.metadata: (
                     _with_pending_credits(subscription, []) if cycle.credits_used else subscription.metadata
                 ),
+                Subscription.discount: _discount_after(subscription, cycle),
             },
             current_period_end=cycle.start,
         )
@@ -509,6 +524,14 @@ async def renew_subscription(org_id: UUID, subscription_id: UUID) -> Order | Non
         if subscription.product != previous_product:
             await grants.sync_grants(org_id, subscription)
     return await _charge(org_id, order)
+
+
+def _discount_after(subscription: Subscription, cycle: _Cycle) -> str:
+    """The discount once this renewal is billed: a period fewer left, or gone after its last."""
+    discount = current_discount(subscription.discount)
+    if cycle.discount_used and discount is not None:
+        discount = discounts.after_renewal(discount)
+    return discounts.stored(discount)
 
 
 async def renew_due_subscriptions(limit: int = 50) -> int:
@@ -798,8 +821,10 @@ def _preview(
     )
 
 
-async def _with_tax(subscription: Subscription, preview: ChangePreview, price: Price) -> ChangePreview:
-    """The preview with the tax of its proration, computed as the proration order will compute it."""
+async def _with_tax(
+    subscription: Subscription, preview: ChangePreview, price: Price, discount: Discount | None
+) -> ChangePreview:
+    """The preview with the discount and tax of its proration, computed as the proration order will."""
     line = _line(
         OrderLineKind.PRORATION,
         "Proration",
@@ -809,10 +834,13 @@ async def _with_tax(subscription: Subscription, preview: ChangePreview, price: P
         preview.effective_at,
         subscription.current_period_end,
     )
-    taxed = await tax.compute(subscription.org, subscription.customer, [line])
+    off = await discounts.discount_lines(subscription.org, discount, [line], renewal=False)
+    taxed = await tax.compute(subscription.org, subscription.customer, [line, *off])
     preview.proration_tax = taxed.tax_amount
     preview.proration_total = taxed.total
     preview.tax_lines = taxed.tax_lines
+    preview.discount_lines = off
+    preview.discount = discount
     return preview
 
 
@@ -824,23 +852,45 @@ def _plan_timing(
 
 
 async def preview_plan_change(
-    org_id: UUID, subscription_id: UUID, price_id: UUID, *, customer_id: UUID | None = None
+    org_id: UUID,
+    subscription_id: UUID,
+    price_id: UUID,
+    *,
+    customer_id: UUID | None = None,
+    promotion_code: str | None = None,
 ) -> ChangePreview:
-    """What ``change_plan`` would do now: when it takes effect and the proration it charges or credits."""
+    """What ``change_plan`` would do now: when it takes effect and the proration it charges or credits,
+    with the discount the subscription has, or the one ``promotion_code`` would apply (refused with
+    ``DiscountRefused`` when it cannot be redeemed)."""
     features = await _features(org_id)
     subscription = await get_subscription(org_id, subscription_id, customer_id=customer_id)
     current, target = await _plan_change_target(org_id, subscription, price_id, customer_id, features)
     timing = _plan_timing(features, current, target, subscription.seats)
+    discount = current_discount(subscription.discount)
+    if promotion_code:
+        discount = await discounts.quote(
+            org_id,
+            subscription.customer,
+            currency=subscription.currency,
+            product_id=target.product,
+            code=promotion_code,
+        )
     return await _with_tax(
-        subscription, _preview(subscription, current, target, subscription.seats, timing), target
+        subscription, _preview(subscription, current, target, subscription.seats, timing), target, discount
     )
 
 
 async def change_plan(
-    org_id: UUID, subscription_id: UUID, price_id: UUID, *, customer_id: UUID | None = None
+    org_id: UUID,
+    subscription_id: UUID,
+    price_id: UUID,
+    *,
+    customer_id: UUID | None = None,
+    promotion_code: str | None = None,
 ) -> Change:
     """Switch plans: at once with a proration (upgrades by default) or scheduled for the period end
-    (downgrades by default), as the merchant's ``upgrade_timing`` / ``downgrade_timing`` say."""
+    (downgrades by default), as the merchant's ``upgrade_timing`` / ``downgrade_timing`` say. A
+    ``promotion_code`` is redeemed in the same transaction and its discount applies from this change on."""
     features = await _features(org_id)
     order = None
     async with write_transaction():
@@ -853,8 +903,20 @@ async def change_plan(
             subscription.seats,
             _plan_timing(features, current, target, subscription.seats),
         )
+        discount = current_discount(subscription.discount)
+        redeemed: dict[Any, Any] = {}
+        if promotion_code:
+            discount = await discounts.redeem(
+                org_id,
+                subscription.customer,
+                subscription.id,
+                currency=subscription.currency,
+                product_id=target.product,
+                code=promotion_code,
+            )
+            redeemed[Subscription.discount] = discounts.stored(discount)
         if preview.effective == "period_end":
-            subscription = await _apply(subscription, {Subscription.pending_price: target.id})
+            subscription = await _apply(subscription, {Subscription.pending_price: target.id, **redeemed})
             await record_event(org_id, "subscription.updated", event_data(subscription))
         else:
             product = await Product.objects().where(Product.id == target.product).first()
@@ -865,8 +927,11 @@ async def change_plan(
                 Subscription.price: target.id,
                 Subscription.product: target.product,
                 Subscription.pending_price: None,
+                **redeemed,
             }
-            subscription, order = await _change_now(subscription, changes, preview, target, description)
+            subscription, order = await _change_now(
+                subscription, changes, preview, target, description, discount
+            )
             await grants.sync_grants(org_id, subscription)
     charged = await _charge(org_id, order)
     return Change(await get_subscription(org_id, subscription_id), charged)
@@ -878,8 +943,10 @@ async def _change_now(
     preview: ChangePreview,
     price: Price,
     description: str,
+    discount: Discount | None,
 ) -> tuple[Subscription, Order | None]:
-    """Apply a change at once: charge a positive proration now, keep a negative one for the next renewal."""
+    """Apply a change at once: charge a positive proration now (less the running discount), keep a negative
+    one for the next renewal."""
     line = _line(
         OrderLineKind.PRORATION,
         description,
@@ -902,7 +969,7 @@ async def _change_now(
             subscription_id=subscription.id,
             billing_reason=BillingReason.SUBSCRIPTION_UPDATE,
             currency=subscription.currency,
-            lines=[line],
+            lines=[line, *await discounts.discount_lines(subscription.org, discount, [line], renewal=False)],
             period_start=preview.effective_at,
             period_end=subscription.current_period_end,
         )
@@ -932,7 +999,10 @@ async def _seat_change(
             f"{assigned} seats are assigned: revoke {assigned - seats} of them before going down to {seats}"
         )
     return price, await _with_tax(
-        subscription, _preview(subscription, price, price, seats, "immediately"), price
+        subscription,
+        _preview(subscription, price, price, seats, "immediately"),
+        price,
+        current_discount(subscription.discount),
     )
 
 
@@ -955,7 +1025,7 @@ async def change_seats(
         price, preview = await _seat_change(org_id, subscription, seats, customer_id)
         description = f"Proration: {subscription.seats} → {seats} seats"
         subscription, order = await _change_now(
-            subscription, {Subscription.seats: seats}, preview, price, description
+            subscription, {Subscription.seats: seats}, preview, price, description, preview.discount
         )
     charged = await _charge(org_id, order)
     return Change(await get_subscription(org_id, subscription_id), charged)
@@ -1011,6 +1081,46 @@ async def clear_scheduled_change(
         subscription = await _apply(
             subscription, {Subscription.pending_price: None, Subscription.pending_seats: None}
         )
+        await record_event(org_id, "subscription.updated", event_data(subscription))
+    return subscription
+
+
+async def apply_discount(
+    org_id: UUID,
+    subscription_id: UUID,
+    *,
+    coupon_id: UUID | None = None,
+    promotion_code: str | None = None,
+    customer_id: UUID | None = None,
+) -> Subscription:
+    """Redeem a coupon, or the coupon of a promotion code, for this subscription: it replaces any discount
+    running, reduces charges from now on and covers the next renewals its duration says."""
+    async with write_transaction():
+        subscription = await get_subscription(org_id, subscription_id, customer_id=customer_id)
+        _require_live(subscription)
+        discount = await discounts.redeem(
+            org_id,
+            subscription.customer,
+            subscription.id,
+            currency=subscription.currency,
+            product_id=subscription.product,
+            coupon_id=coupon_id,
+            code=promotion_code,
+        )
+        subscription = await _apply(subscription, {Subscription.discount: discounts.stored(discount)})
+        await record_event(org_id, "subscription.updated", event_data(subscription))
+    return subscription
+
+
+async def remove_discount(
+    org_id: UUID, subscription_id: UUID, *, customer_id: UUID | None = None
+) -> Subscription:
+    """End the running discount now: later charges are at full price (its redemption still counts)."""
+    async with write_transaction():
+        subscription = await get_subscription(org_id, subscription_id, customer_id=customer_id)
+        if current_discount(subscription.discount) is None:
+            raise Conflict("the subscription has no discount")
+        subscription = await _apply(subscription, {Subscription.discount: discounts.stored(None)})
         await record_event(org_id, "subscription.updated", event_data(subscription))
     return subscription
 
