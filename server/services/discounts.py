@@ -194,6 +194,7 @@ async def update_coupon(org_id: UUID, coupon_id: UUID, **changes: Any) -> Coupon
                     "the coupon has been redeemed: its money terms and products can no longer change"
                 )
             current = {key: getattr(coupon, key) for key in MONEY_TERMS}
+            current["products"] = _products(coupon)
             if "percent_off" in changes or "amount_off" in changes:
                 current.update(percent_off=None, amount_off=None, currency=None)
             if "duration" in changes:

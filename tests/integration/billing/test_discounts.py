@@ -8,14 +8,21 @@ from datetime import timedelta
 
 import pytest
 
+from server.clock import FrozenClock, use_clock
 from server.db.tables import Coupon, CouponRedemption, Order, PromotionCode
 from server.schemas.billing import current_discount
 from server.services import discounts, subscriptions
 from server.services.discounts import DiscountRefused
 from tests.integration.billing.subscription_factories import make_customer, make_price, make_product
-from tests.integration.billing.test_subscriptions import frozen, orders_of, paying_customer  # noqa: F401
+from tests.integration.billing.test_subscriptions import START, orders_of, paying_customer
 
 MONTHS = 7
+
+
+@pytest.fixture
+def frozen():
+    with use_clock(FrozenClock(START)) as clock:
+        yield clock
 
 
 async def _discounted_renewals(subscription_id):
@@ -39,7 +46,7 @@ async def _renew_months(clock, months):
 )
 async def test_each_duration_reduces_as_many_renewals_as_it_says(
     org, keyring, frozen, duration, periods, discounted
-):  # noqa: F811
+):
     customer = await paying_customer(org, keyring)
     price = await make_price(org.org.id, amount=1000)
     subscription = await subscriptions.create_subscription(org.org.id, customer.id, price.id)
@@ -69,7 +76,7 @@ async def test_each_duration_reduces_as_many_renewals_as_it_says(
     assert bool(current_discount(after.discount)) is still_running
 
 
-async def test_an_expired_coupon_is_refused_but_an_applied_one_keeps_its_duration(org, keyring, frozen):  # noqa: F811
+async def test_an_expired_coupon_is_refused_but_an_applied_one_keeps_its_duration(org, keyring, frozen):
     customer = await paying_customer(org, keyring)
     price = await make_price(org.org.id, amount=2000)
     first = await subscriptions.create_subscription(org.org.id, customer.id, price.id)
@@ -95,7 +102,7 @@ async def test_an_expired_coupon_is_refused_but_an_applied_one_keeps_its_duratio
     assert await _discounted_renewals(second.id) == [0, 0, 0, 0]
 
 
-async def test_an_amount_off_never_exceeds_the_invoice_and_skips_other_currencies(org, keyring, frozen):  # noqa: F811
+async def test_an_amount_off_never_exceeds_the_invoice_and_skips_other_currencies(org, keyring, frozen):
     customer = await paying_customer(org, keyring)
     cheap = await make_price(org.org.id, amount=500)
     euro = await make_price(org.org.id, amount=500, currency="EUR")
@@ -113,7 +120,7 @@ async def test_an_amount_off_never_exceeds_the_invoice_and_skips_other_currencie
     assert preview.total == 0
 
 
-async def test_a_coupon_for_other_products_is_refused(org, keyring, frozen):  # noqa: F811
+async def test_a_coupon_for_other_products_is_refused(org, keyring, frozen):
     customer = await paying_customer(org, keyring)
     price = await make_price(org.org.id, amount=1000)
     other = await make_product(org.org.id, "Other")
@@ -145,7 +152,7 @@ async def _outcomes(calls):
     ]
 
 
-async def test_twenty_concurrent_redemptions_of_a_five_use_coupon_make_five(org, keyring, frozen):  # noqa: F811
+async def test_twenty_concurrent_redemptions_of_a_five_use_coupon_make_five(org, keyring, frozen):
     targets = await _subscriptions(org, keyring, 20)
     coupon = await discounts.create_coupon(
         org.org.id, name="First five", percent_off=50, duration="once", max_redemptions=5
@@ -160,7 +167,7 @@ async def test_twenty_concurrent_redemptions_of_a_five_use_coupon_make_five(org,
     assert await CouponRedemption.count().where(CouponRedemption.coupon == coupon.id) == 5
 
 
-async def test_a_promotion_code_once_per_customer_holds_under_concurrency(org, keyring, frozen):  # noqa: F811
+async def test_a_promotion_code_once_per_customer_holds_under_concurrency(org, keyring, frozen):
     customer = await make_customer(org.org.id)
     targets = await _subscriptions(org, keyring, 8, customer=customer)
     coupon = await discounts.create_coupon(org.org.id, name="Welcome", percent_off=10, duration="forever")
@@ -176,7 +183,7 @@ async def test_a_promotion_code_once_per_customer_holds_under_concurrency(org, k
     assert row["times_redeemed"] == 1
 
 
-async def test_promotion_code_limits(org, keyring, frozen):  # noqa: F811
+async def test_promotion_code_limits(org, keyring, frozen):
     targets = await _subscriptions(org, keyring, 4)
     coupon = await discounts.create_coupon(org.org.id, name="Duo", percent_off=15, duration="forever")
     await discounts.create_promotion_code(
