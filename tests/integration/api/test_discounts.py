@@ -10,6 +10,7 @@ import pytest
 from pypdf import PdfReader
 
 from server.db.tables import WebhookEvent
+from server.services import orders as order_service
 from server.services import payments
 from tests.integration.billing.test_subscriptions import GOOD_CARD
 
@@ -240,3 +241,5 @@ async def test_the_discount_is_its_own_line_before_tax_everywhere(client, api_he
     pdf = await client.get(f"/v1/orders/{order['id']}/invoice", headers=api_headers)
     assert pdf.status_code == 200
     assert "Spring sale" in _pdf_text(pdf.content)
+    assert order["status"] == "paid"
+    assert "Spring sale" in _pdf_text(await order_service.receipt_pdf(org.org.id, order["id"]))
