@@ -14,11 +14,13 @@ from server.auth.sessions import PortalContext
 from server.db.enums import OrderStatus, PriceKind, SeatStatus
 from server.db.enums import SubscriptionStatus as Status
 from server.errors import DomainError, Invalid
-from server.i18n import format_amount, format_day, ngettext
+from server.i18n import format_amount, format_day, format_rate, ngettext
 from server.i18n import gettext as _
+from server.schemas.billing import Discount
 from server.schemas.catalog import PriceOut, ProductOut
 from server.schemas.portal_settings import Features, load_portal_settings
 from server.services import catalog, orders, portal_analytics, seat_invitations, seats, subscriptions
+from server.services.discounts import DiscountRefused
 from server.services.subscriptions import LIVE, PAUSABLE, CancelPreview, ChangePreview, InvoicePreview
 from widgets import ActionResult, Params, View, require_writable
 from widgets.orders import CardOption, card_options, pay
@@ -41,6 +43,12 @@ class PlanOption(msgspec.Struct, frozen=True, kw_only=True):
     currency: str
     interval: str
     preview: ChangePreview
+    code: str
+    """The promotion code this preview counts (sent again on confirming); empty when none."""
+    discount_terms: str
+    """What the code's discount gives, in the customer's words; empty without a code."""
+    code_refused: str
+    """Why the code typed does not work for this plan, in the customer's language; empty when it does."""
 
 
 class UnpaidOrder(msgspec.Struct, frozen=True, kw_only=True):
@@ -99,6 +107,10 @@ class SubscriptionsModel(msgspec.Struct, frozen=True, kw_only=True):
     cancel: CancelFlow | None
     plans: list[PlanOption]
     seat_preview: ChangePreview | None
+    promotion_code: str
+    """The code typed in the change-plan flow."""
+    code_refused: str
+    """Why it works for none of the plans, in the customer's language; empty otherwise."""
     cards: list[CardOption]
     """To pay an unpaid order with (loaded only when there is one)."""
 
@@ -188,13 +200,14 @@ async def load(ctx: PortalContext, params: Params) -> SubscriptionsModel:
     if flow and not any(row.id == focus and row.live for row in rows):
         flow, focus = "", None
     cancel_flow, plans, seat_preview = None, [], None
+    code = params.get("promotion_code", "").strip()[:40] if flow == "change_plan" else ""
     if flow and focus and not ctx.scopes.read_only:
         target = UUID(focus)
         if flow == "cancel":
             cancel_flow = await _cancel_flow(ctx, target, params, features)
             await _record_cancel_step(ctx, focus, cancel_flow)
         elif flow == "change_plan":
-            plans = await _plan_options(ctx, target, await _prices(ctx))
+            plans = await _plan_options(ctx, target, await _prices(ctx), code)
         elif flow == "change_seats" and params.get("seats", "").isdigit():
             seat_preview = await subscriptions.preview_seat_change(
                 org_id, target, int(params["seats"]), customer_id=customer_id
@@ -208,6 +221,10 @@ async def load(ctx: PortalContext, params: Params) -> SubscriptionsModel:
         cancel=cancel_flow,
         plans=plans,
         seat_preview=seat_preview,
+        promotion_code=code,
+        code_refused=(
+            plans[0].code_refused if code and plans and all(plan.code_refused for plan in plans) else ""
+        ),
         cards=await card_options(ctx) if unpaid and not ctx.scopes.read_only else [],
     )
 
@@ -247,16 +264,62 @@ async def _record_cancel_step(ctx: PortalContext, subscription_id: str, flow: Ca
     )
 
 
+def refusal_message(reason: str) -> str:
+    """Why a promotion code cannot be used, as the customer reads it."""
+    messages = {
+        "unknown": _("We do not know this code. Please check it and try again."),
+        "inactive": _("This code is no longer offered."),
+        "expired": _("This code has expired."),
+        "used_up": _("This code has been used as often as it can be."),
+        "already_used": _("You have already used this code."),
+        "not_applicable": _("This code does not apply to this plan."),
+        "currency": _("This code is for another currency."),
+    }
+    return messages.get(reason, messages["unknown"])
+
+
+def discount_terms(discount: Discount) -> str:
+    """A discount as the customer reads it: how much off, and for how long."""
+    if discount.percent_off is not None:
+        off = format_rate(discount.percent_off)
+    else:
+        off = format_amount(int(discount.amount_off or 0), discount.currency or "")
+    if discount.duration == "forever":
+        return _("%(name)s: %(off)s off every invoice.", name=discount.name, off=off)
+    periods = int(discount.periods_left or 1)
+    if periods == 1:
+        return _("%(name)s: %(off)s off your next invoice.", name=discount.name, off=off)
+    return ngettext(
+        "%(name)s: %(off)s off your next %(num)d invoice.",
+        "%(name)s: %(off)s off your next %(num)d invoices.",
+        periods,
+        name=discount.name,
+        off=off,
+    )
+
+
 async def _plan_options(
-    ctx: PortalContext, subscription_id: UUID, known: dict[str, tuple[ProductOut, PriceOut]]
+    ctx: PortalContext, subscription_id: UUID, known: dict[str, tuple[ProductOut, PriceOut]], code: str
 ) -> list[PlanOption]:
-    """Every price the service would let this subscription switch to, with its preview."""
+    """Every price the service would let this subscription switch to, with its preview (counting the
+    promotion code typed, where it applies)."""
     options = []
     for price_id, (product, price) in known.items():
+        refused = ""
         try:
-            preview = await subscriptions.preview_plan_change(
-                ctx.org.id, subscription_id, UUID(price_id), customer_id=ctx.customer.id
-            )
+            try:
+                preview = await subscriptions.preview_plan_change(
+                    ctx.org.id,
+                    subscription_id,
+                    UUID(price_id),
+                    customer_id=ctx.customer.id,
+                    promotion_code=code or None,
+                )
+            except DiscountRefused as exc:
+                refused = refusal_message(exc.reason)
+                preview = await subscriptions.preview_plan_change(
+                    ctx.org.id, subscription_id, UUID(price_id), customer_id=ctx.customer.id
+                )
         except DomainError:
             continue
         options.append(
@@ -267,6 +330,11 @@ async def _plan_options(
                 currency=price.currency,
                 interval=price.interval,
                 preview=preview,
+                code=code if code and not refused else "",
+                discount_terms=discount_terms(preview.discount)
+                if code and preview.discount and not refused
+                else "",
+                code_refused=refused,
             )
         )
     return sorted(options, key=lambda option: option.amount)
@@ -343,9 +411,16 @@ async def change_plan(ctx: PortalContext, form: Params) -> ActionResult:
         price_id = UUID(form.get("price_id", ""))
     except ValueError as exc:
         raise Invalid(_("Please choose a plan.")) from exc
-    change = await subscriptions.change_plan(
-        ctx.org.id, _subscription_id(form), price_id, customer_id=ctx.customer.id
-    )
+    try:
+        change = await subscriptions.change_plan(
+            ctx.org.id,
+            _subscription_id(form),
+            price_id,
+            customer_id=ctx.customer.id,
+            promotion_code=form.get("promotion_code", "").strip() or None,
+        )
+    except DiscountRefused as exc:
+        raise Invalid(refusal_message(exc.reason)) from exc
     if change.subscription.pending_price:
         return _changed(_("Your plan will change at the end of this period."), change)
     return _changed(_("Your plan has changed."), change)
