@@ -216,9 +216,9 @@ async def test_the_discount_is_its_own_line_before_tax_everywhere(client, api_he
     assert preview["proration"] > 0
     [line] = preview["discount_lines"]
     assert line["description"] == "Spring sale"
-    assert line["amount"] == -round(preview["proration"] * 0.2)
+    assert line["amount"] == -((preview["proration"] * 20 + 50) // 100)  # 20 %, rounded half up
     discounted = preview["proration"] + line["amount"]
-    assert preview["proration_tax"] == round(discounted * 0.19)
+    assert preview["proration_tax"] == (discounted * 19 + 50) // 100  # 19 %, rounded half up
     assert preview["proration_total"] == discounted + preview["proration_tax"]
 
     await _ok(await client.post(f"{sub}/change-plan", json={"price_id": upgrade}, headers=api_headers))

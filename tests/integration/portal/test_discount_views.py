@@ -1,0 +1,83 @@
+"""A promotion code in the portal's change-plan flow over HTTP: the preview counts it before confirming, the
+confirmation redeems it, and a code that cannot be used says why in the customer's language."""
+
+import html
+
+from server.db.tables import Order, OrderLine, Subscription
+from server.schemas.billing import current_discount
+from server.services import discounts
+from tests.integration.portal.test_subscriptions_view import _plans, _subscribed, bearer
+
+
+async def test_a_promotion_code_is_previewed_then_redeemed_with_the_plan_change(
+    client, open_session, org, customer, keyring
+):
+    plans = await _plans(org)
+    sub = await _subscribed(org, customer, keyring, plans["Starter"])
+    coupon = await discounts.create_coupon(
+        org.org.id, name="Half off", percent_off=50, duration="repeating", duration_periods=3
+    )
+    await discounts.create_promotion_code(org.org.id, coupon.id, code="HALF")
+    session = await open_session()
+    flow = {"action": "change_plan", "subscription_id": str(sub.id)}
+
+    page = await client.get(
+        "/embed/views/subscriptions", params={**flow, "promotion_code": "half"}, headers=bearer(session)
+    )
+    text = html.unescape(page.text)
+    assert "Half off: 50% off your next 3 invoices." in text
+    assert "Discount today: -$" in text
+    assert 'name="promotion_code" value="half"' in text
+
+    done = await client.post(
+        "/embed/views/subscriptions/change_plan",
+        data={"subscription_id": str(sub.id), "price_id": plans["Pro"], "promotion_code": "half"},
+        headers=bearer(session),
+    )
+    assert done.status_code == 200, done.text
+    row = await Subscription.objects().where(Subscription.id == sub.id).first()
+    assert current_discount(row.discount).promotion_code == "HALF"
+    order = (
+        await Order.objects()
+        .where(Order.subscription == sub.id)
+        .order_by(Order.created_at, ascending=False)
+        .first()
+    )
+    lines = (
+        await OrderLine.select(OrderLine.kind, OrderLine.description, OrderLine.amount)
+        .where(OrderLine.order == order.id)
+        .order_by(OrderLine.position)
+    )
+    assert [(line["kind"], line["description"]) for line in lines][1:] == [("discount", "Half off")]
+    proration = lines[0]["amount"]
+    assert lines[0]["kind"] == "proration"
+    assert lines[1]["amount"] == -((proration + 1) // 2)  # half of it, rounded half up
+
+    again = await client.get(
+        "/embed/views/subscriptions", params={**flow, "promotion_code": "HALF"}, headers=bearer(session)
+    )
+    assert "You have already used this code." in html.unescape(again.text)
+
+
+async def test_a_wrong_code_is_explained_in_the_customers_language(
+    client, open_session, org, customer, keyring
+):
+    plans = await _plans(org)
+    sub = await _subscribed(org, customer, keyring, plans["Starter"])
+    session = await open_session()
+    params = {"action": "change_plan", "subscription_id": str(sub.id), "promotion_code": "NOPE"}
+    english = await client.get("/embed/views/subscriptions", params=params, headers=bearer(session))
+    assert "We do not know this code. Please check it and try again." in html.unescape(english.text)
+    assert "Switch to Pro" in english.text  # the plans stay, without a discount
+    german = await client.get(
+        "/embed/views/subscriptions", params=params, headers={**bearer(session), "x-selfserve-locale": "de"}
+    )
+    assert "Diesen Code kennen wir nicht." in html.unescape(german.text)
+    refused = await client.post(
+        "/embed/views/subscriptions/change_plan",
+        data={"subscription_id": str(sub.id), "price_id": plans["Pro"], "promotion_code": "NOPE"},
+        headers={**bearer(session), "x-selfserve-locale": "de"},
+    )
+    assert "Diesen Code kennen wir nicht." in html.unescape(refused.text)
+    row = await Subscription.objects().where(Subscription.id == sub.id).first()
+    assert str(row.price) == plans["Starter"]
