@@ -16,7 +16,7 @@ from server.db.enums import SubscriptionStatus as Status
 from server.errors import DomainError, Invalid
 from server.i18n import format_amount, format_day, format_rate, ngettext
 from server.i18n import gettext as _
-from server.schemas.billing import Discount
+from server.schemas.billing import Discount, current_discount
 from server.schemas.catalog import PriceOut, ProductOut
 from server.schemas.portal_settings import Features, load_portal_settings
 from server.services import catalog, orders, portal_analytics, seat_invitations, seats, subscriptions
@@ -87,6 +87,8 @@ class SubscriptionRow(msgspec.Struct, frozen=True, kw_only=True):
     unpaid: list[UnpaidOrder]
     """Its orders still waiting for a payment, newest first."""
     live: bool
+    discount: str
+    """The discount running on it, in the customer's words; empty when none."""
 
 
 class CancelFlow(msgspec.Struct, frozen=True, kw_only=True):
@@ -193,6 +195,7 @@ async def load(ctx: PortalContext, params: Params) -> SubscriptionsModel:
                 seats_used=sum(1 for seat in seat_list if seat.status in seats.LIVE_SEATS),
                 unpaid=unpaid.get(str(sub.id), []),
                 live=live,
+                discount=discount_terms(running) if (running := current_discount(sub.discount)) else "",
             )
         )
     flow: Flow = params.get("action", "") if params.get("action") in FLOWS else ""  # type: ignore[assignment]

@@ -214,7 +214,13 @@ async def update_coupon(org_id: UUID, coupon_id: UUID, **changes: Any) -> Coupon
             if "redeem_by" in changes:
                 values[Coupon.redeem_by] = until
         values[Coupon.updated_at] = clock.now()
-        await Coupon.update(values).where(Coupon.id == coupon.id)
+        query = Coupon.update(values).where(Coupon.id == coupon.id)
+        if set(changes) & set(MONEY_TERMS):  # a redemption committed since the read wins (PostgreSQL)
+            query = query.where(Coupon.times_redeemed == 0)
+        if "max_redemptions" in changes and changes["max_redemptions"] is not None:
+            query = query.where(Coupon.times_redeemed <= changes["max_redemptions"])
+        if not await query.returning(Coupon.id):
+            raise Conflict("the coupon was redeemed meanwhile: reload it and try again")
         return await get_coupon(org_id, coupon_id)
 
 

@@ -204,3 +204,24 @@ async def test_promotion_code_limits(org, keyring, frozen):
         await subscriptions.apply_discount(org.org.id, targets[3].id, promotion_code="LATER")
     assert inactive.value.reason == "inactive"
     assert await Order.count().where(Order.subscription == targets[3].id) == 0
+
+
+async def test_a_seat_change_is_previewed_and_charged_with_the_percent_off(org, keyring, frozen):
+    customer = await paying_customer(org, keyring)
+    price = await make_price(org.org.id, amount=0, seat_amount=1000)
+    subscription = await subscriptions.create_subscription(org.org.id, customer.id, price.id, seats=2)
+    coupon = await discounts.create_coupon(org.org.id, name="Team tenth", percent_off=10, duration="forever")
+    await subscriptions.apply_discount(org.org.id, subscription.id, coupon_id=coupon.id)
+    frozen.advance(timedelta(days=14))
+    preview = await subscriptions.preview_seat_change(org.org.id, subscription.id, 4)
+    [line] = preview.discount_lines
+    assert (line.description, line.amount) == ("Team tenth", -((preview.proration + 5) // 10))
+    assert preview.proration_total == preview.proration + line.amount
+    change = await subscriptions.change_seats(org.org.id, subscription.id, 4)
+    assert change.order is not None
+    assert change.order.total == preview.proration_total
+    [(_, lines)] = [(o, lines) for o, lines in await orders_of(subscription.id) if o.id == change.order.id]
+    assert [(kind, amount) for kind, _, _, amount in lines] == [
+        ("proration", preview.proration),
+        ("discount", line.amount),
+    ]

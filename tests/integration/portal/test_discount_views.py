@@ -2,6 +2,7 @@
 confirmation redeems it, and a code that cannot be used says why in the customer's language."""
 
 import html
+import re
 
 from server.db.tables import Order, OrderLine, Subscription
 from server.schemas.billing import current_discount
@@ -52,6 +53,11 @@ async def test_a_promotion_code_is_previewed_then_redeemed_with_the_plan_change(
     proration = lines[0]["amount"]
     assert lines[0]["kind"] == "proration"
     assert lines[1]["amount"] == -((proration + 1) // 2)  # half of it, rounded half up
+
+    shown = await client.get("/embed/views/subscriptions", headers=bearer(session))
+    assert re.search(
+        r"<dd data-discount>Half off: 50% off your next 3 invoices\.</dd>", html.unescape(shown.text)
+    )
 
     again = await client.get(
         "/embed/views/subscriptions", params={**flow, "promotion_code": "HALF"}, headers=bearer(session)
