@@ -4,9 +4,11 @@ confirmation redeems it, and a code that cannot be used says why in the customer
 import html
 import re
 
+from server import clock
+from server.clock import FrozenClock, use_clock
 from server.db.tables import Order, OrderLine, Subscription
 from server.schemas.billing import current_discount
-from server.services import discounts
+from server.services import discounts, subscriptions
 from tests.integration.portal.test_subscriptions_view import _plans, _subscribed, bearer
 
 
@@ -87,3 +89,20 @@ async def test_a_wrong_code_is_explained_in_the_customers_language(
     assert "Diesen Code kennen wir nicht." in html.unescape(refused.text)
     row = await Subscription.objects().where(Subscription.id == sub.id).first()
     assert str(row.price) == plans["Starter"]
+
+
+async def test_a_seat_change_preview_shows_the_running_discount(client, open_session, org, customer, keyring):
+    plans = await _plans(org)
+    sub = await _subscribed(org, customer, keyring, plans["Team"], seats=2)
+    coupon = await discounts.create_coupon(org.org.id, name="Crew", percent_off=20, duration="forever")
+    await subscriptions.apply_discount(org.org.id, sub.id, coupon_id=coupon.id)
+    session = await open_session()
+    with use_clock(FrozenClock(clock.now())):  # the page and the check price the same moment
+        page = await client.get(
+            "/embed/views/subscriptions",
+            params={"action": "change_seats", "subscription_id": str(sub.id), "seats": "4"},
+            headers=bearer(session),
+        )
+        preview = await subscriptions.preview_seat_change(org.org.id, sub.id, 4)
+    [line] = preview.discount_lines
+    assert f"Crew: Discount today: -${-line.amount / 100:.2f}." in html.unescape(page.text)
