@@ -1,4 +1,4 @@
-"""Usage under the customer's control, in a real Chromium on the hosted portal: the customer sets an alert
+"""Usage under the customer's control, in a real Chromium on the hosted and the embedded portal: the customer sets an alert
 and a spend cap in the usage view; the merchant's backend then sends usage through the API; the person sees
 both reached, gets both emails, and the merchant gets verified ``usage.threshold_reached`` and
 ``usage.cap_reached`` webhooks and the customer listed as capped."""
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from tests.browser.journey import Merchant, Portal
+from tests.browser.journey import MODES, Merchant, Portal
 from tests.browser.support import emails_to, merchant_api, webhook_events
 
 
@@ -27,9 +27,15 @@ async def merchant(stack: Any) -> AsyncIterator[Merchant]:
             await http.patch("/v1/portal-settings", json={"features": {"spend_caps": False}})
 
 
-async def test_an_alert_and_a_spend_cap_set_in_the_usage_view_fire_after_ingestion(page, stack, merchant):
+@pytest.fixture(params=MODES)
+def mode(request: pytest.FixtureRequest) -> str:
+    value: str = request.param
+    return value
+
+
+async def test_an_alert_and_a_spend_cap_set_in_the_usage_view_fire_after_ingestion(page, mode, stack, merchant):
     customer = await merchant.customer("usage-caps", plans=("API",))
-    portal = await Portal.open(page, "hosted", stack, customer.email, "Usage")
+    portal = await Portal.open(page, mode, stack, customer.email, "Usage")
 
     requests = portal.card("API requests")
     await requests.get_by_text("Add an alert").click()
@@ -62,8 +68,9 @@ async def test_an_alert_and_a_spend_cap_set_in_the_usage_view_fire_after_ingesti
     await expect(cap).to_contain_text("Your spend cap is reached")
     await expect(portal.card("API requests")).to_contain_text("Reached on")
 
-    mails = await emails_to(stack, customer.email, count=3)  # the sign-in link, the alert, the cap
-    subjects = sorted(str(m["Subject"]) for m in mails[1:])
+    signed_in = 1 if mode == "hosted" else 0  # the hosted portal's emailed sign-in link
+    mails = await emails_to(stack, customer.email, count=signed_in + 2)  # and the alert, the cap
+    subjects = sorted(str(m["Subject"]) for m in mails[signed_in:])
     assert subjects == ["Spend cap reached: API", "Usage alert: API requests"]
 
     def mine(data: dict[str, Any]) -> bool:
