@@ -1,8 +1,10 @@
 """``make bench``: the real server (``selfserve serve --no-worker``, one uvicorn worker) on the seeded demo
 data, on SQLite and then on PostgreSQL, driven by wrk at 32 connections over loopback; then the same views
-on the scale dataset. Prints one table, every figure next to its target.
+on the scale dataset, and its CSV exports checked against the database (``tests.bench.exports``). Prints
+one table, every figure next to its target.
 
     python -m tests.bench.run [--databases sqlite,postgres] [--seconds 5] [--no-scale] [--mounts 15]
+                              [--only-exports]
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from server.demo.seed import DEMO_ORIGINS, seed_demo
 from server.paths import STATIC_DIR
 from server.security.keyring import Keyring
 from server.services.orgs import create_api_key, normalize_origins
-from tests.bench import load, mount
+from tests.bench import exports, load, mount
 from tests.bench.scale import ScaleSize, add_scale_dataset
 
 SECRET_KEY = "bench-secret-key-" + "k" * 32
@@ -177,8 +179,9 @@ def add_scale(url: str, org_id: str) -> ScaleSize:
 
 
 @contextmanager
-def server(url: str, workdir: Path) -> Iterator[str]:
-    """``selfserve serve --no-worker`` (one uvicorn worker) on a free port, until the block ends."""
+def server(url: str, workdir: Path) -> Iterator[tuple[str, int]]:
+    """``selfserve serve --no-worker`` (one uvicorn worker, in the process itself) on a free port, until the
+    block ends: its base URL and process id."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SELFSERVE_")}
@@ -208,7 +211,7 @@ def server(url: str, workdir: Path) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise RuntimeError("the server did not start in time")
             time.sleep(0.1)
-        yield base
+        yield base, process.pid
     finally:
         process.terminate()
         try:
@@ -353,6 +356,32 @@ class Bench:
             )
         )
 
+    def csv_exports(self, db: str, url: str, base: str, pid: int, setup: Setup) -> None:
+        """The usage and orders CSV of the scale dataset's busiest customers, checked against the database."""
+
+        async def expected() -> tuple[list[exports.Expected], exports.Expected]:
+            return await exports.expected_usage(setup.org_id), await exports.expected_orders(setup.org_id)
+
+        usage, orders = _with_engine(url, expected)  # type: ignore[misc]
+        fig = exports.run(base, pid, setup.api_keys[0], usage, orders)
+        measure = f"CSV exports ({fig.exports} customers: usage x{len(usage)}, orders x1), rows/s"
+        checked = "every export's row count and sums = database"
+        met = "yes" if not fig.mismatches else "no: " + "; ".join(fig.mismatches)
+        self.rows.append(Row(db, "scale", measure, f"{fig.rows / fig.seconds:,.0f}", target=checked, met=met))
+        self.rows.append(
+            Row(db, "scale", f"  rows exported, in {fig.seconds:.2f} s", f"{fig.rows:,}", target="", met="")
+        )
+        self.rows.append(
+            Row(
+                db,
+                "scale",
+                "  server peak RSS growth during the exports (KiB)",
+                f"{fig.peak_rss_growth_kib:,}",
+                target="streamed: one page in memory",
+                met="",
+            )
+        )
+
 
 def loader_row() -> Row:
     size = len(gzip.compress((STATIC_DIR / "loader.js").read_bytes(), compresslevel=9))
@@ -390,21 +419,24 @@ def run_database(args: argparse.Namespace, db: str, workdir: Path, has_chromium:
     with database(db, workdir) as url:
         print(f"bench: {db}: seeding", file=sys.stderr, flush=True)
         setup = prepare(url, [f"http://localhost:{host_port}"])
-        with server(url, workdir) as base:
-            print(f"bench: {db}: measuring the small dataset", file=sys.stderr, flush=True)
-            if has_chromium:
-                with mount.host_page(host_port, base) as page_url:
-                    bench.stage(db, "small", base, setup, page_url)
-            else:
-                bench.stage(db, "small", base, setup, None)
+        if args.views:
+            with server(url, workdir) as (base, _):
+                print(f"bench: {db}: measuring the small dataset", file=sys.stderr, flush=True)
+                if has_chromium:
+                    with mount.host_page(host_port, base) as page_url:
+                        bench.stage(db, "small", base, setup, page_url)
+                else:
+                    bench.stage(db, "small", base, setup, None)
         if args.scale:
             print(f"bench: {db}: adding the scale dataset", file=sys.stderr, flush=True)
             started = time.monotonic()
             size = add_scale(url, setup.org_id)
             print(f"bench: {db}: {size} in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
-            with server(url, workdir) as base:
+            with server(url, workdir) as (base, pid):
                 print(f"bench: {db}: measuring the scale dataset", file=sys.stderr, flush=True)
-                bench.stage(db, "scale", base, setup, None)
+                if args.views:
+                    bench.stage(db, "scale", base, setup, None)
+                bench.csv_exports(db, url, base, pid, setup)
     return bench.rows
 
 
@@ -414,8 +446,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per figure")
     parser.add_argument("--mounts", type=int, default=15, help="mount() -> ready samples")
     parser.add_argument("--no-scale", dest="scale", action="store_false", help="skip the scale dataset")
+    parser.add_argument(
+        "--only-exports",
+        dest="views",
+        action="store_false",
+        help="measure only the scale dataset's CSV exports (no wrk load, no mount)",
+    )
     args = parser.parse_args(argv)
-    if shutil.which("wrk") is None:
+    if args.views and shutil.which("wrk") is None:
         print("bench: wrk is not installed (apt-get install -y wrk)", file=sys.stderr)
         return 2
     has_chromium = Path(mount.CHROMIUM).exists()
