@@ -1,7 +1,7 @@
-"""Usage under the customer's control, in a real Chromium on the hosted and the embedded portal: the customer sets an alert
-and a spend cap in the usage view; the merchant's backend then sends usage through the API; the person sees
-both reached, gets both emails, and the merchant gets verified ``usage.threshold_reached`` and
-``usage.cap_reached`` webhooks and the customer listed as capped."""
+"""Usage under the customer's control, in a real Chromium on the hosted and the embedded portal: the
+customer sets an alert and a spend cap in the usage view; the merchant's backend then sends usage through
+the API; the person sees both reached, gets both emails, and the merchant gets verified
+``usage.threshold_reached`` and ``usage.cap_reached`` webhooks and the customer listed as capped."""
 
 from __future__ import annotations
 
@@ -33,7 +33,9 @@ def mode(request: pytest.FixtureRequest) -> str:
     return value
 
 
-async def test_an_alert_and_a_spend_cap_set_in_the_usage_view_fire_after_ingestion(page, mode, stack, merchant):
+async def test_an_alert_and_a_spend_cap_set_in_the_usage_view_fire_after_ingestion(
+    page, mode, stack, merchant
+):
     customer = await merchant.customer("usage-caps", plans=("API",))
     portal = await Portal.open(page, mode, stack, customer.email, "Usage")
 

@@ -33,10 +33,10 @@ SIGN_IN = {  # subject, a sentence of the body
 USAGE_ALERT = {  # subject (the meter's name is the merchant's), the link's words
     "en": ("Usage alert: Api.Call", "See your usage"),
     "de": ("Nutzungswarnung: Api.Call", "Nutzung ansehen"),
-    "fr": ("Alerte d’utilisation : Api.Call", "Voir votre utilisation"),
+    "fr": ("Alerte d\u2019utilisation : Api.Call", "Voir votre utilisation"),
     "es": ("Alerta de uso: Api.Call", "Ver tu uso"),
     "pt-BR": ("Alerta de uso: Api.Call", "Ver seu uso"),
-    "ja": ("利用量アラート：Api.Call", "利用量を見る"),
+    "ja": ("利用量アラート\uff1aApi.Call", "利用量を見る"),
     "ar": ("تنبيه الاستخدام: Api.Call", "عرض استخدامك"),
 }
 

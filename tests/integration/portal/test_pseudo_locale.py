@@ -6,6 +6,7 @@ what may stand outside."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import uuid
@@ -74,10 +75,8 @@ def _strings(value: Any) -> Iterator[str]:
     if isinstance(value, str):
         yield value
         if value[:1] in "[{":
-            try:
+            with contextlib.suppress(ValueError):
                 yield from _strings(json.loads(value))
-            except ValueError:
-                pass
     elif isinstance(value, dict):
         for item in value.values():
             yield from _strings(item)
@@ -88,8 +87,8 @@ def _strings(value: Any) -> Iterator[str]:
 
 async def _demo_data(org_id: uuid.UUID) -> list[str]:
     """Every string the demo stored for its merchant, longest first (so a longer one goes before its
-    parts); and what Babel names in each shipped locale: months, days, countries, currency symbols,
-day periods (AM), languages."""
+        parts); and what Babel names in each shipped locale: months, days, countries, currency symbols,
+    day periods (AM), languages."""
     found: set[str] = set()
     for table in vars(tables).values():
         if isinstance(table, type) and issubclass(table, Table) and table is not Table:
@@ -112,7 +111,7 @@ day periods (AM), languages."""
 
 def untranslated(html: str, data: list[str]) -> list[str]:
     """The words of ``html`` that no translated message and no stored data accounts for (``data`` in lower
-case: a template may capitalise a stored unit or card brand)."""
+    case: a template may capitalise a stored unit or card brand)."""
     shown = Shown()
     shown.feed(html)
     left = []
