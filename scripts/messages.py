@@ -23,6 +23,7 @@ SOURCES = (
     ("server/portal", [("**.py", "python")]),
     ("server/services", [("**.py", "python")]),
     ("server/auth", [("**.py", "python")]),
+    ("server/billing", [("**.py", "python")]),
 )
 CREATED = datetime(2026, 11, 1, tzinfo=UTC)
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2)}

@@ -26,7 +26,7 @@ from uuid import UUID
 
 import msgspec
 
-from server import clock
+from server import clock, i18n
 from server.billing.invoice_pdf import (
     DocumentContext,
     render_credit_note,
@@ -864,14 +864,16 @@ async def _document_context(order: Order) -> DocumentContext:
         if order.payment_method
         else None
     )
+    settings = load_portal_settings(org)
     return DocumentContext(
         org=org,
-        logo_url=load_portal_settings(org).branding.logo_url,
+        logo_url=settings.branding.logo_url,
         order=order,
         lines=list(await OrderLine.objects().where(OrderLine.order == order.id).order_by(OrderLine.position)),
         refunds=list(await Refund.objects().where(Refund.order == order.id).order_by(Refund.created_at)),
         billing=snapshot,
         payment_method=method,
+        language=i18n.negotiate(snapshot.get("locale"), settings.default_locale),
     )
 
 

@@ -323,7 +323,7 @@ async def test_invoice_pdf_carries_tax_numbers_rates_and_the_reverse_charge_note
     for expected in (
         "Tax number: DE136695976",
         "Subtotal (net)",
-        "VAT 19 % on €10.00",
+        "VAT 19% on €10.00",  # English writes a percentage without a space
         "€1.90",
         "€11.90",
         "Date of issue",
@@ -338,7 +338,7 @@ async def test_invoice_pdf_carries_tax_numbers_rates_and_the_reverse_charge_note
     for expected in (
         "Tax ID: FR40303265045",
         "Tax number: DE136695976",
-        "Reverse charge 0 % on €10.00",
+        "Reverse charge 0% on €10.00",
         "Article 196",
     ):
         assert expected in text, (expected, text)
@@ -374,7 +374,7 @@ async def test_partial_refund_issues_a_numbered_credit_note(client, api_headers,
         "INV-CN-000001",
         f"For invoice: {order['invoice_number']}",
         "Tax number: DE136695976",
-        "VAT 19 % on -€5.00",
+        "VAT 19% on -€5.00",
         "-€0.95",
         "-€5.95",
     ):
