@@ -1,7 +1,7 @@
 """Invoice, receipt and credit-note PDFs (fpdf2), deterministic: the same order always gives the same bytes.
 
 Nothing varies between renders: the creation date is the order's own moment, there are no random ids, and
-the fonts (DejaVu Sans, with Noto Sans JP for the Japanese glyphs DejaVu lacks, shipped beside this module)
+the fonts (DejaVu Sans; Noto Sans JP for Japanese documents; both shipped beside this module)
 are embedded the same way each time. Every document speaks the customer's language: its labels through the
 portal's catalogs, money and dates through Babel; text is shaped with HarfBuzz, so Arabic is joined and
 runs right to left. The invoice is rendered once, at its first download, and stored
@@ -121,14 +121,18 @@ class _Document(FPDF):
         self.set_producer("selfserve")
         self.add_font(FONT, "", str(FONT_DIR / "DejaVuSans.ttf"))
         self.add_font(FONT, "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
-        self.add_font(JAPANESE_FONT, "", str(FONT_DIR / "NotoSansJP-Regular.ttf"))
-        self.set_fallback_fonts([JAPANESE_FONT], exact_match=False)
+        self.family = FONT
+        if ctx.language.split("_")[0] == "ja":
+            # Noto Sans JP writes Latin and Japanese alike; its regular face stands in for bold too
+            self.family = JAPANESE_FONT
+            self.add_font(JAPANESE_FONT, "", str(FONT_DIR / "NotoSansJP-Regular.ttf"))
+            self.add_font(JAPANESE_FONT, "B", str(FONT_DIR / "NotoSansJP-Regular.ttf"))
         self.set_text_shaping(True)
         self.set_auto_page_break(auto=True, margin=18)
         self.add_page()
 
     def text_line(self, text: str, *, size: int = 10, bold: bool = False, align: str = "") -> None:
-        self.set_font(FONT, "B" if bold else "", size)
+        self.set_font(self.family, "B" if bold else "", size)
         self.multi_cell(0, size * 0.5, text, align=align or self.ctx.align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def header_block(self, title: str, facts: list[tuple[str, str]]) -> None:
@@ -167,9 +171,9 @@ class _Document(FPDF):
             columns.reverse()  # right to left: the seller stands on the right
         for column, (heading, rows) in enumerate(columns):
             self.set_xy(self.l_margin + column * half, top)
-            self.set_font(FONT, "B", 9)
+            self.set_font(self.family, "B", 9)
             self.cell(half - 4, 5, heading, align=self.ctx.align, new_x=XPos.LEFT, new_y=YPos.NEXT)
-            self.set_font(FONT, "", 10)
+            self.set_font(self.family, "", 10)
             for row in rows:
                 if str(row).strip():
                     self.multi_cell(
@@ -179,7 +183,7 @@ class _Document(FPDF):
 
     def line_items(self) -> None:
         ctx = self.ctx
-        self.set_font(FONT, "", 9)
+        self.set_font(self.family, "", 9)
         with self.table(
             col_widths=(100, 18, 36, 36),
             text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT"),
@@ -199,7 +203,7 @@ class _Document(FPDF):
         """Label and amount per row; right to left the amounts stand at the left edge, labels beside them."""
         wide = self.w - self.l_margin - self.r_margin - 40
         for label, value, bold in rows:
-            self.set_font(FONT, "B" if bold else "", 10)
+            self.set_font(self.family, "B" if bold else "", 10)
             if self.ctx.align == "R":
                 self.cell(40, 6, value, align="L")
                 self.cell(wide, 6, label, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
