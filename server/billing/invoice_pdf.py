@@ -77,7 +77,9 @@ class DocumentContext:
         return unicodedata.normalize("NFKC", format_money(int(amount), self.order.currency, self.language))
 
     def date(self, moment: datetime | None) -> str:
-        return "" if moment is None else str(format_date(moment.date(), format="medium", locale=self.language))
+        return (
+            "" if moment is None else str(format_date(moment.date(), format="medium", locale=self.language))
+        )
 
     def period(self, start: datetime, end: datetime) -> str:
         """A date range as one phrase of the language, so it reads in order right to left too."""
@@ -133,9 +135,11 @@ class _Document(FPDF):
 
     def text_line(self, text: str, *, size: int = 10, bold: bool = False, align: str = "") -> None:
         self.set_font(self.family, "B" if bold else "", size)
-        self.multi_cell(0, size * 0.5, text, align=align or self.ctx.align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.multi_cell(
+            0, size * 0.5, text, align=align or self.ctx.align, new_x=XPos.LMARGIN, new_y=YPos.NEXT
+        )
 
-    def header_block(self, title: str, facts: list[tuple[str, str]]) -> None:
+    def header_block(self, title: str, facts: list[str]) -> None:
         logo = _logo(self.ctx.logo_url)
         if logo is not None:
             # an image fpdf cannot read is left out: the invoice is still valid without it

@@ -19,7 +19,9 @@ async def _issued(merchant_id, customer_id, *amounts, currency):
 
 
 async def test_a_japanese_invoice_reads_back_in_japanese(merchant):  # noqa: F811
-    buyer = await make_customer(merchant, locale="ja", billing_name="山田 太郎", company_name="株式会社さくら商事")
+    buyer = await make_customer(
+        merchant, locale="ja", billing_name="山田 太郎", company_name="株式会社さくら商事"
+    )
     order, text = await _issued(merchant, buyer.id, 1500, 500, currency="JPY")
     for expected in (
         "請求書",
@@ -36,7 +38,8 @@ async def test_a_japanese_invoice_reads_back_in_japanese(merchant):  # noqa: F81
         "お支払い金額",
     ):
         assert expected in text, (expected, text)
-    assert "Invoice" not in text and "Bill to" not in text
+    assert "Invoice" not in text
+    assert "Bill to" not in text
 
 
 async def test_an_arabic_invoice_reads_back_in_arabic(merchant):  # noqa: F811
@@ -55,7 +58,8 @@ async def test_an_arabic_invoice_reads_back_in_arabic(merchant):  # noqa: F811
         "المبلغ المستحق",
     ):
         assert expected in text, (expected, text)
-    assert "Invoice" not in text and "Date of issue" not in text
+    assert "Invoice" not in text
+    assert "Date of issue" not in text
 
 
 async def test_a_german_invoice_and_receipt_write_german_numbers_and_dates(merchant, customer, keyring):  # noqa: F811
