@@ -14,7 +14,7 @@ from server.auth.magic_links import normalize_email, request_email_change
 from server.auth.sessions import PortalContext
 from server.countries import country_choices
 from server.db.enums import Actor, DataExportStatus, OAuthProviderKind
-from server.db.tables import Order
+from server.db.tables import Customer, Order
 from server.errors import Forbidden, Invalid, RateLimited
 from server.i18n import format_amount, ngettext
 from server.i18n import gettext as _
@@ -155,6 +155,23 @@ def _address(value: Any) -> dict[str, str]:
     return {name: str(raw.get(name) or "") for name in ADDRESS_FIELDS}
 
 
+BILLING_FIELDS = ("billing_name", "billing_email", "company_name", "tax_id", "tax_id_type")
+
+
+def _billing_form(customer: Customer, params: Params) -> dict[str, Any]:
+    """The billing form's values: what the customer typed when the form came back refused (it always sends
+    ``tax_id_type``), so nothing they chose or entered is lost; else what is saved."""
+    if "tax_id_type" in params:
+        return {
+            **{name: params.get(name, "").strip() for name in BILLING_FIELDS},
+            "address": {name: params.get(name, "").strip() for name in ADDRESS_FIELDS},
+        }
+    return {
+        **{name: str(getattr(customer, name) or "") for name in BILLING_FIELDS},
+        "address": _address(customer.billing_address),
+    }
+
+
 async def load(ctx: PortalContext, params: Params) -> AccountModel:
     customer = ctx.customer
     methods = await list_payment_methods(ctx.org.id, customer.id)
@@ -180,12 +197,7 @@ async def load(ctx: PortalContext, params: Params) -> AccountModel:
         external_id=customer.external_id,
         name=customer.name,
         email=customer.email,
-        billing_name=customer.billing_name,
-        billing_email=customer.billing_email,
-        company_name=customer.company_name,
-        tax_id=customer.tax_id,
-        tax_id_type=customer.tax_id_type,
-        address=_address(customer.billing_address),
+        **_billing_form(customer, params),
         countries=country_choices(i18n.current_locale()),
         read_only=ctx.scopes.read_only,
         email_change=_email_change_allowed(ctx),

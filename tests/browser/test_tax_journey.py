@@ -44,10 +44,14 @@ async def test_a_business_enters_its_vat_id_and_is_reverse_charged(page, mode, s
     await form.get_by_label("Tax ID", exact=True).fill("FR 4030 3265 046")  # a digit wrong
     await save.click()
     await expect(portal.ui.get_by_text("This tax ID is not valid for the type chosen")).to_be_visible()
+    # the refused form keeps what was chosen and typed
+    await expect(form.get_by_label("Tax ID type")).to_have_value("eu_vat")
+    await expect(form.get_by_label("Tax ID", exact=True)).to_have_value("FR 4030 3265 046")
+    await expect(form.get_by_label("Company", exact=True)).to_have_value("Exemple SA")
+    await expect(form.get_by_label("Country")).to_have_value("FR")
     refused = [p for p in portal.watch.problems if "update_billing" in p or "status of 422" in p]
     assert len(refused) == 2, portal.watch.problems  # the refused form: its 422 and the console's note of it
     portal.watch.problems[:] = [p for p in portal.watch.problems if p not in refused]
-    await form.get_by_label("Tax ID type").select_option(label="EU VAT number")
     await form.get_by_label("Tax ID", exact=True).fill(BUYER_VAT)
     await save.click()
     await portal.says("Billing information saved.")

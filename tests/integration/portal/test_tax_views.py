@@ -90,6 +90,11 @@ async def test_a_french_business_enters_its_vat_id_and_the_preview_becomes_rever
     )
     assert refused.status_code == 422, refused.text
     assert "Diese Steuernummer ist für den gewählten Typ nicht gültig" in html.unescape(refused.text)
+    # the refused form comes back as it was filled in: type chosen, number and company typed
+    assert '<option value="eu_vat" selected>' in refused.text
+    assert 'value="FR40303265046"' in refused.text
+    assert 'value="Exemple SA"' in refused.text
+    assert '<option value="FR" selected>' in refused.text
     saved = await client.post(
         "/embed/views/settings/update_billing", data={**form, "tax_id": "FR 40303265045"}, headers=headers
     )
