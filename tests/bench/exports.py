@@ -18,7 +18,7 @@ import httpx
 from server.db.enums import MeterAggregation
 from server.db.tables import Meter, Order, UsageRollup
 
-USAGE_CUSTOMERS = 5
+USAGE_CUSTOMERS = 50
 
 
 @dataclass(frozen=True)

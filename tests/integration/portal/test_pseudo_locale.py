@@ -23,6 +23,7 @@ from server import i18n
 from server.db import tables
 from server.db.tables import Customer, Subscription
 from server.demo.seed import seed_demo
+from server.paths import DOCUMENTS_PREFIX
 from server.tokens import mint_portal_token
 from widgets import VIEWS
 
@@ -173,8 +174,31 @@ async def test_every_view_and_the_cancel_flow_speak_only_through_translation(cli
         for slug, params in asked:
             response = await client.get(f"/embed/views/{slug}", params=params, headers=headers)
             assert response.status_code == 200, (slug, params, response.text[:300])
+            assert OPEN in response.text
             pages += 1
             for word in untranslated(response.text, data):
                 problems.setdefault(f"{slug} {params.get('step', params.get('action', ''))}", set()).add(word)
     assert pages > 2 * len(VIEWS)
     assert problems == {}, "\n".join(f"{where}: {sorted(words)}" for where, words in problems.items())
+
+
+async def test_the_pages_around_the_views_speak_only_through_translation(client, demo, pseudo):
+    """The hosted sign-in page, the iframe's shell, the page a refused origin sees, an expired link."""
+    data = await _demo_data(demo.org.id)
+    slug = demo.org.slug
+    shell = {"view": "overview", "org": slug}
+    pages = {
+        "sign-in": await client.get(f"/portal/{slug}"),
+        "shell": await client.get("/embed/", params={**shell, "origin": "http://127.0.0.1:8001"}),
+        "refused": await client.get("/embed/", params={**shell, "origin": "https://elsewhere.example"}),
+        "expired": await client.get(f"{DOCUMENTS_PREFIX}no-such-link"),
+    }
+    assert {name: page.status_code for name, page in pages.items()} == {
+        "sign-in": 200,
+        "shell": 200,
+        "refused": 403,
+        "expired": 410,
+    }
+    assert all(OPEN in page.text for page in pages.values())  # the pseudo-locale spoke on each
+    problems = {name: found for name, page in pages.items() if (found := untranslated(page.text, data))}
+    assert problems == {}
