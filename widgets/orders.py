@@ -1,4 +1,5 @@
-"""Orders: history with lines, status and refunds, invoice and receipt downloads, paying a failed order."""
+"""Orders: history with lines, status and refunds, invoice, receipt and credit-note downloads, paying a failed
+order."""
 
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ class CreditNoteRow(msgspec.Struct, frozen=True, kw_only=True):
     number: str
     total: int
     issued_at: datetime
+    pdf_url: str
 
 
 class OrderRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -152,7 +154,12 @@ async def load(ctx: PortalContext, params: Params) -> OrdersModel:
                     for line in lines
                 ],
                 credit_notes=[
-                    CreditNoteRow(number=note.number, total=int(note.total), issued_at=note.issued_at)
+                    CreditNoteRow(
+                        number=note.number,
+                        total=int(note.total),
+                        issued_at=note.issued_at,
+                        pdf_url=document_path("credit_note", note.id),
+                    )
                     for note in notes_of[str(order.id)]
                 ],
                 refunds=[

@@ -1,4 +1,4 @@
-"""Downloads (invoices, receipts, benefit files, data exports) through single-use links a minute long.
+"""Downloads (invoices, receipts, credit notes, benefit files, data exports) through single-use links a minute long.
 
 A view shows ``document_path(kind, ref)``, which is no credential (views are cached and shared between
 requests). Clicking it, the portal script asks ``POST /embed/documents/{kind}/{ref}`` with its session
@@ -29,11 +29,11 @@ from server.security.keyring import Keyring
 from server.services import exports
 from server.services.data_exports import export_archive
 from server.services.files import granted_file
-from server.services.orders import get_order, invoice_pdf, receipt_pdf
+from server.services.orders import credit_note_pdf_by_id, get_order, invoice_pdf, receipt_pdf
 
 LINK_LIFETIME = timedelta(seconds=60)
 SALT = "selfserve.document-link.v2"
-Kind = Literal["invoice", "receipt", "file", "export", "usage_csv", "orders_csv"]
+Kind = Literal["invoice", "receipt", "credit_note", "file", "export", "usage_csv", "orders_csv"]
 CSV_KINDS = {"usage_csv": exports.usage_csv, "orders_csv": exports.orders_csv}
 """CSV exports of the customer's own data (``ref`` is the customer id), streamed."""
 KINDS: tuple[str, ...] = get_args(Kind)
@@ -46,7 +46,7 @@ def _serializer(keyring: Keyring) -> URLSafeSerializer:
 
 
 def document_path(kind: Kind, ref: Any) -> str:
-    """Where a view points for the ``kind`` document ``ref`` (an order, file or data export id): the portal
+    """Where a view points for the ``kind`` document ``ref`` (an order, credit note, file or data export id): the portal
     script asks this path for a link (``document_link``)."""
     return f"{PREFIX}{kind}/{ref}"
 
@@ -106,6 +106,9 @@ async def download_document(request: Request[Any, Any, Any], token: FromPath[str
         elif kind == "export":
             content, name = await export_archive(org_id, customer_id, ref_id)
             media_type = "application/zip"
+        elif kind == "credit_note":
+            note, content = await credit_note_pdf_by_id(org_id, ref_id, customer_id=customer_id)
+            media_type, name = "application/pdf", f"credit-note-{note.number}.pdf"
         else:
             make = invoice_pdf if kind == "invoice" else receipt_pdf
             content, media_type = await make(org_id, ref_id, customer_id=customer_id), "application/pdf"

@@ -713,6 +713,17 @@ async def _issue_credit_note(order: Order, refund: Refund) -> CreditNote:
     return note
 
 
+async def credit_note_pdf_by_id(
+    org_id: UUID, credit_note_id: UUID, *, customer_id: UUID
+) -> tuple[CreditNote, bytes]:
+    """A credit note's PDF found by its own id (the portal's download links name only the note), for the
+    customer whose order it corrects."""
+    note = await CreditNote.objects().where(CreditNote.org == org_id, CreditNote.id == credit_note_id).first()
+    if note is None:
+        raise NotFound(f"no credit note {credit_note_id}")
+    return await credit_note_pdf(org_id, note.order, note.id, customer_id=customer_id)
+
+
 async def credit_notes_by_order(org_id: UUID, order_ids: list[Any]) -> dict[str, list[CreditNote]]:
     """Credit notes of many (already scoped) orders in one query, keyed by order id, oldest first."""
     notes: dict[str, list[CreditNote]] = {str(order_id): [] for order_id in order_ids}

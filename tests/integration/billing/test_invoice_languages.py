@@ -73,7 +73,7 @@ async def test_a_german_invoice_and_receipt_write_german_numbers_and_dates(merch
     for expected in (
         "Rechnung",
         f"Rechnungsnummer: {order.invoice_number}",
-        "Rechnungsdatum: 04.03.2026",
+        "Ausstellungsdatum: 04.03.2026",
         "Rechnungsempfänger",
         "USt-IdNr.: DE123456789",
         "1.234,56 €",

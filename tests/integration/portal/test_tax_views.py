@@ -2,9 +2,11 @@
 same per-rate lines and totals as the API's order."""
 
 import html
+import io
 import uuid
 
 import pytest
+from pypdf import PdfReader
 
 from server.db.enums import Interval, PriceKind
 from server.schemas.catalog import PriceCreate, ProductCreate
@@ -14,6 +16,7 @@ from server.services.catalog import create_product, product_views
 from server.services.customers import create_customer
 from server.services.payments import add_payment_method
 from server.services.subscriptions import create_subscription
+from tests.integration.portal.conftest import fetch_document
 
 
 def bearer(session):
@@ -115,3 +118,40 @@ async def test_a_refund_shows_its_credit_note_in_the_orders_view(client, mint, o
     orders_view = await _view(client, mint, german_customer, "orders")
     assert "Gutschrift INV-CN-000001 vom" in orders_view
     assert ": 5,95 €" in orders_view
+    # its PDF, through the same single-use link as the invoice's, in the customer's language
+    [note] = await orders.list_credit_notes(org.org.id, order.id)
+    path = f"/embed/documents/credit_note/{note.id}"
+    assert f'href="{path}" data-document download>Gutschrift herunterladen (PDF)' in orders_view
+    headers = await _session(client, mint, german_customer)
+    link, pdf = await fetch_document(client, path, headers)
+    assert pdf.status_code == 200, pdf.text
+    assert 'filename="credit-note-INV-CN-000001.pdf"' in pdf.headers["content-disposition"]
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    for expected in (
+        "Gutschrift",
+        "Gutschriftsnummer: INV-CN-000001",
+        f"Zur Rechnung: {order.invoice_number} vom",
+        "Erstattung (netto) -5,00 €",
+        "MwSt. 19\xa0% auf -5,00 € -0,95 €",  # Babel keeps the percent sign on its number
+        "Gutgeschrieben insgesamt -5,95 €",
+    ):
+        assert expected in text, (expected, text)
+    assert (await client.get(link)).status_code == 410  # burned on first use
+
+
+async def test_a_credit_note_link_is_only_for_the_customer_it_was_issued_to(
+    client, mint, org, keyring, german_customer
+):
+    from server.services import orders
+
+    order = (await orders.list_orders(org.org.id, customer_id=german_customer.id)).items[0]
+    await orders.refund_order(org.org.id, order.id, 100, "payment_method")
+    [note] = await orders.list_credit_notes(org.org.id, order.id)
+    someone_else = await create_customer(
+        org.org.id, CustomerCreate(email=f"other-{uuid.uuid4().hex[:6]}@example.com")
+    )
+    _, refused = await fetch_document(
+        client, f"/embed/documents/credit_note/{note.id}", await _session(client, mint, someone_else)
+    )
+    assert refused.status_code == 404
+    assert not refused.content.startswith(b"%PDF")
