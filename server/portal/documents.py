@@ -1,4 +1,5 @@
-"""Downloads (invoices, receipts, credit notes, benefit files, data exports) through single-use links a minute long.
+"""Downloads (invoices, receipts, credit notes, benefit files, data exports) through single-use links a
+minute long.
 
 A view shows ``document_path(kind, ref)``, which is no credential (views are cached and shared between
 requests). Clicking it, the portal script asks ``POST /embed/documents/{kind}/{ref}`` with its session
@@ -46,8 +47,8 @@ def _serializer(keyring: Keyring) -> URLSafeSerializer:
 
 
 def document_path(kind: Kind, ref: Any) -> str:
-    """Where a view points for the ``kind`` document ``ref`` (an order, credit note, file or data export id): the portal
-    script asks this path for a link (``document_link``)."""
+    """Where a view points for the ``kind`` document ``ref`` (an order, credit note, file or data export id):
+    the portal script asks this path for a link (``document_link``)."""
     return f"{PREFIX}{kind}/{ref}"
 
 
