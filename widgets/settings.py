@@ -35,7 +35,7 @@ from server.services.payments import (
     set_default_payment_method,
 )
 from server.services.portal_analytics import ActivityEntry, list_activity
-from server.services.tax_ids import validate_tax_id
+from server.services.tax_ids import ViesVerdict, online_verdict, validate_tax_id
 from widgets import ActionResult, Params, View, require_writable
 
 ADDRESS_FIELDS = ("line1", "line2", "city", "postal_code", "state", "country")
@@ -238,6 +238,12 @@ async def update_billing(ctx: PortalContext, form: Params) -> ActionResult:
             raise Invalid(
                 _("This tax ID is not valid for the type chosen: check it, or choose Other.")
             ) from exc
+    enabled = load_portal_settings(ctx.org).features.vies_check
+    verdict = await online_verdict(enabled, fields["tax_id_type"], fields["tax_id"])
+    if verdict is ViesVerdict.NOT_REGISTERED:
+        raise Invalid(
+            _("VIES, the EU's register of VAT numbers, does not list this number: check it, or choose Other.")
+        )
     billing_email = form.get("billing_email", "").strip()
     address = {name: form.get(name, "").strip() for name in ADDRESS_FIELDS}
     address["country"] = address["country"].upper()
@@ -254,7 +260,12 @@ async def update_billing(ctx: PortalContext, form: Params) -> ActionResult:
         raise Invalid(_("Please check the highlighted details: %(problem)s", problem=str(exc))) from exc
     customer = await update_customer(ctx.org.id, ctx.customer.id, changes)
     return ActionResult(
-        message=_("Billing information saved."),
+        message=_(
+            "Billing information saved. VIES, the EU's register of VAT numbers, could not be reached: "
+            "your VAT number was checked for its format only."
+        )
+        if verdict is ViesVerdict.UNAVAILABLE
+        else _("Billing information saved."),
         events=[{"type": "customer.updated", "data": {"id": str(customer.id)}}],
     )
 

@@ -1,13 +1,18 @@
 """Customer tax ids: each type's format and check digits verified offline with python-stdnum.
 
 An EU VAT id is only *well formed* after this check; whether it is registered is what the EU's VIES
-service answers, which selfserve does not ask (a merchant who must confirm it does so in VIES itself).
+service answers. A merchant may have the portal ask VIES too (``features.vies_check``, off by default):
+VIES's "not registered" refuses the id; VIES down, slow or answering nonsense leaves the format check's
+verdict, and the customer is told so — an outage of VIES never stops anyone saving their details.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from types import ModuleType
 
+import httpx
+import msgspec
 from stdnum import exceptions
 from stdnum.au import abn
 from stdnum.ca import bn
@@ -30,6 +35,42 @@ TAX_ID_TYPES: dict[str, tuple[str, ModuleType]] = {
 }
 """Type → (label, stdnum module). The value is stored compact (no spaces or dots)."""
 GREECE_PREFIX = "EL"
+VIES_URL = "https://ec.europa.eu/taxation_customs/vies/rest-api/check-vat-number"
+"""The EU's VIES REST API (``POST`` ``{"countryCode", "vatNumber"}`` → ``{"valid": …}``)."""
+VIES_TIMEOUT = 5.0
+
+
+class ViesVerdict(StrEnum):
+    REGISTERED = "registered"
+    NOT_REGISTERED = "not_registered"
+    UNAVAILABLE = "unavailable"
+    """VIES did not answer (down, slow, a member state's register offline): only the format is known."""
+
+
+class _ViesAnswer(msgspec.Struct):
+    valid: bool
+
+
+async def online_verdict(enabled: bool, kind: str, value: str) -> ViesVerdict | None:
+    """VIES's verdict on a customer's well-formed EU VAT id when the merchant has it asked (``enabled``);
+    None when VIES is not asked (off, another type of id, or no id)."""
+    if not enabled or kind != "eu_vat" or not value.strip():
+        return None
+    return await vies_verdict(validate_tax_id(kind, value))
+
+
+async def vies_verdict(value: str) -> ViesVerdict:
+    """Whether VIES lists a well-formed EU VAT id ``value`` as registered."""
+    compact = eu_vat.compact(value)  # Greece's ids start EL, as VIES names it
+    asked = {"countryCode": compact[:2], "vatNumber": compact[2:]}
+    try:
+        async with httpx.AsyncClient(timeout=VIES_TIMEOUT) as client:
+            response = await client.post(VIES_URL, json=asked)
+        response.raise_for_status()
+        answer = msgspec.json.decode(response.content, type=_ViesAnswer)
+    except (httpx.HTTPError, msgspec.DecodeError, msgspec.ValidationError):
+        return ViesVerdict.UNAVAILABLE
+    return ViesVerdict.REGISTERED if answer.valid else ViesVerdict.NOT_REGISTERED
 
 
 def validate_tax_id(kind: str, value: str) -> str:

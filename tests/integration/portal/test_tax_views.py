@@ -9,9 +9,11 @@ import pytest
 from pypdf import PdfReader
 
 from server.db.enums import Interval, PriceKind
+from server.db.tables import Customer, Organization
 from server.schemas.catalog import PriceCreate, ProductCreate
 from server.schemas.customers import Address, CustomerCreate
-from server.services import tax
+from server.schemas.portal_settings import dump_portal_settings, load_portal_settings
+from server.services import tax, tax_ids
 from server.services.catalog import create_product, product_views
 from server.services.customers import create_customer
 from server.services.payments import add_payment_method
@@ -155,3 +157,127 @@ async def test_a_credit_note_link_is_only_for_the_customer_it_was_issued_to(
     )
     assert refused.status_code == 404
     assert not refused.content.startswith(b"%PDF")
+
+
+async def _ask_vies(org):
+    settings = load_portal_settings(await Organization.objects().where(Organization.id == org.org.id).first())
+    settings.features.vies_check = True
+    branding, portal = dump_portal_settings(settings)
+    await Organization.update({Organization.branding: branding, Organization.portal_settings: portal}).where(
+        Organization.id == org.org.id
+    )
+
+
+def _vies(httpserver, monkeypatch, answer, status=200):
+    """A stand-in for the EU's VIES REST API on a local port, answering as VIES does."""
+    monkeypatch.setattr(tax_ids, "VIES_URL", httpserver.url_for("/check-vat-number"))
+    httpserver.expect_request(
+        "/check-vat-number", method="POST", json={"countryCode": "FR", "vatNumber": "40303265045"}
+    ).respond_with_json(answer, status=status)
+
+
+VIES_ANSWER = {
+    "countryCode": "FR",
+    "vatNumber": "40303265045",
+    "requestDate": "2026-12-05T09:00:00.000Z",
+    "requestIdentifier": "",
+    "name": "EXEMPLE SA",
+    "address": "1 RUE DE LA PAIX 75002 PARIS",
+}
+FRENCH_BUSINESS = {
+    "tax_id_type": "eu_vat",
+    "tax_id": "FR 40303265045",
+    "country": "FR",
+    "company_name": "Exemple SA",
+}
+
+
+async def test_vies_is_not_asked_unless_the_merchant_turns_it_on(
+    client, mint, german_customer, httpserver, monkeypatch
+):
+    _vies(httpserver, monkeypatch, {**VIES_ANSWER, "valid": False})
+    saved = await client.post(
+        "/embed/views/settings/update_billing",
+        data=FRENCH_BUSINESS,
+        headers=await _session(client, mint, german_customer),
+    )
+    assert saved.status_code == 200, saved.text
+    assert "Rechnungsdaten gespeichert." in html.unescape(saved.text)
+    assert httpserver.log == []
+
+
+async def test_vies_confirms_a_registered_vat_number(
+    client, mint, org, german_customer, httpserver, monkeypatch
+):
+    await _ask_vies(org)
+    _vies(httpserver, monkeypatch, {**VIES_ANSWER, "valid": True})
+    saved = await client.post(
+        "/embed/views/settings/update_billing",
+        data=FRENCH_BUSINESS,
+        headers=await _session(client, mint, german_customer),
+    )
+    assert saved.status_code == 200, saved.text
+    text = html.unescape(saved.text)
+    assert "Rechnungsdaten gespeichert." in text
+    assert "nicht erreichbar" not in text
+    assert len(httpserver.log) == 1
+    preview = await _view(client, mint, german_customer, "subscriptions")
+    assert "Steuerschuldnerschaft des Leistungsempfängers 0 %" in preview
+
+
+async def test_vies_refuses_a_number_it_does_not_list(
+    client, mint, org, german_customer, httpserver, monkeypatch
+):
+    await _ask_vies(org)
+    _vies(httpserver, monkeypatch, {**VIES_ANSWER, "valid": False})
+    refused = await client.post(
+        "/embed/views/settings/update_billing",
+        data=FRENCH_BUSINESS,
+        headers=await _session(client, mint, german_customer),
+    )
+    assert refused.status_code == 422, refused.text
+    assert (
+        "VIES, das EU-Verzeichnis der Umsatzsteuer-Identifikationsnummern, kennt diese Nummer nicht"
+        in html.unescape(refused.text)
+    )
+    assert 'value="FR 40303265045"' in refused.text  # the form keeps what was typed
+    stored = await Customer.objects().where(Customer.id == german_customer.id).first()
+    assert stored.tax_id == ""
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        ({"actionSucceed": False, "errorWrappers": [{"error": "MS_UNAVAILABLE"}]}, 200),
+        ({"error": "SERVICE_UNAVAILABLE"}, 503),
+    ],
+)
+async def test_vies_down_keeps_the_format_check_and_says_so(
+    client, mint, org, german_customer, httpserver, monkeypatch, answer
+):
+    await _ask_vies(org)
+    _vies(httpserver, monkeypatch, answer[0], status=answer[1])
+    saved = await client.post(
+        "/embed/views/settings/update_billing",
+        data=FRENCH_BUSINESS,
+        headers=await _session(client, mint, german_customer),
+    )
+    assert saved.status_code == 200, saved.text
+    assert (
+        "Rechnungsdaten gespeichert. VIES, das EU-Verzeichnis der Umsatzsteuer-Identifikationsnummern, "
+        "war nicht erreichbar: Ihre USt-IdNr. wurde nur auf ihr Format geprüft."
+    ) in html.unescape(saved.text)
+    stored = await Customer.objects().where(Customer.id == german_customer.id).first()
+    assert (stored.tax_id, stored.tax_id_type) == ("FR40303265045", "eu_vat")
+
+
+async def test_vies_unreachable_never_blocks_the_customer(client, mint, org, german_customer, monkeypatch):
+    await _ask_vies(org)
+    monkeypatch.setattr(tax_ids, "VIES_URL", "http://127.0.0.1:9/check-vat-number")  # nothing listens there
+    saved = await client.post(
+        "/embed/views/settings/update_billing",
+        data=FRENCH_BUSINESS,
+        headers=await _session(client, mint, german_customer),
+    )
+    assert saved.status_code == 200, saved.text
+    assert "wurde nur auf ihr Format geprüft" in html.unescape(saved.text)
