@@ -1,6 +1,8 @@
-"""Tax with hand-computed figures, read back from the API, the previews and the webhooks: German B2C at 19 %
-exclusive and inclusive, a US state rate, a mixed invoice with an exempt line; preview == order."""
+"""Tax with hand-computed figures, read back from the API, the portal's views, the webhooks and the PDFs (pypdf):
+German B2C at 19 % exclusive and inclusive, a US state rate, a mixed invoice with an exempt line, reverse charge,
+a partial refund's credit note; preview == order."""
 
+import html
 from datetime import timedelta
 
 import msgspec
@@ -11,6 +13,7 @@ from server.db.engine import write_transaction
 from server.db.tables import WebhookEvent
 from server.services import orders, payments, subscriptions
 from server.services.orders import LineDraft
+from server.tokens import mint_portal_token
 from tests.integration.billing.test_subscriptions import GOOD_CARD, START
 
 VAT = {"name": "VAT", "rate": "19"}
@@ -100,6 +103,24 @@ def _figures(order):
     }
 
 
+async def _portal(client, org, customer, view):
+    """A portal view as the customer sees it (their session opened the way the loader opens it)."""
+    token = mint_portal_token(org_id=org.org.id, customer_id=customer["id"], secret=org.embed_secret)
+    opened = await client.post("/embed/session", json={"token": token, "origin": "https://app.example.com"})
+    assert opened.status_code == 201, opened.text
+    page = await client.get(
+        f"/embed/views/{view}", headers={"authorization": f"Bearer {opened.json()['session']}"}
+    )
+    assert page.status_code == 200, page.text
+    return html.unescape(page.text).replace("\xa0", " ")
+
+
+async def _invoice_text(client, headers, order):
+    invoice = await client.get(f"/v1/orders/{order['id']}/invoice", headers=headers)
+    assert invoice.status_code == 200
+    return _pdf_text(invoice.content).replace("\xa0", " ")
+
+
 async def test_tax_rates_api(client, api_headers):
     rate = await _post(
         client, api_headers, "/v1/tax-rates", {"country": "FR", "percentage": "20", "name": "TVA"}
@@ -162,6 +183,12 @@ async def test_inclusive_price_is_split_into_net_and_tax(client, api_headers, or
         "total": 999,
     }
     assert _figures(await _webhook_order(org.org.id, order["id"], "order.paid")) == _figures(order)
+    text = await _invoice_text(client, api_headers, order)
+    for expected in ("Subtotal (net) €8.39", "VAT 19% on €8.39 €1.60", "Total €9.99"):
+        assert expected in text, (expected, text)
+    preview = await _portal(client, org, customer, "subscriptions")  # the next invoice, the same split
+    for expected in ("€8.39", "VAT 19%", "€1.60", "€9.99"):
+        assert expected in preview, expected
 
 
 async def test_us_state_rate_applies_only_in_that_state(client, api_headers, org, keyring, german_seller):
@@ -175,6 +202,13 @@ async def test_us_state_rate_applies_only_in_that_state(client, api_headers, org
         "tax_lines": [{"name": "Sales tax", "rate": "8.875", "net": 1000, "tax": 89}],
         "total": 1089,
     }
+    assert _figures(await _webhook_order(org.org.id, order["id"])) == _figures(order)
+    text = await _invoice_text(client, api_headers, order)
+    for expected in ("Sales tax 8.875% on $10.00 $0.89", "Total $10.89"):
+        assert expected in text, (expected, text)
+    preview = await _portal(client, org, new_york, "subscriptions")
+    for expected in ("Sales tax 8.875%", "$0.89", "$10.89"):
+        assert expected in preview, expected
     oregon = await _customer(client, api_headers, keyring, org, {"country": "US", "state": "OR"}, name="Or")
     _, export = await _subscribe(client, api_headers, oregon, price)
     assert _figures(export) == {"subtotal": 1000, "tax_amount": 0, "tax_lines": [], "total": 1000}
@@ -208,6 +242,20 @@ async def test_mixed_invoice_with_an_exempt_line(client, api_headers, org, keyri
         "total": 2880,
     }
     assert [(line["net"], line["tax_amount"]) for line in order["lines"]] == [(2000, 380), (500, 0)]
+    assert _figures(await _webhook_order(org.org.id, order["id"])) == _figures(order)
+    text = await _invoice_text(client, api_headers, order)
+    for expected in (
+        "Course",
+        "Exam fee",
+        "Subtotal (net) €25.00",
+        "VAT 19% on €20.00 €3.80",
+        "Tax exempt 0% on €5.00 €0.00",
+        "Total €28.80",
+    ):
+        assert expected in text, (expected, text)
+    orders_view = await _portal(client, org, customer, "orders")  # the portal shows the order the same way
+    for expected in ("VAT 19%", "€3.80", "Tax exempt", "€28.80"):
+        assert expected in orders_view, expected
 
 
 async def test_previews_equal_the_orders_with_tax(org, keyring, client, api_headers, german_seller, frozen):
