@@ -1,6 +1,6 @@
-"""Tax with hand-computed figures, read back from the API, the portal's views, the webhooks and the PDFs (pypdf):
-German B2C at 19 % exclusive and inclusive, a US state rate, a mixed invoice with an exempt line, reverse charge,
-a partial refund's credit note; preview == order."""
+"""Tax with hand-computed figures, read back from the API, the portal's views, the webhooks and the PDFs
+(pypdf): German B2C at 19 % exclusive and inclusive, a US state rate, a mixed invoice with an exempt line,
+reverse charge, a partial refund's credit note; preview == order."""
 
 import html
 from datetime import timedelta
