@@ -4,7 +4,12 @@ Every state change already writes its webhook event through ``outbox.record_even
 one activity entry for the customer concerned, naming the actor: the customer (portal actions run inside
 ``acting_as(Actor.CUSTOMER, session_id)``), the merchant (the API, the default) or the system (background
 jobs). Entries keep ids and statuses only, never personal data. What staff do for a customer that
-changes no resource (``CONSOLE_EVENTS``) is noted by ``record_staff_action``."""
+changes no resource (``CONSOLE_EVENTS``) is noted by ``record_staff_action``.
+
+Writes to the merchant's own settings (``MERCHANT_EVENTS``: keys, webhook endpoints, portal settings,
+sign-in providers, the team) concern no customer: their services call ``record_merchant_activity``, which
+names who did it, a staff member in the console or an API key (``acting_by``, set as each request is
+authenticated)."""
 
 from __future__ import annotations
 
@@ -38,7 +43,33 @@ KEPT_FIELDS = (
 CONSOLE_EVENTS = ("console.portal_link_sent", "console.portal_viewed")
 """What a staff member did for a customer in the console without changing anything."""
 
+MERCHANT_EVENTS = (
+    "api_key.created",
+    "api_key.revoked",
+    "webhook_endpoint.created",
+    "webhook_endpoint.updated",
+    "webhook_endpoint.deleted",
+    "webhook_endpoint.secret_rotated",
+    "webhook_endpoint.test_sent",
+    "webhook_delivery.redelivered",
+    "portal_settings.updated",
+    "oauth_provider.set",
+    "oauth_provider.removed",
+    "staff.added",
+    "staff.removed",
+)
+"""Merchant-level writes, kept as activity entries without a customer."""
+
 _actor: ContextVar[tuple[Actor, UUID | None]] = ContextVar("selfserve_actor", default=(Actor.MERCHANT, None))
+
+
+_by: ContextVar[tuple[UUID | None, str]] = ContextVar("selfserve_by", default=(None, ""))
+
+
+def acting_by(*, staff_id: UUID | None = None, api_key: str = "") -> None:
+    """Name who sends the current request: a console staff member or an API key (its display prefix).
+    Set by the console's sign-in guard and the API's authentication for the rest of the request."""
+    _by.set((staff_id, api_key))
 
 
 @contextlib.contextmanager
@@ -97,5 +128,20 @@ async def record_staff_action(org_id: UUID, customer_id: UUID, name: str, staff_
         actor=Actor.MERCHANT,
         staff=staff_id,
         name=name,
+        created_at=clock.now(),
+    ).save()
+
+
+async def record_merchant_activity(org_id: UUID, name: str, **properties: str) -> None:
+    """One activity entry of the merchant's own (one of ``MERCHANT_EVENTS``), naming who acted."""
+    if name not in MERCHANT_EVENTS:
+        raise ValueError(f"unknown merchant event {name!r}")
+    staff_id, api_key = _by.get()
+    await PortalEvent(
+        org=org_id,
+        actor=Actor.MERCHANT,
+        staff=staff_id,
+        name=name,
+        properties={**properties, **({"api_key": api_key} if api_key else {})},
         created_at=clock.now(),
     ).save()

@@ -1,6 +1,6 @@
 """The merchant REST API (/v1): one module per resource; ``ROUTE_HANDLERS`` is what the app mounts."""
 
-from server.api.analytics import AnalyticsController, CustomerActivityController
+from server.api.analytics import AnalyticsController, CustomerActivityController, MerchantActivityController
 from server.api.api_keys import ApiKeyController
 from server.api.benefits import BenefitController, BenefitGrantController
 from server.api.coupons import CouponController
@@ -60,4 +60,5 @@ ROUTE_HANDLERS: list[type] = [
     WebhookDeliveryController,
     AnalyticsController,
     CustomerActivityController,
+    MerchantActivityController,
 ]

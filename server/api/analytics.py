@@ -76,3 +76,21 @@ class CustomerActivityController(Controller):
         return Page(
             items=await portal_analytics.list_activity(org.id, customer_id, limit=limit), next_cursor=None
         )
+
+
+class MerchantActivityController(Controller):
+    path = "/v1/activity"
+    tags = ["analytics"]
+    security = API_KEY_SECURITY
+
+    @get("/", operation_id="listMerchantActivity", responses=problems(422))
+    async def activity(
+        self,
+        org: NamedDependency[Organization],
+        limit: Annotated[int, QueryParameter(ge=1, le=100, description="Newest entries, 1 to 100.")] = 50,
+    ) -> Page[ActivityEntry]:
+        """Changes to your own settings, newest first: API keys, webhook endpoints and deliveries, portal
+        settings, sign-in providers and the console team. ``staff`` names the console staff member who
+        made the change; ``details.api_key`` the prefix of the API key that did."""
+        items = await portal_analytics.list_merchant_activity(org.id, limit=limit)
+        return Page(items=items, next_cursor=None)

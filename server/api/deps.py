@@ -10,6 +10,8 @@ from typing import Any
 from litestar import Request
 from litestar.connection import ASGIConnection
 
+from server.activity import acting_by
+from server.auth.api_keys import display_prefix
 from server.db.tables import Organization
 from server.errors import Unauthorized
 from server.security.keyring import Keyring
@@ -54,10 +56,12 @@ async def authenticate_request(connection: ASGIConnection[Any, Any, Any, Any]) -
     if cached is not None:
         return cached
     keyring: Keyring = connection.app.state.keyring
-    caller = await authenticate_api_key(keyring, await _rate_limited_key(connection))
+    key = await _rate_limited_key(connection)
+    caller = await authenticate_api_key(keyring, key)
     if caller is None:
         await count_failed_lookup(connection)
         raise Unauthorized(_REFUSED)
+    acting_by(api_key=display_prefix(key))
     state[_CALLER_STATE_KEY] = caller
     return caller
 

@@ -17,7 +17,7 @@ from server.auth.magic_links import normalize_email, request_login_link
 from server.auth.sessions import SessionScopes, open_hosted_session
 from server.console.auth import Staff
 from server.console.guards import requires_support, requires_viewer
-from server.console.pages import render_page, see_other
+from server.console.pages import done, render_page, see_other
 from server.db.enums import SeatStatus
 from server.db.tables import Product, Seat
 from server.portal.hosted import SESSION_COOKIE, session_cookie
@@ -62,7 +62,7 @@ class CustomersController(Controller):
         )
         await record_staff_action(staff.org.id, customer.id, "console.portal_link_sent", staff.member_id)
         message = f"A sign-in link to the portal is on its way to {customer.email}."
-        return await customer_page(request, staff, customer_id, message=message)
+        return done(request, f"/console/customers/{customer_id}", message)
 
     @post("/{customer_id:uuid}/view-portal", name="console-view-portal", guards=[requires_support])
     async def view_portal(

@@ -15,7 +15,7 @@ from litestar.params import FromPath, URLEncodedBody
 
 from server.console.auth import Staff
 from server.console.guards import requires_admin, requires_viewer
-from server.console.pages import api_input, render_page
+from server.console.pages import api_input, done, render_page
 from server.db.tables import WebhookEvent
 from server.errors import DomainError
 from server.schemas.webhooks import WebhookEndpointCreate, WebhookEndpointOut
@@ -24,6 +24,7 @@ from server.webhooks import endpoints
 from server.webhooks.outbox import EVENT_TYPES
 from server.webhooks.signing import message_body
 
+PAGE = "/console/developers"
 SHOWN = 50
 MAX_KEY_NAME = 100
 Form = URLEncodedBody[dict[str, str]]
@@ -49,10 +50,10 @@ class DevelopersController(Controller):
                 request, staff, status=422, error="A key's name is at most 100 characters."
             )
         row, plaintext = await create_api_key(request.app.state.keyring, staff.org, name=name)
-        return await developers_page(
+        return done(
             request,
-            staff,
-            message=f"API key {row.display_prefix}… created.",
+            PAGE,
+            f"API key {row.display_prefix}… created.",
             reveal=("Your new secret API key", plaintext),
         )
 
@@ -61,7 +62,7 @@ class DevelopersController(Controller):
         self, request: Request[Any, Any, Any], staff: NamedDependency[Staff], key_id: FromPath[UUID]
     ) -> Response[str]:
         row = await revoke_api_key(staff.org.id, key_id)
-        return await developers_page(request, staff, message=f"API key {row.display_prefix}… revoked.")
+        return done(request, PAGE, f"API key {row.display_prefix}… revoked.")
 
     @post("/webhooks", name="console-create-webhook", guards=[requires_admin])
     async def create_webhook(
@@ -82,22 +83,17 @@ class DevelopersController(Controller):
             )
         except DomainError as exc:
             return await developers_page(request, staff, status=exc.status, error=exc.detail, form=fields)
-        return await developers_page(
-            request,
-            staff,
-            message=f"Endpoint {endpoint.url} added.",
-            reveal=("Its signing secret", secret),
-        )
+        return done(request, PAGE, f"Endpoint {endpoint.url} added.", reveal=("Its signing secret", secret))
 
     @post("/webhooks/{endpoint_id:uuid}/rotate", name="console-rotate-webhook", guards=[requires_admin])
     async def rotate(
         self, request: Request[Any, Any, Any], staff: NamedDependency[Staff], endpoint_id: FromPath[UUID]
     ) -> Response[str]:
         endpoint, secret = await endpoints.rotate_secret(staff.org.id, request.app.state.keyring, endpoint_id)
-        return await developers_page(
+        return done(
             request,
-            staff,
-            message=f"New secret for {endpoint.url}; the previous one keeps signing beside it for 24 hours.",
+            PAGE,
+            f"New secret for {endpoint.url}; the previous one keeps signing beside it for 24 hours.",
             reveal=("The new signing secret", secret),
         )
 
@@ -107,7 +103,7 @@ class DevelopersController(Controller):
     ) -> Response[str]:
         delivery = await endpoints.send_test_event(staff.org.id, endpoint_id)
         message = f"A {endpoints.TEST_EVENT} event is on its way (delivery {delivery.id})."
-        return await developers_page(request, staff, message=message)
+        return done(request, PAGE, message)
 
     @post("/deliveries/{delivery_id:uuid}/redeliver", name="console-redeliver", guards=[requires_admin])
     async def redeliver(
@@ -117,7 +113,7 @@ class DevelopersController(Controller):
             delivery = await endpoints.redeliver(staff.org.id, delivery_id)
         except DomainError as exc:
             return await developers_page(request, staff, status=exc.status, error=exc.detail)
-        return await developers_page(request, staff, message=f"Delivery {delivery.id} is being sent again.")
+        return done(request, PAGE, f"Delivery {delivery.id} is being sent again.")
 
 
 def sent_body(event: WebhookEvent) -> str:

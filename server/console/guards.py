@@ -12,6 +12,7 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from server.activity import acting_by
 from server.auth.csrf import SAFE_METHODS, check_csrf, check_same_origin
 from server.console.auth import COOKIE, SignInNeeded, Staff, find_staff
 from server.console.staff import may
@@ -42,6 +43,7 @@ async def signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRoute
         form = await connection.form() if "form" in connection.content_type[0] else {}
         check_csrf(connection, staff.csrf_token, {k: str(v) for k, v in form.items()})
     connection.state["staff"] = staff
+    acting_by(staff_id=staff.member_id)
 
 
 def requires(role: StaffRole) -> Guard:

@@ -1,5 +1,9 @@
 """How console pages are answered: the portal's nonce CSP (never framed, may frame the portal's own pages for
-the preview), no caching, and friendly pages for whatever goes wrong (never problem+json, never a trace)."""
+the preview), no caching, and friendly pages for whatever goes wrong (never problem+json, never a trace).
+
+A form that worked answers ``done``: 303 to a page, with what to say there (and a secret to show once)
+sealed in a short-lived cookie that the next page shows and clears, so a reload never sends the form
+again and the message is shown once."""
 
 from __future__ import annotations
 
@@ -7,7 +11,9 @@ import logging
 from typing import Any
 
 import msgspec
+from cryptography.fernet import InvalidToken
 from litestar import Request, Response
+from litestar.datastructures import Cookie
 from litestar.exceptions import HTTPException
 
 from server.console.auth import SignInNeeded, cleared_cookie
@@ -27,6 +33,8 @@ NAV = (
     ("/console/team", "Team"),
 )
 """The console's sections, in the order the nav shows them."""
+FLASH = "ss_console_flash"
+FLASH_SECONDS = 120
 STATUS_TITLES = {
     400: "This request could not be read",
     403: "Not allowed",
@@ -66,6 +74,7 @@ def render_page(
     CSRF field and which controls to show."""
     nonce = new_nonce()
     staff = request.state.get("staff")
+    flash = _flash(request)
     page = {
         "nonce": nonce,
         "staff": staff,
@@ -73,17 +82,55 @@ def render_page(
         "nav": NAV,
         "can": lambda role: staff is not None and may(staff.role, StaffRole(role)),
     }
-    return render(
+    response = render(
         request,
         template,
-        {**page, **context},
+        {**page, **flash, **context},
         status=status,
         headers={**console_headers(nonce), **(headers or {})},
     )
+    if FLASH in request.cookies:
+        response.cookies.append(_flash_cookie(""))
+    return response
 
 
 def see_other(location: str) -> Response[str]:
     return Response("", status_code=303, headers={"location": location, "cache-control": "no-store"})
+
+
+def _flash_cookie(value: str) -> Cookie:
+    return Cookie(
+        key=FLASH,
+        value=value,
+        max_age=FLASH_SECONDS if value else 0,
+        path="/console",
+        secure=True,
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def done(
+    request: Request[Any, Any, Any], location: str, message: str, reveal: tuple[str, str] | None = None
+) -> Response[str]:
+    """303 to ``location``, which then says ``message`` once (and shows ``reveal``, a title and a secret,
+    once). The cookie is encrypted: a secret in it is as safe as in the page it is shown on."""
+    body = msgspec.json.encode({"message": message, "reveal": reveal}).decode()
+    response = see_other(location)
+    response.cookies.append(_flash_cookie(request.app.state.keyring.box.encrypt(body)))
+    return response
+
+
+def _flash(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """What ``done`` left for this page to say; nothing when the cookie is missing or not ours."""
+    sealed = request.cookies.get(FLASH)
+    if not sealed:
+        return {}
+    try:
+        found: dict[str, Any] = msgspec.json.decode(request.app.state.keyring.box.decrypt(sealed))
+    except (InvalidToken, msgspec.DecodeError):
+        return {}
+    return {key: value for key, value in found.items() if value}
 
 
 def error_page(request: Request[Any, Any, Any], status: int, detail: str) -> Response[str]:

@@ -1,11 +1,15 @@
 """Portal settings in the console: branding, welcome message and links, sections, cancellation options,
-allowed origins, with a live preview of the real portal and an embed snippet generator.
+allowed origins, sign-in methods, with a live preview of the real portal and an embed snippet generator.
 
 The form becomes a ``PortalSettingsPatch`` and goes through ``update_portal_settings``, exactly as
-``PATCH /v1/portal-settings`` does. The preview is the embedded portal itself (``/embed`` framed by this
-page, which is the portal's own origin) for one customer, opened read-only by a token that names the staff
-member, so it is not counted in analytics; while the merchant types, ``/console/portal/theme`` answers the
-brand's CSS variables from ``server.portal.theme`` (what the portal applies) and the page sets them on it.
+``PATCH /v1/portal-settings`` does; a sign-in provider goes through ``oauth_providers.put_provider`` and
+``delete_provider``, as ``PUT`` and ``DELETE /v1/oauth-providers/{provider}`` do
+(its secret never shown back).
+
+The preview is the embedded portal itself (``/embed`` framed by this page, which is the portal's own
+origin) for one customer, opened read-only by a token that names the staff member, so it is not counted in
+analytics; while the merchant types, ``/console/portal/theme`` answers the brand's CSS variables from
+``server.portal.theme`` (what the portal applies) and the page sets them on it.
 """
 
 from __future__ import annotations
@@ -17,18 +21,20 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import FormMultiDict
 from litestar.di import NamedDependency
-from litestar.params import FromQuery
+from litestar.params import FromPath, FromQuery
 
 from server import i18n
 from server.console.auth import Staff
 from server.console.guards import requires_admin, requires_viewer
-from server.console.pages import api_input, render_page
-from server.db.enums import CancellationReason, SubscriptionStatus
+from server.console.pages import api_input, done, render_page
+from server.db.enums import CancellationReason, OAuthProviderKind, SubscriptionStatus
 from server.db.tables import Customer, Subscription
-from server.errors import DomainError
+from server.errors import DomainError, NotFound
 from server.portal.theme import css_variables
+from server.schemas.oauth import OAuthProviderOut, OAuthProviderPut
 from server.schemas.portal_settings import Branding, Sections
 from server.schemas.portal_settings_api import PortalSettingsPatch, PortalSettingsResource
+from server.services import oauth_providers
 from server.services.customer_sessions import portal_link
 from server.services.portal_settings import check_branding, get_portal_settings, update_portal_settings
 from widgets import VIEWS
@@ -39,6 +45,12 @@ LINK_FIELDS = ("support_url", "terms_url", "privacy_url")
 THEMES = ("auto", "light", "dark")
 REFUNDS = ("payment_method", "wallet", "none")
 PREVIEW_TTL = 300
+PROVIDER_TITLES = {
+    OAuthProviderKind.OIDC: "OpenID Connect",
+    OAuthProviderKind.GITHUB: "GitHub",
+    OAuthProviderKind.GOOGLE: "Google",
+}
+PROVIDER_FIELDS = ("client_id", "client_secret", "issuer", "name")
 
 
 def form_fields(settings: PortalSettingsResource) -> dict[str, Any]:
@@ -122,13 +134,54 @@ class PortalSettingsController(Controller):
     async def save(self, request: Request[Any, Any, Any], staff: NamedDependency[Staff]) -> Response[str]:
         fields = submitted_fields(await request.form())
         try:
-            settings = await update_portal_settings(staff.org.id, settings_patch(fields))
+            await update_portal_settings(staff.org.id, settings_patch(fields))
         except DomainError as exc:
             current = await get_portal_settings(staff.org.id)
             return await portal_page(request, staff, current, fields, status=exc.status, error=exc.detail)
-        return await portal_page(
-            request, staff, settings, form_fields(settings), message="Portal settings saved."
-        )
+        return done(request, "/console/portal", "Portal settings saved.")
+
+    @post("/sign-in/{provider:str}", name="console-sign-in-set", guards=[requires_admin])
+    async def set_sign_in(
+        self, request: Request[Any, Any, Any], staff: NamedDependency[Staff], provider: FromPath[str]
+    ) -> Response[str]:
+        """Set up or change a sign-in provider; a blank secret keeps the stored one."""
+        kind = _provider_kind(provider)
+        form = await request.form()
+        typed = {name: str(form.get(name, "")).strip() for name in PROVIDER_FIELDS}
+        body: dict[str, Any] = {"client_id": typed["client_id"], "enabled": "enabled" in form}
+        body.update({name: typed[name] for name in ("client_secret",) if typed[name]})
+        if kind is OAuthProviderKind.OIDC:
+            body.update({name: typed[name] or None for name in ("issuer", "name")})
+        state = request.app.state
+        try:
+            await oauth_providers.put_provider(
+                staff.org.id,
+                kind,
+                api_input(body, OAuthProviderPut),
+                keyring=state.keyring,
+                allow_local=state.settings.allow_local_oauth,
+            )
+        except DomainError as exc:
+            settings = await get_portal_settings(staff.org.id)
+            typed.pop("client_secret")
+            return await portal_page(
+                request,
+                staff,
+                settings,
+                form_fields(settings),
+                status=exc.status,
+                error=exc.detail,
+                typed={kind: typed},
+            )
+        return done(request, "/console/portal", f"Customers can now sign in with {PROVIDER_TITLES[kind]}.")
+
+    @post("/sign-in/{provider:str}/remove", name="console-sign-in-remove", guards=[requires_admin])
+    async def remove_sign_in(
+        self, request: Request[Any, Any, Any], staff: NamedDependency[Staff], provider: FromPath[str]
+    ) -> Response[str]:
+        kind = _provider_kind(provider)
+        await oauth_providers.delete_provider(staff.org.id, kind)
+        return done(request, "/console/portal", f"{PROVIDER_TITLES[kind]} sign-in removed.")
 
     @get("/theme", name="console-portal-theme", guards=[requires_viewer])
     async def theme(self, request: Request[Any, Any, Any]) -> Response[Any]:
@@ -143,6 +196,29 @@ class PortalSettingsController(Controller):
             return Response({"detail": exc.detail}, status_code=422, headers={"cache-control": "no-store"})
         body = {"variables": css_variables(branding), "theme": branding.default_theme}
         return Response(body, headers={"cache-control": "no-store"})
+
+
+def _provider_kind(value: str) -> OAuthProviderKind:
+    try:
+        return OAuthProviderKind(value)
+    except ValueError as exc:
+        raise NotFound(f"no sign-in provider {value!r}") from exc
+
+
+async def sign_in_methods(request: Request[Any, Any, Any], staff: Staff) -> list[dict[str, Any]]:
+    """Each provider the portal can offer, with its settings (as the API returns them, so without the
+    secret) when it is set up, and the callback URL to register with it."""
+    public_url = request.app.state.settings.public_url
+    rows = {row.provider: row for row in await oauth_providers.list_providers(staff.org.id)}
+    methods = []
+    for kind, title in PROVIDER_TITLES.items():
+        callback = oauth_providers.callback_url(public_url, staff.org.slug, kind)
+        row = rows.get(kind.value)
+        out = None
+        if row is not None:
+            out = OAuthProviderOut.of(row, name=oauth_providers.display_name(row), callback_url=callback)
+        methods.append({"kind": kind.value, "title": title, "row": out, "callback_url": callback})
+    return methods
 
 
 async def _preview_customer(org_id: Any) -> Any:
@@ -217,5 +293,6 @@ async def portal_page(
         preview=preview,
         snippet=snippet,
         portal_origin=public.public_origin,
+        sign_in=await sign_in_methods(request, staff),
         **extra,
     )

@@ -17,6 +17,26 @@ from server.console.portal import PortalSettingsController
 from server.console.signin import login_page, open_console, request_link, second_factor
 from server.console.team import TeamController
 from server.services.merchant_overview import overview
+from server.services.portal_analytics import list_merchant_activity
+
+
+ACTIVITY_SHOWN = 20
+ACTIVITY_LABELS = {
+    "api_key.created": "created API key",
+    "api_key.revoked": "revoked API key",
+    "webhook_endpoint.created": "added webhook endpoint",
+    "webhook_endpoint.updated": "changed webhook endpoint",
+    "webhook_endpoint.deleted": "deleted webhook endpoint",
+    "webhook_endpoint.secret_rotated": "rotated the signing secret of webhook endpoint",
+    "webhook_endpoint.test_sent": "sent a test event to webhook endpoint",
+    "webhook_delivery.redelivered": "redelivered webhook delivery",
+    "portal_settings.updated": "saved the portal settings",
+    "oauth_provider.set": "set up sign-in with",
+    "oauth_provider.removed": "removed sign-in with",
+    "staff.added": "added a team member",
+    "staff.removed": "removed a team member",
+}
+"""How the home page's activity list words each merchant event (``MERCHANT_EVENTS``)."""
 
 
 def provide_staff(request: Request[Any, Any, Any]) -> Staff:
@@ -26,7 +46,13 @@ def provide_staff(request: Request[Any, Any, Any]) -> Staff:
 @get("/", name="console-home", guards=[requires_viewer])
 async def home(request: Request[Any, Any, Any], staff: NamedDependency[Staff]) -> Response[str]:
     await request.app.state.portal_events.flush()
-    return render_page(request, "console/home.html", overview=await overview(staff.org.id))
+    return render_page(
+        request,
+        "console/home.html",
+        overview=await overview(staff.org.id),
+        activity=await list_merchant_activity(staff.org.id, limit=ACTIVITY_SHOWN),
+        labels=ACTIVITY_LABELS,
+    )
 
 
 CONSOLE_ROUTE_HANDLERS: list[Any] = [

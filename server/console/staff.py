@@ -10,6 +10,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from server import clock
+from server.activity import record_merchant_activity
 from server.auth.magic_links import normalize_email
 from server.db.engine import write_transaction
 from server.db.enums import StaffRole
@@ -46,6 +47,7 @@ async def add_staff(org_id: UUID, email: str, role: StaffRole | str, *, name: st
             raise Conflict(f"{address} is on the team already")
         member = StaffMember(org=org_id, email=address, name=name, role=role, created_at=clock.now())
         await member.save()
+        await record_merchant_activity(org_id, "staff.added", id=str(member.id), role=str(role))
     return member
 
 
@@ -97,4 +99,5 @@ async def remove_staff(org_id: UUID, staff_id: UUID, *, by: UUID) -> StaffMember
         await StaffMember.update({StaffMember.removed_at: member.removed_at}).where(
             StaffMember.id == staff_id, StaffMember.removed_at.is_null()
         )
+        await record_merchant_activity(org_id, "staff.removed", id=str(staff_id))
     return member

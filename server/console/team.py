@@ -13,7 +13,7 @@ from litestar.params import FromPath, URLEncodedBody
 from server.console import totp
 from server.console.auth import COOKIE, Staff, cleared_cookie, end_session
 from server.console.guards import requires_owner, requires_viewer
-from server.console.pages import render_page, see_other
+from server.console.pages import done, render_page, see_other
 from server.console.staff import add_staff, list_staff, remove_staff
 from server.db.enums import StaffRole
 from server.errors import DomainError
@@ -45,7 +45,7 @@ class TeamController(Controller):
             )
         except DomainError as exc:
             return await _team_page(request, staff, status=exc.status, error=exc.detail, form=data)
-        return await _team_page(request, staff, message=f"{member.email} can now sign in as {member.role}.")
+        return done(request, "/console/team", f"{member.email} can now sign in as {member.role}.")
 
     @post("/team/{member_id:uuid}/remove", name="console-team-remove", guards=[requires_owner])
     async def remove(
@@ -55,7 +55,7 @@ class TeamController(Controller):
             member = await remove_staff(staff.org.id, member_id, by=staff.member_id)
         except DomainError as exc:
             return await _team_page(request, staff, status=exc.status, error=exc.detail)
-        return await _team_page(request, staff, message=f"{member.email} can no longer sign in.")
+        return done(request, "/console/team", f"{member.email} can no longer sign in.")
 
     @get("/account", name="console-account", guards=[requires_viewer])
     async def account(self, request: Request[Any, Any, Any]) -> Response[str]:
@@ -78,12 +78,7 @@ class TeamController(Controller):
             await totp.turn_on(keyring, staff.member_id, secret, data.get("code", ""))
         except DomainError as exc:
             return _setup_page(request, staff, secret, status=exc.status, error=exc.detail)
-        return render_page(
-            request,
-            "console/account.html",
-            enabled=True,
-            message="Sign-ins now ask for a code from your app.",
-        )
+        return done(request, "/console/account", "Sign-ins now ask for a code from your app.")
 
     @post("/account/totp/off", name="console-totp-off", guards=[requires_viewer])
     async def totp_off(
@@ -93,9 +88,7 @@ class TeamController(Controller):
             await totp.turn_off(request.app.state.keyring, staff.member, data.get("code", ""))
         except DomainError as exc:
             return render_page(request, "console/account.html", status=exc.status, error=exc.detail)
-        return render_page(
-            request, "console/account.html", enabled=False, message="Sign-ins no longer ask for a code."
-        )
+        return done(request, "/console/account", "Sign-ins no longer ask for a code.")
 
 
 def _setup_page(

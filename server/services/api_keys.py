@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from server import clock
+from server.activity import record_merchant_activity
 from server.auth.api_keys import is_well_formed
 from server.db.point_reads import read_one
 from server.db.tables import ApiKey, Organization
@@ -129,6 +130,7 @@ async def create_api_key(keyring: Keyring, org: Organization, name: str = "") ->
         .first()
     )
     assert row is not None
+    await record_merchant_activity(org.id, "api_key.created", id=str(row.id), prefix=row.display_prefix)
     return row, plaintext
 
 
@@ -142,4 +144,5 @@ async def revoke_api_key(org_id: UUID, key_id: UUID) -> ApiKey:
         await ApiKey.update({ApiKey.revoked_at: row.revoked_at}).where(
             ApiKey.id == key_id, ApiKey.revoked_at.is_null()
         )
+        await record_merchant_activity(org_id, "api_key.revoked", id=str(row.id), prefix=row.display_prefix)
     return row

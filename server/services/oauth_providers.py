@@ -9,6 +9,7 @@ from uuid import UUID
 import msgspec
 
 from server import clock
+from server.activity import record_merchant_activity
 from server.auth.oauth import GOOGLE_ISSUER, NAMES, Endpoints, ProviderClient, discover, github_endpoints
 from server.db.engine import write_transaction
 from server.db.enums import OAuthProviderKind
@@ -106,6 +107,7 @@ async def put_provider(
             row.enabled = data.enabled
             row.updated_at = now
             await row.save()
+            await record_merchant_activity(org_id, "oauth_provider.set", provider=kind.value)
     return row
 
 
@@ -114,6 +116,7 @@ async def delete_provider(org_id: UUID, kind: OAuthProviderKind) -> None:
     async with write_transaction():
         row = await get_provider(org_id, kind)
         await row.remove()
+        await record_merchant_activity(org_id, "oauth_provider.removed", provider=kind.value)
 
 
 async def provider_client(

@@ -16,7 +16,7 @@ import msgspec
 from piccolo.engine.postgres import PostgresEngine
 
 from server import clock
-from server.activity import CONSOLE_EVENTS
+from server.activity import CONSOLE_EVENTS, MERCHANT_EVENTS
 from server.db.enums import Actor
 from server.db.json_rows import insert_from_json, json_param, utc_stamp
 from server.db.tables import PortalEvent, Subscription
@@ -280,6 +280,16 @@ async def list_activity(
     """What happened to the customer's account, newest first, and who did it; ``console`` adds what staff
     did for the customer without changing it (the console shows those, the customer's portal does not)."""
     names = [*EVENT_TYPES, *(CONSOLE_EVENTS if console else ())]
+    return await _activity(PortalEvent.customer == customer_id, org_id=org_id, names=names, limit=limit)
+
+
+async def list_merchant_activity(org_id: UUID, *, limit: int = 50) -> list[ActivityEntry]:
+    """Who changed the merchant's own settings (keys, webhooks, portal, sign-in, team), newest first."""
+    customerless = PortalEvent.customer.is_null()
+    return await _activity(customerless, org_id=org_id, names=list(MERCHANT_EVENTS), limit=limit)
+
+
+async def _activity(whose: Any, *, org_id: UUID, names: list[str], limit: int) -> list[ActivityEntry]:
     rows = (
         await PortalEvent.select(
             PortalEvent.name,
@@ -288,11 +298,7 @@ async def list_activity(
             PortalEvent.created_at,
             PortalEvent.staff.email,
         )
-        .where(
-            PortalEvent.org == org_id,
-            PortalEvent.customer == customer_id,
-            PortalEvent.name.is_in(names),
-        )
+        .where(PortalEvent.org == org_id, whose, PortalEvent.name.is_in(names))
         .order_by(PortalEvent.created_at, ascending=False)
         .limit(limit)
     )

@@ -8,6 +8,7 @@ from uuid import UUID
 import msgspec
 
 from server import i18n
+from server.activity import record_merchant_activity
 from server.db.engine import write_transaction
 from server.db.tables import Organization, Product
 from server.errors import Invalid, NotFound
@@ -139,4 +140,5 @@ async def update_portal_settings(org_id: UUID, patch: msgspec.Struct) -> PortalS
                 Organization.allowed_origins: msgspec.json.encode(origins).decode(),
             }
         ).where(Organization.id == org_id)
+        await record_merchant_activity(org_id, "portal_settings.updated")
     return msgspec.structs.replace(updated, allowed_origins=origins)

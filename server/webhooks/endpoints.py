@@ -13,6 +13,7 @@ from uuid import UUID
 import msgspec
 
 from server import clock
+from server.activity import record_merchant_activity
 from server.db.engine import write_transaction
 from server.db.enums import DeliveryStatus
 from server.db.tables import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -64,6 +65,7 @@ async def create_endpoint(
     )
     async with write_transaction():
         await endpoint.save()
+        await record_merchant_activity(org_id, "webhook_endpoint.created", id=str(endpoint.id), url=url)
     return await get_endpoint(org_id, endpoint.id), secret
 
 
@@ -94,6 +96,7 @@ async def update_endpoint(
             await WebhookEndpoint.update(changes).where(
                 WebhookEndpoint.org == org_id, WebhookEndpoint.id == endpoint_id
             )
+            await record_merchant_activity(org_id, "webhook_endpoint.updated", id=str(endpoint_id))
     return await get_endpoint(org_id, endpoint_id)
 
 
@@ -102,6 +105,7 @@ async def delete_endpoint(org_id: UUID, endpoint_id: UUID) -> None:
     async with write_transaction():
         await get_endpoint(org_id, endpoint_id)
         await WebhookEndpoint.delete().where(WebhookEndpoint.org == org_id, WebhookEndpoint.id == endpoint_id)
+        await record_merchant_activity(org_id, "webhook_endpoint.deleted", id=str(endpoint_id))
 
 
 async def rotate_secret(org_id: UUID, keyring: Keyring, endpoint_id: UUID) -> tuple[WebhookEndpoint, str]:
@@ -116,6 +120,7 @@ async def rotate_secret(org_id: UUID, keyring: Keyring, endpoint_id: UUID) -> tu
                 WebhookEndpoint.previous_secret_expires_at: clock.now() + ROTATION_OVERLAP,
             }
         ).where(WebhookEndpoint.org == org_id, WebhookEndpoint.id == endpoint_id)
+        await record_merchant_activity(org_id, "webhook_endpoint.secret_rotated", id=str(endpoint_id))
     return await get_endpoint(org_id, endpoint_id), secret
 
 
@@ -191,6 +196,7 @@ async def send_test_event(org_id: UUID, endpoint_id: UUID) -> WebhookDelivery:
             org=org_id, event=event.id, endpoint=endpoint_id, next_attempt_at=now, created_at=now
         )
         await delivery.save()
+        await record_merchant_activity(org_id, "webhook_endpoint.test_sent", id=str(endpoint_id))
     return await get_delivery(org_id, delivery.id)
 
 
@@ -219,4 +225,5 @@ async def redeliver(org_id: UUID, delivery_id: UUID) -> WebhookDelivery:
         )
         if not reset:
             raise Conflict("this delivery is being sent right now; try again in a minute")
+        await record_merchant_activity(org_id, "webhook_delivery.redelivered", id=str(delivery_id))
     return await get_delivery(org_id, delivery_id)

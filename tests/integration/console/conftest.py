@@ -20,6 +20,7 @@ from server.db.enums import StaffRole
 from tests.integration.hosted.conftest import frozen, inbox, smtp_context, smtp_port  # noqa: F401 (fixtures)
 
 COOKIE = "ss_console"
+FLASH = "ss_console_flash"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 LINK = re.compile(r"/console/login\?org=([\w-]+)#token=(ml_[\w-]+)")
 
@@ -48,30 +49,43 @@ class Console:
     member_id: uuid.UUID
     cookie: str
     csrf: str = ""
+    sent: httpx.Response | None = None
 
     @property
     def headers(self) -> dict[str, str]:
         return {"cookie": f"{COOKIE}={self.cookie}"}
 
     async def get(self, path: str, **kwargs) -> httpx.Response:
-        response = await self.client.get(path, headers=self.headers, **kwargs)
+        response = await self.client.get(path, headers=kwargs.pop("headers", self.headers), **kwargs)
         found = CSRF.search(response.text)
         if found:
             self.csrf = found.group(1)
         return response
 
     async def post(self, path: str, data: dict[str, str] | None = None, *, csrf: bool = True, **kwargs):
-        """A form post as the page sends it (with its CSRF token unless ``csrf`` is False)."""
+        """A form post as the page sends it (with its CSRF token unless ``csrf`` is False). A form that
+        worked answers 303 with a flash cookie: that is followed as a browser does, so the answer is the
+        page it leads to (``sent`` keeps the 303 itself)."""
         if not self.csrf:
             await self.get("/console")
         form = {**(data or {}), **({"csrf_token": self.csrf} if csrf else {})}
-        return await self.client.post(path, data=form, headers={**self.headers, **kwargs.pop("headers", {})})
+        sent = await self.client.post(path, data=form, headers={**self.headers, **kwargs.pop("headers", {})})
+        self.sent = sent
+        if sent.status_code != 303 or FLASH not in sent.headers.get("set-cookie", ""):
+            return sent
+        flash = cookie_from(sent, FLASH)
+        return await self.get(
+            sent.headers["location"], headers={"cookie": f"{COOKIE}={self.cookie}; {FLASH}={flash}"}
+        )
 
 
 @pytest.fixture
 def app(settings, engine):
-    """The app as in development: webhook receivers on this machine allowed (the console tests use one)."""
-    return create_app(dataclasses.replace(settings, allow_local_webhooks=True), engine=engine)
+    """The app as in development: webhook receivers and OpenID providers on this machine allowed (the
+    console tests use them)."""
+    return create_app(
+        dataclasses.replace(settings, allow_local_webhooks=True, allow_local_oauth=True), engine=engine
+    )
 
 
 @pytest.fixture
