@@ -16,8 +16,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
+
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from server import clock
 from server.db.enums import Actor
@@ -63,13 +66,37 @@ MERCHANT_EVENTS = (
 _actor: ContextVar[tuple[Actor, UUID | None]] = ContextVar("selfserve_actor", default=(Actor.MERCHANT, None))
 
 
-_by: ContextVar[tuple[UUID | None, str]] = ContextVar("selfserve_by", default=(None, ""))
+@dataclass
+class _Acting:
+    staff_id: UUID | None = None
+    api_key: str = ""
+
+
+_by: ContextVar[_Acting | None] = ContextVar("selfserve_by", default=None)
+
+
+def acting_middleware(app: ASGIApp) -> ASGIApp:
+    """Each request starts with nobody named. A holder, not a value, because the API names its key in a
+    dependency, which Litestar may resolve in a task of its own (a copy of this context)."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        token = _by.set(_Acting())
+        try:
+            await app(scope, receive, send)
+        finally:
+            _by.reset(token)
+
+    return middleware
 
 
 def acting_by(*, staff_id: UUID | None = None, api_key: str = "") -> None:
     """Name who sends the current request: a console staff member or an API key (its display prefix).
     Set by the console's sign-in guard and the API's authentication for the rest of the request."""
-    _by.set((staff_id, api_key))
+    acting = _by.get()
+    if acting is None:
+        _by.set(_Acting(staff_id, api_key))
+    else:
+        acting.staff_id, acting.api_key = staff_id, api_key
 
 
 @contextlib.contextmanager
@@ -136,7 +163,8 @@ async def record_merchant_activity(org_id: UUID, name: str, **properties: str) -
     """One activity entry of the merchant's own (one of ``MERCHANT_EVENTS``), naming who acted."""
     if name not in MERCHANT_EVENTS:
         raise ValueError(f"unknown merchant event {name!r}")
-    staff_id, api_key = _by.get()
+    acting = _by.get() or _Acting()
+    staff_id, api_key = acting.staff_id, acting.api_key
     await PortalEvent(
         org=org_id,
         actor=Actor.MERCHANT,

@@ -17,6 +17,7 @@ from litestar.template import TemplateConfig
 from piccolo.engine.base import Engine
 
 import server
+from server.activity import acting_middleware
 from server.api import ROUTE_HANDLERS
 from server.api.allow import AllowHeaderMiddleware
 from server.api.deps import provide_keyring, provide_org
@@ -109,6 +110,7 @@ def create_app(
         ),
         before_send=[security_headers(settings.public_url), drop_head_body],
         middleware=[
+            acting_middleware,
             IdempotencyMiddleware(max_body_bytes=settings.max_body_bytes),
             StrictJsonBodyMiddleware(max_body_bytes=settings.max_body_bytes),
             AllowHeaderMiddleware(),

@@ -19,7 +19,6 @@ from server.console.team import TeamController
 from server.services.merchant_overview import overview
 from server.services.portal_analytics import list_merchant_activity
 
-
 ACTIVITY_SHOWN = 20
 ACTIVITY_LABELS = {
     "api_key.created": "created API key",
