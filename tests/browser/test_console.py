@@ -1,6 +1,7 @@
 """The merchant console in Chromium, as the demo's staff use it: signed in by the emailed link, changing the
 brand (preview, then the embedded portal), allowing an origin and embedding from it, API keys, redelivering a
-failed webhook, sending a customer a portal link, a viewer who cannot write, and axe-core on every page."""
+failed webhook, sending a customer a portal link, setting up a sign-in provider that the portal then offers,
+the activity those writes leave, a viewer who cannot write, and axe-core on every page."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from tests.browser.support import (
     emails_to,
     frame_of,
     link_in,
+    merchant_api,
     mount_script,
     open_portal,
     sign_in_console,
@@ -148,7 +150,21 @@ async def test_an_api_key_is_shown_once_works_and_is_revoked(console, stack):
         assert key not in await console.content()
         await console.get_by_role("button", name=f"Revoke {display_prefix(key)}").click()
         await console.get_by_text("revoked.").wait_for()
+        await console.reload()  # the form is not sent again and the message is not shown again
+        assert await console.get_by_text("revoked.").count() == 0
         assert (await api.get("/v1/organization")).status_code == 401
+    await console.goto(f"{stack.portal_url}/console")
+    activity = console.locator(".sc-activity")
+    created = activity.locator("li").filter(has_text=f"created API key {display_prefix(key)}")
+    revoked = activity.locator("li").filter(has_text=f"revoked API key {display_prefix(key)}")
+    assert DEMO_OWNER in await created.first.inner_text()
+    assert DEMO_OWNER in await revoked.first.inner_text()
+    async with merchant_api(stack) as api:
+        entries = (await api.get("/v1/activity")).json()["items"]
+    assert [(e["name"], e["staff"]) for e in entries[:2]] == [
+        ("api_key.revoked", DEMO_OWNER),
+        ("api_key.created", DEMO_OWNER),
+    ]
 
 
 async def test_a_failed_webhook_is_redelivered_from_the_log(console, stack, host):
@@ -204,6 +220,48 @@ async def test_support_finds_a_customer_and_sends_a_portal_link(console, stack):
     assert f"by {DEMO_OWNER}" in await console.locator(".sc-activity").inner_text()
 
 
+async def test_an_openid_provider_set_up_in_the_console_is_offered_on_the_portals_sign_in_page(
+    console, stack, browser, openid_provider
+):
+    await console.goto(f"{stack.portal_url}/console/portal")
+    assert await console.get_by_text("Email link").is_visible()
+    form = console.get_by_role("form", name="OpenID Connect")
+    await form.get_by_label("Issuer URL").fill(openid_provider.url)
+    await form.get_by_label("Display name (optional)").fill("Console SSO")
+    await form.get_by_label("Client ID").fill("console-portal")
+    await form.get_by_label("Client secret").fill("typed-secret-never-shown")
+    await form.get_by_role("button", name="Save OpenID Connect sign-in").click()
+    await console.get_by_text("Customers can now sign in with OpenID Connect.").wait_for()
+    assert "Continue with Console SSO" in await console.locator("[data-provider=oidc]").inner_text()
+    assert "typed-secret-never-shown" not in await console.content()
+    await console.reload()
+    assert await console.get_by_text("Customers can now sign in with OpenID Connect.").count() == 0
+    customer = await browser.new_context()
+    try:
+        page = await customer.new_page()
+        await page.goto(f"{stack.portal_url}/portal/{stack.slug}")
+        await (
+            page.get_by_role("link", name="Continue with Console SSO")
+            .or_(page.get_by_role("button", name="Continue with Console SSO"))
+            .wait_for()
+        )
+        async with merchant_api(stack) as api:
+            provider = (await api.get("/v1/oauth-providers/oidc")).json()
+            assert (provider["issuer"], provider["client_id"]) == (openid_provider.url, "console-portal")
+
+        await console.get_by_role("button", name="Remove OpenID Connect sign-in").click()
+        await console.get_by_text("OpenID Connect sign-in removed.").wait_for()
+        await page.reload()
+        await page.get_by_label("Email address").wait_for()
+        assert await page.get_by_text("Continue with Console SSO").count() == 0
+        async with merchant_api(stack) as api:
+            assert (await api.get("/v1/oauth-providers/oidc")).status_code == 404
+            names = [e["name"] for e in (await api.get("/v1/activity")).json()["items"][:2]]
+        assert names == ["oauth_provider.removed", "oauth_provider.set"]
+    finally:
+        await customer.close()
+
+
 async def test_a_viewer_has_no_write_buttons_and_a_forged_write_is_refused(console, browser, stack):
     viewer_email = "viewer@acme.example"
     await console.goto(f"{stack.portal_url}/console/team")
@@ -219,6 +277,7 @@ async def test_a_viewer_has_no_write_buttons_and_a_forged_write_is_refused(conso
         for path, button in (
             ("/console/developers", "Create API key"),
             ("/console/portal", "Save portal settings"),
+            ("/console/portal", "Save GitHub sign-in"),
             ("/console/team", "Add to the team"),
         ):
             await page.goto(stack.portal_url + path)
@@ -227,16 +286,19 @@ async def test_a_viewer_has_no_write_buttons_and_a_forged_write_is_refused(conso
         await page.get_by_role("link", name=ADA).click()
         assert await page.get_by_role("button", name="Send portal link").count() == 0
         # what a hand-made form would do with the page's own token
-        await page.evaluate(
-            """() => {
-                const form = document.createElement('form');
-                form.method = 'post'; form.action = '/console/developers/api-keys';
-                form.append(document.querySelector('input[name=csrf_token]').cloneNode());
-                document.body.append(form); form.submit();
-            }"""
-        )
-        await page.get_by_role("heading", name="Not allowed").wait_for()
-        assert "you are viewer" in await page.content()
+        for action in ("/console/developers/api-keys", "/console/portal/sign-in/github"):
+            await page.goto(f"{stack.portal_url}/console/portal")
+            await page.evaluate(
+                """(action) => {
+                    const form = document.createElement('form');
+                    form.method = 'post'; form.action = action;
+                    form.append(document.querySelector('input[name=csrf_token]').cloneNode());
+                    document.body.append(form); form.submit();
+                }""",
+                action,
+            )
+            await page.get_by_role("heading", name="Not allowed").wait_for()
+            assert "you are viewer" in await page.content()
     finally:
         await context.close()
 
