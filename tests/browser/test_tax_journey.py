@@ -1,6 +1,7 @@
 """A business customer enters their EU VAT id in the portal's billing details and from then on is reverse
 charged: the next-invoice preview says so, and so do the plan change's order, its invoice PDF, the API and a
-verified webhook. Hosted and embedded, in Chromium."""
+verified webhook; a partial refund's credit note is then downloaded from the orders view. Hosted and embedded,
+in Chromium."""
 
 from __future__ import annotations
 
@@ -97,4 +98,33 @@ async def test_a_business_enters_its_vat_id_and_is_reverse_charged(page, mode, s
         "Article 196",
     ):
         assert expected in text, (expected, text)
+
+    # the merchant refunds half; the customer finds the credit note beside the order and downloads it
+    back = upgrade["total"] // 2
+    await merchant.post(f"/v1/orders/{upgrade['id']}/refunds", {"amount": back})
+    [note] = await merchant.get(f"/v1/orders/{upgrade['id']}/credit-notes")
+    assert (note["invoice_number"], note["net"], note["tax_amount"], note["total"]) == (
+        upgrade["invoice_number"],
+        back,
+        0,
+        back,
+    )
+    await portal.go("Overview")
+    await portal.go("Orders")
+    order_card = portal.ui.get_by_role("article").filter(has_text=upgrade["invoice_number"])
+    await expect(order_card).to_contain_text(f"Credit note {note['number']}")
+    name, credit = await _download(portal, order_card.get_by_role("link", name="Download credit note (PDF)"))
+    assert name == f"credit-note-{note['number']}.pdf"
+    text = _pdf_text(credit)
+    for expected in (
+        "Credit note",
+        f"Credit note number: {note['number']}",
+        f"For invoice: {upgrade['invoice_number']}",
+        f"Refund (net) {money(-back)}",
+        f"Total credited {money(-back)}",
+        "Article 196",
+    ):
+        assert expected in text, (expected, text)
+    refunded = await _only(stack, "order.refunded", upgrade["id"])
+    assert refunded["credit_notes"] == [note]
     portal.assert_clean()
