@@ -173,6 +173,7 @@ class _Document(FPDF):
         columns = [(_("From"), seller), (_("Bill to"), buyer)]
         if self.ctx.align == "R":
             columns.reverse()  # right to left: the seller stands on the right
+        bottom = top
         for column, (heading, rows) in enumerate(columns):
             self.set_xy(self.l_margin + column * half, top)
             self.set_font(self.family, "B", 9)
@@ -183,24 +184,31 @@ class _Document(FPDF):
                     self.multi_cell(
                         half - 4, 5, str(row).strip(), align=self.ctx.align, new_x=XPos.LEFT, new_y=YPos.NEXT
                     )
-        self.set_xy(self.l_margin, max(self.get_y(), top) + 8)
+            bottom = max(bottom, self.get_y())  # the longer column, whichever side it stands
+        self.set_xy(self.l_margin, bottom + 8)
 
     def line_items(self) -> None:
         ctx = self.ctx
+        rtl = ctx.align == "R"
+
+        def ordered(cells: list[str]) -> list[str]:
+            """Right to left the columns mirror: the description stands at the right edge."""
+            return cells[::-1] if rtl else cells
+
         self.set_font(self.family, "", 9)
         with self.table(
-            col_widths=(100, 18, 36, 36),
-            text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT"),
+            col_widths=(36, 36, 18, 100) if rtl else (100, 18, 36, 36),
+            text_align=("LEFT", "LEFT", "LEFT", "RIGHT") if rtl else ("LEFT", "RIGHT", "RIGHT", "RIGHT"),
             first_row_as_headings=True,
             line_height=5,
         ) as table:
-            table.row([_("Description"), _("Qty"), _("Unit price"), _("Amount")])
+            table.row(ordered([_("Description"), _("Qty"), _("Unit price"), _("Amount")]))
             for line in ctx.lines:
                 description = line.description
                 if line.period_start and line.period_end:
                     description += "\n" + ctx.period(line.period_start, line.period_end)
                 unit = ctx.money(line.unit_amount) if line.unit_amount else ""
-                table.row([description, str(line.quantity), unit, ctx.money(line.amount)])
+                table.row(ordered([description, str(line.quantity), unit, ctx.money(line.amount)]))
         self.ln(4)
 
     def totals(self, rows: list[tuple[str, str, bool]]) -> None:
