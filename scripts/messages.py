@@ -26,7 +26,7 @@ SOURCES = (
     ("server/billing", [("**.py", "python")]),
 )
 CREATED = datetime(2026, 11, 1, tzinfo=UTC)
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
 
 
 def extract() -> Catalog:

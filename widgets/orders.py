@@ -10,6 +10,7 @@ from uuid import UUID
 import msgspec
 
 from server.auth.sessions import PortalContext
+from server.billing.providers import decline_reason
 from server.db.enums import OrderStatus
 from server.errors import Invalid
 from server.i18n import gettext as _
@@ -72,7 +73,7 @@ class OrderRow(msgspec.Struct, frozen=True, kw_only=True):
     receipt_url: str | None
     payable: bool
     payment_error: str
-    """Why the latest charge failed (unpaid orders)."""
+    """Why the latest charge failed (unpaid orders), in the customer's language."""
 
 
 class CardOption(msgspec.Struct, frozen=True, kw_only=True):
@@ -170,7 +171,11 @@ async def load(ctx: PortalContext, params: Params) -> OrdersModel:
                 invoice_url=document_path("invoice", order.id),
                 receipt_url=document_path("receipt", order.id) if paid else None,
                 payable=order.status == OrderStatus.PENDING and not ctx.scopes.read_only,
-                payment_error=order.last_payment_error if order.status == OrderStatus.PENDING else "",
+                payment_error=(
+                    decline_reason(order.last_payment_error)
+                    if order.status == OrderStatus.PENDING and order.last_payment_error
+                    else ""
+                ),
             )
         )
     return OrdersModel(

@@ -12,6 +12,7 @@ import msgspec
 from server import i18n
 from server.auth.magic_links import normalize_email, request_email_change
 from server.auth.sessions import PortalContext
+from server.billing.providers import decline_reason
 from server.countries import country_choices
 from server.db.enums import Actor, DataExportStatus, OAuthProviderKind
 from server.db.tables import Customer, Order
@@ -298,7 +299,7 @@ async def _retried(ctx: PortalContext, done: str, before: list[Order], method_id
         message += " " + _(
             "The payment of %(amount)s still failed: %(reason)s",
             amount=format_amount(int(order.total), order.currency),
-            reason=order.last_payment_error or _("The card was declined."),
+            reason=decline_reason(order.last_payment_error),
         )
         problem = True
     return ActionResult(message=message, events=_card_event(method_id), problem=problem)

@@ -11,6 +11,7 @@ from uuid import UUID
 import msgspec
 
 from server.auth.sessions import PortalContext
+from server.billing.providers import decline_reason
 from server.db.enums import OrderStatus, PriceKind, SeatStatus
 from server.db.enums import SubscriptionStatus as Status
 from server.errors import DomainError, Invalid
@@ -145,7 +146,7 @@ async def load(ctx: PortalContext, params: Params) -> SubscriptionsModel:
                 invoice_number=order.invoice_number,
                 total=int(order.total),
                 currency=order.currency,
-                payment_error=order.last_payment_error,
+                payment_error=decline_reason(order.last_payment_error) if order.last_payment_error else "",
             )
         )
     rows = []
@@ -392,7 +393,7 @@ def _changed(done: str, change: subscriptions.Change) -> ActionResult:
     message, problem = done, False
     if order is not None and order.status == OrderStatus.PENDING:
         amount = format_amount(int(order.total), order.currency)
-        reason = order.last_payment_error or _("The card was declined.")
+        reason = decline_reason(order.last_payment_error)
         message += " " + _(
             "But the payment of %(amount)s failed: %(reason)s Pay it now below, or update your card.",
             amount=amount,

@@ -137,7 +137,9 @@ class SandboxProvider:
             _, expiry, outcome = provider_ref.split(".")
             exp_year, exp_month = int(expiry[:4]), int(expiry[4:])
         except ValueError:
-            return ChargeResult(succeeded=False, decline_code="card_declined", message="Unknown card.")
+            return ChargeResult(
+                succeeded=False, decline_code="card_declined", message=DECLINE_MESSAGES["card_declined"]
+            )
         if _expired(exp_month, exp_year):
             return ChargeResult(
                 succeeded=False, decline_code="expired_card", message=DECLINE_MESSAGES["expired_card"]

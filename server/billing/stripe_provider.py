@@ -16,7 +16,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from server.billing.providers import ChargeResult, SavedCard, decline_message
+from server.billing.providers import ChargeResult, SavedCard, decline_code, decline_message
 from server.errors import Conflict, Invalid, PaymentFailed, Unavailable
 
 if TYPE_CHECKING:
@@ -34,8 +34,7 @@ def split_ref(provider_ref: str) -> tuple[str, str]:
 
 def _decline_code(error: stripe.StripeError) -> str:
     details = error.error
-    code = (details.decline_code if details else None) or error.code or "card_declined"
-    return "card_declined" if code == "generic_decline" else code
+    return decline_code((details.decline_code if details else None) or error.code or "card_declined")
 
 
 class StripeProvider:

@@ -26,9 +26,10 @@ from server.auth.sessions import (
     renew_embed_session,
 )
 from server.auth.tokens import InvalidToken, peek_org_id, redeem_portal_token
+from server.billing.providers import decline_reason
 from server.db.enums import Actor, SessionKind
 from server.db.tables import Customer, Organization
-from server.errors import DomainError, Forbidden, NotFound
+from server.errors import DomainError, Forbidden, NotFound, PaymentFailed
 from server.portal.documents import document_link
 from server.portal.login import cookie_session
 from server.portal.rendering import render
@@ -319,8 +320,10 @@ class EmbedController(Controller):
                 result = await handler(ctx, data)
             except DomainError as exc:
                 await _record_action(ctx, view, action, "failed")
+                # a decline says why in the customer's words, never the processor's
+                message = decline_reason(exc.detail) if isinstance(exc, PaymentFailed) else exc.detail
                 return await render_view(
-                    request, ctx, widget, data, message=exc.detail, status=exc.status, error=True
+                    request, ctx, widget, data, message=message, status=exc.status, error=True
                 )
         await _record_action(ctx, view, action, "succeeded")
         # the action may have changed the customer or the org this context holds: render from fresh rows

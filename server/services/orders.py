@@ -34,7 +34,7 @@ from server.billing.invoice_pdf import (
     render_receipt,
 )
 from server.billing.money import normalize_currency
-from server.billing.providers import ChargeResult
+from server.billing.providers import ChargeResult, decline_message
 from server.db.engine import write_transaction
 from server.db.enums import (
     BillingReason,
@@ -363,9 +363,8 @@ async def _claim(order: Order, *, scheduled: bool, manual: bool = False) -> bool
 
 async def _charge(order: Order, method: PaymentMethod | None, idempotency_key: str) -> ChargeResult:
     if method is None:
-        return ChargeResult(
-            succeeded=False, decline_code="no_payment_method", message="There is no payment method to charge."
-        )
+        code = "no_payment_method"
+        return ChargeResult(succeeded=False, decline_code=code, message=decline_message(code))
     provider = await payment_providers.provider_for(order.org, method.provider)
     return await provider.charge(
         method.provider_ref, int(order.total), order.currency, idempotency_key=idempotency_key

@@ -20,7 +20,7 @@ from uuid import UUID
 import msgspec
 
 from server import clock
-from server.billing.providers import ChargeResult, decline_message
+from server.billing.providers import ChargeResult, decline_code, decline_message
 from server.db.enums import OrderStatus
 from server.db.tables import Order, PaymentMethod, ProviderEvent
 from server.errors import NotFound, Unauthorized, Unavailable
@@ -87,7 +87,7 @@ async def _payment_succeeded(org_id: UUID, intent: dict[str, Any]) -> None:
 async def _payment_failed(org_id: UUID, intent: dict[str, Any]) -> None:
     method = await _card(org_id, intent.get("payment_method"))
     error = intent.get("last_payment_error") or {}
-    code = str(error.get("decline_code") or error.get("code") or "card_declined")
+    code = decline_code(str(error.get("decline_code") or error.get("code") or "card_declined"))
     result = ChargeResult(succeeded=False, decline_code=code, message=decline_message(code))
     if method is not None:
         await orders.settle_provider_payment(org_id, str(intent["id"]), method, result)

@@ -215,6 +215,32 @@ async def test_failed_order_is_paid_from_the_portal(client, open_session, org, c
     assert row.status == OrderStatus.PAID
 
 
+async def test_a_decline_says_why_in_the_customers_language(client, open_session, org, customer, keyring):
+    """The stored reason is ours in English (the API's); the portal says it in German, and a text that is
+    not one of ours (a processor's own words) is never shown."""
+    declining = await _card(org, customer, keyring, FAILS_WHEN_CHARGED)
+    order = await _order(org, customer)
+    assert order.last_payment_error == "The card was declined."
+    german = {**bearer(await open_session()), "x-selfserve-locale": "de"}
+    page = await client.get("/embed/views/orders", headers=german)
+    assert "Die letzte Zahlung ist fehlgeschlagen: Die Karte wurde abgelehnt." in page.text
+    refused = await client.post(
+        "/embed/views/orders/pay",
+        data={"order_id": str(order.id), "payment_method_id": str(declining.id)},
+        headers=german,
+    )
+    assert '<p class="ss-msg ss-error">Die Karte wurde abgelehnt.</p>' in refused.text
+    await Order.update({Order.last_payment_error: "The card has insufficient funds."}).where(
+        Order.id == order.id
+    )
+    page = await client.get("/embed/views/orders", headers={**german, "x-selfserve-locale": "ja"})
+    assert "カードの残高が不足しています。" in page.text
+    await Order.update({Order.last_payment_error: "Do not honor (issuer 05)"}).where(Order.id == order.id)
+    page = await client.get("/embed/views/orders", headers={**german, "x-selfserve-locale": "fr"})
+    assert "La carte a été refusée." in page.text
+    assert "issuer 05" not in page.text
+
+
 async def test_an_expired_card_is_not_offered_to_pay_with(client, open_session, org, customer, keyring):
     """Paying with an expired card can only be declined: the views send the customer to add a card."""
     expired = await _card(org, customer, keyring)
