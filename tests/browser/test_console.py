@@ -113,6 +113,10 @@ async def test_a_brand_colour_changes_the_preview_as_typed_then_the_embedded_por
         frame = await open_portal(host_page, host, ADA)
         assert await css_variable(frame, "--ss-primary") == "#9d174d"
         await host_page.close()
+        async with merchant_api(stack) as api:
+            assert (await api.get("/v1/portal-settings")).json()["branding"]["primary_color"] == "#9d174d"
+            [latest] = (await api.get("/v1/activity", params={"limit": 1})).json()["items"]
+        assert (latest["name"], latest["staff"]) == ("portal_settings.updated", DEMO_OWNER)
     finally:
         await save_portal_field(console, stack, "Brand colour", DEMO_BRAND)
 
@@ -132,6 +136,8 @@ async def test_an_origin_added_in_the_console_may_embed_the_portal(console, stac
         frame = await frame_of(page)
         await frame.get_by_role("heading", level=1, name="Overview").wait_for()
         await page.close()
+        async with merchant_api(stack) as api:
+            assert host.refused in (await api.get("/v1/portal-settings")).json()["allowed_origins"]
     finally:
         await save_portal_field(console, stack, "Allowed origins, one per line", before)
 
