@@ -1,11 +1,12 @@
 """Invoice, receipt and credit-note PDFs (fpdf2), deterministic: the same order always gives the same bytes.
 
 Nothing varies between renders: the creation date is the order's own moment, there are no random ids, and
-the fonts (DejaVu Sans; Noto Sans JP for Japanese documents; both shipped beside this module)
-are embedded the same way each time. Every document speaks the customer's language: its labels through the
-portal's catalogs, money and dates through Babel; text is shaped with HarfBuzz, so Arabic is joined and
-runs right to left. The invoice is rendered once, at its first download, and stored
-(``orders.invoice_pdf``); a receipt is rendered on demand for a paid order and also lists refunds.
+the fonts (DejaVu Sans, and Noto Sans JP for Japanese documents and for Japanese names on any other; both
+shipped beside this module) are embedded the same way each time. Every document speaks the customer's
+language: its labels through the portal's catalogs, money and dates through Babel; an Arabic document is
+shaped with HarfBuzz, so its text is joined and runs right to left. The invoice is rendered once, at its
+first download, and stored (``orders.invoice_pdf``); a receipt is rendered on demand for a paid order and
+also lists refunds.
 """
 
 from __future__ import annotations
@@ -124,12 +125,16 @@ class _Document(FPDF):
         self.add_font(FONT, "", str(FONT_DIR / "DejaVuSans.ttf"))
         self.add_font(FONT, "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
         self.family = FONT
+        self.add_font(JAPANESE_FONT, "", str(FONT_DIR / "NotoSansJP-Regular.ttf"))
+        self.add_font(JAPANESE_FONT, "B", str(FONT_DIR / "NotoSansJP-Regular.ttf"))
         if ctx.language.split("_")[0] == "ja":
             # Noto Sans JP writes Latin and Japanese alike; its regular face stands in for bold too
             self.family = JAPANESE_FONT
-            self.add_font(JAPANESE_FONT, "", str(FONT_DIR / "NotoSansJP-Regular.ttf"))
-            self.add_font(JAPANESE_FONT, "B", str(FONT_DIR / "NotoSansJP-Regular.ttf"))
-        self.set_text_shaping(True)
+        if ctx.align == "R":
+            # Arabic joined and right to left; no fallback fonts: fpdf2 mixes their glyphs up when shaping
+            self.set_text_shaping(True)
+        else:
+            self.set_fallback_fonts([JAPANESE_FONT, FONT])  # a Japanese name on any other invoice prints
         self.set_auto_page_break(auto=True, margin=18)
         self.add_page()
 

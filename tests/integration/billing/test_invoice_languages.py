@@ -91,3 +91,10 @@ async def test_a_german_invoice_and_receipt_write_german_numbers_and_dates(merch
         "Verbleibender Betrag nach Erstattungen 735,06 €",
     ):
         assert expected in receipt, (expected, receipt)
+
+
+async def test_a_japanese_name_prints_on_an_english_invoice(merchant):  # noqa: F811
+    buyer = await make_customer(merchant, locale="en", billing_name="佐藤 花子", company_name="Sakura KK")
+    order, text = await _issued(merchant, buyer.id, 1200, currency="USD")
+    for expected in ("Invoice", f"Invoice number: {order.invoice_number}", "Bill to", "佐藤 花子", "$12.00"):
+        assert expected in text, (expected, text)
