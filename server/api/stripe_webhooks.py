@@ -20,6 +20,9 @@ class StripeWebhookController(Controller):
     async def receive(self, request: Request[Any, Any, Any], org_slug: FromPath[str]) -> dict[str, str]:
         """200 once the event is applied (or was already); 401 for a bad signature, so Stripe retries."""
         outcome = await stripe_events.receive(
-            org_slug, await request.body(), request.headers.get("stripe-signature", "")
+            org_slug,
+            await request.body(),
+            request.headers.get("stripe-signature", ""),
+            keyring=request.app.state.keyring,
         )
         return {"received": outcome}

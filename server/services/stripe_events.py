@@ -6,6 +6,11 @@ refuses a signature older than five minutes), applied once (its id is kept in ``
 replay answers 200 and changes nothing) and safe in any order: a payment's news only ever moves a pending
 order, so a late ``payment_intent.payment_failed`` cannot undo a payment already recorded.
 
+Applied: ``payment_intent.succeeded`` / ``payment_failed`` / ``requires_action`` (the order is paid, or says
+why not), ``setup_intent.succeeded`` (a confirmed card is saved even if its page closed first),
+``payment_method.detached`` (removed here too) and ``customer.updated`` (a default card chosen at Stripe).
+Other events, ``charge.refunded`` among them (refunds are made through selfserve), are acknowledged only.
+
 ``reconcile_payments`` (the ``billing.stripe_reconcile`` job) re-reads the PaymentIntents of orders still
 pending on Stripe, so a payment whose event never arrived (the customer confirmed 3-D Secure, Stripe's
 delivery failed) is recorded all the same, at most a few minutes late.
@@ -22,8 +27,9 @@ import msgspec
 from server import clock
 from server.billing.providers import ChargeResult, decline_code, decline_message
 from server.db.enums import OrderStatus
-from server.db.tables import Order, PaymentMethod, ProviderEvent
-from server.errors import NotFound, Unauthorized, Unavailable
+from server.db.tables import Customer, Order, PaymentMethod, ProviderEvent
+from server.errors import Invalid, NotFound, Unauthorized, Unavailable
+from server.security.keyring import Keyring
 from server.services import orders, payment_providers, payments
 from server.services.constraints import is_unique_violation
 from server.services.orgs import get_organization_by_slug
@@ -31,7 +37,7 @@ from server.services.orgs import get_organization_by_slug
 SIGNATURE_TOLERANCE_SECONDS = 300
 
 
-async def receive(org_slug: str, payload: bytes, signature: str) -> str:
+async def receive(org_slug: str, payload: bytes, signature: str, *, keyring: Keyring) -> str:
     """Verify and apply one event; what became of it (``applied``, ``replayed``, ``ignored``)."""
     from stripe import SignatureVerificationError, WebhookSignature
 
@@ -56,7 +62,7 @@ async def receive(org_slug: str, payload: bytes, signature: str) -> str:
         return "replayed"
     handler = HANDLERS.get(event_type)
     if handler is not None:  # every handler is idempotent: two deliveries racing here apply it once
-        await handler(org.id, event["data"]["object"])
+        await handler(org.id, event["data"]["object"], keyring)
     try:  # kept only once applied: an event that failed half-way is applied again when Stripe retries it
         await ProviderEvent(
             org=org.id, event_id=event_id, event_type=event_type, received_at=clock.now()
@@ -78,13 +84,13 @@ async def _card(org_id: UUID, stripe_method: object) -> PaymentMethod | None:
     )
 
 
-async def _payment_succeeded(org_id: UUID, intent: dict[str, Any]) -> None:
+async def _payment_succeeded(org_id: UUID, intent: dict[str, Any], _keyring: Keyring) -> None:
     method = await _card(org_id, intent.get("payment_method"))
     if method is not None:
         await orders.settle_provider_payment(org_id, str(intent["id"]), method, ChargeResult(succeeded=True))
 
 
-async def _payment_failed(org_id: UUID, intent: dict[str, Any]) -> None:
+async def _payment_failed(org_id: UUID, intent: dict[str, Any], _keyring: Keyring) -> None:
     method = await _card(org_id, intent.get("payment_method"))
     error = intent.get("last_payment_error") or {}
     code = decline_code(str(error.get("decline_code") or error.get("code") or "card_declined"))
@@ -93,12 +99,63 @@ async def _payment_failed(org_id: UUID, intent: dict[str, Any]) -> None:
         await orders.settle_provider_payment(org_id, str(intent["id"]), method, result)
 
 
-async def _card_detached(org_id: UUID, stripe_method: dict[str, Any]) -> None:
+async def _card_detached(org_id: UUID, stripe_method: dict[str, Any], _keyring: Keyring) -> None:
     """Removed at Stripe (the dashboard, another integration): removed here too."""
     method = await _card(org_id, stripe_method.get("id"))
     if method is not None:
         with contextlib.suppress(NotFound):  # removed here at the same moment
             await payments.remove_payment_method(org_id, method.customer, method.id)
+
+
+async def _needs_action(org_id: UUID, intent: dict[str, Any], _keyring: Keyring) -> None:
+    """The bank asks the customer to authenticate: the order stays unpaid and says so."""
+    method = await _card(org_id, intent.get("payment_method"))
+    code = "authentication_required"
+    result = ChargeResult(
+        succeeded=False, decline_code=code, message=decline_message(code), needs_confirmation=True
+    )
+    if method is not None:
+        await orders.settle_provider_payment(org_id, str(intent["id"]), method, result)
+
+
+async def _customer_of(org_id: UUID, stripe_customer: object) -> Customer | None:
+    if not isinstance(stripe_customer, str) or not stripe_customer:
+        return None
+    return (
+        await Customer.objects()
+        .where(
+            Customer.org == org_id,
+            Customer.provider_customer_ref == stripe_customer,
+            Customer.deleted_at.is_null(),
+        )
+        .first()
+    )
+
+
+async def _setup_succeeded(org_id: UUID, intent: dict[str, Any], keyring: Keyring) -> None:
+    """A card the customer confirmed in Stripe.js whose page closed before it told us: saved all the same
+    (saving it twice gives back the first)."""
+    customer = await _customer_of(org_id, intent.get("customer"))
+    if customer is not None:
+        with contextlib.suppress(Invalid, NotFound):  # not confirmed after all, or the customer is gone
+            await payments.add_stripe_card(
+                org_id, customer.id, str(intent["id"]), keyring=keyring, make_default=False
+            )
+
+
+async def _customer_updated(org_id: UUID, stripe_customer: dict[str, Any], _keyring: Keyring) -> None:
+    """A default card chosen in Stripe (the dashboard, another integration) becomes the default here."""
+    settings = stripe_customer.get("invoice_settings") or {}
+    method = await _card(org_id, settings.get("default_payment_method"))
+    customer = await _customer_of(org_id, stripe_customer.get("id"))
+    if (
+        method is not None
+        and customer is not None
+        and method.customer == customer.id
+        and not method.is_default
+    ):
+        with contextlib.suppress(NotFound):  # removed here at the same moment
+            await payments.set_default_payment_method(org_id, customer.id, method.id)
 
 
 async def reconcile_payments(limit: int = 100) -> int:
@@ -128,5 +185,8 @@ async def reconcile_payments(limit: int = 100) -> int:
 HANDLERS = {
     "payment_intent.succeeded": _payment_succeeded,
     "payment_intent.payment_failed": _payment_failed,
+    "payment_intent.requires_action": _needs_action,
     "payment_method.detached": _card_detached,
+    "setup_intent.succeeded": _setup_succeeded,
+    "customer.updated": _customer_updated,
 }

@@ -18,7 +18,7 @@ from server.services import orders, payments, stripe_events
 from tests.integration.billing.subscription_factories import make_customer
 from tests.integration.billing.test_orders import events, new_order
 from tests.integration.stripe.conftest import SECRET_KEY, WEBHOOK_SECRET
-from tests.integration.stripe.support import NEEDS_AUTHENTICATION, add_stripe_card
+from tests.integration.stripe.support import NEEDS_AUTHENTICATION, add_stripe_card, confirm_card_setup
 
 
 @pytest.fixture
@@ -134,3 +134,64 @@ async def test_a_card_detached_at_stripe_is_removed_here(client, localstripe, ke
     response = await client.post(f"/webhooks/stripe/{stripe_org.org.slug}", content=body, headers=headers)
     assert response.status_code == 200, response.text
     assert await payments.list_payment_methods(org_id, customer.id) == []
+
+
+async def post_event(client, slug: str, type_: str, obj: dict) -> dict:
+    body, headers = signed(event_of(type_, obj))
+    response = await client.post(f"/webhooks/stripe/{slug}", content=body, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_a_card_confirmed_whose_page_closed_is_saved_from_stripes_event(
+    client, localstripe, keyring, stripe_org, customer
+):
+    org_id, slug = stripe_org.org.id, stripe_org.org.slug
+    client_secret = await payments.start_card_setup(org_id, customer.id)
+    setup_intent = await confirm_card_setup(localstripe, client_secret)
+    intent = await stripe_call(localstripe, "GET", f"setup_intents/{setup_intent}")
+    assert await post_event(client, slug, "setup_intent.succeeded", intent) == {"received": "applied"}
+    saved = await payments.list_payment_methods(org_id, customer.id)
+    assert [(card.last4, card.provider_ref.split(":")[1]) for card in saved] == [
+        ("4242", intent["payment_method"])
+    ]
+    await post_event(client, slug, "setup_intent.succeeded", intent)  # a second delivery, a new event id
+    assert len(await payments.list_payment_methods(org_id, customer.id)) == 1
+
+
+async def test_a_default_card_chosen_at_stripe_becomes_the_default_here(
+    client, localstripe, keyring, stripe_org, customer
+):
+    org_id, slug = stripe_org.org.id, stripe_org.org.slug
+    first = await add_stripe_card(localstripe, keyring, org_id, customer.id)
+    second = await add_stripe_card(localstripe, keyring, org_id, customer.id, make_default=False)
+    stripe_customer, method = split_ref(second.provider_ref)
+    before = len(await events(org_id, "payment_method.updated"))
+    updated = await stripe_call(
+        localstripe,
+        "POST",
+        f"customers/{stripe_customer}",
+        data={"invoice_settings[default_payment_method]": method},
+    )
+    assert await post_event(client, slug, "customer.updated", updated) == {"received": "applied"}
+    cards = {card.id: card.is_default for card in await payments.list_payment_methods(org_id, customer.id)}
+    assert cards == {first.id: False, second.id: True}
+    await post_event(client, slug, "customer.updated", updated)  # Stripe's echo of our own update
+    assert len(await events(org_id, "payment_method.updated")) == before + 1
+
+
+async def test_stripe_asking_for_authentication_leaves_the_order_unpaid_and_says_so(
+    client, localstripe, keyring, stripe_org, customer
+):
+    org_id, slug = stripe_org.org.id, stripe_org.org.slug
+    await add_stripe_card(localstripe, keyring, org_id, customer.id, NEEDS_AUTHENTICATION)
+    order = await new_order(org_id, customer.id, 1200)
+    assert await orders.attempt_payment(org_id, order.id) is False
+    waiting = await orders.get_order(org_id, order.id)
+    intent = await stripe_call(localstripe, "GET", f"payment_intents/{waiting.payment_ref}")
+    assert intent["status"] == "requires_action"
+    assert await post_event(client, slug, "payment_intent.requires_action", intent) == {"received": "applied"}
+    after = await orders.get_order(org_id, order.id)
+    assert after.status == "pending"
+    assert after.last_payment_error == "The bank asks you to confirm this payment."
+    assert await events(org_id, "order.paid") == []
