@@ -2,6 +2,9 @@
 ``SELFSERVE_STRIPE_JS_URL``) in the embedded portal, and selfserve gets only the confirmed SetupIntent.
 
 The shared stack's merchant is connected to localstripe for this test and put back on the sandbox after it.
+Then a second card is typed in without being the default and made the default from its row: the page,
+the API and a verified ``payment_method.updated`` webhook agree.
+
 Customer changed here (no other test should count on its state): Chloé Dubois."""
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from tests.browser.support import merchant_api, open_portal, webhook_events
 
 CHLOE = "chloe@dubois-conseil.example"
 CARD_NUMBER = "4242424242424242"
+SECOND_CARD = "4000056655665556"
 STRIPE_KEYS = {
     "secret_key": "sk_test_browserjourney",
     "publishable_key": "pk_test_browserjourney",
@@ -32,6 +36,20 @@ async def connected_to_stripe(stack: Any) -> AsyncIterator[None]:
             await api.put("/v1/payment-provider", json={"provider": "sandbox"})
 
 
+async def type_card(cards: Any, number: str, *, make_default: bool = True) -> None:
+    """Open "Add a card", type a card into Stripe.js's Element and save it."""
+    await cards.get_by_text("Add a card").click()
+    await cards.get_by_text("Your card details go straight to our payment processor, Stripe.").wait_for()
+    element = cards.locator("[data-stripe-element]")
+    await element.get_by_placeholder("number").fill(number)
+    await element.get_by_placeholder("exp_month").fill("12")
+    await element.get_by_placeholder("exp_year").fill("34")
+    await element.get_by_placeholder("cvc").fill("123")
+    await element.get_by_placeholder("postal_code").fill("75001")
+    await cards.get_by_label("Use as default for future payments").set_checked(make_default)
+    await cards.get_by_role("button", name="Save card").click()
+
+
 async def test_a_card_typed_into_stripe_js_is_saved_and_its_number_never_reaches_selfserve(page, stack, host):
     assert CHLOE in stack.customers
     seen_by_selfserve: list[str] = []
@@ -46,15 +64,7 @@ async def test_a_card_typed_into_stripe_js_is_saved_and_its_number_never_reaches
     async with connected_to_stripe(stack):
         frame = await open_portal(page, host, CHLOE, view="settings", org=stack.slug, locale="en")
         cards = frame.locator("#payment-methods")
-        await cards.get_by_text("Add a card").click()
-        await cards.get_by_text("Your card details go straight to our payment processor, Stripe.").wait_for()
-        element = cards.locator("[data-stripe-element]")
-        await element.get_by_placeholder("number").fill(CARD_NUMBER)
-        await element.get_by_placeholder("exp_month").fill("12")
-        await element.get_by_placeholder("exp_year").fill("34")
-        await element.get_by_placeholder("cvc").fill("123")
-        await element.get_by_placeholder("postal_code").fill("75001")
-        await cards.get_by_role("button", name="Save card").click()
+        await type_card(cards, CARD_NUMBER)
         await frame.get_by_text("Card added.").wait_for()
         await cards.get_by_text("Visa •••• 4242 · expires 12/2034").wait_for()
 
@@ -70,5 +80,27 @@ async def test_a_card_typed_into_stripe_js_is_saved_and_its_number_never_reaches
         assert seen_by_selfserve, "the page talked to selfserve"
         assert not [body for body in seen_by_selfserve if CARD_NUMBER in body]
 
+        # a second card, kept aside, then made the default from its row
+        await type_card(cards, SECOND_CARD, make_default=False)
+        second_row = cards.locator("li", has_text="Visa •••• 5556")
+        await second_row.get_by_role("button", name="Make default").click()
+        await second_row.get_by_text("Default", exact=True).wait_for()
+        first_row = cards.locator("li", has_text="Visa •••• 4242")
+        await first_row.get_by_role("button", name="Make default").wait_for()
+        assert await first_row.get_by_text("Default", exact=True).count() == 0
+
         async with merchant_api(stack) as api:
-            await api.delete(f"/v1/customers/{stack.customers[CHLOE]}/payment-methods/{saved[0]['id']}")
+            listed = await api.get(f"/v1/customers/{stack.customers[CHLOE]}/payment-methods")
+        ours = {m["last4"]: m for m in listed.json()["items"] if m["exp_year"] == 2034}
+        assert (ours["5556"]["is_default"], ours["4242"]["is_default"]) == (True, False)
+        made_default = await webhook_events(
+            stack,
+            "payment_method.updated",
+            lambda data: data["id"] == ours["5556"]["id"] and data["is_default"],
+        )
+        assert made_default[0]["data"]["last4"] == "5556"
+        assert not [body for body in seen_by_selfserve if SECOND_CARD in body]
+
+        async with merchant_api(stack) as api:
+            for card in ours.values():
+                await api.delete(f"/v1/customers/{stack.customers[CHLOE]}/payment-methods/{card['id']}")
