@@ -5,6 +5,10 @@ The shared stack's merchant is connected to localstripe for this test and put ba
 Then a second card is typed in without being the default and made the default from its row: the page,
 the API and a verified ``payment_method.updated`` webhook agree.
 
+A new customer adds a card the same way, is upgraded from the portal (charged as a Stripe PaymentIntent)
+and cancels right away (the unused time refunded through Stripe Refunds), each step checked on the page,
+in the API and in verified webhooks.
+
 Customer changed here (no other test should count on its state): Chloé Dubois."""
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+from playwright.async_api import expect
+
+from tests.browser.journey import Merchant, cents, money
 from tests.browser.support import merchant_api, open_portal, webhook_events
 
 CHLOE = "chloe@dubois-conseil.example"
@@ -38,8 +45,10 @@ async def connected_to_stripe(stack: Any) -> AsyncIterator[None]:
 
 async def type_card(cards: Any, number: str, *, make_default: bool = True) -> None:
     """Open "Add a card", type a card into Stripe.js's Element and save it."""
-    await cards.get_by_text("Add a card").click()
-    await cards.get_by_text("Your card details go straight to our payment processor, Stripe.").wait_for()
+    hint = cards.get_by_text("Your card details go straight to our payment processor, Stripe.")
+    if not await hint.is_visible():  # the form is open already for a customer without a card
+        await cards.get_by_text("Add a card").click()
+    await hint.wait_for()
     element = cards.locator("[data-stripe-element]")
     await element.get_by_placeholder("number").fill(number)
     await element.get_by_placeholder("exp_month").fill("12")
@@ -104,3 +113,67 @@ async def test_a_card_typed_into_stripe_js_is_saved_and_its_number_never_reaches
         async with merchant_api(stack) as api:
             for card in ours.values():
                 await api.delete(f"/v1/customers/{stack.customers[CHLOE]}/payment-methods/{card['id']}")
+
+
+async def test_on_stripe_an_upgrade_is_charged_and_cancelling_right_away_refunds_to_the_card(
+    page, stack, host
+):
+    async with connected_to_stripe(stack), merchant_api(stack) as http:
+        merchant = Merchant(stack, http)
+        customer = await merchant.customer("stripe-upgrade", card=None)
+        frame = await open_portal(page, host, customer.email, view="settings", org=stack.slug, locale="en")
+        cards = frame.locator("#payment-methods")
+        await type_card(cards, CARD_NUMBER)
+        await cards.get_by_text("Visa •••• 4242 · expires 12/2034").wait_for()
+        pro = await merchant.price("Pro")
+        sub = await merchant.post(
+            "/v1/subscriptions",
+            {"customer_id": customer.id, "price_id": pro["id"], "seats": 1, "trial_days": 0},
+        )
+        assert sub["status"] == "active"
+
+        # the upgrade, charged through Stripe
+        frame = await open_portal(
+            page, host, customer.email, view="subscriptions", org=stack.slug, locale="en"
+        )
+        pro_card = frame.get_by_role("article").filter(
+            has=frame.get_by_role("heading", name="Pro", exact=True)
+        )
+        await pro_card.get_by_role("link", name="Change plan").click()
+        flow = frame.get_by_role("region", name="Change plan")
+        option = flow.get_by_role("listitem").filter(has=frame.get_by_role("button", name="Switch to API"))
+        promised = cents((await option.inner_text()).split("you pay", 1)[1])
+        await option.get_by_role("button", name="Switch to API").click()
+        await expect(frame.locator(".ss-live")).to_contain_text(
+            f"Your plan has changed. {money(promised)} was charged to your card."
+        )
+        proration = [
+            o for o in await merchant.orders(customer) if o["billing_reason"] == "subscription_update"
+        ]
+        assert [(o["total"], o["status"]) for o in proration] == [(promised, "paid")]
+        paid = await webhook_events(stack, "order.paid", lambda data: data["id"] == proration[0]["id"])
+        assert len(paid) == 1
+
+        # cancelled right away: the unused time goes back to the card through a Stripe refund
+        api_card = frame.get_by_role("article").filter(
+            has=frame.get_by_role("heading", name="API", exact=True)
+        )
+        await api_card.get_by_role("link", name="Cancel subscription").click()
+        cancel = frame.get_by_role("region", name="Cancel API")
+        await cancel.get_by_label("Right away").check()
+        await cancel.get_by_role("button", name="Continue").click()
+        review = frame.get_by_role("region", name="What will happen")
+        refund = cents(
+            await review.get_by_role("listitem").filter(has_text="goes back to your card").inner_text()
+        )
+        assert 0 < refund <= promised + pro["amount"]
+        await review.get_by_role("button", name="Confirm cancellation").click()
+        await expect(frame.locator(".ss-live")).to_contain_text("Your subscription has ended.")
+        refunded = [o for o in await merchant.orders(customer) if o["refunds"]]
+        assert sum(r["amount"] for o in refunded for r in o["refunds"]) == refund
+        assert {r["destination"] for o in refunded for r in o["refunds"]} == {"payment_method"}
+        for order in refunded:
+            events = await webhook_events(
+                stack, "order.refunded", lambda data, i=order["id"]: data["id"] == i
+            )
+            assert events[-1]["data"]["refunded_amount"] == order["refunded_amount"]
