@@ -140,14 +140,21 @@ def _active() -> NullTranslations:
     return translations_for(catalog_name(current_locale()))
 
 
+class Said(str):
+    """Text that went through the catalog: written for people and in their language, so an error raised
+    with it may be shown as it is (see ``server.portal.problems``)."""
+
+    __slots__ = ()
+
+
 def gettext(message: str, **variables: object) -> str:
     text = _overrides.get().get(message) or _active().gettext(message)
-    return text % variables if variables else text
+    return Said(text % variables if variables else text)
 
 
 def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
     text = _active().ngettext(singular, plural, n)
-    return text % {"num": n, **variables}
+    return Said(text % {"num": n, **variables})
 
 
 def text_direction(locale: str) -> str:

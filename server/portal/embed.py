@@ -26,12 +26,12 @@ from server.auth.sessions import (
     renew_embed_session,
 )
 from server.auth.tokens import InvalidToken, peek_org_id, redeem_portal_token
-from server.billing.providers import decline_reason
 from server.db.enums import Actor, SessionKind
 from server.db.tables import Customer, Organization
-from server.errors import DomainError, Forbidden, NotFound, PaymentFailed
+from server.errors import DomainError, Forbidden, NotFound
 from server.portal.documents import document_link
 from server.portal.login import cookie_session
+from server.portal.problems import customer_message
 from server.portal.rendering import render
 from server.portal.theme import css_variables
 from server.portal.view_cache import key_for
@@ -320,10 +320,8 @@ class EmbedController(Controller):
                 result = await handler(ctx, data)
             except DomainError as exc:
                 await _record_action(ctx, view, action, "failed")
-                # a decline says why in the customer's words, never the processor's
-                message = decline_reason(exc.detail) if isinstance(exc, PaymentFailed) else exc.detail
                 return await render_view(
-                    request, ctx, widget, data, message=message, status=exc.status, error=True
+                    request, ctx, widget, data, message=customer_message(exc), status=exc.status, error=True
                 )
         await _record_action(ctx, view, action, "succeeded")
         # the action may have changed the customer or the org this context holds: render from fresh rows

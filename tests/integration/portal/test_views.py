@@ -3,11 +3,12 @@ another customer's ids are never reachable."""
 
 import re
 import urllib.parse
+import uuid
 from datetime import timedelta
 
 import pytest
 
-from server import clock
+from server import clock, i18n
 from server.clock import FrozenClock, use_clock
 from server.db.enums import BillingReason, OrderLineKind, OrderStatus
 from server.db.tables import Customer, Order, Organization, PaymentMethod
@@ -373,3 +374,23 @@ async def test_the_merchant_logo_shows_on_the_overview(client, open_session, org
     )
     page = await client.get("/embed/views/overview", headers=bearer(await open_session()))
     assert '<img src="https://cdn.example.com/acme.png" alt="" class="ss-logo">' in page.text
+
+
+async def test_a_failed_action_never_shows_a_developers_english(client, open_session):
+    """A service's English text for developers ("no subscription <id>") becomes a message for that kind of
+    error in the customer's language; words written for the customer (through ``_``) are shown as they are."""
+    japanese = {**bearer(await open_session()), "x-selfserve-locale": "ja"}
+    unknown = str(uuid.uuid4())
+    refused = await client.post(
+        "/embed/views/subscriptions/cancel", data={"subscription_id": unknown}, headers=japanese
+    )
+    assert refused.status_code == 404
+    assert "対象が見つかりませんでした。ページを再読み込みして、もう一度お試しください。" in refused.text
+    assert unknown not in refused.text
+    with i18n.use_locale("ja"):
+        chosen = i18n.gettext("Please choose a subscription.")
+    assert chosen != "Please choose a subscription."
+    unreadable = await client.post(
+        "/embed/views/subscriptions/cancel", data={"subscription_id": "abc"}, headers=japanese
+    )
+    assert f'<p class="ss-msg ss-error">{chosen}</p>' in unreadable.text
