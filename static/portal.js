@@ -177,18 +177,22 @@
 
   /* A merchant on Stripe: the card form is Stripe.js's (its Element), loaded once with this page's nonce.
      The number goes from here to Stripe; selfserve only gets the id of the SetupIntent it confirmed. */
-  function mountStripeCard() {
-    var form = root.querySelector("form[data-stripe-card]");
-    if (!form) return;
+  function loadStripe(src) {
     if (!stripeScript) {
       stripeScript = new Promise(function (resolve, reject) {
         var script = document.createElement("script");
-        script.src = form.dataset.stripeJs; script.nonce = scriptNonce;
+        script.src = src; script.nonce = scriptNonce;
         script.onload = resolve; script.onerror = reject;
         document.head.appendChild(script);
       });
     }
-    stripeScript.then(function () {
+    return stripeScript;
+  }
+
+  function mountStripeCard() {
+    var form = root.querySelector("form[data-stripe-card]");
+    if (!form) return;
+    loadStripe(form.dataset.stripeJs).then(function () {
       var stripe = window.Stripe(form.dataset.stripeKey), card = stripe.elements().create("card");
       card.mount(form.querySelector("[data-stripe-element]"));
       form.stripe = stripe; form.card = card;
@@ -223,9 +227,34 @@
     });
   }
 
+  /* A payment the bank asks the customer to authenticate (3-D Secure): Stripe.js runs the challenge here,
+     then the action asks our server, which reads the outcome from Stripe (never from this page). */
+  function confirmStripePayment(form) {
+    form.querySelector("[data-stripe-error]").hidden = true;
+    root.setAttribute("aria-busy", "true");
+    var act = function () {
+      return request("/embed/views/" + encodeURIComponent(view) + "/" + encodeURIComponent(form.dataset.action), {
+        method: "POST", body: new URLSearchParams(new FormData(form))
+      });
+    };
+    Promise.all([loadStripe(form.dataset.stripeJs), send(form.dataset.confirmation, { method: "POST" })]).then(function (done) {
+      var response = done[1];
+      if (!response) return null;
+      if (!response.ok) return act();
+      return response.json().then(function (body) {
+        return window.Stripe(form.dataset.stripeKey).confirmCardPayment(body.client_secret);
+      }).then(act);
+    }).catch(function () {
+      root.removeAttribute("aria-busy");
+      stripeError(form, form.dataset.stripeUnavailable);
+    });
+  }
+
   root.addEventListener("submit", function (event) {
     var stripeForm = event.target.closest("form[data-stripe-card]");
     if (stripeForm && session) { event.preventDefault(); saveStripeCard(stripeForm); return; }
+    var confirmForm = event.target.closest("form[data-stripe-confirm]");
+    if (confirmForm && session) { event.preventDefault(); confirmStripePayment(confirmForm); return; }
     var step = event.target.closest("form[data-step]");
     if (step && session) {
       event.preventDefault();

@@ -16,8 +16,10 @@ from server.errors import Invalid
 from server.i18n import gettext as _
 from server.portal.documents import document_path
 from server.schemas.common import json_value
+from server.services import payment_providers, stripe_events
 from server.services.orders import (
     PAID_STATUSES,
+    awaits_confirmation,
     credit_notes_by_order,
     lines_and_refunds,
     list_orders,
@@ -74,6 +76,8 @@ class OrderRow(msgspec.Struct, frozen=True, kw_only=True):
     payable: bool
     payment_error: str
     """Why the latest charge failed (unpaid orders), in the customer's language."""
+    needs_confirmation: bool
+    """The bank asks the customer to authenticate the payment (3-D Secure): Confirm, not a pay form."""
 
 
 class CardOption(msgspec.Struct, frozen=True, kw_only=True):
@@ -82,10 +86,18 @@ class CardOption(msgspec.Struct, frozen=True, kw_only=True):
     is_default: bool
 
 
+class StripeConfirm(msgspec.Struct, frozen=True, kw_only=True):
+    """What the Confirm button's Stripe.js needs (a merchant on Stripe only)."""
+
+    key: str
+    js: str
+
+
 class OrdersModel(msgspec.Struct, frozen=True, kw_only=True):
     orders: list[OrderRow]
     """One page, newest first."""
     cards: list[CardOption]
+    stripe: StripeConfirm | None
     read_only: bool
     older_cursor: str | None
     """Where the next (older) page starts; None on the last page."""
@@ -106,6 +118,13 @@ async def card_options(ctx: PortalContext) -> list[CardOption]:
         for m in await list_payment_methods(ctx.org.id, ctx.customer.id)
         if not card_expired(m)
     ]
+
+
+async def stripe_confirm(ctx: PortalContext) -> StripeConfirm | None:
+    config = await payment_providers.get_config(ctx.org.id)
+    if config is None:
+        return None
+    return StripeConfirm(key=config.publishable_key, js=payment_providers.stripe_js_url())
 
 
 def _fields(value: Any) -> dict[str, str]:
@@ -176,12 +195,14 @@ async def load(ctx: PortalContext, params: Params) -> OrdersModel:
                     if order.status == OrderStatus.PENDING and order.last_payment_error
                     else ""
                 ),
+                needs_confirmation=awaits_confirmation(order),
             )
         )
     return OrdersModel(
         export_url=document_path("orders_csv", ctx.customer.id),
         orders=rows,
         cards=await card_options(ctx),
+        stripe=await stripe_confirm(ctx),
         read_only=ctx.scopes.read_only,
         older_cursor=page.next_cursor,
         first_page=cursor is None,
@@ -206,4 +227,17 @@ async def pay(ctx: PortalContext, form: Params) -> ActionResult:
     )
 
 
-VIEW = View(slug="orders", title="Orders", load=load, actions={"pay": pay})
+async def confirm_payment(ctx: PortalContext, form: Params) -> ActionResult:
+    """The customer went through the bank's challenge in the page: Stripe says whether it is paid."""
+    require_writable(ctx)
+    order_id = _uuid(form.get("order_id"), _("an order"))
+    order = await stripe_events.confirm_payment(ctx.org.id, ctx.customer.id, order_id)
+    return ActionResult(
+        message=_("Thank you, the payment went through."),
+        events=[{"type": "order.paid", "data": {"id": str(order.id), "status": order.status}}],
+    )
+
+
+VIEW = View(
+    slug="orders", title="Orders", load=load, actions={"pay": pay, "confirm_payment": confirm_payment}
+)

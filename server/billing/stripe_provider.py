@@ -196,7 +196,22 @@ class StripeProvider:
             except stripe.StripeError as exc:
                 raise Unavailable("Stripe could not be reached; try again in a moment") from exc
         method = intent.payment_method
-        return _result(intent.id, intent.status), str(getattr(method, "id", method) or "")
+        error = intent.last_payment_error
+        details = error.to_dict() if error else {}
+        failure = str(details.get("decline_code") or details.get("code") or "")
+        return _result(intent.id, intent.status, failure), str(getattr(method, "id", method) or "")
+
+    async def confirmation_secret(self, payment_ref: str) -> str:
+        """The client secret Stripe.js needs to let the customer authenticate a PaymentIntent (3-D Secure);
+        empty when the PaymentIntent no longer waits for that."""
+        import stripe
+
+        async with self._client() as client:
+            try:
+                intent = await client.v1.payment_intents.retrieve_async(payment_ref)
+            except stripe.StripeError as exc:
+                raise Unavailable("Stripe could not be reached; try again in a moment") from exc
+        return str(intent.client_secret or "") if intent.status == "requires_action" else ""
 
     async def refund(self, payment_ref: str, amount: int, currency: str, *, idempotency_key: str) -> str:
         import stripe
@@ -218,7 +233,9 @@ class StripeProvider:
         return str(refund.id)
 
 
-def _result(intent_id: str, status: str) -> ChargeResult:
+def _result(intent_id: str, status: str, failure: str = "") -> ChargeResult:
+    """Our result for a PaymentIntent's status; ``failure`` is its last error's code (a failed 3-D Secure
+    challenge leaves it waiting for another card)."""
     if status == "succeeded":
         return ChargeResult(succeeded=True, reference=intent_id)
     if status in {"requires_action", "requires_confirmation"}:
@@ -230,7 +247,7 @@ def _result(intent_id: str, status: str) -> ChargeResult:
             message=decline_message(code),
             needs_confirmation=True,
         )
-    code = "processing_error" if status == "processing" else "card_declined"
+    code = "processing_error" if status == "processing" else decline_code(failure or "card_declined")
     return ChargeResult(
         succeeded=False, reference=intent_id, decline_code=code, message=decline_message(code)
     )

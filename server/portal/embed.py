@@ -44,6 +44,7 @@ from server.services import (
     payments,
     portal_analytics,
     spend_caps,
+    stripe_events,
     usage_alerts,
 )
 from widgets import VIEWS, View, require_writable
@@ -294,6 +295,23 @@ class EmbedController(Controller):
             return _session_expired()
         require_writable(ctx)
         client_secret = await payments.start_card_setup(ctx.org.id, ctx.customer.id)
+        return Response(
+            {"client_secret": client_secret}, status_code=201, headers={"cache-control": "no-store"}
+        )
+
+    @post("/orders/{order_id:uuid}/confirmation", name="embed-payment-confirmation", status_code=201)
+    async def payment_confirmation(
+        self, request: Request[Any, Any, Any], order_id: FromPath[UUID]
+    ) -> Response[Any]:
+        """The client secret of an order's payment that the bank asks the customer to authenticate (3-D
+        Secure): Stripe.js runs the challenge in the page, then the orders view's ``confirm_payment`` action
+        asks Stripe how it went."""
+        try:
+            ctx = await _context(request)
+        except SessionExpired:
+            return _session_expired()
+        require_writable(ctx)
+        client_secret = await stripe_events.confirmation_secret(ctx.org.id, ctx.customer.id, order_id)
         return Response(
             {"client_secret": client_secret}, status_code=201, headers={"cache-control": "no-store"}
         )

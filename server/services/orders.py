@@ -435,11 +435,26 @@ def next_dunning_attempt(
     return anchor + DUNNING_OFFSETS[failures - 1]
 
 
+AWAITING_CONFIRMATION = decline_message("authentication_required")
+
+
+def awaits_confirmation(order: Order) -> bool:
+    """The bank asked the customer to authenticate the order's latest payment (3-D Secure): the order stays
+    unpaid until they confirm it in the portal, and is not charged again off-session meanwhile."""
+    return (
+        order.status == OrderStatus.PENDING
+        and bool(order.payment_ref)
+        and order.last_payment_error == AWAITING_CONFIRMATION
+    )
+
+
 async def _record_scheduled_failure(
     order: Order, method: PaymentMethod | None, scheduled_for: datetime | None, result: ChargeResult
 ) -> None:
     failures = int(order.payment_attempts) + 1
     next_at = next_dunning_attempt(failures, clock.now(), scheduled_for)
+    if result.needs_confirmation:  # the customer's turn: no off-session retry, no final action meanwhile
+        next_at = None
     async with write_transaction():
         rows = await Order.raw(
             "UPDATE ss_order SET payment_attempts = {}, next_payment_attempt_at = {}, payment_method = {}, "
@@ -455,7 +470,7 @@ async def _record_scheduled_failure(
         )
         if not rows:
             return
-        if next_at is not None:
+        if next_at is not None or result.needs_confirmation:
             await _set_subscription_status(
                 order,
                 SubscriptionStatus.PAST_DUE,
@@ -513,6 +528,8 @@ async def attempt_payment(org_id: UUID, order_id: UUID) -> bool:
     order = await get_order(org_id, order_id)
     if order.status != OrderStatus.PENDING:
         return order.status in PAID_STATUSES
+    if awaits_confirmation(order):
+        return False
     scheduled_for = order.next_payment_attempt_at
     if not await _claim(order, scheduled=True):
         return False
@@ -586,7 +603,7 @@ async def retry_failed_orders(org_id: UUID, customer_id: UUID, method_id: UUID) 
 
 
 async def settle_provider_payment(
-    org_id: UUID, payment_ref: str, method: PaymentMethod, result: ChargeResult
+    org_id: UUID, payment_ref: str, method: PaymentMethod | None, result: ChargeResult
 ) -> bool:
     """What the provider says became of an order's payment ``payment_ref`` (a Stripe event), applied once:
     a success pays the pending order (``order.paid`` fires once, whoever saw it first), a failure keeps why.
@@ -599,7 +616,7 @@ async def settle_provider_payment(
     if order is None:
         return False
     if result.succeeded:
-        return await _record_success(order, method, payment_ref, scheduled=False)
+        return method is not None and await _record_success(order, method, payment_ref, scheduled=False)
     await Order.update({Order.last_payment_error: _error_text(result.message)}).where(
         Order.id == order.id, Order.status == OrderStatus.PENDING, Order.payment_ref == payment_ref
     )

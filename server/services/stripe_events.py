@@ -11,9 +11,10 @@ why not), ``setup_intent.succeeded`` (a confirmed card is saved even if its page
 ``payment_method.detached`` (removed here too) and ``customer.updated`` (a default card chosen at Stripe).
 Other events, ``charge.refunded`` among them (refunds are made through selfserve), are acknowledged only.
 
-``reconcile_payments`` (the ``billing.stripe_reconcile`` job) re-reads the PaymentIntents of orders still
-pending on Stripe, so a payment whose event never arrived (the customer confirmed 3-D Secure, Stripe's
-delivery failed) is recorded all the same, at most a few minutes late.
+``confirm_payment`` records a payment the customer authenticated (3-D Secure) in the portal, from what
+Stripe says of it. ``reconcile_payments`` (the ``billing.stripe_reconcile`` job) re-reads the PaymentIntents
+of orders still pending on Stripe, so a payment whose event never arrived (the customer confirmed 3-D
+Secure, Stripe's delivery failed) is recorded all the same, at most a few minutes late.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from server import clock
 from server.billing.providers import ChargeResult, decline_code, decline_message
 from server.db.enums import OrderStatus
 from server.db.tables import Customer, Order, PaymentMethod, ProviderEvent
-from server.errors import Invalid, NotFound, Unauthorized, Unavailable
+from server.errors import Conflict, Invalid, NotFound, PaymentFailed, Unauthorized, Unavailable
 from server.security.keyring import Keyring
 from server.services import orders, payment_providers, payments
 from server.services.constraints import is_unique_violation
@@ -156,6 +157,40 @@ async def _customer_updated(org_id: UUID, stripe_customer: dict[str, Any], _keyr
     ):
         with contextlib.suppress(NotFound):  # removed here at the same moment
             await payments.set_default_payment_method(org_id, customer.id, method.id)
+
+
+async def confirmation_secret(org_id: UUID, customer_id: UUID, order_id: UUID) -> str:
+    """The client secret Stripe.js needs for the customer to authenticate their order's payment in the page
+    (Conflict when the order does not wait for that)."""
+    order = await orders.get_order(org_id, order_id, customer_id=customer_id)
+    stripe = await payment_providers.stripe_for(org_id)
+    secret = (
+        await stripe.confirmation_secret(order.payment_ref)
+        if stripe is not None and orders.awaits_confirmation(order)
+        else ""
+    )
+    if not secret:
+        raise Conflict("this order does not wait for a confirmation")
+    return secret
+
+
+async def confirm_payment(org_id: UUID, customer_id: UUID, order_id: UUID) -> Order:
+    """After the customer's 3-D Secure challenge in the page: what Stripe says of the order's PaymentIntent
+    (never what the browser says). Paid: the order is paid once, whoever saw it first (this, Stripe's event or
+    the reconciliation). Not paid: PaymentFailed with the reason, kept on the order."""
+    order = await orders.get_order(org_id, order_id, customer_id=customer_id)
+    if order.status in orders.PAID_STATUSES:
+        return order
+    stripe = await payment_providers.stripe_for(org_id)
+    if order.status != OrderStatus.PENDING or stripe is None or not order.payment_ref.startswith("pi_"):
+        raise Conflict(f"this order is {order.status}: there is nothing to confirm")
+    result, stripe_method = await stripe.payment_status(order.payment_ref)
+    method = await _card(org_id, stripe_method)
+    await orders.settle_provider_payment(org_id, order.payment_ref, method, result)
+    fresh = await orders.get_order(org_id, order_id)
+    if fresh.status in orders.PAID_STATUSES:
+        return fresh
+    raise PaymentFailed(result.message, decline_code=result.decline_code)
 
 
 async def reconcile_payments(limit: int = 100) -> int:

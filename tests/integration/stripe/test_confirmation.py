@@ -1,0 +1,118 @@
+"""3-D Secure in the portal: a charge the bank wants the customer to authenticate waits for them (no
+off-session retry), the portal hands Stripe.js the PaymentIntent's client secret, and after the challenge our
+server reads the outcome from Stripe and pays the order once, whoever (this, Stripe's event, reconciliation)
+saw it first; a failed challenge says why."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from server.db.tables import Customer
+from server.errors import PaymentFailed
+from server.services import orders, stripe_events
+from tests.integration.billing.test_orders import events, new_order
+from tests.integration.portal.conftest import customer, mint, open_session
+from tests.integration.stripe.conftest import PUBLISHABLE_KEY
+from tests.integration.stripe.support import NEEDS_AUTHENTICATION, add_stripe_card
+
+__all__ = ["customer", "mint", "open_session"]
+
+
+async def authenticate(localstripe, client_secret: str, *, success: bool) -> dict:
+    """What the bank's challenge in Stripe.js does (localstripe's stand-in for it)."""
+    intent = client_secret.split("_secret_")[0]
+    async with httpx.AsyncClient() as http:
+        response = await http.post(
+            f"{localstripe.url}/v1/payment_intents/{intent}/_authenticate?success={str(success).lower()}",
+            json={"key": PUBLISHABLE_KEY, "client_secret": client_secret},
+        )
+    response.raise_for_status()
+    return response.json()
+
+
+@pytest.fixture
+async def waiting(localstripe, keyring, stripe_org, customer):
+    """An order whose off-session charge the bank asked the customer to authenticate."""
+    org_id = stripe_org.org.id
+    await add_stripe_card(localstripe, keyring, org_id, customer.id, NEEDS_AUTHENTICATION)
+    order = await new_order(org_id, customer.id, 2500)
+    assert await orders.attempt_payment(org_id, order.id) is False
+    return await orders.get_order(org_id, order.id)
+
+
+async def test_an_order_waiting_for_the_customer_is_not_charged_again_and_pays_once_when_confirmed(
+    localstripe, stripe_org, customer, waiting
+):
+    org_id = stripe_org.org.id
+    assert orders.awaits_confirmation(waiting)
+    assert waiting.next_payment_attempt_at is None
+    assert await orders.due_payment_attempts() == []
+    assert await orders.attempt_payment(org_id, waiting.id) is False  # no second off-session charge
+    again = await orders.get_order(org_id, waiting.id)
+    assert (again.payment_ref, again.payment_attempts) == (waiting.payment_ref, waiting.payment_attempts)
+
+    secret = await stripe_events.confirmation_secret(org_id, customer.id, waiting.id)
+    assert secret.startswith(f"{waiting.payment_ref}_secret_")
+    assert (await authenticate(localstripe, secret, success=True))["status"] == "succeeded"
+    paid = await stripe_events.confirm_payment(org_id, customer.id, waiting.id)
+    assert (paid.status, paid.payment_ref, paid.last_payment_error) == ("paid", waiting.payment_ref, "")
+    assert not orders.awaits_confirmation(paid)
+
+    # the same news again, by the page, the reconciliation or Stripe's event: nothing more happens
+    assert (await stripe_events.confirm_payment(org_id, customer.id, waiting.id)).status == "paid"
+    assert await stripe_events.reconcile_payments() == 0
+    assert [e["id"] for e in await events(org_id, "order.paid")] == [str(waiting.id)]
+
+
+async def test_a_failed_challenge_says_authentication_failed_and_the_order_stays_unpaid(
+    localstripe, stripe_org, customer, waiting
+):
+    org_id = stripe_org.org.id
+    secret = await stripe_events.confirmation_secret(org_id, customer.id, waiting.id)
+    await authenticate(localstripe, secret, success=False)
+    with pytest.raises(PaymentFailed) as failed:
+        await stripe_events.confirm_payment(org_id, customer.id, waiting.id)
+    assert failed.value.extra == {"decline_code": "authentication_failed"}
+    after = await orders.get_order(org_id, waiting.id)
+    assert after.status == "pending"
+    assert (
+        after.last_payment_error == "The bank could not confirm this payment; try again or use another card."
+    )
+    assert not orders.awaits_confirmation(after)
+    assert await events(org_id, "order.paid") == []
+
+
+async def test_the_portal_confirms_the_payment_and_never_believes_the_page(
+    client, localstripe, stripe_org, customer, waiting, open_session
+):
+    org_id = stripe_org.org.id
+    await Customer.update({Customer.locale: "de"}).where(Customer.id == customer.id)
+    headers = {"Authorization": f"Bearer {await open_session()}"}
+    view = await client.get("/embed/views/orders", headers=headers)
+    assert view.status_code == 200, view.text
+    assert "Zahlung bestätigen" in view.text
+    assert f'data-confirmation="/embed/orders/{waiting.id}/confirmation"' in view.text
+
+    # the page says it is done before the bank was asked: Stripe says otherwise, so it is not paid
+    early = await client.post(
+        "/embed/views/orders/confirm_payment", data={"order_id": str(waiting.id)}, headers=headers
+    )
+    assert early.status_code == 402, early.text
+    assert "Ihre Bank bittet Sie, diese Zahlung zu bestätigen." in early.text
+    assert (await orders.get_order(org_id, waiting.id)).status == "pending"
+
+    asked = await client.post(f"/embed/orders/{waiting.id}/confirmation", headers=headers)
+    assert asked.status_code == 201, asked.text
+    await authenticate(localstripe, asked.json()["client_secret"], success=True)
+    done = await client.post(
+        "/embed/views/orders/confirm_payment", data={"order_id": str(waiting.id)}, headers=headers
+    )
+    assert done.status_code == 200, done.text
+    assert "Danke, die Zahlung ist eingegangen." in done.text
+    assert "Zahlung bestätigen" not in done.text
+    assert (await orders.get_order(org_id, waiting.id)).status == "paid"
+    gone = await client.post(f"/embed/orders/{waiting.id}/confirmation", headers=headers)
+    assert gone.status_code == 409
+    assert gone.headers["content-type"].startswith("application/problem+json")
+    assert len(await events(org_id, "order.paid")) == 1
