@@ -25,6 +25,8 @@ from tests.browser.support import merchant_api, open_portal, webhook_events
 CHLOE = "chloe@dubois-conseil.example"
 CARD_NUMBER = "4242424242424242"
 SECOND_CARD = "4000056655665556"
+NEEDS_AUTHENTICATION = "4000002760003184"
+"""Authenticated once when saved, and every off-session charge asks the customer to authenticate again."""
 STRIPE_KEYS = {
     "secret_key": "sk_test_browserjourney",
     "publishable_key": "pk_test_browserjourney",
@@ -177,3 +179,39 @@ async def test_on_stripe_an_upgrade_is_charged_and_cancelling_right_away_refunds
                 stack, "order.refunded", lambda data, i=order["id"]: data["id"] == i
             )
             assert events[-1]["data"]["refunded_amount"] == order["refunded_amount"]
+
+
+async def test_a_payment_the_bank_asks_to_confirm_is_confirmed_in_the_portal_and_paid_once(page, stack, host):
+    """3-D Secure: the card asks for authentication on every off-session charge, so the first order waits;
+    the person confirms it in the portal (localstripe's bank challenge, in the page) and sees it paid."""
+    async with connected_to_stripe(stack), merchant_api(stack) as http:
+        merchant = Merchant(stack, http)
+        customer = await merchant.customer("stripe-3ds", card=None)
+        frame = await open_portal(page, host, customer.email, view="settings", org=stack.slug, locale="en")
+        cards = frame.locator("#payment-methods")
+        await type_card(cards, NEEDS_AUTHENTICATION)
+        await frame.get_by_role("button", name="Complete authentication").click()  # saving it asks once
+        await cards.get_by_text("Visa •••• 3184 · expires 12/2034").wait_for()
+        pro = await merchant.price("Pro")
+        created = await http.post(
+            "/v1/subscriptions",
+            json={"customer_id": customer.id, "price_id": pro["id"], "seats": 1, "trial_days": 0},
+        )
+        assert created.status_code < 500, created.text
+        [order] = await merchant.orders(customer)
+        assert order["status"] == "pending"
+
+        frame = await open_portal(page, host, customer.email, view="orders", org=stack.slug, locale="en")
+        waiting = frame.get_by_role("article").filter(has_text="Needs your confirmation")
+        await waiting.get_by_text("The bank asks you to confirm this payment.").wait_for()
+        await waiting.get_by_role("button", name="Confirm payment").click()
+        await frame.get_by_role("button", name="Complete authentication").click()
+        await expect(frame.locator(".ss-live")).to_contain_text("Thank you, the payment went through.")
+        await expect(frame.get_by_role("button", name="Confirm payment")).to_have_count(0)
+        await expect(frame.get_by_role("article").first.locator(".ss-badge")).to_have_text("Paid")
+
+        [paid] = await merchant.orders(customer)
+        assert (paid["id"], paid["status"]) == (order["id"], "paid")
+        events = await webhook_events(stack, "order.paid", lambda data: data["id"] == order["id"])
+        assert len(events) == 1
+        assert events[0]["data"]["status"] == "paid"
