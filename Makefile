@@ -8,7 +8,8 @@ PYTEST_ARGS ?=
 # Browser suites that run on PostgreSQL too: the customer journeys (the other browser tests are about the
 # page and the loader, not about what the database keeps).
 POSTGRES_BROWSER := tests/browser/test_journeys.py tests/browser/test_discount_journey.py \
-	tests/browser/test_usage_journeys.py tests/browser/test_exports_journey.py tests/browser/test_stripe.py
+	tests/browser/test_usage_journeys.py tests/browser/test_exports_journey.py tests/browser/test_stripe.py \
+	tests/browser/test_hosted_journeys.py tests/browser/test_smoke.py
 
 .PHONY: install install-dev demo serve test test-sqlite test-postgres lint format lock clean screenshots bench
 
