@@ -26,6 +26,7 @@ EMAIL_TEMPLATES = (
     "usage_alert",
     "data_export_ready",
     "usage_cap",
+    "payment_confirmation",
 )
 _HEX_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 

@@ -40,6 +40,7 @@ from server.security.headers import embed_headers, new_nonce
 from server.security.ratelimit import count_failed_lookup, refuse_while_failing
 from server.services import (
     data_exports,
+    orders,
     payment_providers,
     payments,
     portal_analytics,
@@ -247,6 +248,10 @@ class EmbedController(Controller):
             announced = [
                 *await usage_alerts.announce_hits(session.org_id, session.customer_id),
                 *await spend_caps.announce_hits(session.org_id, session.customer_id),
+                *[
+                    {"type": "order.confirmation_required", "data": {"id": str(o.id), "status": o.status}}
+                    for o in await orders.awaiting_confirmation(session.org_id, session.customer_id)
+                ],
             ]
             if announced:
                 response.headers["x-selfserve-events"] = msgspec.json.encode(announced).decode()

@@ -470,6 +470,8 @@ async def _record_scheduled_failure(
         )
         if not rows:
             return
+        if result.needs_confirmation:
+            await _ask_for_confirmation(order)
         if next_at is not None or result.needs_confirmation:
             await _set_subscription_status(
                 order,
@@ -512,13 +514,54 @@ def _error_text(message: str) -> str:
 async def _record_unscheduled_failure(order: Order, result: ChargeResult) -> None:
     """An attempt outside the schedule failed: keep why (and the provider's payment, which the customer may
     still confirm), and put the dunning date back as it was."""
-    await Order.update(
-        {
-            Order.next_payment_attempt_at: order.next_payment_attempt_at,
-            Order.last_payment_error: _error_text(result.message),
-            Order.payment_ref: result.reference,
-        }
-    ).where(Order.id == order.id, Order.status == OrderStatus.PENDING)
+    async with write_transaction():
+        rows = (
+            await Order.update(
+                {
+                    Order.next_payment_attempt_at: order.next_payment_attempt_at,
+                    Order.last_payment_error: _error_text(result.message),
+                    Order.payment_ref: result.reference,
+                }
+            )
+            .where(Order.id == order.id, Order.status == OrderStatus.PENDING)
+            .returning(Order.id)
+        )
+        if rows and result.needs_confirmation and not awaits_confirmation(order):
+            await _ask_for_confirmation(order)
+
+
+async def _ask_for_confirmation(order: Order) -> None:
+    """Email the customer (in their language) a link to the portal's orders, where they confirm the payment
+    their bank asks them to authenticate. Inside the transaction that records it, so it is sent once."""
+    from server.i18n import gettext
+    from server.mail.queue import queue_email
+
+    keyring, public_url = payment_providers.mail_context()
+    customer = await Customer.objects().where(Customer.id == order.customer).first()
+    org = await Organization.objects().where(Organization.id == order.org).first()
+    if customer is None or org is None:
+        return
+    with i18n.use_locale(i18n.negotiate(customer.locale)):
+        await queue_email(
+            keyring,
+            order.org,
+            to=customer.billing_email or customer.email,
+            subject=gettext(
+                "Please confirm your payment of %(amount)s",
+                amount=i18n.format_amount(int(order.total), order.currency),
+            ),
+            template="payment_confirmation",
+            context={"order": order, "url": f"{public_url}/portal/{org.slug}?view=orders"},
+        )
+
+
+async def awaiting_confirmation(org_id: UUID, customer_id: UUID) -> list[Order]:
+    """The customer's orders whose payment waits for them to authenticate it, newest first."""
+    return [
+        order
+        for order in await unpaid_orders(org_id, customer_id, failed_only=True)
+        if awaits_confirmation(order)
+    ]
 
 
 async def attempt_payment(org_id: UUID, order_id: UUID) -> bool:

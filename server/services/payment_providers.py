@@ -33,6 +33,7 @@ class _Context:
     keyring: Keyring
     stripe_api_base: str
     stripe_js_url: str
+    public_url: str
 
 
 _context: _Context | None = None
@@ -42,7 +43,10 @@ def configure(settings: Settings, keyring: Keyring) -> None:
     """Let charges and refunds reach the merchants' processors (called by the app, worker and CLI)."""
     global _context
     _context = _Context(
-        keyring=keyring, stripe_api_base=settings.stripe_api_base, stripe_js_url=settings.stripe_js_url
+        keyring=keyring,
+        stripe_api_base=settings.stripe_api_base,
+        stripe_js_url=settings.stripe_js_url,
+        public_url=settings.public_url,
     )
 
 
@@ -140,6 +144,13 @@ def stripe_of(config: PaymentProviderConfig) -> StripeProvider:
     return StripeProvider(
         context.keyring.box.decrypt(config.secret_key_encrypted), api_base=context.stripe_api_base
     )
+
+
+def mail_context() -> tuple[Keyring, str]:
+    """The keyring (mail is stored encrypted) and the public URL, for the email asking a customer to confirm
+    a payment."""
+    context = _configured()
+    return context.keyring, context.public_url
 
 
 def stripe_js_url() -> str:

@@ -20,7 +20,7 @@ from typing import Any
 from playwright.async_api import expect
 
 from tests.browser.journey import Merchant, cents, money
-from tests.browser.support import merchant_api, open_portal, webhook_events
+from tests.browser.support import emails_to, merchant_api, open_portal, wait_event, webhook_events
 
 CHLOE = "chloe@dubois-conseil.example"
 CARD_NUMBER = "4242424242424242"
@@ -182,8 +182,9 @@ async def test_on_stripe_an_upgrade_is_charged_and_cancelling_right_away_refunds
 
 
 async def test_a_payment_the_bank_asks_to_confirm_is_confirmed_in_the_portal_and_paid_once(page, stack, host):
-    """3-D Secure: the card asks for authentication on every off-session charge, so the first order waits;
-    the person confirms it in the portal (localstripe's bank challenge, in the page) and sees it paid."""
+    """3-D Secure: the card asks for authentication on every off-session charge, so the first order waits
+    and the customer is emailed a link; the host page hears of it, and the person confirms it in the portal
+    (localstripe's bank challenge, in the page) and sees it paid."""
     async with connected_to_stripe(stack), merchant_api(stack) as http:
         merchant = Merchant(stack, http)
         customer = await merchant.customer("stripe-3ds", card=None)
@@ -201,7 +202,13 @@ async def test_a_payment_the_bank_asks_to_confirm_is_confirmed_in_the_portal_and
         [order] = await merchant.orders(customer)
         assert order["status"] == "pending"
 
+        [mail] = await emails_to(stack, customer.email)
+        assert mail["Subject"].startswith("Please confirm your payment of")
+        assert f"/portal/{stack.slug}?view=orders" in mail.get_body(("plain",)).get_content()
+
         frame = await open_portal(page, host, customer.email, view="orders", org=stack.slug, locale="en")
+        told = await wait_event(page, "order.confirmation_required")
+        assert told[0]["detail"] == {"id": order["id"], "status": "pending"}
         waiting = frame.get_by_role("article").filter(has_text="Needs your confirmation")
         await waiting.get_by_text("The bank asks you to confirm this payment.").wait_for()
         await waiting.get_by_role("button", name="Confirm payment").click()

@@ -6,17 +6,20 @@ saw it first; a failed challenge says why."""
 from __future__ import annotations
 
 import httpx
+import msgspec
 import pytest
 
 from server.db.tables import Customer
 from server.errors import PaymentFailed
 from server.services import orders, stripe_events
 from tests.integration.billing.test_orders import events, new_order
+from tests.integration.mail.conftest import inbox, smtp_context, smtp_port
+from tests.integration.mail.support import drain
 from tests.integration.portal.conftest import customer, mint, open_session
 from tests.integration.stripe.conftest import PUBLISHABLE_KEY
 from tests.integration.stripe.support import NEEDS_AUTHENTICATION, add_stripe_card
 
-__all__ = ["customer", "mint", "open_session"]
+__all__ = ["customer", "inbox", "mint", "open_session", "smtp_context", "smtp_port"]
 
 
 async def authenticate(localstripe, client_secret: str, *, success: bool) -> dict:
@@ -91,6 +94,11 @@ async def test_the_portal_confirms_the_payment_and_never_believes_the_page(
     headers = {"Authorization": f"Bearer {await open_session()}"}
     view = await client.get("/embed/views/orders", headers=headers)
     assert view.status_code == 200, view.text
+    told = msgspec.json.decode(view.headers["x-selfserve-events"])
+    assert {
+        "type": "order.confirmation_required",
+        "data": {"id": str(waiting.id), "status": "pending"},
+    } in told
     assert "Zahlung bestätigen" in view.text
     assert f'data-confirmation="/embed/orders/{waiting.id}/confirmation"' in view.text
 
@@ -116,3 +124,22 @@ async def test_the_portal_confirms_the_payment_and_never_believes_the_page(
     assert gone.status_code == 409
     assert gone.headers["content-type"].startswith("application/problem+json")
     assert len(await events(org_id, "order.paid")) == 1
+    after = await client.get("/embed/views/overview", headers=headers)
+    assert "order.confirmation_required" not in after.headers.get("x-selfserve-events", "")
+
+
+async def test_the_customer_is_emailed_once_in_their_language_with_a_link_to_their_orders(
+    localstripe, keyring, stripe_org, customer, inbox, smtp_context
+):
+    org_id = stripe_org.org.id
+    await Customer.update({Customer.locale: "fr"}).where(Customer.id == customer.id)
+    await add_stripe_card(localstripe, keyring, org_id, customer.id, NEEDS_AUTHENTICATION)
+    order = await new_order(org_id, customer.id, 2500)
+    assert await orders.attempt_payment(org_id, order.id) is False
+    assert await orders.attempt_payment(org_id, order.id) is False  # still waiting: no second email
+    await drain(smtp_context)
+    [mail] = inbox.received_by(customer.email)
+    assert mail["Subject"].startswith("Veuillez confirmer votre paiement de 25,00")
+    text = mail.get_body(("plain",)).get_content()
+    assert "Votre banque vous demande de confirmer le paiement de 25,00" in text
+    assert f"/portal/{stripe_org.org.slug}?view=orders" in text
