@@ -1,5 +1,6 @@
 import html
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import jinja2
 import pytest
@@ -18,6 +19,7 @@ CONTEXTS = {
     "usage_alert": {"url": URL, "hit": None},  # filled in below
     "data_export_ready": {"url": URL, "expires_at": datetime(2027, 3, 8, tzinfo=UTC)},
     "usage_cap": {"url": URL, "cap": None, "product": "API plan"},
+    "payment_confirmation": {"url": URL, "order": SimpleNamespace(total=2500, currency="EUR")},
 }
 METER = MeterUsageOut(
     subscription_id="s",
@@ -196,3 +198,17 @@ def test_a_spend_cap_email_names_the_cap_and_the_period_in_the_customers_languag
         rendered = render_email("usage_cap", CONTEXTS["usage_cap"], BRAND)
     assert says in rendered.text
     assert html.escape(says, quote=False) in rendered.html
+
+
+@pytest.mark.parametrize(
+    ("locale", "says"),
+    [
+        ("en", "Your bank asks you to confirm the payment of €25.00 before it can go through."),
+        ("de", "Ihre Bank bittet Sie, die Zahlung über 25,00\xa0€ zu bestätigen"),
+    ],
+)
+def test_the_payment_confirmation_email_names_the_amount_in_the_customers_language(locale, says):
+    with use_locale(locale):
+        rendered = render_email("payment_confirmation", CONTEXTS["payment_confirmation"], BRAND)
+    assert says in rendered.text
+    assert URL in rendered.text
