@@ -24,7 +24,14 @@ from server.services import catalog, orders, portal_analytics, seat_invitations,
 from server.services.discounts import DiscountRefused
 from server.services.subscriptions import LIVE, PAUSABLE, CancelPreview, ChangePreview, InvoicePreview
 from widgets import ActionResult, Params, View, require_writable
-from widgets.orders import CardOption, card_options, pay
+from widgets.orders import (
+    CardOption,
+    StripeConfirm,
+    card_options,
+    confirm_payment,
+    pay,
+    stripe_confirm,
+)
 
 Flow = Literal["", "cancel", "change_plan", "change_seats"]
 FLOWS = ("cancel", "change_plan", "change_seats")
@@ -58,6 +65,8 @@ class UnpaidOrder(msgspec.Struct, frozen=True, kw_only=True):
     total: int
     currency: str
     payment_error: str
+    needs_confirmation: bool
+    """The bank asks the customer to authenticate the payment (3-D Secure): Confirm, not a pay form."""
 
 
 class SubscriptionRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -116,6 +125,8 @@ class SubscriptionsModel(msgspec.Struct, frozen=True, kw_only=True):
     """Why it works for none of the plans, in the customer's language; empty otherwise."""
     cards: list[CardOption]
     """To pay an unpaid order with (loaded only when there is one)."""
+    stripe: StripeConfirm | None
+    """What a Confirm button needs (an unpaid order waiting for the customer's confirmation on Stripe)."""
 
 
 async def _prices(ctx: PortalContext) -> dict[str, tuple[ProductOut, PriceOut]]:
@@ -147,6 +158,7 @@ async def load(ctx: PortalContext, params: Params) -> SubscriptionsModel:
                 total=int(order.total),
                 currency=order.currency,
                 payment_error=decline_reason(order.last_payment_error) if order.last_payment_error else "",
+                needs_confirmation=orders.awaits_confirmation(order),
             )
         )
     rows = []
@@ -230,6 +242,7 @@ async def load(ctx: PortalContext, params: Params) -> SubscriptionsModel:
             plans[0].code_refused if code and plans and all(plan.code_refused for plan in plans) else ""
         ),
         cards=await card_options(ctx) if unpaid and not ctx.scopes.read_only else [],
+        stripe=await stripe_confirm(ctx) if unpaid and not ctx.scopes.read_only else None,
     )
 
 
@@ -525,5 +538,6 @@ VIEW = View(
         "revoke_seat": revoke_seat,
         "resend_seat": resend_seat,
         "pay": pay,
+        "confirm_payment": confirm_payment,
     },
 )

@@ -14,6 +14,7 @@ Customer changed here (no other test should count on its state): Chloé Dubois."
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -205,6 +206,14 @@ async def test_a_payment_the_bank_asks_to_confirm_is_confirmed_in_the_portal_and
         [mail] = await emails_to(stack, customer.email)
         assert mail["Subject"].startswith("Please confirm your payment of")
         assert f"/portal/{stack.slug}?view=orders" in mail.get_body(("plain",)).get_content()
+
+        frame = await open_portal(
+            page, host, customer.email, view="subscriptions", org=stack.slug, locale="en"
+        )
+        due = frame.locator(f"#unpaid-{order['id']}")
+        await due.get_by_text("The bank asks you to confirm this payment.").wait_for()
+        await expect(due.get_by_role("button", name="Confirm payment")).to_be_visible()
+        await expect(due.get_by_role("button", name=re.compile(r"^Pay "))).to_have_count(0)
 
         frame = await open_portal(page, host, customer.email, view="orders", org=stack.slug, locale="en")
         told = await wait_event(page, "order.confirmation_required")
