@@ -453,8 +453,6 @@ async def _record_scheduled_failure(
 ) -> None:
     failures = int(order.payment_attempts) + 1
     next_at = next_dunning_attempt(failures, clock.now(), scheduled_for)
-    if result.needs_confirmation:  # the customer's turn: no off-session retry, no final action meanwhile
-        next_at = None
     async with write_transaction():
         rows = await Order.raw(
             "UPDATE ss_order SET payment_attempts = {}, next_payment_attempt_at = {}, payment_method = {}, "
@@ -472,7 +470,7 @@ async def _record_scheduled_failure(
             return
         if result.needs_confirmation:
             await _ask_for_confirmation(order)
-        if next_at is not None or result.needs_confirmation:
+        if next_at is not None or result.needs_confirmation:  # the customer's turn: no final action yet
             await _set_subscription_status(
                 order,
                 SubscriptionStatus.PAST_DUE,
@@ -667,13 +665,16 @@ async def settle_provider_payment(
 
 
 async def due_payment_attempts(limit: int = 100) -> list[tuple[UUID, UUID]]:
-    """(org id, order id) of pending orders whose dunning retry is due, oldest first (for the job)."""
+    """(org id, order id) of pending orders whose dunning retry is due, oldest first (for the job); an order
+    waiting for the customer to confirm its payment is left to them, and its schedule resumes if their
+    confirmation fails."""
     rows = (
         await Order.select(Order.org, Order.id)
         .where(
             Order.status == OrderStatus.PENDING,
             Order.next_payment_attempt_at <= clock.now(),
             Order.payment_attempts > 0,
+            Order.last_payment_error != AWAITING_CONFIRMATION,  # not off-session while it waits
         )
         .order_by(Order.next_payment_attempt_at)
         .limit(limit)

@@ -5,10 +5,13 @@ saw it first; a failed challenge says why."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 import msgspec
 import pytest
 
+from server.clock import FrozenClock, use_clock
 from server.db.tables import Customer
 from server.errors import PaymentFailed
 from server.services import orders, stripe_events
@@ -49,8 +52,9 @@ async def test_an_order_waiting_for_the_customer_is_not_charged_again_and_pays_o
 ):
     org_id = stripe_org.org.id
     assert orders.awaits_confirmation(waiting)
-    assert waiting.next_payment_attempt_at is None
-    assert await orders.due_payment_attempts() == []
+    assert waiting.next_payment_attempt_at is not None  # the dunning schedule, kept for if it fails
+    with use_clock(FrozenClock(waiting.next_payment_attempt_at + timedelta(days=30))):
+        assert (org_id, waiting.id) not in await orders.due_payment_attempts()
     assert await orders.attempt_payment(org_id, waiting.id) is False  # no second off-session charge
     again = await orders.get_order(org_id, waiting.id)
     assert (again.payment_ref, again.payment_attempts) == (waiting.payment_ref, waiting.payment_attempts)
@@ -84,6 +88,8 @@ async def test_a_failed_challenge_says_authentication_failed_and_the_order_stays
     )
     assert not orders.awaits_confirmation(after)
     assert await events(org_id, "order.paid") == []
+    with use_clock(FrozenClock(after.next_payment_attempt_at + timedelta(minutes=1))):
+        assert (org_id, waiting.id) in await orders.due_payment_attempts()  # dunning resumes
 
 
 async def test_the_portal_confirms_the_payment_and_never_believes_the_page(
