@@ -1,50 +1,65 @@
-"""``make screenshots``: a PNG of every view, light and dark, at desktop width and at 390 px (a phone),
-embedded in a host page, and of every merchant console page (light and dark, and the home at 390 px), into
-docs/screenshots/. Not collected by the normal run: pytest runs it when named
-explicitly."""
+"""``make screenshots``: a PNG of every view and of the cancel flow's two steps (the reason, the review) in every
+locale, embedded in a host page -- English light and dark, at desktop width and at 390 px (a phone), in
+docs/screenshots/; Arabic (right to left) light, dark and at 390 px, and every other locale light, in
+docs/screenshots/<locale>/ -- and of every merchant console page (light and dark, and the home at 390 px).
+Not collected by the normal run: pytest runs it when named explicitly."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.browser.conftest import REPO
-from tests.browser.support import ADA, VIEWS, open_portal, settled_height, sign_in_console
+from tests.browser.support import ADA, VIEWS, open_portal, said_in, settled_height, sign_in_console
 
 OUT = REPO / "docs" / "screenshots"
 CUSTOMER = {"usage": "priya@monsoon-data.example"}
 """Whose portal a view is shown for, when not Ada's (her plan has no metered usage)."""
-SHOTS = [(view, scheme, width) for view in VIEWS for scheme in ("light", "dark") for width in (900, 390)]
-
-
-SHOTS = [(view, scheme, width, "en") for view, scheme, width in SHOTS]
-SHOTS += [
-    (view, scheme, width, "ar")
-    for view in VIEWS
-    for scheme, width in (("light", 900), ("dark", 900), ("light", 390))
+LOCALES = ("en", "de", "fr", "es", "pt-BR", "ja", "ar")
+LOOKS = {
+    "en": (("light", 900), ("dark", 900), ("light", 390), ("dark", 390)),
+    "ar": (("light", 900), ("dark", 900), ("light", 390)),
+}
+"""(colour scheme, width) each locale is shown in; light at desktop width when not named."""
+CANCEL_STEPS = ("cancel-reason", "cancel-review")
+SHOTS = [
+    (shot, scheme, width, locale)
+    for locale in LOCALES
+    for scheme, width in LOOKS.get(locale, (("light", 900),))
+    for shot in (*VIEWS, *CANCEL_STEPS)
 ]
-SHOTS += [(view, "light", 900, "ja") for view in VIEWS]
-"""English everywhere; Arabic (right to left) light, dark and at 390 px; Japanese light."""
 
 
-@pytest.mark.parametrize(("view", "scheme", "width", "locale"), SHOTS)
-async def test_screenshot(browser, host, view, scheme, width, locale):
+async def open_cancel_flow(frame, locale: str, step: str) -> None:
+    """Walk the cancel flow of Ada's subscription to ``step`` as she does, by the words on its links and buttons."""
+    said = said_in(locale)
+    await frame.get_by_role("link", name=said("Cancel subscription"), exact=True).first.click()
+    button = frame.get_by_role("button", name=said("Continue"), exact=True)
+    if step == "cancel-review":
+        await button.click()
+        button = frame.get_by_role("button", name=said("Confirm cancellation"), exact=True)
+    await button.wait_for()
+
+
+@pytest.mark.parametrize(("shot", "scheme", "width", "locale"), SHOTS)
+async def test_screenshot(browser, host, shot, scheme, width, locale):
     context = await browser.new_context(viewport={"width": width, "height": 800}, color_scheme=scheme)
     try:
         page = await context.new_page()
-        options = {"view": view, "theme": scheme} | ({} if locale == "en" else {"locale": locale})
-        frame = await open_portal(page, host, CUSTOMER.get(view, ADA), **options)
+        view = "subscriptions" if shot in CANCEL_STEPS else shot
+        frame = await open_portal(page, host, CUSTOMER.get(view, ADA), view=view, theme=scheme, locale=locale)
+        if shot in CANCEL_STEPS:
+            await open_cancel_flow(frame, locale, shot)
         height, _ = await settled_height(page, frame)
         # Chromium paints a cross-origin frame only where it is in view: make the whole frame the view
         await page.set_viewport_size({"width": width, "height": int(height) + 200})
         await frame.evaluate(
             "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
         )
-        OUT.mkdir(parents=True, exist_ok=True)
-        name = f"{view}-phone-{scheme}.png" if width < 600 else f"{view}-{scheme}.png"
-        name = name if locale == "en" else f"{locale}/{name}"
-        (OUT / locale).mkdir(exist_ok=True)
-        await page.locator("#billing iframe").screenshot(path=OUT / name)
-        assert (OUT / name).stat().st_size > 1000
+        folder = OUT if locale == "en" else OUT / locale
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / (f"{shot}-phone-{scheme}.png" if width < 600 else f"{shot}-{scheme}.png")
+        await page.locator("#billing iframe").screenshot(path=path)
+        assert path.stat().st_size > 1000
     finally:
         await context.close()
 

@@ -23,16 +23,20 @@ SETTLE_SECONDS = 10.0
 LINK = re.compile(r"https?://\S+/portal/[\w-]+#token=[\w-]+")
 
 
-def said_to(email: str) -> Callable[..., str]:
-    """What the portal says to the demo customer ``email``: a message in their own language (``server.i18n``
-    negotiates it from the locale the demo stores for them, as the portal does)."""
-    locale = i18n.negotiate(next(person.locale for person in PEOPLE if person.email == email))
+def said_in(locale: str) -> Callable[..., str]:
+    """What the portal says in ``locale`` (negotiated by ``server.i18n`` as the portal does): a message translated."""
+    chosen = i18n.negotiate(locale)
 
     def said(message: str, **variables: object) -> str:
-        with i18n.use_locale(locale):
+        with i18n.use_locale(chosen):
             return i18n.gettext(message, **variables)
 
     return said
+
+
+def said_to(email: str) -> Callable[..., str]:
+    """What the portal says to the demo customer ``email``: a message in the language the demo stores for them."""
+    return said_in(next(person.locale for person in PEOPLE if person.email == email))
 
 
 def mount_script(
