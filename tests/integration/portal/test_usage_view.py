@@ -76,7 +76,8 @@ async def test_usage_against_included_and_limit_with_overage_cost(
         ],
     )
     await credit(org.org.id, customer.id, 300, "USD", "usage", "Usage credit")
-    page = await client.get("/embed/views/usage", headers=bearer(await open_session()))
+    session = await open_session()
+    page = await client.get("/embed/views/usage", headers=bearer(session))
     text = page.text
     assert "API requests" in text
     assert "2,500</span> requests" in text
@@ -96,3 +97,10 @@ async def test_usage_against_included_and_limit_with_overage_cost(
     assert f'aria-label="{format_day(today)}: 2,500 requests"' in text  # what a bar says on focus
     assert "Show as a table" in text
     assert "$3.00" in text.split("Credit")[-1]
+    # the page's language writes the numbers too, not only the words: German groups thousands with a dot
+    german = await client.get("/embed/views/usage", headers={**bearer(session), "x-selfserve-locale": "de"})
+    assert "2.500</span> requests" in german.text
+    assert "250 % der enthaltenen 1.000" in german.text
+    assert '5.000 requests <span class="ss-hint">' in german.text
+    assert "1.500 requests" in german.text
+    assert "2,500" not in german.text
