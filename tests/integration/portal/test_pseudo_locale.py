@@ -182,6 +182,19 @@ async def test_every_view_and_the_cancel_flow_speak_only_through_translation(cli
     assert problems == {}, "\n".join(f"{where}: {sorted(words)}" for where, words in problems.items())
 
 
+async def test_recent_activity_names_a_status_in_words_for_its_kind_of_thing(client, demo, pseudo):
+    """A status is stored as a code ("pending"), so the demo-data allowance above lets it through: checked here.
+    An order's "pending" is a payment due, a seat's an invitation."""
+    ada = await Customer.select(Customer.id).where(
+        Customer.org == demo.org.id, Customer.email == "ada@analytical-engines.example"
+    ).first()
+    page = await client.get("/embed/views/settings", headers=await _session(client, demo, ada["id"]))
+    activity = page.text.split('id="activity"')[1]
+    statuses = set(re.findall(r'<span class="ss-hint">\(([^)]*)\)</span>', activity))
+    assert {f"{OPEN}Payment due{CLOSE}", f"{OPEN}Invited{CLOSE}", f"{OPEN}Paid{CLOSE}"} <= statuses
+    assert {status for status in statuses if not TRANSLATED.fullmatch(status)} == set()
+
+
 async def test_the_pages_around_the_views_speak_only_through_translation(client, demo, pseudo):
     """The hosted sign-in page, the iframe's shell, the page a refused origin sees, an expired link."""
     data = await _demo_data(demo.org.id)
