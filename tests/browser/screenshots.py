@@ -1,5 +1,5 @@
-"""``make screenshots``: a PNG of every view and of the cancel flow's two steps (the reason, the review) in every
-locale, embedded in a host page -- English light and dark, at desktop width and at 390 px (a phone), in
+"""``make screenshots``: a PNG of every view and of the cancel flow's two steps (the reason, the review) in
+every locale, embedded in a host page -- English light and dark, at desktop width and at 390 px (a phone), in
 docs/screenshots/; Arabic (right to left) light, dark and at 390 px, and every other locale light, in
 docs/screenshots/<locale>/ -- and of every merchant console page (light and dark, and the home at 390 px).
 Not collected by the normal run: pytest runs it when named explicitly."""
@@ -30,7 +30,7 @@ SHOTS = [
 
 
 async def open_cancel_flow(frame, locale: str, step: str) -> None:
-    """Walk the cancel flow of Ada's subscription to ``step`` as she does, by the words on its links and buttons."""
+    """Walk Ada's cancel flow to ``step`` as she does: by the words on its links and buttons."""
     said = said_in(locale)
     await frame.get_by_role("link", name=said("Cancel subscription"), exact=True).first.click()
     button = frame.get_by_role("button", name=said("Continue"), exact=True)

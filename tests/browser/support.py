@@ -24,7 +24,7 @@ LINK = re.compile(r"https?://\S+/portal/[\w-]+#token=[\w-]+")
 
 
 def said_in(locale: str) -> Callable[..., str]:
-    """What the portal says in ``locale`` (negotiated by ``server.i18n`` as the portal does): a message translated."""
+    """What the portal says in ``locale`` (negotiated by ``server.i18n`` as the portal does)."""
     chosen = i18n.negotiate(locale)
 
     def said(message: str, **variables: object) -> str:
@@ -35,7 +35,7 @@ def said_in(locale: str) -> Callable[..., str]:
 
 
 def said_to(email: str) -> Callable[..., str]:
-    """What the portal says to the demo customer ``email``: a message in the language the demo stores for them."""
+    """What the portal says to the demo customer ``email``: in the language the demo stores for them."""
     return said_in(next(person.locale for person in PEOPLE if person.email == email))
 
 

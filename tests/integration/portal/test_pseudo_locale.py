@@ -183,11 +183,13 @@ async def test_every_view_and_the_cancel_flow_speak_only_through_translation(cli
 
 
 async def test_recent_activity_names_a_status_in_words_for_its_kind_of_thing(client, demo, pseudo):
-    """A status is stored as a code ("pending"), so the demo-data allowance above lets it through: checked here.
-    An order's "pending" is a payment due, a seat's an invitation."""
-    ada = await Customer.select(Customer.id).where(
-        Customer.org == demo.org.id, Customer.email == "ada@analytical-engines.example"
-    ).first()
+    """A status is stored as a code ("pending"), so the demo-data allowance above lets it through: checked
+    here. An order's "pending" is a payment due, a seat's an invitation."""
+    ada = (
+        await Customer.select(Customer.id)
+        .where(Customer.org == demo.org.id, Customer.email == "ada@analytical-engines.example")
+        .first()
+    )
     page = await client.get("/embed/views/settings", headers=await _session(client, demo, ada["id"]))
     activity = page.text.split('id="activity"')[1]
     statuses = set(re.findall(r'<span class="ss-hint">\(([^)]*)\)</span>', activity))
