@@ -7,7 +7,7 @@ from __future__ import annotations
 from uuid import UUID
 
 import msgspec
-from babel.dates import format_date
+from babel.dates import format_skeleton
 from babel.numbers import format_decimal
 
 from server import i18n
@@ -56,7 +56,8 @@ def _chart(days: list[DayUsage], unit: str) -> str:
 
     points = [
         Point(
-            axis=str(format_date(day.day, "d MMM", locale=locale)),
+            # a skeleton, not a pattern: each locale orders day and month its own way (ja 12月1日, en Dec 1)
+            axis=str(format_skeleton("MMMd", day.day, locale=locale)),
             value=day.value,
             spoken=f"{i18n.format_day(day.day)}: {number(day.value)} {unit}",
         )

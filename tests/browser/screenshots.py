@@ -6,6 +6,8 @@ Not collected by the normal run: pytest runs it when named explicitly."""
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from tests.browser.conftest import REPO
@@ -29,6 +31,17 @@ SHOTS = [
 ]
 
 
+@pytest.fixture(scope="module")
+def fonts() -> None:
+    """Chromium draws with the system's fonts: without one for Japanese every kanji would be a box."""
+    missing = [
+        lang
+        for lang in ("ja", "ar")
+        if not subprocess.run(["fc-list", f":lang={lang}"], capture_output=True, text=True).stdout.strip()
+    ]
+    assert missing == [], f"no font for {missing}: install one (Debian: fonts-noto-cjk) before the screenshots"
+
+
 async def open_cancel_flow(frame, locale: str, step: str) -> None:
     """Walk Ada's cancel flow to ``step`` as she does: by the words on its links and buttons."""
     said = said_in(locale)
@@ -41,7 +54,7 @@ async def open_cancel_flow(frame, locale: str, step: str) -> None:
 
 
 @pytest.mark.parametrize(("shot", "scheme", "width", "locale"), SHOTS)
-async def test_screenshot(browser, host, shot, scheme, width, locale):
+async def test_screenshot(browser, host, fonts, shot, scheme, width, locale):
     context = await browser.new_context(viewport={"width": width, "height": 800}, color_scheme=scheme)
     try:
         page = await context.new_page()

@@ -91,7 +91,7 @@ async def test_usage_against_included_and_limit_with_overage_cost(
     assert "$4.00 so far" in text
     assert "Daily usage this period" in text
     today = clock.now()
-    assert f"{today.day} {today.strftime('%b')}" in text  # a date on the axis
+    assert f">{today.strftime('%b')} {today.day}<" in text  # a date on the axis
     for scripting in ("<script", "<style", 'style="'):  # nothing the strict CSP refuses
         assert scripting not in text
     assert f'aria-label="{format_day(today)}: 2,500 requests"' in text  # what a bar says on focus
@@ -104,3 +104,6 @@ async def test_usage_against_included_and_limit_with_overage_cost(
     assert '5.000 requests <span class="ss-hint">' in german.text
     assert "1.500 requests" in german.text
     assert "2,500" not in german.text
+    # and orders a date on the chart's axis its own way: the month first in Japanese
+    japanese = await client.get("/embed/views/usage", headers={**bearer(session), "x-selfserve-locale": "ja"})
+    assert f">{today.month}月{today.day}日<" in japanese.text
