@@ -39,7 +39,7 @@ def fonts() -> None:
         for lang in ("ja", "ar")
         if not subprocess.run(["fc-list", f":lang={lang}"], capture_output=True, text=True).stdout.strip()
     ]
-    assert missing == [], f"no font for {missing}: install one (Debian: fonts-noto-cjk) before the screenshots"
+    assert missing == [], f"no font for {missing}: install one (Debian: fonts-noto-cjk) first"
 
 
 async def open_cancel_flow(frame, locale: str, step: str) -> None:
