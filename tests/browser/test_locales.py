@@ -37,6 +37,28 @@ async def test_arabic_reads_right_to_left_with_arabic_money_and_a_mirrored_layou
     assert first["x"] > second["x"]  # the first tab stands rightmost
 
 
+async def test_arabic_keeps_an_order_number_and_its_date_apart_and_the_charts_numbers_whole(page, host):
+    frame = await open_portal(page, host, ADA, view="overview", locale="ar")
+    # each isolated, so right to left they read number, then date, not a date torn around the number
+    first = frame.locator(".ss-row bdi").first
+    assert re.fullmatch(r"ACME-\d+", await first.text_content())
+    frame = await open_portal(page, host, "priya@monsoon-data.example", view="usage", locale="ar")
+    # the y axis's numbers stand left of the bars, not run under them
+    hidden = await frame.evaluate(
+        """() => {
+             const svg = document.querySelector('.ss-chart-svg');
+             const lefts = [...svg.querySelectorAll('.ss-bar')].map((b) => b.getBoundingClientRect().left);
+             const plot = Math.min(...lefts);
+             return [...svg.querySelectorAll('.axis.y text')]
+               .filter((t) => t.textContent.trim() && t.getBoundingClientRect().right > plot + 1)
+               .map((t) => t.textContent);
+           }"""
+    )
+    labels = await frame.locator(".ss-chart-svg .axis.y text").count()
+    assert labels > 1
+    assert hidden == []
+
+
 async def test_japanese_speaks_japanese_and_writes_dates_its_way(page, host):
     frame = await open_portal(page, host, ADA, view="orders", locale="ja")
     assert await _root(frame) == ["ja", "ltr", "ltr"]
