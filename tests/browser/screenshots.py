@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+from PIL import Image
 
 from tests.browser.conftest import REPO
 from tests.browser.support import ADA, VIEWS, open_portal, said_in, settled_height, sign_in_console
@@ -42,6 +43,13 @@ def fonts() -> None:
     assert missing == [], f"no font for {missing}: install one (Debian: fonts-noto-cjk) first"
 
 
+def make_small(path) -> None:
+    """Keep a committed PNG small: 256 colours (no dithering) are a third of the bytes and read the same."""
+    with Image.open(path) as shot:
+        small = shot.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    small.save(path, optimize=True)
+
+
 async def open_cancel_flow(frame, locale: str, step: str) -> None:
     """Walk Ada's cancel flow to ``step`` as she does: by the words on its links and buttons."""
     said = said_in(locale)
@@ -72,6 +80,7 @@ async def test_screenshot(browser, host, fonts, shot, scheme, width, locale):
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / (f"{shot}-phone-{scheme}.png" if width < 600 else f"{shot}-{scheme}.png")
         await page.locator("#billing iframe").screenshot(path=path)
+        make_small(path)
         assert path.stat().st_size > 1000
     finally:
         await context.close()
