@@ -97,7 +97,8 @@ async def test_overview_shows_welcome_subscription_order_and_every_benefit(
     page = await client.get("/embed/views/overview", headers=bearer(session))
     text = page.text
     assert "Hello Ada Lovelace!" in text
-    assert "Thanks for building with Acme." in text
+    # isolated: written in the merchant's language, it keeps its own direction on a right-to-left page
+    assert "<bdi>Thanks for building with Acme.</bdi>" in text
     assert "<strong>Pro</strong>" in text
     assert "renews" in text
     assert "$20.00" in text
