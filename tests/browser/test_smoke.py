@@ -38,9 +38,12 @@ PLAN_CHANGED_BY = "grace@harbor-analytics.example"
 CANCELED_BY = "noah@williams-woodworks.example"
 SEAT_REVOKED_BY = "camille@atelier-lumiere.example"
 DELETION_ASKED_BY = "zoe@fischer-labs.example"
-NOT_IN_THE_DEMO = frozenset({"disconnect_sign_in", "add_confirmed_card", "set_cap", "remove_cap"})
+NOT_IN_THE_DEMO = frozenset(
+    {"disconnect_sign_in", "add_confirmed_card", "confirm_payment", "set_cap", "remove_cap"}
+)
 """Actions no demo customer is offered: no sign-in provider is connected, the demo pays with the sandbox
-provider (not Stripe's confirmed cards) and its merchant lets no customer edit spend caps."""
+provider (not Stripe's confirmed cards or its 3-D Secure confirmations) and its merchant lets no customer
+edit spend caps."""
 NOT_OFFERED_BY_THE_DEMO = {"older"}
 """Controls known here no demo customer has: no one has more than a page of orders."""
 ANY = "QQANYQQ"
