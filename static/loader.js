@@ -1,4 +1,4 @@
-/* selfserve loader: <selfserve-portal> + SelfServe.mount(). Protocol: EMBEDDING.md. CSSOM only, no <style>. */
+/* selfserve loader. Protocol: EMBEDDING.md. CSSOM only, no <style>. */
 (function (w, d) {
   "use strict";
   if (w.SelfServe) return;
