@@ -6,7 +6,6 @@ import asyncio
 import os
 
 from litestar import Litestar
-from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
@@ -41,6 +40,7 @@ from server.security.ratelimit import rate_limiter_for
 from server.services.payment_providers import configure as configure_payment_providers
 from server.services.portal_analytics import PendingEvents
 from server.settings import Settings
+from server.state import AppState
 from server.worker import BackgroundWorker, JobContext
 
 
@@ -119,7 +119,7 @@ def create_app(
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         request_max_body_size=settings.max_body_bytes,
-        state=State(
+        state=AppState(
             {
                 "settings": settings,
                 "keyring": Keyring(settings.secret_keys),

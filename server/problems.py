@@ -56,7 +56,7 @@ def problem(
         "type": PROBLEM_BASE + (slug or _HTTP_SLUGS.get(status, "error")),
         "title": title,
         "status": status,
-        "detail": detail,
+        "detail": str(detail),  # a Said (a str subclass) encodes as its text
         **extra,
     }
     headers = {**(headers or {}), "Cache-Control": "no-store"}

@@ -2,7 +2,8 @@
 title, the loader that builds its view model from services, and its actions.
 
 A widget is a thin view: ``load(ctx, params)`` calls services and returns a frozen msgspec Struct; an action
-calls a service and returns an ``ActionResult``. No SQL here."""
+calls a service and returns an ``ActionResult``; every action is a write, refused for read-only sessions by
+the ``writable`` guard on the route (``server.portal.wiring``). No SQL here."""
 
 from __future__ import annotations
 
@@ -13,8 +14,6 @@ from typing import Any
 import msgspec
 
 from server.auth.sessions import PortalContext
-from server.errors import Forbidden
-from server.i18n import gettext as _
 
 Params = Mapping[str, str]
 Loader = Callable[[PortalContext, Params], Awaitable[msgspec.Struct]]
@@ -34,12 +33,6 @@ class ActionResult:
 
 
 Action = Callable[[PortalContext, Params], Awaitable[ActionResult]]
-
-
-def require_writable(ctx: PortalContext) -> None:
-    """Read-only links show no controls; this refuses a write that arrives anyway."""
-    if ctx.scopes.read_only:
-        raise Forbidden(_("This link only lets you look, not change things."))
 
 
 @dataclass(frozen=True)

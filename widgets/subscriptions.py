@@ -23,7 +23,7 @@ from server.schemas.portal_settings import Features, load_portal_settings
 from server.services import catalog, orders, portal_analytics, seat_invitations, seats, subscriptions
 from server.services.discounts import DiscountRefused
 from server.services.subscriptions import LIVE, PAUSABLE, CancelPreview, ChangePreview, InvoicePreview
-from widgets import ActionResult, Params, View, require_writable
+from widgets import ActionResult, Params, View
 from widgets.orders import (
     CardOption,
     StripeConfirm,
@@ -362,7 +362,6 @@ def _updated(sub_id: object, status: str, kind: str = "subscription.updated") ->
 
 
 async def cancel(ctx: PortalContext, form: Params) -> ActionResult:
-    require_writable(ctx)
     sub = await subscriptions.cancel_subscription(
         ctx.org.id,
         _subscription_id(form),
@@ -389,7 +388,6 @@ async def cancel(ctx: PortalContext, form: Params) -> ActionResult:
 
 
 async def uncancel(ctx: PortalContext, form: Params) -> ActionResult:
-    require_writable(ctx)
     sub = await subscriptions.uncancel_subscription(
         ctx.org.id, _subscription_id(form), customer_id=ctx.customer.id
     )
@@ -423,7 +421,6 @@ def _changed(done: str, change: subscriptions.Change) -> ActionResult:
 
 
 async def change_plan(ctx: PortalContext, form: Params) -> ActionResult:
-    require_writable(ctx)
     try:
         price_id = UUID(form.get("price_id", ""))
     except ValueError as exc:
@@ -444,7 +441,6 @@ async def change_plan(ctx: PortalContext, form: Params) -> ActionResult:
 
 
 async def change_seats(ctx: PortalContext, form: Params) -> ActionResult:
-    require_writable(ctx)
     if not form.get("seats", "").isdigit():
         raise Invalid(_("Please enter the number of seats."))
     change = await subscriptions.change_seats(
@@ -455,7 +451,6 @@ async def change_seats(ctx: PortalContext, form: Params) -> ActionResult:
 
 
 async def pause(ctx: PortalContext, form: Params) -> ActionResult:
-    require_writable(ctx)
     sub = await subscriptions.pause_subscription(
         ctx.org.id, _subscription_id(form), customer_id=ctx.customer.id
     )
@@ -463,7 +458,6 @@ async def pause(ctx: PortalContext, form: Params) -> ActionResult:
 
 
 async def resume(ctx: PortalContext, form: Params) -> ActionResult:
-    require_writable(ctx)
     sub = await subscriptions.resume_subscription(
         ctx.org.id, _subscription_id(form), customer_id=ctx.customer.id
     )
@@ -471,7 +465,6 @@ async def resume(ctx: PortalContext, form: Params) -> ActionResult:
 
 
 async def clear_change(ctx: PortalContext, form: Params) -> ActionResult:
-    require_writable(ctx)
     sub = await subscriptions.clear_scheduled_change(
         ctx.org.id, _subscription_id(form), customer_id=ctx.customer.id
     )
@@ -490,7 +483,6 @@ def _seat_event(kind: str, seat_id: object, sub_id: object) -> list[dict[str, ob
 
 
 async def assign_seat(ctx: PortalContext, form: Params) -> ActionResult:
-    require_writable(ctx)
     seat, _token = await seat_invitations.invite(
         ctx.keyring,
         ctx.public_url,
@@ -506,7 +498,6 @@ async def assign_seat(ctx: PortalContext, form: Params) -> ActionResult:
 
 
 async def revoke_seat(ctx: PortalContext, form: Params) -> ActionResult:
-    require_writable(ctx)
     seat = await seats.revoke_seat(ctx.org.id, _seat_id(form), customer_id=ctx.customer.id)
     return ActionResult(
         message=_("%(email)s no longer has a seat.", email=seat.email),
@@ -515,7 +506,6 @@ async def revoke_seat(ctx: PortalContext, form: Params) -> ActionResult:
 
 
 async def resend_seat(ctx: PortalContext, form: Params) -> ActionResult:
-    require_writable(ctx)
     await seat_invitations.reinvite(
         ctx.keyring, ctx.public_url, ctx.org, _seat_id(form), customer_id=ctx.customer.id
     )

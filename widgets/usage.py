@@ -21,7 +21,7 @@ from server.services import spend_caps, usage_alerts, usage_report, wallet
 from server.services.usage import DayUsage
 from server.services.usage_alerts import AlertState
 from server.services.usage_report import MeterUsage, SubscriptionOverage
-from widgets import ActionResult, Params, View, require_writable
+from widgets import ActionResult, Params, View
 from widgets.charts import Point, bar_chart
 
 
@@ -94,7 +94,6 @@ async def load(ctx: PortalContext, params: Params) -> UsageModel:
 async def add_alert(ctx: PortalContext, form: Params) -> ActionResult:
     """An alert on one meter: a percentage, or a projected overage amount typed in the subscription's
     currency the way the customer's language writes numbers."""
-    require_writable(ctx)
     try:
         meter_id = UUID(form.get("meter_id", ""))
         kind = UsageAlertKind(form.get("kind", ""))
@@ -124,7 +123,6 @@ async def add_alert(ctx: PortalContext, form: Params) -> ActionResult:
 
 
 async def remove_alert(ctx: PortalContext, form: Params) -> ActionResult:
-    require_writable(ctx)
     try:
         alert_id = UUID(form.get("alert_id", ""))
     except ValueError as exc:
@@ -135,7 +133,6 @@ async def remove_alert(ctx: PortalContext, form: Params) -> ActionResult:
 
 async def set_cap(ctx: PortalContext, form: Params) -> ActionResult:
     """A subscription's spend cap, typed in its currency the way the customer's language writes numbers."""
-    require_writable(ctx)
     subscription_id = _subscription_id(form)
     try:
         amount = parse_amount(form.get("amount", ""), form.get("currency", ""), i18n.current_locale())
@@ -146,7 +143,6 @@ async def set_cap(ctx: PortalContext, form: Params) -> ActionResult:
 
 
 async def remove_cap(ctx: PortalContext, form: Params) -> ActionResult:
-    require_writable(ctx)
     await spend_caps.remove_cap(ctx.org.id, _subscription_id(form), customer_id=ctx.customer.id)
     return ActionResult(message=_("Spend cap removed. Usage beyond what is included is billed in full."))
 

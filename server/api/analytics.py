@@ -17,6 +17,7 @@ from server.errors import Invalid
 from server.schemas.common import Page
 from server.services import customers, portal_analytics
 from server.services.portal_analytics import ActivityEntry, PortalReport
+from server.state import app_state
 
 DEFAULT_DAYS = 30
 
@@ -52,7 +53,7 @@ class AnalyticsController(Controller):
         """Logins per day (and how: embed, link, magic link), views per section, self-service actions by
         type and outcome, cancellation reasons with counts and comments, the cancel-flow funnel, and the
         median time from opening the portal to completing an action. At most 366 days."""
-        await request.app.state.portal_events.flush()
+        await app_state(request).portal_events.flush()
         until = _moment(end, "end") if end is not None else clock.now()
         since = _moment(start, "start") if start is not None else until - timedelta(days=DEFAULT_DAYS)
         return await portal_analytics.report(org.id, since, until)

@@ -16,6 +16,7 @@ from server.schemas.common import Page
 from server.security.keyring import Keyring
 from server.services import seat_invitations, seats
 from server.settings import Settings
+from server.state import app_state
 
 
 class CustomerSeatController(Controller):
@@ -35,7 +36,7 @@ class CustomerSeatController(Controller):
         (``customer_seat.assigned``), and the invitation email unless ``send_invitation`` is false; 409 when
         every seat is taken."""
         if data.send_invitation:
-            settings: Settings = request.app.state.settings
+            settings: Settings = app_state(request).settings
             seat, token = await seat_invitations.invite(
                 keyring, settings.public_url, org, data.subscription_id, data.email
             )

@@ -16,6 +16,7 @@ from server.schemas.customer_sessions import (
 from server.security.keyring import Keyring
 from server.services.customer_sessions import CustomerRef, portal_link
 from server.settings import Settings
+from server.state import app_state
 
 
 class CustomerSessionController(Controller):
@@ -33,8 +34,8 @@ class CustomerSessionController(Controller):
         # Not the ``org`` dependency: the key and the customer are found in one statement.
         customer = CustomerRef(data.customer_id, data.external_customer_id)
         caller = await authenticate_mint(request, customer)
-        settings: Settings = request.app.state.settings
-        keyring: Keyring = request.app.state.keyring
+        settings: Settings = app_state(request).settings
+        keyring: Keyring = app_state(request).keyring
         link = portal_link(
             caller.org,
             customer.live_id(caller.customer),

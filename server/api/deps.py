@@ -24,13 +24,14 @@ from server.security.ratelimit import (
 )
 from server.services.api_keys import Caller, MintingCaller, authenticate_api_key, authenticate_minting_key
 from server.services.customer_sessions import CustomerRef, find_customer
+from server.state import app_state
 
 _CALLER_STATE_KEY = "selfserve_api_caller"
 _REFUSED = "this API key is not valid or has been revoked"
 
 
 def provide_keyring(request: Request[Any, Any, Any]) -> Keyring:
-    keyring: Keyring = request.app.state.keyring
+    keyring: Keyring = app_state(request).keyring
     return keyring
 
 
@@ -42,8 +43,8 @@ async def _rate_limited_key(connection: ASGIConnection[Any, Any, Any, Any]) -> s
     if scheme.lower() != "bearer" or not key:
         raise Unauthorized("send your secret API key as Authorization: Bearer ss_sk_…")
     await refuse_while_failing(connection)
-    keyring: Keyring = connection.app.state.keyring
-    limiter: RateLimiter = connection.app.state.rate_limiter
+    keyring: Keyring = app_state(connection).keyring
+    limiter: RateLimiter = app_state(connection).rate_limiter
     await enforce(limiter, "api:" + keyring.api_key_hasher.digest(key), API_KEY_LIMIT)
     return key
 
@@ -55,7 +56,7 @@ async def authenticate_request(connection: ASGIConnection[Any, Any, Any, Any]) -
     cached: Caller | None = state.get(_CALLER_STATE_KEY)
     if cached is not None:
         return cached
-    keyring: Keyring = connection.app.state.keyring
+    keyring: Keyring = app_state(connection).keyring
     key = await _rate_limited_key(connection)
     caller = await authenticate_api_key(keyring, key)
     if caller is None:
@@ -74,7 +75,7 @@ async def authenticate_mint(
     cached: Caller | None = connection.scope["state"].get(_CALLER_STATE_KEY)
     if cached is not None:
         return MintingCaller(cached.org_row, await find_customer(cached.org_id, customer))
-    keyring: Keyring = connection.app.state.keyring
+    keyring: Keyring = app_state(connection).keyring
     minting = await authenticate_minting_key(keyring, await _rate_limited_key(connection), customer)
     if minting is None:
         await count_failed_lookup(connection)

@@ -14,6 +14,7 @@ from server.schemas.usage import EventsIngestedOut
 from server.security.keyring import Keyring
 from server.services import usage_ingestion
 from server.services.usage_alerts import Notifier
+from server.state import app_state
 
 
 class EventController(Controller):
@@ -34,5 +35,5 @@ class EventController(Controller):
         alerts the new usage reaches notify once per period (``usage.threshold_reached``), and so do
         spend caps (``usage.cap_reached``); ``capped_customers`` lists the batch's customers whose cap is
         reached."""
-        notifier = Notifier(keyring=keyring, public_url=request.app.state.settings.public_url)
+        notifier = Notifier(keyring=keyring, public_url=app_state(request).settings.public_url)
         return EventsIngestedOut.of(await usage_ingestion.ingest(notifier, org.id, data.events))

@@ -24,10 +24,11 @@ from server.schemas.oauth import (
 from server.security.keyring import Keyring
 from server.services import connected_accounts, customers, oauth_providers
 from server.settings import Settings
+from server.state import app_state
 
 
 def _out(request: Request[Any, Any, Any], org: Organization, row: OAuthProvider) -> OAuthProviderOut:
-    settings: Settings = request.app.state.settings
+    settings: Settings = app_state(request).settings
     kind = OAuthProviderKind(row.provider)
     return OAuthProviderOut.of(
         row,
@@ -71,7 +72,7 @@ class OAuthProviderController(Controller):
         """Offer sign-in with ``github``, ``google`` or ``oidc`` (any OpenID Connect provider, by issuer URL,
         whose discovery document is read now: 422 when it cannot be). Register the answer's
         ``callback_url`` with the provider. The client secret is stored encrypted and never returned."""
-        settings: Settings = request.app.state.settings
+        settings: Settings = app_state(request).settings
         row = await oauth_providers.put_provider(
             org.id, provider, data, keyring=keyring, allow_local=settings.allow_local_oauth
         )

@@ -14,6 +14,7 @@ from server.schemas.payment_provider import PAYMENT_PROVIDER_EXAMPLE, PaymentPro
 from server.security.keyring import Keyring
 from server.services import payment_providers
 from server.settings import Settings
+from server.state import app_state
 
 
 class PaymentProviderController(Controller):
@@ -27,7 +28,7 @@ class PaymentProviderController(Controller):
     ) -> PaymentProviderOut:
         """Who processes your customers' cards: ``sandbox`` or ``stripe`` (with the publishable key, the
         last four characters of the secret key and the webhook URL to register in Stripe)."""
-        settings: Settings = request.app.state.settings
+        settings: Settings = app_state(request).settings
         config = await payment_providers.get_config(org.id)
         return payment_providers.describe(config, public_url=settings.public_url, org_slug=org.slug)
 
@@ -42,6 +43,6 @@ class PaymentProviderController(Controller):
         """Connect Stripe (``secret_key``, ``publishable_key`` and ``webhook_secret`` the first time; later,
         only what changes) or go back to the ``sandbox``. Secrets are stored encrypted and never returned.
         From then on the portal takes new cards in Stripe.js: card numbers never reach selfserve."""
-        settings: Settings = request.app.state.settings
+        settings: Settings = app_state(request).settings
         config = await payment_providers.put_provider(org.id, data, keyring=keyring)
         return payment_providers.describe(config, public_url=settings.public_url, org_slug=org.slug)

@@ -10,6 +10,7 @@ from litestar import Controller, Request, post
 from litestar.params import FromPath
 
 from server.services import stripe_events
+from server.state import app_state
 
 
 class StripeWebhookController(Controller):
@@ -23,6 +24,6 @@ class StripeWebhookController(Controller):
             org_slug,
             await request.body(),
             request.headers.get("stripe-signature", ""),
-            keyring=request.app.state.keyring,
+            keyring=app_state(request).keyring,
         )
         return {"received": outcome}

@@ -21,6 +21,7 @@ from server.schemas.webhooks import (
 )
 from server.security.keyring import Keyring
 from server.settings import Settings
+from server.state import app_state
 from server.webhooks import endpoints
 
 ENDPOINT_EXAMPLE = {
@@ -31,7 +32,7 @@ ENDPOINT_EXAMPLE = {
 
 
 def _allow_local(request: Request[Any, Any, Any]) -> bool:
-    settings: Settings = request.app.state.settings
+    settings: Settings = app_state(request).settings
     return settings.allow_local_webhooks
 
 

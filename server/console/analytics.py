@@ -17,6 +17,7 @@ from server.console.auth import Staff
 from server.console.guards import requires_viewer
 from server.console.pages import render_page
 from server.services.portal_analytics import PortalReport, report
+from server.state import app_state
 from widgets.charts import Point, bar_chart
 
 RANGES = (7, 30, 90)
@@ -51,7 +52,7 @@ class AnalyticsController(Controller):
         self, request: Request[Any, Any, Any], staff: NamedDependency[Staff], days: FromQuery[int] = 30
     ) -> Response[str]:
         days = days if days in RANGES else 30
-        await request.app.state.portal_events.flush()
+        await app_state(request).portal_events.flush()
         end = clock.now()
         result = await report(staff.org.id, end - timedelta(days=days), end)
         sessions = daily_sessions(result, days)

@@ -27,6 +27,7 @@ from server.services.portal_analytics import list_activity
 from server.services.seats import list_seats
 from server.services.subscriptions import list_subscriptions
 from server.services.wallet import list_transactions, list_wallets
+from server.state import app_state
 
 SHOWN = 20
 
@@ -53,7 +54,7 @@ class CustomersController(Controller):
     ) -> Response[str]:
         """Email the customer a sign-in link to their portal, exactly as if they had asked for one."""
         customer = await get_customer(staff.org.id, customer_id)
-        state = request.app.state
+        state = app_state(request)
         await request_login_link(
             staff.org,
             normalize_email(customer.email),

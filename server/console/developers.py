@@ -20,6 +20,7 @@ from server.db.tables import WebhookEvent
 from server.errors import DomainError
 from server.schemas.webhooks import WebhookEndpointCreate, WebhookEndpointOut
 from server.services.api_keys import create_api_key, list_api_keys, revoke_api_key
+from server.state import app_state
 from server.webhooks import endpoints
 from server.webhooks.outbox import EVENT_TYPES
 from server.webhooks.signing import message_body
@@ -49,7 +50,7 @@ class DevelopersController(Controller):
             return await developers_page(
                 request, staff, status=422, error="A key's name is at most 100 characters."
             )
-        row, plaintext = await create_api_key(request.app.state.keyring, staff.org, name=name)
+        row, plaintext = await create_api_key(app_state(request).keyring, staff.org, name=name)
         return done(
             request,
             PAGE,
@@ -77,9 +78,9 @@ class DevelopersController(Controller):
         try:
             endpoint, secret = await endpoints.create_endpoint(
                 staff.org.id,
-                request.app.state.keyring,
+                app_state(request).keyring,
                 api_input(fields, WebhookEndpointCreate),
-                allow_local=request.app.state.settings.allow_local_webhooks,
+                allow_local=app_state(request).settings.allow_local_webhooks,
             )
         except DomainError as exc:
             return await developers_page(request, staff, status=exc.status, error=exc.detail, form=fields)
@@ -89,7 +90,9 @@ class DevelopersController(Controller):
     async def rotate(
         self, request: Request[Any, Any, Any], staff: NamedDependency[Staff], endpoint_id: FromPath[UUID]
     ) -> Response[str]:
-        endpoint, secret = await endpoints.rotate_secret(staff.org.id, request.app.state.keyring, endpoint_id)
+        endpoint, secret = await endpoints.rotate_secret(
+            staff.org.id, app_state(request).keyring, endpoint_id
+        )
         return done(
             request,
             PAGE,

@@ -18,6 +18,7 @@ from server.console.auth import COOKIE, SignInNeeded, Staff, find_staff
 from server.console.staff import may
 from server.db.enums import StaffRole
 from server.errors import Forbidden
+from server.state import app_state
 
 Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
 ROLE_OPT = "console_role"
@@ -39,7 +40,7 @@ async def signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRoute
         raise SignInNeeded("sign in to the console first")
     staff = await find_staff(secret)
     if isinstance(connection, Request) and connection.method not in SAFE_METHODS:
-        check_same_origin(connection, connection.app.state.settings.public_origin)
+        check_same_origin(connection, app_state(connection).settings.public_origin)
         form = await connection.form() if "form" in connection.content_type[0] else {}
         check_csrf(connection, staff.csrf_token, {k: str(v) for k, v in form.items()})
     connection.state["staff"] = staff

@@ -22,6 +22,7 @@ from server.db.enums import StaffRole
 from server.errors import DomainError, Invalid
 from server.portal.rendering import render
 from server.security.headers import hosted_headers, new_nonce
+from server.state import app_state
 
 log = logging.getLogger("selfserve.console")
 NAV = (
@@ -117,7 +118,7 @@ def done(
     once). The cookie is encrypted: a secret in it is as safe as in the page it is shown on."""
     body = msgspec.json.encode({"message": message, "reveal": reveal}).decode()
     response = see_other(location)
-    response.cookies.append(_flash_cookie(request.app.state.keyring.box.encrypt(body)))
+    response.cookies.append(_flash_cookie(app_state(request).keyring.box.encrypt(body)))
     return response
 
 
@@ -127,7 +128,7 @@ def _flash(request: Request[Any, Any, Any]) -> dict[str, Any]:
     if not sealed:
         return {}
     try:
-        found: dict[str, Any] = msgspec.json.decode(request.app.state.keyring.box.decrypt(sealed))
+        found: dict[str, Any] = msgspec.json.decode(app_state(request).keyring.box.decrypt(sealed))
     except (InvalidToken, msgspec.DecodeError):
         return {}
     return {key: value for key, value in found.items() if value}

@@ -37,6 +37,7 @@ from server.schemas.portal_settings_api import PortalSettingsPatch, PortalSettin
 from server.services import oauth_providers
 from server.services.customer_sessions import portal_link
 from server.services.portal_settings import check_branding, get_portal_settings, update_portal_settings
+from server.state import app_state
 from widgets import VIEWS
 
 SECTIONS = tuple(msgspec.structs.asdict(Sections()))
@@ -152,7 +153,7 @@ class PortalSettingsController(Controller):
         body.update({name: typed[name] for name in ("client_secret",) if typed[name]})
         if kind is OAuthProviderKind.OIDC:
             body.update({name: typed[name] or None for name in ("issuer", "name")})
-        state = request.app.state
+        state = app_state(request)
         try:
             await oauth_providers.put_provider(
                 staff.org.id,
@@ -208,7 +209,7 @@ def _provider_kind(value: str) -> OAuthProviderKind:
 async def sign_in_methods(request: Request[Any, Any, Any], staff: Staff) -> list[dict[str, Any]]:
     """Each provider the portal can offer, with its settings (as the API returns them, so without the
     secret) when it is set up, and the callback URL to register with it."""
-    public_url = request.app.state.settings.public_url
+    public_url = app_state(request).settings.public_url
     rows = {row.provider: row for row in await oauth_providers.list_providers(staff.org.id)}
     methods = []
     for kind, title in PROVIDER_TITLES.items():
@@ -250,14 +251,14 @@ async def portal_page(
     snippet: dict[str, str] | None = None,
     **extra: Any,
 ) -> Response[str]:
-    public = request.app.state.settings
+    public = app_state(request).settings
     customer_id = await _preview_customer(staff.org.id)
     preview = None
     if customer_id is not None:
         link = portal_link(
             staff.org.to_dict(),
             customer_id,
-            secret=request.app.state.keyring.secret_keys[-1],
+            secret=app_state(request).keyring.secret_keys[-1],
             public_url=public.public_url,
             ttl=PREVIEW_TTL,
             read_only=True,

@@ -18,6 +18,7 @@ from server.console.signin import login_page, open_console, request_link, second
 from server.console.team import TeamController
 from server.services.merchant_overview import overview
 from server.services.portal_analytics import list_merchant_activity
+from server.state import app_state
 
 ACTIVITY_SHOWN = 20
 ACTIVITY_LABELS = {
@@ -44,7 +45,7 @@ def provide_staff(request: Request[Any, Any, Any]) -> Staff:
 
 @get("/", name="console-home", guards=[requires_viewer])
 async def home(request: Request[Any, Any, Any], staff: NamedDependency[Staff]) -> Response[str]:
-    await request.app.state.portal_events.flush()
+    await app_state(request).portal_events.flush()
     return render_page(
         request,
         "console/home.html",

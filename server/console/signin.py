@@ -24,7 +24,9 @@ from server.console.pages import render_page
 from server.console.staff import get_staff
 from server.db.tables import Organization, StaffMember
 from server.errors import Invalid
+from server.services.orgs import find_organization_by_slug
 from server.settings import Settings
+from server.state import app_state
 
 Form = URLEncodedBody[dict[str, str]]
 
@@ -42,7 +44,7 @@ async def login_page(
 
 @post("/console/login", name="console-request-link", include_in_schema=False, status_code=202)
 async def request_link(request: Request[Any, Any, Any], data: Form) -> Response[str]:
-    settings: Settings = request.app.state.settings
+    settings: Settings = app_state(request).settings
     check_same_origin(request, settings.public_origin)
     typed = data.get("email", "").strip()[:320]
     try:
@@ -50,22 +52,22 @@ async def request_link(request: Request[Any, Any, Any], data: Form) -> Response[
     except Invalid:
         return _login(request, "ask", status=422, email=typed, error="Please enter a valid email address.")
     client = request.client.host if request.client else "unknown"
-    limiter = request.app.state.rate_limiter
+    limiter = app_state(request).rate_limiter
     wait = await throttle_login(limiter, [f"console:email:{email}", f"console:ip:{client}"])
     if wait is not None:
         error = "Too many sign-in requests. Please wait 15 minutes and try again."
         return _login(
             request, "ask", status=429, email=email, error=error, headers={"retry-after": str(wait)}
         )
-    await request_links(email, keyring=request.app.state.keyring, public_url=settings.public_url)
+    await request_links(email, keyring=app_state(request).keyring, public_url=settings.public_url)
     return _login(request, "sent", status=202, email=email)
 
 
 @post("/console/session", name="console-open-session", include_in_schema=False, status_code=303)
 async def open_console(request: Request[Any, Any, Any], data: Form) -> Response[str]:
-    settings: Settings = request.app.state.settings
+    settings: Settings = app_state(request).settings
     check_same_origin(request, settings.public_origin)
-    org = await Organization.objects().where(Organization.slug == data.get("org", "")).first()
+    org = await find_organization_by_slug(data.get("org", ""))
     try:
         if org is None:
             raise LinkRefused("this link is not valid")
@@ -74,7 +76,7 @@ async def open_console(request: Request[Any, Any, Any], data: Form) -> Response[
         return _login(request, "expired", status=410, email=exc.email or "")
     if member.totp_secret_encrypted is not None:
         return _login(
-            request, "code", ticket=totp.issue_ticket(request.app.state.keyring, org.id, member.id, link.id)
+            request, "code", ticket=totp.issue_ticket(app_state(request).keyring, org.id, member.id, link.id)
         )
     return await _signed_in(request, org, member)
 
@@ -82,7 +84,7 @@ async def open_console(request: Request[Any, Any, Any], data: Form) -> Response[
 @post("/console/code", name="console-second-factor", include_in_schema=False, status_code=303)
 async def second_factor(request: Request[Any, Any, Any], data: Form) -> Response[str]:
     """The authenticator code of a staff member who turned it on, after their link."""
-    state = request.app.state
+    state = app_state(request)
     check_same_origin(request, state.settings.public_origin)
     ticket = totp.read_ticket(state.keyring, data.get("ticket", ""))
     org = member = None

@@ -17,6 +17,7 @@ from server.console.pages import done, render_page, see_other
 from server.console.staff import add_staff, list_staff, remove_staff
 from server.db.enums import StaffRole
 from server.errors import DomainError
+from server.state import app_state
 
 Form = URLEncodedBody[dict[str, str]]
 
@@ -72,7 +73,7 @@ class TeamController(Controller):
     async def confirm_totp(
         self, request: Request[Any, Any, Any], staff: NamedDependency[Staff], data: Form
     ) -> Response[str]:
-        keyring = request.app.state.keyring
+        keyring = app_state(request).keyring
         secret = totp.read_setup(keyring, staff.member_id, data.get("setup", ""))
         try:
             await totp.turn_on(keyring, staff.member_id, secret, data.get("code", ""))
@@ -85,7 +86,7 @@ class TeamController(Controller):
         self, request: Request[Any, Any, Any], staff: NamedDependency[Staff], data: Form
     ) -> Response[str]:
         try:
-            await totp.turn_off(request.app.state.keyring, staff.member, data.get("code", ""))
+            await totp.turn_off(app_state(request).keyring, staff.member, data.get("code", ""))
         except DomainError as exc:
             return render_page(request, "console/account.html", status=exc.status, error=exc.detail)
         return done(request, "/console/account", "Sign-ins no longer ask for a code.")
@@ -99,7 +100,7 @@ def _setup_page(
         request,
         "console/account.html",
         status=status,
-        setup=totp.sign_setup(request.app.state.keyring, staff.member_id, secret),
+        setup=totp.sign_setup(app_state(request).keyring, staff.member_id, secret),
         secret=secret,
         qr=totp.qr_code(uri),
         **extra,

@@ -5,23 +5,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.params import FromPath, URLEncodedBody
 
 from server import i18n
-from server.db.tables import Organization, Subscription
+from server.db.tables import Subscription
 from server.errors import NotFound
 from server.portal.hosted import hosted_language
 from server.portal.rendering import render
 from server.security.headers import hosted_headers, new_nonce
 from server.security.ratelimit import count_failed_lookup, refuse_while_failing
+from server.services.orgs import find_organization_by_slug
 from server.services.seats import claim_seat
+from server.state import AnyRequest
 
 
 async def _page(
-    request: Request[Any, Any, Any], slug: str, template: str, status: int = 200, **extra: Any
+    request: AnyRequest, slug: str, template: str, status: int = 200, **extra: Any
 ) -> Response[str]:
-    org = await Organization.objects().where(Organization.slug == slug).first()
+    org = await find_organization_by_slug(slug)
     language = hosted_language(request, org)
     nonce = new_nonce()
     context = {"nonce": nonce, "locale": language, "dir": i18n.text_direction(language), "org": org, **extra}
@@ -32,15 +34,15 @@ async def _page(
 
 
 @get("/portal/{slug:str}/claim", name="seat-claim-page", include_in_schema=False)
-async def claim_page(request: Request[Any, Any, Any], slug: FromPath[str]) -> Response[str]:
+async def claim_page(request: AnyRequest, slug: FromPath[str]) -> Response[str]:
     return await _page(request, slug, "portal/claim.html", state="ask")
 
 
 @post("/portal/{slug:str}/claim", name="seat-claim", include_in_schema=False, status_code=200)
 async def claim(
-    request: Request[Any, Any, Any], slug: FromPath[str], data: URLEncodedBody[dict[str, str]]
+    request: AnyRequest, slug: FromPath[str], data: URLEncodedBody[dict[str, str]]
 ) -> Response[str]:
-    org = await Organization.objects().where(Organization.slug == slug).first()
+    org = await find_organization_by_slug(slug)
     if org is None:
         return await _page(request, slug, "portal/claim.html", state="invalid")
     await refuse_while_failing(request)

@@ -18,7 +18,7 @@ from typing import Any, Literal, get_args
 from uuid import UUID
 
 from itsdangerous import BadData, URLSafeSerializer
-from litestar import Request, Response, get
+from litestar import Response, get
 from litestar.params import FromPath
 from litestar.response import Stream
 
@@ -31,6 +31,7 @@ from server.services import exports
 from server.services.data_exports import export_archive
 from server.services.files import granted_file
 from server.services.orders import credit_note_pdf_by_id, get_order, invoice_pdf, receipt_pdf
+from server.state import AnyRequest, app_state
 
 LINK_LIFETIME = timedelta(seconds=60)
 SALT = "selfserve.document-link.v2"
@@ -61,7 +62,7 @@ def document_link(keyring: Keyring, org_id: UUID, customer_id: UUID, ref: UUID, 
     return PREFIX + _serializer(keyring).dumps(payload)
 
 
-def _expired(request: Request[Any, Any, Any]) -> Response[str]:
+def _expired(request: AnyRequest) -> Response[str]:
     language = i18n.negotiate(*i18n.accept_language(request.headers.get("accept-language")))
     with i18n.use_locale(language):
         return render(
@@ -74,15 +75,15 @@ def _expired(request: Request[Any, Any, Any]) -> Response[str]:
 
 
 @get(PREFIX + "{token:str}", name="embed-document", include_in_schema=False)
-async def download_document(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
-    keyring: Keyring = request.app.state.keyring
+async def download_document(request: AnyRequest, token: FromPath[str]) -> Response[Any]:
+    keyring: Keyring = app_state(request).keyring
     try:
         org, customer, ref, kind, jti, expires = _serializer(keyring).loads(token)
         org_id, customer_id, ref_id = UUID(org), UUID(customer), UUID(ref)
         expires_at = datetime.fromtimestamp(expires, UTC)
     except (BadData, ValueError, TypeError):
         return _expired(request)
-    if expires_at <= clock.now() or not await request.app.state.replay_store.burn(
+    if expires_at <= clock.now() or not await app_state(request).replay_store.burn(
         f"document:{jti}", org_id, expires_at
     ):
         return _expired(request)

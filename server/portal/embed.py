@@ -8,7 +8,8 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Response, delete, get, post
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter, URLEncodedBody
 
 from server import i18n
@@ -17,30 +18,35 @@ from server.auth.origins import OriginError, normalize_origin_pattern, origin_ma
 from server.auth.sessions import (
     LiveSession,
     PortalContext,
-    SessionExpired,
-    SessionScopes,
     end_session,
-    find_session,
-    load_context,
     open_embed_session,
     renew_embed_session,
 )
 from server.auth.tokens import InvalidToken, peek_org_id, redeem_portal_token
-from server.db.enums import Actor, SessionKind
+from server.db.enums import Actor
 from server.db.tables import Customer, Organization
 from server.errors import DomainError, Forbidden, NotFound
 from server.portal.documents import document_link
-from server.portal.login import cookie_session
 from server.portal.problems import customer_message
 from server.portal.rendering import render
 from server.portal.theme import css_variables
 from server.portal.view_cache import key_for
+from server.portal.wiring import (
+    SESSION_EXCEPTION_HANDLERS,
+    bearer_secret,
+    load_portal_context,
+    provide_portal_context,
+    provide_session,
+    scopes_of_session,
+    writable,
+)
 from server.schemas.portal_settings import PortalSettings, load_portal_settings
 from server.security.headers import embed_headers, new_nonce
 from server.security.ratelimit import count_failed_lookup, refuse_while_failing
 from server.services import (
     data_exports,
     orders,
+    orgs,
     payment_providers,
     payments,
     portal_analytics,
@@ -48,7 +54,8 @@ from server.services import (
     stripe_events,
     usage_alerts,
 )
-from widgets import VIEWS, View, require_writable
+from server.state import AnyRequest, app_state
+from widgets import VIEWS, View
 
 THEMES = ("auto", "light", "dark")
 LOCALE_HEADER = "x-selfserve-locale"
@@ -93,25 +100,16 @@ def visible_views(settings: PortalSettings, scoped: list[str] | None) -> list[st
     return [slug for slug in VIEWS if sections.get(slug, True) and (scoped is None or slug in scoped)]
 
 
-def _bearer(request: Request[Any, Any, Any]) -> str:
-    scheme, _, secret = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
-        raise SessionExpired("no session")
-    return secret.strip()
-
-
-def _session_expired() -> Response[dict[str, str]]:
-    return Response({"code": "session_expired"}, status_code=401, headers={"cache-control": "no-store"})
-
-
 class EmbedController(Controller):
     path = "/embed"
     include_in_schema = False
+    dependencies = {"session": Provide(provide_session), "ctx": Provide(provide_portal_context)}
+    exception_handlers = SESSION_EXCEPTION_HANDLERS
 
     @get("/", name="embed-shell")
     async def shell(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         view: FromQuery[str],
         origin: FromQuery[str],
         theme: FromQuery[str] = "auto",
@@ -124,11 +122,7 @@ class EmbedController(Controller):
         """The iframe page: carries no customer data until the frame exchanges a token for a session."""
         nonce = new_nonce()
         requested = locale.strip()[:35]
-        org = (
-            None
-            if org_slug is None
-            else await Organization.objects().where(Organization.slug == org_slug).first()
-        )
+        org = None if org_slug is None else await orgs.find_organization_by_slug(org_slug)
         language = i18n.negotiate(
             requested, None if org is None else load_portal_settings(org).default_locale
         )
@@ -154,7 +148,7 @@ class EmbedController(Controller):
             with i18n.use_locale(language):
                 return render(request, "portal/refused.html", context, status=403, headers=headers)
         if org is not None:
-            settings = request.app.state.settings
+            settings = app_state(request).settings
             headers = embed_headers(
                 parent, nonce, await payment_providers.script_origins(org.id, settings=settings)
             )
@@ -162,15 +156,13 @@ class EmbedController(Controller):
             return render(request, "portal/shell.html", context, headers=headers)
 
     @post("/session", name="embed-session")
-    async def exchange(
-        self, request: Request[Any, Any, Any], data: JSONBody[SessionRequest]
-    ) -> Response[Any]:
+    async def exchange(self, request: AnyRequest, data: JSONBody[SessionRequest]) -> Response[Any]:
         """Token → bearer session (EMBEDDING.md step 4), or renewal of the session in ``Authorization``."""
         parent = _parent_origin(data.origin)
         await refuse_while_failing(request)
         try:
             org = await Organization.objects().where(Organization.id == peek_org_id(data.token)).first()
-            first_party = parent == request.app.state.settings.public_origin
+            first_party = parent == app_state(request).settings.public_origin
             if org is None:
                 await count_failed_lookup(request)
             if org is None or not (first_party or origin_matches(parent, _allowed_origins(org))):
@@ -181,8 +173,8 @@ class EmbedController(Controller):
                 )
             claims = await redeem_portal_token(
                 data.token,
-                keyring=request.app.state.keyring,
-                replay_store=request.app.state.replay_store,
+                keyring=app_state(request).keyring,
+                replay_store=app_state(request).replay_store,
                 origin=parent,
             )
         except InvalidToken as exc:
@@ -192,13 +184,13 @@ class EmbedController(Controller):
                 {"code": f"token_{exc.reason}"}, status_code=401, headers={"cache-control": "no-store"}
             )
         if "authorization" in request.headers:
-            secret = _bearer(request)
+            secret = bearer_secret(request)
             expires_at = (await renew_embed_session(secret, claims, parent)).expires_at
         else:
             secret, session = await open_embed_session(claims, parent)
             expires_at = session.expires_at
             if claims.viewed_by is None:  # a staff member's preview is not the customer's use
-                await request.app.state.portal_events.add(
+                await app_state(request).portal_events.add(
                     org.id,
                     claims.customer_id,
                     portal_analytics.SESSION_OPENED,
@@ -224,26 +216,24 @@ class EmbedController(Controller):
         return Response(body, status_code=201, headers={"cache-control": "no-store"})
 
     @delete("/session", name="embed-logout", status_code=204)
-    async def logout(self, request: Request[Any, Any, Any]) -> None:
-        await end_session(_bearer(request))
+    async def logout(self, request: AnyRequest) -> None:
+        await end_session(bearer_secret(request))
 
     @get("/views/{view:str}", name="embed-view")
-    async def view(self, request: Request[Any, Any, Any], view: FromPath[str]) -> Response[Any]:
+    async def view(
+        self, request: AnyRequest, session: NamedDependency[LiveSession], view: FromPath[str]
+    ) -> Response[Any]:
         """A view fragment. Opened without parameters it comes from the view cache while the customer's and
         the merchant's data are unchanged (``server.portal.view_cache``)."""
-        state, params = request.app.state, dict(request.query_params)
-        try:
-            session = await _session(request)
-            if params:
-                response = await _render_fresh(request, session, view, params)
-            else:
-                html = await state.view_cache.get_or_make(
-                    key_for(view, session, request.headers.get(LOCALE_HEADER, "")),
-                    lambda: _fragment(request, session, view),
-                )
-                response = Response(html, media_type="text/html", headers={"cache-control": "no-store"})
-        except SessionExpired:
-            return _session_expired()
+        state, params = app_state(request), dict(request.query_params)
+        if params:
+            response = await _render_fresh(request, session, view, params)
+        else:
+            html = await state.view_cache.get_or_make(
+                key_for(view, session, request.headers.get(LOCALE_HEADER, "")),
+                lambda: _fragment(request, session, view),
+            )
+            response = Response(html, media_type="text/html", headers={"cache-control": "no-store"})
         if not _staff_view(session):  # a merchant's preview leaves the customer's news for the customer
             announced = [
                 *await usage_alerts.announce_hits(session.org_id, session.customer_id),
@@ -267,72 +257,64 @@ class EmbedController(Controller):
 
     @post("/documents/{kind:str}/{ref:uuid}", name="embed-document-link", status_code=201)
     async def document(
-        self, request: Request[Any, Any, Any], kind: FromPath[str], ref: FromPath[UUID]
+        self,
+        request: AnyRequest,
+        session: NamedDependency[LiveSession],
+        kind: FromPath[str],
+        ref: FromPath[UUID],
     ) -> Response[dict[str, str]]:
         """A fresh single-use download link for the session's customer (``server.portal.documents``)."""
-        try:
-            session = await _session(request)
-        except SessionExpired:
-            return _session_expired()
-        url = document_link(request.app.state.keyring, session.org_id, session.customer_id, ref, kind)
+        url = document_link(app_state(request).keyring, session.org_id, session.customer_id, ref, kind)
         return Response({"url": url}, status_code=201, headers={"cache-control": "no-store"})
 
     @get("/data-exports/{export_id:uuid}", name="embed-data-export")
-    async def data_export(self, request: Request[Any, Any, Any], export_id: FromPath[UUID]) -> Response[Any]:
+    async def data_export(
+        self, session: NamedDependency[LiveSession], export_id: FromPath[UUID]
+    ) -> Response[Any]:
         """How far the session's customer's data export is: the settings view polls this for its progress
         bar (``server.services.data_exports``)."""
-        try:
-            session = await _session(request)
-        except SessionExpired:
-            return _session_expired()
         export = await data_exports.get_export(session.org_id, session.customer_id, export_id)
         return Response(
             {"status": export.status, "progress": int(export.progress)}, headers={"cache-control": "no-store"}
         )
 
-    @post("/card-setup", name="embed-card-setup", status_code=201)
-    async def card_setup(self, request: Request[Any, Any, Any]) -> Response[Any]:
+    @post("/card-setup", name="embed-card-setup", status_code=201, guards=[writable])
+    async def card_setup(self, ctx: NamedDependency[PortalContext]) -> Response[Any]:
         """A Stripe SetupIntent for a new card of the session's customer: the client secret Stripe.js
         confirms in the page with the card the customer typed there (the number never comes here)."""
-        try:
-            ctx = await _context(request)
-        except SessionExpired:
-            return _session_expired()
-        require_writable(ctx)
         client_secret = await payments.start_card_setup(ctx.org.id, ctx.customer.id)
         return Response(
             {"client_secret": client_secret}, status_code=201, headers={"cache-control": "no-store"}
         )
 
-    @post("/orders/{order_id:uuid}/confirmation", name="embed-payment-confirmation", status_code=201)
+    @post(
+        "/orders/{order_id:uuid}/confirmation",
+        name="embed-payment-confirmation",
+        status_code=201,
+        guards=[writable],
+    )
     async def payment_confirmation(
-        self, request: Request[Any, Any, Any], order_id: FromPath[UUID]
+        self, ctx: NamedDependency[PortalContext], order_id: FromPath[UUID]
     ) -> Response[Any]:
         """The client secret of an order's payment that the bank asks the customer to authenticate (3-D
         Secure): Stripe.js runs the challenge in the page, then the orders view's ``confirm_payment`` action
         asks Stripe how it went."""
-        try:
-            ctx = await _context(request)
-        except SessionExpired:
-            return _session_expired()
-        require_writable(ctx)
         client_secret = await stripe_events.confirmation_secret(ctx.org.id, ctx.customer.id, order_id)
         return Response(
             {"client_secret": client_secret}, status_code=201, headers={"cache-control": "no-store"}
         )
 
-    @post("/views/{view:str}/{action:str}", name="embed-action")
+    @post("/views/{view:str}/{action:str}", name="embed-action", guards=[writable])
     async def action(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
+        session: NamedDependency[LiveSession],
+        ctx: NamedDependency[PortalContext],
         view: FromPath[str],
         action: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response[Any]:
-        try:
-            ctx = await _context(request)
-        except SessionExpired:
-            return _session_expired()
+        """Every view action is a write (hence the guard)."""
         widget = _widget(ctx, view)
         handler = widget.actions.get(action)
         if handler is None:
@@ -348,7 +330,7 @@ class EmbedController(Controller):
                 )
         await _record_action(ctx, view, action, "succeeded")
         # the action may have changed the customer or the org this context holds: render from fresh rows
-        fresh = await _context(request)
+        fresh = await load_portal_context(request, session)
         response = await render_view(
             request,
             fresh,
@@ -376,41 +358,22 @@ async def _record_action(ctx: PortalContext, view: str, action: str, outcome: st
 
 def _staff_view(session: LiveSession) -> bool:
     """A staff member's look from the console: not the customer's use of the portal, so not counted."""
-    return msgspec.json.decode(session.scopes, type=SessionScopes).viewed_by is not None
-
-
-async def _session(request: Request[Any, Any, Any]) -> LiveSession:
-    """The bearer session of an embed, else the hosted page's cookie session (writes need its CSRF token).
-    A presented session that is not live counts as a failed lookup of the client's address."""
-    if "authorization" not in request.headers:
-        return await cookie_session(request)
-    await refuse_while_failing(request)
-    try:
-        return await find_session(_bearer(request), SessionKind.EMBED)
-    except SessionExpired:
-        await count_failed_lookup(request)
-        raise
+    return scopes_of_session(session).viewed_by is not None
 
 
 async def _render_fresh(
-    request: Request[Any, Any, Any], session: LiveSession, view: str, params: dict[str, str]
+    request: AnyRequest, session: LiveSession, view: str, params: dict[str, str]
 ) -> Response[str]:
-    state = request.app.state
-    ctx = await load_context(session, state.keyring, state.settings.public_url)
+    ctx = await load_portal_context(request, session)
     return await render_view(request, ctx, _widget(ctx, view), params, message=None, status=200)
 
 
-async def _fragment(request: Request[Any, Any, Any], session: LiveSession, view: str) -> str:
+async def _fragment(request: AnyRequest, session: LiveSession, view: str) -> str:
     response = await _render_fresh(request, session, view, {})
     return str(response.content)
 
 
-async def _context(request: Request[Any, Any, Any]) -> PortalContext:
-    state = request.app.state
-    return await load_context(await _session(request), state.keyring, state.settings.public_url)
-
-
-def _locale(request: Request[Any, Any, Any], ctx: PortalContext) -> str:
+def _locale(request: AnyRequest, ctx: PortalContext) -> str:
     """The frame's requested locale, else the customer's stored one, else the merchant's default."""
     return i18n.negotiate(
         request.headers.get(LOCALE_HEADER), ctx.customer.locale, load_portal_settings(ctx.org).default_locale
@@ -425,7 +388,7 @@ def _widget(ctx: PortalContext, view: str) -> View:
 
 
 async def render_view(
-    request: Request[Any, Any, Any],
+    request: AnyRequest,
     ctx: PortalContext,
     widget: View,
     params: dict[str, str],

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from litestar import Request, Response, get
+from litestar import Response, get
 from litestar.datastructures import Cookie
 from litestar.params import FromPath, FromQuery
 from markupsafe import Markup
@@ -22,7 +22,9 @@ from server.security.headers import hosted_headers, new_nonce
 from server.security.ratelimit import count_failed_lookup, refuse_while_failing
 from server.services import payment_providers
 from server.services.oauth_providers import sign_in_options
+from server.services.orgs import find_organization_by_slug
 from server.settings import Settings
+from server.state import AnyRequest, app_state
 from widgets import VIEWS
 
 SESSION_COOKIE = "ss_session"
@@ -53,10 +55,6 @@ def cleared_session_cookie() -> Cookie:
     )
 
 
-async def find_org(slug: str) -> Organization | None:
-    return await Organization.objects().where(Organization.slug == slug).first()
-
-
 def _brand_css(org: Organization) -> Markup:
     """The merchant's brand tokens as a ``:root`` rule (values passed the settings grammar; anything that
     could leave the declaration is dropped all the same)."""
@@ -70,7 +68,7 @@ def _web_link(url: str | None) -> str | None:
 
 
 def hosted_language(
-    request: Request[Any, Any, Any],
+    request: AnyRequest,
     org: Organization | None,
     locale: str = "",
     stored: str | None = None,
@@ -84,7 +82,7 @@ def hosted_language(
 
 
 def render_hosted(
-    request: Request[Any, Any, Any],
+    request: AnyRequest,
     org: Organization,
     template: str,
     *,
@@ -95,7 +93,7 @@ def render_hosted(
     **extra: Any,
 ) -> Response[str]:
     """A first-party page of ``org``'s portal: branding, web-app manifest, nonce CSP, never framed."""
-    settings: Settings = request.app.state.settings
+    settings: Settings = app_state(request).settings
     branding = load_portal_settings(org).branding
     nonce = new_nonce()
     context = {
@@ -126,12 +124,12 @@ def render_hosted(
         )
 
 
-async def current_session(request: Request[Any, Any, Any], org: Organization) -> PortalContext | None:
+async def current_session(request: AnyRequest, org: Organization) -> PortalContext | None:
     """The live hosted session of ``org`` in the request's cookie; unknown or ended ids are ignored."""
     secret = request.cookies.get(SESSION_COOKIE)
     if not secret:
         return None
-    state = request.app.state
+    state = app_state(request)
     await refuse_while_failing(request)
     try:
         ctx = await authenticate_hosted_session(secret, state.keyring, state.settings.public_url)
@@ -143,7 +141,7 @@ async def current_session(request: Request[Any, Any, Any], org: Organization) ->
 
 @get("/portal/{slug:str}", name="hosted-portal", include_in_schema=False)
 async def hosted_portal(
-    request: Request[Any, Any, Any],
+    request: AnyRequest,
     slug: FromPath[str],
     view: FromQuery[str] = "overview",
     locale: FromQuery[str] = "",
@@ -152,7 +150,7 @@ async def hosted_portal(
 ) -> Response[str]:
     """``notice`` and ``provider`` pass on to the view what a redirect back to the portal has to say (how
     connecting a sign-in account went)."""
-    org = await find_org(slug)
+    org = await find_organization_by_slug(slug)
     language = hosted_language(request, org, locale)
     if org is None:
         nonce = new_nonce()
@@ -181,16 +179,16 @@ async def hosted_portal(
         csrf=ctx.csrf_token,
         return_url=_web_link(ctx.scopes.return_url),
         viewed_by=ctx.scopes.viewed_by,
-        processor=await payment_providers.script_origins(org.id, settings=request.app.state.settings),
+        processor=await payment_providers.script_origins(org.id, settings=app_state(request).settings),
     )
     response.cookies.append(session_cookie(request.cookies[SESSION_COOKIE]))  # 30 more days idle
     return response
 
 
 @get("/portal/{slug:str}/manifest.webmanifest", name="hosted-manifest", include_in_schema=False)
-async def manifest(request: Request[Any, Any, Any], slug: FromPath[str]) -> Response[Any]:
+async def manifest(request: AnyRequest, slug: FromPath[str]) -> Response[Any]:
     """The web-app manifest that makes the merchant's portal installable, in its name and colours."""
-    org = await find_org(slug)
+    org = await find_organization_by_slug(slug)
     if org is None:
         return Response({"detail": "no such portal"}, status_code=404, headers={"cache-control": "no-store"})
     branding = load_portal_settings(org).branding

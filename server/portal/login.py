@@ -20,7 +20,7 @@ from uuid import UUID
 
 import msgspec
 from itsdangerous import BadSignature, URLSafeSerializer
-from litestar import Request, Response, post
+from litestar import Response, post
 from litestar.params import FromPath, URLEncodedBody
 
 from server import clock
@@ -54,7 +54,6 @@ from server.i18n import gettext as _
 from server.portal.hosted import (
     SESSION_COOKIE,
     cleared_session_cookie,
-    find_org,
     hosted_language,
     render_hosted,
     session_cookie,
@@ -62,7 +61,9 @@ from server.portal.hosted import (
 from server.security.ratelimit import count_failed_lookup, refuse_while_failing
 from server.services import portal_analytics
 from server.services.oauth_providers import sign_in_options
+from server.services.orgs import find_organization_by_slug
 from server.settings import Settings
+from server.state import AnyRequest, app_state
 
 CHOICE_TTL = timedelta(minutes=15)
 Form = URLEncodedBody[dict[str, str]]
@@ -79,11 +80,11 @@ class Choice(msgspec.Struct, frozen=True):
     via: str = "magic_link"
 
 
-def _choice_serializer(request: Request[Any, Any, Any]) -> URLSafeSerializer:
-    return URLSafeSerializer(list(request.app.state.keyring.secret_keys), salt="selfserve.login-choice")
+def _choice_serializer(request: AnyRequest) -> URLSafeSerializer:
+    return URLSafeSerializer(list(app_state(request).keyring.secret_keys), salt="selfserve.login-choice")
 
 
-async def cookie_session(request: Request[Any, Any, Any]) -> LiveSession:
+async def cookie_session(request: AnyRequest) -> LiveSession:
     """The hosted session in the request's cookie. Unsafe methods must carry its CSRF token."""
     secret = request.cookies.get(SESSION_COOKIE)
     if not secret:
@@ -99,7 +100,7 @@ async def cookie_session(request: Request[Any, Any, Any]) -> LiveSession:
 
 
 async def login_page(
-    request: Request[Any, Any, Any], org: Organization, state: str, *, status: int, **extra: Any
+    request: AnyRequest, org: Organization, state: str, *, status: int, **extra: Any
 ) -> Response[str]:
     """The sign-in page in one of its states (``ask``, ``sent``, ``expired``, ``choose``), with the sign-in
     providers the merchant offers."""
@@ -124,7 +125,7 @@ def _signed_in(org: Organization, secret: str, view: str = "overview") -> Respon
     )
 
 
-async def _refused(request: Request[Any, Any, Any], org: Organization, email: str | None) -> Response[str]:
+async def _refused(request: AnyRequest, org: Organization, email: str | None) -> Response[str]:
     """A used, expired or unknown link or token: never an error wall, a way to a new link. One nobody issued
     (no ``email`` known for it) counts as a failed lookup of the client's address."""
     if email is None:
@@ -132,17 +133,17 @@ async def _refused(request: Request[Any, Any, Any], org: Organization, email: st
     return await login_page(request, org, "expired", status=410, email=email or "")
 
 
-async def _org_or_404(request: Request[Any, Any, Any], slug: str) -> Organization:
-    org = await find_org(slug)
+async def _org_or_404(request: AnyRequest, slug: str) -> Organization:
+    org = await find_organization_by_slug(slug)
     if org is None:
         raise NotFound("no such billing portal")
-    settings: Settings = request.app.state.settings
+    settings: Settings = app_state(request).settings
     check_same_origin(request, settings.public_origin)
     return org
 
 
 @post("/portal/{slug:str}/login", name="hosted-login", include_in_schema=False, status_code=202)
-async def request_link(request: Request[Any, Any, Any], slug: FromPath[str], data: Form) -> Response[str]:
+async def request_link(request: AnyRequest, slug: FromPath[str], data: Form) -> Response[str]:
     org = await _org_or_404(request, slug)
     typed = data.get("email", "").strip()[:320]
     try:
@@ -154,31 +155,31 @@ async def request_link(request: Request[Any, Any, Any], slug: FromPath[str], dat
     return await send_link(request, org, email)
 
 
-async def send_link(request: Request[Any, Any, Any], org: Organization, email: str) -> Response[str]:
+async def send_link(request: AnyRequest, org: Organization, email: str) -> Response[str]:
     """Email a sign-in link to ``email`` (normalized) if it has an account, and say so neutrally: the same
     answer whether or not it has one. Counted against the per-email and per-IP limits."""
     client = request.client.host if request.client else "unknown"
     wait = await throttle_login(
-        request.app.state.rate_limiter, [f"login:email:{email}", f"login:ip:{client}"]
+        app_state(request).rate_limiter, [f"login:email:{email}", f"login:ip:{client}"]
     )
     if wait is not None:
         error = _("Too many sign-in requests. Please wait %(minutes)d minutes and try again.", minutes=15)
         return await login_page(
             request, org, "ask", status=429, email=email, error=error, headers={"retry-after": str(wait)}
         )
-    state = request.app.state
+    state = app_state(request)
     await request_login_link(org, email, keyring=state.keyring, public_url=state.settings.public_url)
     return await login_page(request, org, "sent", status=202, email=email)
 
 
 @post("/portal/{slug:str}/session", name="hosted-session", include_in_schema=False, status_code=303)
-async def open_session(request: Request[Any, Any, Any], slug: FromPath[str], data: Form) -> Response[str]:
+async def open_session(request: AnyRequest, slug: FromPath[str], data: Form) -> Response[str]:
     org = await _org_or_404(request, slug)
     await refuse_while_failing(request)
     token = data.get("token", "").strip()
     if is_magic_link(token):
         return await _open_magic_link(request, org, token)
-    state = request.app.state
+    state = app_state(request)
     try:
         claims = await redeem_portal_token(
             token,
@@ -219,7 +220,7 @@ async def _token_email(org: Organization, exc: InvalidToken) -> str | None:
     return str(row["email"]) if row else None
 
 
-async def _open_magic_link(request: Request[Any, Any, Any], org: Organization, token: str) -> Response[str]:
+async def _open_magic_link(request: AnyRequest, org: Organization, token: str) -> Response[str]:
     previous = request.cookies.get(SESSION_COOKIE)
     try:
         async with write_transaction():
@@ -247,7 +248,7 @@ async def _open_magic_link(request: Request[Any, Any, Any], org: Organization, t
 
 
 async def choice_page(
-    request: Request[Any, Any, Any],
+    request: AnyRequest,
     org: Organization,
     customers: list[Customer],
     *,
@@ -266,7 +267,7 @@ async def choice_page(
 
 
 async def open_session_for(
-    request: Request[Any, Any, Any], org: Organization, customer_id: UUID, via: str
+    request: AnyRequest, org: Organization, customer_id: UUID, via: str
 ) -> Response[str]:
     """Sign the browser in as the customer: a new session (the browser's previous one ends), counted."""
     secret, session = await open_hosted_session(
@@ -277,7 +278,7 @@ async def open_session_for(
 
 
 @post("/portal/{slug:str}/choose", name="hosted-choose", include_in_schema=False, status_code=303)
-async def choose_customer(request: Request[Any, Any, Any], slug: FromPath[str], data: Form) -> Response[str]:
+async def choose_customer(request: AnyRequest, slug: FromPath[str], data: Form) -> Response[str]:
     org = await _org_or_404(request, slug)
     try:
         choice = msgspec.convert(_choice_serializer(request).loads(data.get("ticket", "")), Choice)
@@ -292,17 +293,17 @@ async def choose_customer(request: Request[Any, Any, Any], slug: FromPath[str], 
     if not chosen:
         return await _refused(request, org, choice.email)
     async with write_transaction():
-        if not await request.app.state.replay_store.burn(f"choice:{choice.link}", org.id, expires):
+        if not await app_state(request).replay_store.burn(f"choice:{choice.link}", org.id, expires):
             return await _refused(request, org, choice.email)
         return await open_session_for(request, org, chosen[0].id, choice.via)
 
 
 @post("/portal/{slug:str}/logout", name="hosted-logout", include_in_schema=False, status_code=303)
-async def logout(request: Request[Any, Any, Any], slug: FromPath[str], data: Form) -> Response[str]:
+async def logout(request: AnyRequest, slug: FromPath[str], data: Form) -> Response[str]:
     """End the session server-side (it needs the page's CSRF token) and forget the cookie."""
     secret = request.cookies.get(SESSION_COOKIE)
     if secret:
-        state = request.app.state
+        state = app_state(request)
         try:
             ctx = await authenticate_hosted_session(secret, state.keyring, state.settings.public_url)
         except SessionExpired:

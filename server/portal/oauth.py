@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
 from urllib.parse import urlencode
 
 import msgspec
 from itsdangerous import BadData, URLSafeTimedSerializer
-from litestar import Request, Response, get
+from litestar import Response, get
 from litestar.datastructures import Cookie
 from litestar.params import FromPath, FromQuery
 
@@ -36,11 +35,13 @@ from server.db.enums import Actor, OAuthProviderKind
 from server.db.tables import Organization
 from server.errors import Conflict, DomainError, Invalid
 from server.i18n import gettext as _
-from server.portal.hosted import current_session, find_org
+from server.portal.hosted import current_session
 from server.portal.login import choice_page, login_page, open_session_for, send_link
 from server.services.connected_accounts import connect_account, customers_for_identity
 from server.services.oauth_providers import callback_url, provider_client
+from server.services.orgs import find_organization_by_slug
 from server.settings import Settings
+from server.state import AnyRequest, app_state
 
 log = logging.getLogger("selfserve.oauth")
 
@@ -59,8 +60,8 @@ class Flow(msgspec.Struct, frozen=True):
     """Connecting: the id of the hosted session that asked; signing in: None."""
 
 
-def _serializer(request: Request[Any, Any, Any]) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(list(request.app.state.keyring.secret_keys), salt="selfserve.oauth-flow")
+def _serializer(request: AnyRequest) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(list(app_state(request).keyring.secret_keys), salt="selfserve.oauth-flow")
 
 
 def _flow_cookie(slug: str, value: str, max_age: int) -> Cookie:
@@ -91,7 +92,7 @@ def _see_other(location: str, *cookies: Cookie) -> Response[str]:
     )
 
 
-async def _failed(request: Request[Any, Any, Any], org: Organization, status: int = 400) -> Response[str]:
+async def _failed(request: AnyRequest, org: Organization, status: int = 400) -> Response[str]:
     """The sign-in page, saying the provider route did not work and the email link still does."""
     error = _("Signing in that way did not work. Please try again, or get a sign-in link by email.")
     return await login_page(request, org, "ask", status=status, email="", error=error)
@@ -99,17 +100,17 @@ async def _failed(request: Request[Any, Any, Any], org: Organization, status: in
 
 @get("/portal/{slug:str}/oauth/{provider:str}/start", name="oauth-start", include_in_schema=False)
 async def start(
-    request: Request[Any, Any, Any], slug: FromPath[str], provider: FromPath[str], intent: FromQuery[str] = ""
+    request: AnyRequest, slug: FromPath[str], provider: FromPath[str], intent: FromQuery[str] = ""
 ) -> Response[str]:
     """Send the browser to the provider; ``intent=connect`` (from the hosted settings) connects an account
     to the signed-in customer instead of signing in."""
-    org = await find_org(slug)
+    org = await find_organization_by_slug(slug)
     kind = _kind(provider)
     if org is None:
         return _see_other(f"/portal/{slug}")
     if kind is None:
         return await _failed(request, org, 404)
-    state, settings = request.app.state, request.app.state.settings
+    state, settings = app_state(request), app_state(request).settings
     session_id = None
     if intent == CONNECT:
         try:
@@ -131,7 +132,7 @@ async def start(
     return _see_other(url, _flow_cookie(slug, value, int(FLOW_TTL.total_seconds())))
 
 
-def _flow(request: Request[Any, Any, Any], org: Organization, kind: OAuthProviderKind) -> Flow | None:
+def _flow(request: AnyRequest, org: Organization, kind: OAuthProviderKind) -> Flow | None:
     """The flow this browser started for ``org`` and ``kind`` within the last 10 minutes, if any."""
     try:
         raw = _serializer(request).loads(
@@ -144,10 +145,8 @@ def _flow(request: Request[Any, Any, Any], org: Organization, kind: OAuthProvide
 
 
 @get("/portal/{slug:str}/oauth/{provider:str}/callback", name="oauth-callback", include_in_schema=False)
-async def callback(
-    request: Request[Any, Any, Any], slug: FromPath[str], provider: FromPath[str]
-) -> Response[str]:
-    org = await find_org(slug)
+async def callback(request: AnyRequest, slug: FromPath[str], provider: FromPath[str]) -> Response[str]:
+    org = await find_organization_by_slug(slug)
     kind = _kind(provider)
     if org is None:
         return _see_other(f"/portal/{slug}")
@@ -161,9 +160,9 @@ async def callback(
 
 
 async def _finish(
-    request: Request[Any, Any, Any], org: Organization, kind: OAuthProviderKind, flow: Flow
+    request: AnyRequest, org: Organization, kind: OAuthProviderKind, flow: Flow
 ) -> Response[str]:
-    state = request.app.state
+    state = app_state(request)
     settings: Settings = state.settings
     try:
         code = code_of(str(request.url), flow.pending)
@@ -198,7 +197,7 @@ def _settings_url(org: Organization, notice: str, kind: OAuthProviderKind) -> st
 
 
 async def _connect(
-    request: Request[Any, Any, Any], org: Organization, session_id: str, identity: Identity
+    request: AnyRequest, org: Organization, session_id: str, identity: Identity
 ) -> Response[str]:
     """Connect the identity to the customer of the session that started the flow (still the browser's)."""
     ctx = await current_session(request, org)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response
+from litestar import Response
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 from server import i18n
+from server.state import AnyRequest
 
 
 def configure_jinja(engine: JinjaTemplateEngine) -> None:
@@ -28,7 +29,7 @@ def configure_jinja(engine: JinjaTemplateEngine) -> None:
 
 
 def render(
-    request: Request[Any, Any, Any],
+    request: AnyRequest,
     template: str,
     context: dict[str, Any],
     *,

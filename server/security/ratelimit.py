@@ -19,6 +19,7 @@ from litestar.connection import ASGIConnection
 
 from server import clock
 from server.errors import RateLimited
+from server.state import app_state
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,7 @@ def _failures_bucket(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
 async def refuse_while_failing(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
     """429 while the client's address is over ``FAILED_LOOKUP_LIMIT``; called before a presented API key,
     token, sign-in link or session is looked up, so guessing goes no faster than the limit."""
-    limiter: RateLimiter = connection.app.state.rate_limiter
+    limiter: RateLimiter = app_state(connection).rate_limiter
     wait = await limiter.peek(_failures_bucket(connection), FAILED_LOOKUP_LIMIT)
     if wait is not None:
         raise RateLimited(
@@ -190,5 +191,5 @@ async def refuse_while_failing(connection: ASGIConnection[Any, Any, Any, Any]) -
 
 async def count_failed_lookup(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
     """A presented API key, token, sign-in link or session was not found (or no longer works)."""
-    limiter: RateLimiter = connection.app.state.rate_limiter
+    limiter: RateLimiter = app_state(connection).rate_limiter
     await limiter.hit(_failures_bucket(connection), FAILED_LOOKUP_LIMIT)

@@ -109,8 +109,12 @@ async def _insert_api_key(keyring: Keyring, org: Organization, name: str) -> str
     return key
 
 
+async def find_organization_by_slug(slug: str) -> Organization | None:
+    return await Organization.objects().where(Organization.slug == slug).first()
+
+
 async def get_organization_by_slug(slug: str) -> Organization:
-    org = await Organization.objects().where(Organization.slug == slug).first()
+    org = await find_organization_by_slug(slug)
     if org is None:
         raise NotFound(f"no organization with slug {slug!r}")
     return org

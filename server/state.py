@@ -1,0 +1,38 @@
+"""The application's shared services, typed. ``create_app`` builds one ``AppState``; handlers and helpers
+read it through ``app_state(connection)`` instead of untyped ``app.state`` keys."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.datastructures import State
+
+if TYPE_CHECKING:
+    from server.auth.replay import DatabaseReplayStore, RedisReplayStore
+    from server.portal.view_cache import ViewCache
+    from server.security.keyring import Keyring
+    from server.security.ratelimit import MemoryRateLimiter, RedisRateLimiter
+    from server.services.portal_analytics import PendingEvents
+    from server.settings import Settings
+
+AnyRequest: TypeAlias = Request[Any, Any, Any]
+"""A request whose user, auth and per-request state nobody reads typed (the app state is ``app_state``)."""
+AnyConnection: TypeAlias = ASGIConnection[Any, Any, Any, Any]
+
+
+class AppState(State):
+    settings: Settings
+    keyring: Keyring
+    rate_limiter: MemoryRateLimiter | RedisRateLimiter
+    replay_store: DatabaseReplayStore | RedisReplayStore
+    view_cache: ViewCache
+    portal_events: PendingEvents
+
+
+def app_state(connection: AnyConnection) -> AppState:
+    state = connection.app.state
+    if not isinstance(state, AppState):  # pragma: no cover - create_app always builds an AppState
+        raise TypeError("the application was not made by create_app")
+    return state
