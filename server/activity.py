@@ -56,6 +56,7 @@ MERCHANT_EVENTS = (
     "webhook_endpoint.test_sent",
     "webhook_delivery.redelivered",
     "portal_settings.updated",
+    "retention_settings.updated",
     "oauth_provider.set",
     "oauth_provider.removed",
     "staff.added",

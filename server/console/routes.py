@@ -31,6 +31,7 @@ ACTIVITY_LABELS = {
     "webhook_endpoint.test_sent": "sent a test event to webhook endpoint",
     "webhook_delivery.redelivered": "redelivered webhook delivery",
     "portal_settings.updated": "saved the portal settings",
+    "retention_settings.updated": "saved the retention offers",
     "oauth_provider.set": "set up sign-in with",
     "oauth_provider.removed": "removed sign-in with",
     "staff.added": "added a team member",

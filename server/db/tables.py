@@ -414,6 +414,35 @@ class CouponRedemption(Table, tablename="ss_coupon_redemption"):
     created_at = Timestamptz()
 
 
+class RetentionSettings(Table, tablename="ss_retention_settings"):
+    """A merchant's retention offers (``server.services.retention``): per cancellation reason at most one
+    (``offers``: reason → offer), and how often one customer may be offered anything (``window_months``)."""
+
+    id = UUID(primary_key=True)
+    org = ForeignKey(references=Organization, on_delete=OnDelete.cascade, unique=True)
+    window_months = Integer(default=12)
+    offers = JSON(default={})
+    updated_at = Timestamptz()
+
+
+class RetentionOffer(Table, tablename="ss_retention_offer"):
+    """A retention offer shown to a customer in the cancel flow, and what they made of it: the once-per-window
+    rule counts these. ``monthly_revenue_kept`` is set when accepted (minor units of ``currency``)."""
+
+    id = UUID(primary_key=True)
+    org = _org()
+    customer = ForeignKey(references=Customer, on_delete=OnDelete.cascade, index=True)
+    subscription = ForeignKey(references=Subscription, on_delete=OnDelete.cascade)
+    reason = Varchar(length=32)
+    kind = Varchar(length=16)
+    outcome = Varchar(length=16, default="")
+    """Empty while undecided, then ``accepted`` or ``declined``."""
+    currency = Varchar(length=3)
+    monthly_revenue_kept = BigInt(default=0)
+    shown_at = Timestamptz(index=True)
+    decided_at = _when()
+
+
 class Order(Table, tablename="ss_order"):
     """An order and its invoice. ``billing_snapshot`` freezes the customer's billing details at issue."""
 
@@ -936,4 +965,6 @@ TABLES: tuple[type[Table], ...] = (
     Coupon,
     PromotionCode,
     CouponRedemption,
+    RetentionSettings,
+    RetentionOffer,
 )

@@ -99,6 +99,8 @@ class SubscriptionOut(msgspec.Struct, kw_only=True, frozen=True):
     cancellation_reason: str | None
     cancellation_comment: str
     paused_at: datetime | None
+    resumes_at: datetime | None = None
+    """When a pause for a number of periods ends on its own (null: none, or until resumed)."""
     pending_price_id: str | None
     pending_seats: int | None
     default_payment_method_id: str | None
@@ -127,6 +129,7 @@ class SubscriptionOut(msgspec.Struct, kw_only=True, frozen=True):
             cancellation_reason=row.cancellation_reason,
             cancellation_comment=row.cancellation_comment,
             paused_at=row.paused_at,
+            resumes_at=row.resumes_at,
             pending_price_id=_id(row.pending_price),
             pending_seats=row.pending_seats,
             default_payment_method_id=_id(row.default_payment_method),

@@ -166,7 +166,7 @@ async def _price(org_id: UUID, price_id: Any) -> Price:
     return price
 
 
-async def _price_with_product(org_id: UUID, price_id: Any) -> tuple[Price, Product]:
+async def price_with_product(org_id: UUID, price_id: Any) -> tuple[Price, Product]:
     """A price and its product, read in one query (the product joined)."""
     price = await Price.objects(Price.product).where(Price.org == org_id, Price.id == price_id).first()
     if price is None:
@@ -450,17 +450,27 @@ class _Cycle(msgspec.Struct, kw_only=True):
     """A discount reduced this renewal: it has one period fewer left afterwards."""
 
 
-async def _next_cycle(org_id: UUID, subscription: Subscription) -> _Cycle:
-    price, product = await _price_with_product(org_id, subscription.pending_price or subscription.price)
+def _resuming(subscription: Subscription, at: datetime) -> bool:
+    """A subscription paused for a number of periods that resumes by ``at``."""
+    return (
+        subscription.status == Status.PAUSED
+        and subscription.resumes_at is not None
+        and subscription.resumes_at <= at
+    )
+
+
+async def _next_cycle(org_id: UUID, subscription: Subscription, discount: Discount | None = None) -> _Cycle:
+    """``discount``: counted instead of the running one (a coupon's preview)."""
+    price, product = await price_with_product(org_id, subscription.pending_price or subscription.price)
     current = await _price(org_id, subscription.price) if subscription.pending_price else price
     start = subscription.current_period_end
     end = next_boundary(_anchor(subscription), price.interval, start)
     lines: list[LineDraft] = []
     if subscription.status in BILLS_USAGE:
         lines += await _usage_lines(org_id, subscription, current, subscription.current_period_start, start)
-    if subscription.status != Status.PAUSED:
+    if subscription.status != Status.PAUSED or _resuming(subscription, start):
         lines += _recurring_lines(price, product, subscription.seats, start, end)
-    discount = current_discount(subscription.discount) if lines else None
+    discount = (discount or current_discount(subscription.discount)) if lines else None
     lines += await discounts.discount_lines(org_id, discount, lines, renewal=True)
     credits = _pending_credits(subscription) if lines else []
     return _Cycle(
@@ -491,6 +501,7 @@ async def renew_subscription(org_id: UUID, subscription_id: UUID) -> Order | Non
             return None
         cycle = await _next_cycle(org_id, subscription)
         previous_product = subscription.product
+        resuming = _resuming(subscription, cycle.start)
         subscription = await _apply(
             subscription,
             {
@@ -500,8 +511,12 @@ async def renew_subscription(org_id: UUID, subscription_id: UUID) -> Order | Non
                 Subscription.product: cycle.product.id,
                 Subscription.pending_price: None,
                 Subscription.status: (
-                    Status.ACTIVE if subscription.status == Status.TRIALING else subscription.status
+                    Status.ACTIVE
+                    if subscription.status == Status.TRIALING or resuming
+                    else subscription.status
                 ),
+                Subscription.paused_at: None if resuming else subscription.paused_at,
+                Subscription.resumes_at: None if resuming else subscription.resumes_at,
                 Subscription.metadata: (
                     _with_pending_credits(subscription, []) if cycle.credits_used else subscription.metadata
                 ),
@@ -521,7 +536,7 @@ async def renew_subscription(org_id: UUID, subscription_id: UUID) -> Order | Non
                 period_end=cycle.end,
             )
         await record_event(org_id, "subscription.updated", event_data(subscription))
-        if subscription.product != previous_product:
+        if subscription.product != previous_product or resuming:
             await grants.sync_grants(org_id, subscription)
     return await _charge(org_id, order)
 
@@ -1038,36 +1053,100 @@ PAUSABLE = Status.ACTIVE
 """Only a subscription in good standing pauses: not a trial, nor one whose last payment failed."""
 
 
-async def _set_paused(
-    org_id: UUID, subscription_id: UUID, customer_id: UUID | None, *, paused: bool
-) -> Subscription:
+MAX_PAUSE_PERIODS = 12
+
+
+class PausePreview(msgspec.Struct, kw_only=True, frozen=True):
+    """What ``pause_subscription`` would do now."""
+
+    subscription_id: UUID
+    currency: str
+    periods: int | None
+    """Renewals skipped; None: until the customer resumes."""
+    skipped_renewals: list[datetime]
+    """The renewal dates that charge nothing (none listed for an open-ended pause)."""
+    charges_skipped: int
+    """What those renewals would have charged for the plan and seats (before tax and discounts)."""
+    resumes_at: datetime | None
+    """When billing and benefits come back on their own; None for an open-ended pause."""
+    amount_after: int
+    """What each period costs once it resumes."""
+
+
+async def _pause_plan(
+    org_id: UUID, subscription: Subscription, periods: int | None, customer_id: UUID | None
+) -> PausePreview:
     if customer_id is not None and not (await _features(org_id)).pause:
         raise Forbidden("pausing is turned off for this portal")
-    before, after = (PAUSABLE, Status.PAUSED) if paused else (Status.PAUSED, PAUSABLE)
+    if subscription.status != PAUSABLE:
+        raise Conflict(f"only a subscription that is {PAUSABLE} can be paused")
+    if periods is not None and not 1 <= periods <= MAX_PAUSE_PERIODS:
+        raise Invalid(f"a pause lasts 1 to {MAX_PAUSE_PERIODS} periods")
+    price = await _price(org_id, subscription.price)
+    renewals, boundary = [], subscription.current_period_end
+    for _ in range(periods or 0):
+        renewals.append(boundary)
+        boundary = next_boundary(_anchor(subscription), price.interval, boundary)
+    amount = period_amount(price, int(subscription.seats))
+    return PausePreview(
+        subscription_id=subscription.id,
+        currency=subscription.currency,
+        periods=periods,
+        skipped_renewals=renewals,
+        charges_skipped=amount * len(renewals),
+        resumes_at=boundary if periods else None,
+        amount_after=amount,
+    )
+
+
+async def preview_pause(
+    org_id: UUID, subscription_id: UUID, *, periods: int | None = None, customer_id: UUID | None = None
+) -> PausePreview:
+    subscription = await get_subscription(org_id, subscription_id, customer_id=customer_id)
+    return await _pause_plan(org_id, subscription, periods, customer_id)
+
+
+async def pause_subscription(
+    org_id: UUID,
+    subscription_id: UUID,
+    *,
+    periods: int | None = None,
+    customer_id: UUID | None = None,
+) -> Subscription:
+    """Pause now: benefits are withdrawn and later periods are not billed until it is resumed, or, for
+    ``periods`` renewals, until the renewal after them bills again on its own (``preview_pause``)."""
     async with write_transaction():
         subscription = await get_subscription(org_id, subscription_id, customer_id=customer_id)
-        if subscription.status != before:
-            raise Conflict(f"only a subscription that is {before} can be {'paused' if paused else 'resumed'}")
+        plan = await _pause_plan(org_id, subscription, periods, customer_id)
         subscription = await _apply(
             subscription,
-            {Subscription.status: after, Subscription.paused_at: clock.now() if paused else None},
+            {
+                Subscription.status: Status.PAUSED,
+                Subscription.paused_at: clock.now(),
+                Subscription.resumes_at: plan.resumes_at,
+            },
         )
         await record_event(org_id, "subscription.updated", event_data(subscription))
         await grants.sync_grants(org_id, subscription)
     return subscription
 
 
-async def pause_subscription(
-    org_id: UUID, subscription_id: UUID, *, customer_id: UUID | None = None
-) -> Subscription:
-    """Pause now: benefits are withdrawn and later periods are not billed until it is resumed."""
-    return await _set_paused(org_id, subscription_id, customer_id, paused=True)
-
-
 async def resume_subscription(
     org_id: UUID, subscription_id: UUID, *, customer_id: UUID | None = None
 ) -> Subscription:
-    return await _set_paused(org_id, subscription_id, customer_id, paused=False)
+    if customer_id is not None and not (await _features(org_id)).pause:
+        raise Forbidden("pausing is turned off for this portal")
+    async with write_transaction():
+        subscription = await get_subscription(org_id, subscription_id, customer_id=customer_id)
+        if subscription.status != Status.PAUSED:
+            raise Conflict(f"only a subscription that is {Status.PAUSED} can be resumed")
+        subscription = await _apply(
+            subscription,
+            {Subscription.status: PAUSABLE, Subscription.paused_at: None, Subscription.resumes_at: None},
+        )
+        await record_event(org_id, "subscription.updated", event_data(subscription))
+        await grants.sync_grants(org_id, subscription)
+    return subscription
 
 
 async def clear_scheduled_change(
@@ -1137,10 +1216,45 @@ async def preview_next_invoice(
     already holds the (scoped) subscription row passes it to save a query."""
     if subscription is None or str(subscription.id) != str(subscription_id):
         subscription = await get_subscription(org_id, subscription_id, customer_id=customer_id)
+    return await _invoice_preview(org_id, subscription)
+
+
+class DiscountPreview(msgspec.Struct, kw_only=True, frozen=True):
+    """What redeeming a coupon would change: the next renewal with its discount, against the one without."""
+
+    discount: Discount
+    next_invoice: InvoicePreview
+    total_without: int
+
+
+async def preview_discount(
+    org_id: UUID, subscription_id: UUID, coupon_id: UUID, *, customer_id: UUID | None = None
+) -> DiscountPreview:
+    """The next renewal if ``apply_discount`` redeemed this coupon now; refused (``DiscountRefused``) when it
+    cannot be redeemed for this subscription."""
+    subscription = await get_subscription(org_id, subscription_id, customer_id=customer_id)
+    _require_live(subscription)
+    discount = await discounts.quote(
+        org_id,
+        subscription.customer,
+        currency=subscription.currency,
+        product_id=subscription.product,
+        coupon_id=coupon_id,
+    )
+    return DiscountPreview(
+        discount=discount,
+        next_invoice=await _invoice_preview(org_id, subscription, discount),
+        total_without=(await _invoice_preview(org_id, subscription)).total,
+    )
+
+
+async def _invoice_preview(
+    org_id: UUID, subscription: Subscription, discount: Discount | None = None
+) -> InvoicePreview:
     _require_live(subscription)
     if subscription.cancel_at_period_end:
         raise Conflict("the subscription ends at the end of this period: there is no next invoice")
-    cycle = await _next_cycle(org_id, subscription)
+    cycle = await _next_cycle(org_id, subscription, discount)
     taxed = await tax.compute(org_id, subscription.customer, cycle.lines)
     balance = await wallet.get_balance(org_id, subscription.customer, subscription.currency)
     applied = min(balance, max(taxed.total, 0))  # what wallet.apply_to_order will take

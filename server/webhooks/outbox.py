@@ -22,6 +22,8 @@ EVENT_TYPES = (
     "subscription.canceled",
     "subscription.uncanceled",
     "subscription.revoked",
+    "subscription.retention_offer_accepted",
+    "subscription.retention_offer_declined",
     "customer.created",
     "customer.updated",
     "customer.deletion_requested",

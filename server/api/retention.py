@@ -1,0 +1,36 @@
+"""``GET/PUT /v1/retention-settings``: the offer answering each cancellation reason, and how often a customer
+may be offered one. Rules: ``server.services.retention``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get, put
+from litestar.di import NamedDependency
+
+from server.api.openapi import API_KEY_SECURITY, example_body, problems
+from server.db.tables import Organization
+from server.schemas.retention import RETENTION_EXAMPLE, RetentionSettingsIn, RetentionSettingsOut
+from server.services import retention
+
+
+class RetentionSettingsController(Controller):
+    path = "/v1/retention-settings"
+    tags = ["retention"]
+    security = API_KEY_SECURITY
+
+    @get("/", operation_id="getRetentionSettings", responses=problems())
+    async def get_retention_settings(self, org: NamedDependency[Organization]) -> RetentionSettingsOut:
+        """Your retention offers per cancellation reason (none until set) and the window."""
+        return await retention.get_settings(org.id)
+
+    @put("/", operation_id="putRetentionSettings", responses=problems(writes=True))
+    async def put_retention_settings(
+        self,
+        org: NamedDependency[Organization],
+        data: Annotated[RetentionSettingsIn, example_body(RETENTION_EXAMPLE)],
+    ) -> RetentionSettingsOut:
+        """Replace them. An offer is a ``pause`` for ``pause_periods`` renewals, a switch to the cheaper
+        ``price_id`` or the coupon ``coupon_id``, with your ``message``; a plan that is cheaper than no
+        other plan, or a coupon that does not exist or is retired, is refused with 422."""
+        return await retention.put_settings(org.id, data)
