@@ -106,9 +106,10 @@ class PaymentProvider(Protocol):
     name: str
 
     async def charge(
-        self, provider_ref: str, amount: int, currency: str, *, idempotency_key: str
+        self, provider_ref: str, amount: int, currency: str, *, idempotency_key: str, order_id: str = ""
     ) -> ChargeResult:
-        """Charge the saved card ``provider_ref`` without the customer present."""
+        """Charge the saved card ``provider_ref`` without the customer present, for the order ``order_id``
+        (a processor that sends news of its payments later keeps it with the payment)."""
         ...
 
     async def refund(self, payment_ref: str, amount: int, currency: str, *, idempotency_key: str) -> str:

@@ -120,7 +120,7 @@ class SandboxProvider:
         )
 
     async def charge(
-        self, provider_ref: str, amount: int, currency: str, *, idempotency_key: str
+        self, provider_ref: str, amount: int, currency: str, *, idempotency_key: str, order_id: str = ""
     ) -> ChargeResult:
         if idempotency_key in self._results:
             return self._results[idempotency_key]

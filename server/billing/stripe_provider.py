@@ -24,6 +24,12 @@ if TYPE_CHECKING:
 
 TIMEOUT_SECONDS = 20
 NETWORK_RETRIES = 2
+ORDER_METADATA = "selfserve_order"
+"""The PaymentIntent's metadata key naming our order, so Stripe's events about it find the order even before
+the charge's own answer is recorded."""
+REFUNDED_STATUSES = frozenset({"succeeded", "pending"})
+"""A Stripe refund in these has left (or is leaving) the merchant's balance; ``failed`` and ``canceled`` have
+not."""
 
 
 def split_ref(provider_ref: str) -> tuple[str, str]:
@@ -153,7 +159,7 @@ class StripeProvider:
     # --- money -------------------------------------------------------------------------------------------
 
     async def charge(
-        self, provider_ref: str, amount: int, currency: str, *, idempotency_key: str
+        self, provider_ref: str, amount: int, currency: str, *, idempotency_key: str, order_id: str = ""
     ) -> ChargeResult:
         import stripe
 
@@ -168,6 +174,7 @@ class StripeProvider:
                         "payment_method": method,
                         "confirm": True,
                         "off_session": True,
+                        "metadata": {ORDER_METADATA: order_id},
                     },
                     options={"idempotency_key": idempotency_key},
                 )
@@ -231,6 +238,25 @@ class StripeProvider:
             except stripe.StripeError as exc:
                 raise Unavailable("Stripe could not be reached; try again in a moment") from exc
         return str(refund.id)
+
+    async def refunds_of(self, payment_ref: str) -> list[tuple[str, int]]:
+        """(Stripe refund id, amount) of every refund of a PaymentIntent that gave money back, oldest
+        first, whoever made it (selfserve or the merchant's Stripe dashboard)."""
+        import stripe
+
+        async with self._client() as client:
+            try:
+                page = await client.v1.refunds.list_async(
+                    params={"payment_intent": payment_ref, "limit": 100}
+                )
+                refunds = [refund async for refund in page.auto_paging_iter()]
+            except stripe.StripeError as exc:
+                raise Unavailable("Stripe could not be reached; try again in a moment") from exc
+        return [
+            (str(refund.id), int(refund.amount))
+            for refund in sorted(reversed(refunds), key=lambda refund: refund.created)  # listed newest first
+            if refund.status in REFUNDED_STATUSES
+        ]
 
 
 def _result(intent_id: str, status: str, failure: str = "") -> ChargeResult:

@@ -481,6 +481,9 @@ class Order(Table, tablename="ss_order"):
     """Why the latest charge failed, in the provider's words; empty once paid or never tried."""
     payment_ref = Varchar(length=200, default="")
     """The provider's payment of the latest charge attempt (a Stripe ``pi_…``): what a refund refers to."""
+    awaits_confirmation = Boolean(default=False)
+    """The bank asks the customer to authenticate the payment ``payment_ref`` (3-D Secure): the order waits
+    for them in the portal and is not charged off-session meanwhile."""
     next_payment_attempt_at = _when(index=True)
     paid_at = _when()
     period_start = _when()
@@ -529,6 +532,9 @@ class Refund(Table, tablename="ss_refund"):
     currency = Varchar(length=3)
     destination = Varchar(length=16, choices=RefundDestination)
     reason = Varchar(length=200, default="")
+    provider_ref = Varchar(length=200, null=True, default=None)
+    """The processor's refund (a Stripe ``re_…``): Stripe's news of a refund already here is not counted
+    again (unique per merchant)."""
     created_at = Timestamptz()
 
 

@@ -367,7 +367,11 @@ async def _charge(order: Order, method: PaymentMethod | None, idempotency_key: s
         return ChargeResult(succeeded=False, decline_code=code, message=decline_message(code))
     provider = await payment_providers.provider_for(order.org, method.provider)
     return await provider.charge(
-        method.provider_ref, int(order.total), order.currency, idempotency_key=idempotency_key
+        method.provider_ref,
+        int(order.total),
+        order.currency,
+        idempotency_key=idempotency_key,
+        order_id=str(order.id),
     )
 
 
@@ -399,7 +403,7 @@ async def _record_success(order: Order, method: PaymentMethod, payment_ref: str,
         rows = await Order.raw(
             "UPDATE ss_order SET status = 'paid', paid_at = {}, payment_method = {}, payment_ref = {}, "
             "next_payment_attempt_at = NULL, payment_attempts = payment_attempts + {}, "
-            "last_payment_error = '' "
+            "last_payment_error = '', awaits_confirmation = FALSE "
             "WHERE id = {} AND status = 'pending' RETURNING id",
             now,
             method.id,
@@ -435,17 +439,15 @@ def next_dunning_attempt(
     return anchor + DUNNING_OFFSETS[failures - 1]
 
 
-AWAITING_CONFIRMATION = decline_message("authentication_required")
-
-
 def awaits_confirmation(order: Order) -> bool:
     """The bank asked the customer to authenticate the order's latest payment (3-D Secure): the order stays
     unpaid until they confirm it in the portal, and is not charged again off-session meanwhile."""
-    return (
-        order.status == OrderStatus.PENDING
-        and bool(order.payment_ref)
-        and order.last_payment_error == AWAITING_CONFIRMATION
-    )
+    return order.status == OrderStatus.PENDING and bool(order.awaits_confirmation)
+
+
+# A failed payment recorded as payment_ref leaves the order waiting for the customer only when that is the
+# payment they are to confirm and it still needs them: "awaits_confirmation = (awaits_confirmation AND
+# payment_ref = {payment_ref} AND {needs_confirmation})"; _await_confirmation starts the wait.
 
 
 async def _record_scheduled_failure(
@@ -456,20 +458,23 @@ async def _record_scheduled_failure(
     async with write_transaction():
         rows = await Order.raw(
             "UPDATE ss_order SET payment_attempts = {}, next_payment_attempt_at = {}, payment_method = {}, "
-            "last_payment_error = {}, payment_ref = {} "
+            "last_payment_error = {}, payment_ref = {}, "
+            "awaits_confirmation = (awaits_confirmation AND payment_ref = {} AND {}) "
             "WHERE id = {} AND status = 'pending' AND payment_attempts = {} RETURNING id",
             failures,
             next_at,
             method.id if method else None,
             _error_text(result.message),
             result.reference,
+            result.reference,
+            result.needs_confirmation,
             order.id,
             order.payment_attempts,
         )
         if not rows:
             return
         if result.needs_confirmation:
-            await _ask_for_confirmation(order)
+            await _await_confirmation(order, result.reference)
         if next_at is not None or result.needs_confirmation:  # the customer's turn: no final action yet
             await _set_subscription_status(
                 order,
@@ -513,24 +518,41 @@ async def _record_unscheduled_failure(order: Order, result: ChargeResult) -> Non
     """An attempt outside the schedule failed: keep why (and the provider's payment, which the customer may
     still confirm), and put the dunning date back as it was."""
     async with write_transaction():
-        rows = (
-            await Order.update(
-                {
-                    Order.next_payment_attempt_at: order.next_payment_attempt_at,
-                    Order.last_payment_error: _error_text(result.message),
-                    Order.payment_ref: result.reference,
-                }
-            )
-            .where(Order.id == order.id, Order.status == OrderStatus.PENDING)
-            .returning(Order.id)
+        rows = await Order.raw(
+            "UPDATE ss_order SET next_payment_attempt_at = {}, last_payment_error = {}, payment_ref = {}, "
+            "awaits_confirmation = (awaits_confirmation AND payment_ref = {} AND {}) "
+            "WHERE id = {} AND status = 'pending' RETURNING id",
+            order.next_payment_attempt_at,
+            _error_text(result.message),
+            result.reference,
+            result.reference,
+            result.needs_confirmation,
+            order.id,
         )
-        if rows and result.needs_confirmation and not awaits_confirmation(order):
-            await _ask_for_confirmation(order)
+        if rows and result.needs_confirmation:
+            await _await_confirmation(order, result.reference)
+
+
+async def _await_confirmation(order: Order, payment_ref: str) -> None:
+    """Within the transaction that records it: the order's payment ``payment_ref`` waits for the customer to
+    authenticate it. The first to record it (the charge's answer or Stripe's event) emails them."""
+    started = (
+        await Order.update({Order.awaits_confirmation: True})
+        .where(
+            Order.id == order.id,
+            Order.status == OrderStatus.PENDING,
+            Order.payment_ref == payment_ref,
+            Order.awaits_confirmation.eq(False),
+        )
+        .returning(Order.id)
+    )
+    if started:
+        await _ask_for_confirmation(order)
 
 
 async def _ask_for_confirmation(order: Order) -> None:
     """Email the customer (in their language) a link to the portal's orders, where they confirm the payment
-    their bank asks them to authenticate. Inside the transaction that records it, so it is sent once."""
+    their bank asks them to authenticate."""
     from server.i18n import gettext
     from server.mail.queue import queue_email
 
@@ -644,23 +666,44 @@ async def retry_failed_orders(org_id: UUID, customer_id: UUID, method_id: UUID) 
 
 
 async def settle_provider_payment(
-    org_id: UUID, payment_ref: str, method: PaymentMethod | None, result: ChargeResult
+    org_id: UUID,
+    payment_ref: str,
+    method: PaymentMethod | None,
+    result: ChargeResult,
+    *,
+    order_id: UUID | None = None,
 ) -> bool:
     """What the provider says became of an order's payment ``payment_ref`` (a Stripe event), applied once:
-    a success pays the pending order (``order.paid`` fires once, whoever saw it first), a failure keeps why.
-    News about an order no longer pending (paid, void) or an older payment changes nothing. True when paid."""
-    order = (
-        await Order.objects()
-        .where(Order.org == org_id, Order.payment_ref == payment_ref, Order.status == OrderStatus.PENDING)
-        .first()
-    )
+    a success pays the pending order (``order.paid`` fires once, whoever saw it first), a failure keeps why,
+    a payment to authenticate waits for the customer (emailed once). News about an order no longer pending
+    (paid, void) or an older payment changes nothing. ``order_id`` is the order the payment names (its
+    metadata at Stripe): a success or a confirmation to ask for reaches it even before the charge's own answer
+    is recorded (or when it never is: a crash, a timeout). True when paid."""
+
+    def pending(*where: Any) -> Any:
+        return Order.objects().where(Order.org == org_id, Order.status == OrderStatus.PENDING, *where).first()
+
+    order = await pending(Order.payment_ref == payment_ref)
+    if order is None and order_id is not None and (result.succeeded or result.needs_confirmation):
+        order = await pending(Order.id == order_id)
     if order is None:
         return False
     if result.succeeded:
         return method is not None and await _record_success(order, method, payment_ref, scheduled=False)
-    await Order.update({Order.last_payment_error: _error_text(result.message)}).where(
-        Order.id == order.id, Order.status == OrderStatus.PENDING, Order.payment_ref == payment_ref
-    )
+    async with write_transaction():
+        rows = await Order.raw(
+            "UPDATE ss_order SET last_payment_error = {}, payment_ref = {}, "
+            "awaits_confirmation = (awaits_confirmation AND payment_ref = {} AND {}) "
+            "WHERE id = {} AND status = 'pending' AND payment_ref = {} RETURNING id",
+            _error_text(result.message),
+            payment_ref,
+            payment_ref,
+            result.needs_confirmation,
+            order.id,
+            order.payment_ref,
+        )
+        if rows and result.needs_confirmation:
+            await _await_confirmation(order, payment_ref)
     return False
 
 
@@ -674,7 +717,7 @@ async def due_payment_attempts(limit: int = 100) -> list[tuple[UUID, UUID]]:
             Order.status == OrderStatus.PENDING,
             Order.next_payment_attempt_at <= clock.now(),
             Order.payment_attempts > 0,
-            Order.last_payment_error != AWAITING_CONFIRMATION,  # not off-session while it waits
+            Order.awaits_confirmation.eq(False),  # not off-session while it waits
         )
         .order_by(Order.next_payment_attempt_at)
         .limit(limit)
@@ -699,34 +742,8 @@ async def refund_order(
     order = await get_order(org_id, order_id)
     if order.status not in {OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED}:
         raise Conflict(f"this order is {order.status}: only paid orders can be refunded")
-    value = int(order.total) + int(order.wallet_applied)
     async with write_transaction():
-        rows = await Order.raw(
-            "UPDATE ss_order SET refunded_amount = refunded_amount + {}, status = CASE "
-            "WHEN refunded_amount + {} = {} THEN 'refunded' ELSE 'partially_refunded' END "
-            "WHERE id = {} AND status IN ('paid', 'partially_refunded') AND refunded_amount + {} <= {} "
-            "RETURNING refunded_amount",
-            amount,
-            amount,
-            value,
-            order.id,
-            amount,
-            value,
-        )
-        if not rows:
-            raise Invalid(f"at most {value - int(order.refunded_amount)} can still be refunded on this order")
-        refund = Refund(
-            org=org_id,
-            order=order.id,
-            customer=order.customer,
-            amount=amount,
-            currency=order.currency,
-            destination=destination,
-            reason=reason[:200],
-            created_at=clock.now(),
-        )
-        await refund.save()
-        await _issue_credit_note(order, refund)
+        refund = await _record_refund(order, amount, destination, reason)
         if destination == RefundDestination.WALLET:
             await wallet.credit(
                 org_id,
@@ -738,9 +755,76 @@ async def refund_order(
                 order_id=order.id,
             )
         else:
-            await _refund_to_card(order, refund)
+            refund.provider_ref = await _refund_to_card(order, refund)
+            await Refund.update({Refund.provider_ref: refund.provider_ref}).where(Refund.id == refund.id)
         refunded = await get_order(org_id, order_id)
         await record_event(org_id, "order.refunded", await order_event(refunded))
+    return refund
+
+
+async def record_provider_refund(org_id: UUID, payment_ref: str, refund_ref: str, amount: int) -> bool:
+    """A refund of the paid order's payment ``payment_ref`` made at the processor (the merchant's Stripe
+    dashboard), recorded as ours are (refund, credit note, status, ``order.refunded``) once per
+    ``refund_ref``: a refund selfserve made itself already carries it. True when recorded.
+
+    The order is locked first, so news of a refund of ours still being made waits for it to be recorded.
+    More than is left to refund (the order was partly refunded to the wallet meanwhile) records what is
+    left."""
+    async with write_transaction():
+        locked = await Order.raw(
+            "UPDATE ss_order SET refunded_amount = refunded_amount WHERE org = {} AND payment_ref = {} "
+            "RETURNING id",
+            org_id,
+            payment_ref,
+        )
+        known = await Refund.exists().where(Refund.org == org_id, Refund.provider_ref == refund_ref)
+        if not locked or known:
+            return False
+        order = await get_order(org_id, locked[0]["id"])
+        left = int(order.total) + int(order.wallet_applied) - int(order.refunded_amount)
+        if order.status not in {OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED} or left <= 0:
+            return False
+        await _record_refund(
+            order, min(amount, left), RefundDestination.PAYMENT_METHOD, "Refunded in Stripe", refund_ref
+        )
+        refunded = await get_order(org_id, order.id)
+        await record_event(org_id, "order.refunded", await order_event(refunded))
+    return True
+
+
+async def _record_refund(
+    order: Order, amount: int, destination: str, reason: str, provider_ref: str | None = None
+) -> Refund:
+    """Within the refund's transaction: the order's refunded amount and status, the refund and its credit
+    note (Invalid when ``amount`` is more than is left to refund)."""
+    value = int(order.total) + int(order.wallet_applied)
+    rows = await Order.raw(
+        "UPDATE ss_order SET refunded_amount = refunded_amount + {}, status = CASE "
+        "WHEN refunded_amount + {} = {} THEN 'refunded' ELSE 'partially_refunded' END "
+        "WHERE id = {} AND status IN ('paid', 'partially_refunded') AND refunded_amount + {} <= {} "
+        "RETURNING refunded_amount",
+        amount,
+        amount,
+        value,
+        order.id,
+        amount,
+        value,
+    )
+    if not rows:
+        raise Invalid(f"at most {value - int(order.refunded_amount)} can still be refunded on this order")
+    refund = Refund(
+        org=order.org,
+        order=order.id,
+        customer=order.customer,
+        amount=amount,
+        currency=order.currency,
+        destination=destination,
+        reason=reason[:200],
+        provider_ref=provider_ref,
+        created_at=clock.now(),
+    )
+    await refund.save()
+    await _issue_credit_note(order, refund)
     return refund
 
 
@@ -826,8 +910,8 @@ async def credit_note_pdf(
     return note, await asyncio.to_thread(render_credit_note, await _document_context(order), note)
 
 
-async def _refund_to_card(order: Order, refund: Refund) -> None:
-    """Within the refund's transaction: a failure here rolls the whole refund back."""
+async def _refund_to_card(order: Order, refund: Refund) -> str:
+    """Within the refund's transaction: a failure here rolls the whole refund back. The provider's refund."""
     to_card = sum(
         int(r["amount"])
         for r in await Refund.select(Refund.amount).where(
@@ -840,7 +924,7 @@ async def _refund_to_card(order: Order, refund: Refund) -> None:
     if method is None:
         raise Conflict("the card this order was paid with is gone: refund to the wallet instead")
     provider = await payment_providers.provider_for(order.org, method.provider)
-    await provider.refund(
+    return await provider.refund(
         order.payment_ref, int(refund.amount), order.currency, idempotency_key=str(refund.id)
     )
 

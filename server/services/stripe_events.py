@@ -7,9 +7,12 @@ replay answers 200 and changes nothing) and safe in any order: a payment's news 
 order, so a late ``payment_intent.payment_failed`` cannot undo a payment already recorded.
 
 Applied: ``payment_intent.succeeded`` / ``payment_failed`` / ``requires_action`` (the order is paid, or says
-why not), ``setup_intent.succeeded`` (a confirmed card is saved even if its page closed first),
+why not, or waits for the customer's confirmation and emails them once, also when the charge's own answer was
+never recorded: the PaymentIntent names its order), ``charge.refunded`` (a refund made in Stripe's dashboard
+is recorded as ours are; one selfserve made is known by its Stripe id and not counted again),
+``setup_intent.succeeded`` (a confirmed card is saved even if its page closed first),
 ``payment_method.detached`` (removed here too) and ``customer.updated`` (a default card chosen at Stripe).
-Other events, ``charge.refunded`` among them (refunds are made through selfserve), are acknowledged only.
+Other events are acknowledged only.
 
 ``confirm_payment`` records a payment the customer authenticated (3-D Secure) in the portal, from what
 Stripe says of it. ``reconcile_payments`` (the ``billing.stripe_reconcile`` job) re-reads the PaymentIntents
@@ -27,6 +30,7 @@ import msgspec
 
 from server import clock
 from server.billing.providers import ChargeResult, decline_code, decline_message
+from server.billing.stripe_provider import ORDER_METADATA
 from server.db.enums import OrderStatus
 from server.db.tables import Customer, Order, PaymentMethod, ProviderEvent
 from server.errors import Conflict, Invalid, NotFound, PaymentFailed, Unauthorized, Unavailable
@@ -85,10 +89,19 @@ async def _card(org_id: UUID, stripe_method: object) -> PaymentMethod | None:
     )
 
 
+def _order_named(intent: dict[str, Any]) -> UUID | None:
+    """The order a PaymentIntent pays, from the metadata selfserve gave it."""
+    with contextlib.suppress(ValueError, TypeError, AttributeError):
+        return UUID(str((intent.get("metadata") or {}).get(ORDER_METADATA)))
+    return None
+
+
 async def _payment_succeeded(org_id: UUID, intent: dict[str, Any], _keyring: Keyring) -> None:
     method = await _card(org_id, intent.get("payment_method"))
     if method is not None:
-        await orders.settle_provider_payment(org_id, str(intent["id"]), method, ChargeResult(succeeded=True))
+        await orders.settle_provider_payment(
+            org_id, str(intent["id"]), method, ChargeResult(succeeded=True), order_id=_order_named(intent)
+        )
 
 
 async def _payment_failed(org_id: UUID, intent: dict[str, Any], _keyring: Keyring) -> None:
@@ -108,15 +121,38 @@ async def _card_detached(org_id: UUID, stripe_method: dict[str, Any], _keyring: 
             await payments.remove_payment_method(org_id, method.customer, method.id)
 
 
+async def _settle_as_stripe_says(org_id: UUID, payment_ref: str, order_id: UUID | None = None) -> None:
+    """What Stripe says of a PaymentIntent now (an event may be older than the customer's confirmation):
+    paid, or waiting for the customer to authenticate it."""
+    stripe = await payment_providers.stripe_for(org_id)
+    if stripe is None:
+        return
+    result, stripe_method = await stripe.payment_status(payment_ref)
+    method = await _card(org_id, stripe_method)
+    if method is not None and (result.needs_confirmation or result.succeeded):
+        await orders.settle_provider_payment(org_id, payment_ref, method, result, order_id=order_id)
+
+
 async def _needs_action(org_id: UUID, intent: dict[str, Any], _keyring: Keyring) -> None:
-    """The bank asks the customer to authenticate: the order stays unpaid and says so."""
-    method = await _card(org_id, intent.get("payment_method"))
-    code = "authentication_required"
-    result = ChargeResult(
-        succeeded=False, decline_code=code, message=decline_message(code), needs_confirmation=True
-    )
-    if method is not None:
-        await orders.settle_provider_payment(org_id, str(intent["id"]), method, result)
+    """The bank asks the customer to authenticate: the order stays unpaid, says so and the customer is
+    emailed once."""
+    await _settle_as_stripe_says(org_id, str(intent["id"]), _order_named(intent))
+
+
+async def _charge_refunded(org_id: UUID, charge: dict[str, Any], _keyring: Keyring) -> None:
+    """A charge was refunded, in full or in part, by selfserve or in Stripe's dashboard: every refund Stripe
+    lists for its PaymentIntent that is not recorded here yet is recorded (once, by its Stripe id), whatever
+    order the events come in. A refund whose news came before the payment's records the payment first."""
+    payment_ref = charge.get("payment_intent")
+    stripe = await payment_providers.stripe_for(org_id)
+    if not isinstance(payment_ref, str) or not payment_ref or stripe is None:
+        return
+    if await Order.exists().where(
+        Order.org == org_id, Order.payment_ref == payment_ref, Order.status == OrderStatus.PENDING
+    ):
+        await _settle_as_stripe_says(org_id, payment_ref)
+    for refund_ref, amount in await stripe.refunds_of(payment_ref):
+        await orders.record_provider_refund(org_id, payment_ref, refund_ref, amount)
 
 
 async def _customer_of(org_id: UUID, stripe_customer: object) -> Customer | None:
@@ -221,6 +257,7 @@ HANDLERS = {
     "payment_intent.succeeded": _payment_succeeded,
     "payment_intent.payment_failed": _payment_failed,
     "payment_intent.requires_action": _needs_action,
+    "charge.refunded": _charge_refunded,
     "payment_method.detached": _card_detached,
     "setup_intent.succeeded": _setup_succeeded,
     "customer.updated": _customer_updated,

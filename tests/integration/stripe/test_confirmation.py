@@ -14,13 +14,14 @@ import pytest
 from server.clock import FrozenClock, use_clock
 from server.db.tables import Customer
 from server.errors import PaymentFailed
-from server.services import orders, stripe_events
+from server.services import orders, payment_providers, stripe_events
 from tests.integration.billing.test_orders import events, new_order
 from tests.integration.mail.conftest import inbox, smtp_context, smtp_port
 from tests.integration.mail.support import drain
 from tests.integration.portal.conftest import customer, mint, open_session
 from tests.integration.stripe.conftest import PUBLISHABLE_KEY
 from tests.integration.stripe.support import NEEDS_AUTHENTICATION, add_stripe_card
+from tests.integration.stripe.test_stripe_events import post_event, stripe_call
 
 __all__ = ["customer", "inbox", "mint", "open_session", "smtp_context", "smtp_port"]
 
@@ -149,3 +150,36 @@ async def test_the_customer_is_emailed_once_in_their_language_with_a_link_to_the
     text = mail.get_body(("plain",)).get_content()
     assert "Votre banque vous demande de confirmer le paiement de 25,00" in text
     assert f"/portal/{stripe_org.org.slug}?view=orders" in text
+
+
+async def test_stripe_asking_for_a_confirmation_whose_charge_was_never_recorded_emails_the_customer_once(
+    client, localstripe, keyring, stripe_org, customer, inbox, smtp_context
+):
+    org_id, slug = stripe_org.org.id, stripe_org.org.slug
+    card = await add_stripe_card(localstripe, keyring, org_id, customer.id, NEEDS_AUTHENTICATION)
+    order = await new_order(org_id, customer.id, 1800)
+    # the job charged, then stopped before recording Stripe's answer (a crash, a timeout)
+    stripe = await payment_providers.stripe_for(org_id)
+    charged = await stripe.charge(
+        card.provider_ref, 1800, "USD", idempotency_key=f"{order.id}:scheduled:1", order_id=str(order.id)
+    )
+    assert charged.needs_confirmation
+    assert (await orders.get_order(org_id, order.id)).payment_ref == ""
+
+    intent = await stripe_call(localstripe, "GET", f"payment_intents/{charged.reference}")
+    assert intent["metadata"] == {"selfserve_order": str(order.id)}
+    assert await post_event(client, slug, "payment_intent.requires_action", intent) == {"received": "applied"}
+    waiting = await orders.get_order(org_id, order.id)
+    assert (waiting.status, waiting.payment_ref) == ("pending", charged.reference)
+    assert orders.awaits_confirmation(waiting)
+    assert (org_id, order.id) not in await orders.due_payment_attempts()
+    assert await post_event(client, slug, "payment_intent.requires_action", intent) == {"received": "applied"}
+    assert await orders.attempt_payment(org_id, order.id) is False  # no off-session charge while it waits
+    await drain(smtp_context)
+    [mail] = inbox.received_by(customer.email)
+    assert f"/portal/{slug}?view=orders" in mail.get_body(("plain",)).get_content()
+
+    secret = await stripe_events.confirmation_secret(org_id, customer.id, order.id)
+    await authenticate(localstripe, secret, success=True)
+    assert (await stripe_events.confirm_payment(org_id, customer.id, order.id)).status == "paid"
+    assert len(await events(org_id, "order.paid")) == 1
