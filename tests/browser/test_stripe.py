@@ -7,7 +7,9 @@ the API and a verified ``payment_method.updated`` webhook agree.
 
 A new customer adds a card the same way, is upgraded from the portal (charged as a Stripe PaymentIntent)
 and cancels right away (the unused time refunded through Stripe Refunds), each step checked on the page,
-in the API and in verified webhooks.
+in the API and in verified webhooks. A payment the bank asks the customer to authenticate (3-D Secure) is
+confirmed with the Confirm payment button on the embedded portal's orders, on the hosted portal's orders and
+on the subscription whose upgrade it pays.
 
 Customer changed here (no other test should count on its state): Chloé Dubois."""
 
@@ -20,7 +22,7 @@ from typing import Any
 
 from playwright.async_api import expect
 
-from tests.browser.journey import Merchant, cents, money
+from tests.browser.journey import Merchant, Portal, cents, day, money
 from tests.browser.support import emails_to, merchant_api, open_portal, wait_event, webhook_events
 
 CHLOE = "chloe@dubois-conseil.example"
@@ -231,3 +233,97 @@ async def test_a_payment_the_bank_asks_to_confirm_is_confirmed_in_the_portal_and
         events = await webhook_events(stack, "order.paid", lambda data: data["id"] == order["id"])
         assert len(events) == 1
         assert events[0]["data"]["status"] == "paid"
+
+
+async def test_on_the_hosted_portal_a_payment_the_bank_asks_to_confirm_is_confirmed_and_paid_once(
+    page, stack
+):
+    """The same 3-D Secure payment on the hosted portal (signed in by the emailed link): the card typed into
+    Stripe.js on its Settings, the Confirm payment button on its Orders, the bank's challenge in the page."""
+    async with connected_to_stripe(stack), merchant_api(stack) as http:
+        merchant = Merchant(stack, http)
+        customer = await merchant.customer("stripe-hosted-3ds", card=None)
+        portal = await Portal.open(page, "hosted", stack, customer.email, "Settings")
+        cards = portal.ui.locator("#payment-methods")
+        await type_card(cards, NEEDS_AUTHENTICATION)
+        await portal.ui.get_by_role("button", name="Complete authentication").click()  # saving asks once
+        await cards.get_by_text("Visa •••• 3184 · expires 12/2034").wait_for()
+        pro = await merchant.price("Pro")
+        sub = await merchant.post(
+            "/v1/subscriptions",
+            {"customer_id": customer.id, "price_id": pro["id"], "seats": 1, "trial_days": 0},
+        )
+        [order] = await merchant.orders(customer)
+        assert (order["status"], sub["status"]) == ("pending", "past_due")
+        mail = (await emails_to(stack, customer.email, 2))[-1]  # after the sign-in link
+        assert mail["Subject"].startswith("Please confirm your payment of")
+        assert f"/portal/{stack.slug}?view=orders" in mail.get_body(("plain",)).get_content()
+
+        await portal.go("Orders")
+        waiting = portal.card(f"{order['invoice_number']} · {day(order['created_at'])}")
+        await expect(waiting).to_contain_text("Needs your confirmation")
+        await waiting.get_by_role("button", name="Confirm payment").click()
+        await portal.ui.get_by_role("button", name="Complete authentication").click()
+        await portal.says("Thank you, the payment went through.")
+        await expect(waiting).to_contain_text("Paid")
+        await expect(portal.ui.get_by_role("button", name="Confirm payment")).to_have_count(0)
+
+        [paid] = await merchant.orders(customer)
+        assert (paid["id"], paid["status"]) == (order["id"], "paid")
+        assert (await merchant.subscription(sub["id"]))["status"] == "active"
+        events = await webhook_events(stack, "order.paid", lambda data: data["id"] == order["id"])
+        assert [event["data"]["status"] for event in events] == ["paid"]
+        portal.assert_clean()
+
+
+async def test_an_upgrade_the_bank_asks_to_confirm_is_confirmed_from_the_subscriptions_view(
+    page, stack, host
+):
+    """A customer on Pro makes a card that needs 3-D Secure their default and upgrades: the plan changes,
+    the upgrade's payment waits for them, and they confirm it right there on the subscription."""
+    async with connected_to_stripe(stack), merchant_api(stack) as http:
+        merchant = Merchant(stack, http)
+        customer = await merchant.customer("stripe-3ds-upgrade", card=None)
+        frame = await open_portal(page, host, customer.email, view="settings", org=stack.slug, locale="en")
+        cards = frame.locator("#payment-methods")
+        await type_card(cards, CARD_NUMBER)
+        await cards.get_by_text("Visa •••• 4242 · expires 12/2034").wait_for()
+        pro = await merchant.price("Pro")
+        sub = await merchant.post(
+            "/v1/subscriptions",
+            {"customer_id": customer.id, "price_id": pro["id"], "seats": 1, "trial_days": 0},
+        )
+        assert sub["status"] == "active"
+        await type_card(cards, NEEDS_AUTHENTICATION)
+        await frame.get_by_role("button", name="Complete authentication").click()
+        await cards.locator("li", has_text="Visa •••• 3184").get_by_text("Default", exact=True).wait_for()
+
+        frame = await open_portal(
+            page, host, customer.email, view="subscriptions", org=stack.slug, locale="en"
+        )
+        pro_card = frame.get_by_role("article").filter(
+            has=frame.get_by_role("heading", name="Pro", exact=True)
+        )
+        await pro_card.get_by_role("link", name="Change plan").click()
+        flow = frame.get_by_role("region", name="Change plan")
+        await flow.get_by_role("button", name="Switch to API").click()
+        await expect(frame.locator(".ss-live")).to_contain_text("The bank asks you to confirm this payment.")
+        [upgrade] = [
+            o for o in await merchant.orders(customer) if o["billing_reason"] == "subscription_update"
+        ]
+        assert upgrade["status"] == "pending"
+        assert (await merchant.subscription(sub["id"]))["status"] == "past_due"
+
+        due = frame.locator(f"#unpaid-{upgrade['id']}")
+        await expect(due).to_contain_text("Needs your confirmation")
+        await due.get_by_role("button", name="Confirm payment").click()
+        await frame.get_by_role("button", name="Complete authentication").click()
+        await expect(frame.locator(".ss-live")).to_contain_text("Thank you, the payment went through.")
+        await expect(frame.get_by_role("button", name="Confirm payment")).to_have_count(0)
+
+        paid = [o for o in await merchant.orders(customer) if o["id"] == upgrade["id"]]
+        assert [o["status"] for o in paid] == ["paid"]
+        after = await merchant.subscription(sub["id"])
+        assert after["status"] == "active"
+        events = await webhook_events(stack, "order.paid", lambda data: data["id"] == upgrade["id"])
+        assert [event["data"]["total"] for event in events] == [upgrade["total"]]
