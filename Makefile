@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 # page and the loader, not about what the database keeps).
 POSTGRES_BROWSER := tests/browser/test_journeys.py tests/browser/test_discount_journey.py \
 	tests/browser/test_usage_journeys.py tests/browser/test_exports_journey.py tests/browser/test_stripe.py \
-	tests/browser/test_hosted_journeys.py tests/browser/test_smoke.py
+	tests/browser/test_hosted_journeys.py tests/browser/test_smoke.py tests/browser/test_retention_journey.py
 
 .PHONY: install install-dev demo serve test test-sqlite test-postgres lint format lock clean screenshots bench
 

@@ -30,6 +30,8 @@ class ActionResult:
     problem: bool = False
     """The action went through but left something for the customer to fix (a declined payment): the message
     is shown as an error."""
+    then: dict[str, str] = field(default_factory=dict)
+    """The view's parameters to show next (the next step of a flow); empty: the view as it opens."""
 
 
 Action = Callable[[PortalContext, Params], Awaitable[ActionResult]]

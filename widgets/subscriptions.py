@@ -20,7 +20,16 @@ from server.i18n import gettext as _
 from server.schemas.billing import Discount, current_discount
 from server.schemas.catalog import PriceOut, ProductOut
 from server.schemas.portal_settings import Features, load_portal_settings
-from server.services import catalog, orders, portal_analytics, seat_invitations, seats, subscriptions
+from server.schemas.retention import RetentionOfferOut
+from server.services import (
+    catalog,
+    orders,
+    portal_analytics,
+    retention,
+    seat_invitations,
+    seats,
+    subscriptions,
+)
 from server.services.discounts import DiscountRefused
 from server.services.subscriptions import LIVE, PAUSABLE, CancelPreview, ChangePreview, InvoicePreview
 from widgets import ActionResult, Params, View
@@ -102,12 +111,16 @@ class SubscriptionRow(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class CancelFlow(msgspec.Struct, frozen=True, kw_only=True):
-    step: Literal["choose", "review"]
+    step: Literal["choose", "offer", "review"]
     at_period_end: bool
     reason: str
     comment: str
     preview: CancelPreview
     """What confirming will do, from the service that then does it."""
+    offer: retention.Offer | None = None
+    """The merchant's offer for the reason given (the ``offer`` step), as the retention service has it."""
+    offer_terms: str = ""
+    """A coupon offer's discount in the customer's words."""
 
 
 class SubscriptionsModel(msgspec.Struct, frozen=True, kw_only=True):
@@ -256,29 +269,38 @@ async def _cancel_flow(
     preview = await subscriptions.preview_cancel(
         ctx.org.id, subscription_id, customer_id=ctx.customer.id, at_period_end=at_period_end
     )
+    offer = None
+    if params.get("step") == "review":
+        offer = await retention.present(
+            ctx.org.id, ctx.customer.id, subscription_id, reason, read_only=ctx.scopes.read_only
+        )
     return CancelFlow(
-        step="review" if params.get("step") == "review" else "choose",
+        step="choose" if params.get("step") != "review" else "offer" if offer else "review",
         at_period_end=at_period_end,
         reason=reason,
         comment=params.get("comment", "")[:2000],
         preview=preview,
+        offer=offer,
+        offer_terms=discount_terms(offer.discount.discount) if offer and offer.discount else "",
     )
 
 
 async def _record_cancel_step(ctx: PortalContext, subscription_id: str, flow: CancelFlow) -> None:
-    """The cancel funnel: opening the flow, then choosing a reason on the review step."""
+    """The cancel funnel: opening the flow, then choosing a reason (and being shown an offer for it)."""
+    steps = []
     if flow.step == "choose":
-        name, properties = portal_analytics.CANCEL_STARTED, {"subscription_id": subscription_id}
+        steps.append((portal_analytics.CANCEL_STARTED, {"subscription_id": subscription_id}))
     elif flow.reason:
-        name, properties = (
-            portal_analytics.CANCEL_REASON,
-            {"subscription_id": subscription_id, "reason": flow.reason},
+        steps.append(
+            (portal_analytics.CANCEL_REASON, {"subscription_id": subscription_id, "reason": flow.reason})
         )
-    else:
-        return
-    await portal_analytics.record(
-        ctx.org.id, ctx.customer.id, name, session_id=ctx.session_id, properties=properties
-    )
+    if flow.offer is not None:
+        shown = {"subscription_id": subscription_id, "reason": flow.reason, "offer": flow.offer.kind}
+        steps.append((portal_analytics.OFFER_SHOWN, shown))
+    for name, properties in steps:
+        await portal_analytics.record(
+            ctx.org.id, ctx.customer.id, name, session_id=ctx.session_id, properties=properties
+        )
 
 
 def refusal_message(reason: str) -> str:
@@ -385,6 +407,60 @@ async def cancel(ctx: PortalContext, form: Params) -> ActionResult:
     else:
         message = _("Your subscription has ended.")
     return ActionResult(message=message, events=_updated(sub.id, sub.status, "subscription.canceled"))
+
+
+def _offer_id(form: Params) -> UUID:
+    try:
+        return UUID(form.get("offer_id", ""))
+    except ValueError as exc:
+        raise Invalid(_("This offer is no longer available.")) from exc
+
+
+async def _record_answer(ctx: PortalContext, answered: RetentionOfferOut) -> list[dict[str, object]]:
+    """The funnel's answer to an offer, and the loader event of the same meaning (ids and status only)."""
+    name = (
+        portal_analytics.OFFER_ACCEPTED if answered.outcome == "accepted" else portal_analytics.OFFER_DECLINED
+    )
+    properties = {
+        "subscription_id": answered.subscription_id,
+        "reason": answered.reason,
+        "offer": answered.kind,
+        "monthly_revenue_kept": str(answered.monthly_revenue_kept),
+        "currency": answered.currency,
+    }
+    await portal_analytics.record(
+        ctx.org.id, ctx.customer.id, name, session_id=ctx.session_id, properties=properties
+    )
+    kind = f"subscription.retention_offer_{answered.outcome}"
+    data = {"id": answered.id, "subscription_id": answered.subscription_id, "status": answered.outcome}
+    return [{"type": kind, "data": data}]
+
+
+async def accept_offer(ctx: PortalContext, form: Params) -> ActionResult:
+    answered = await retention.accept(ctx.org.id, ctx.customer.id, _offer_id(form))
+    sub = answered.subscription
+    events = await _record_answer(ctx, answered) + _updated(sub.id, sub.status)
+    if answered.kind == "pause" and sub.resumes_at is not None:
+        message = _("Your subscription is paused until %(date)s.", date=format_day(sub.resumes_at))
+    elif answered.kind == "plan" and sub.pending_price_id is not None:
+        message = _("Your plan will change on %(date)s.", date=format_day(sub.current_period_end))
+    elif answered.kind == "plan":
+        message = _("Your plan has changed.")
+    else:
+        running = sub.discount
+        message = _("Your discount is applied.") + (" " + discount_terms(running) if running else "")
+    return ActionResult(message=message, events=events)
+
+
+async def decline_offer(ctx: PortalContext, form: Params) -> ActionResult:
+    """No to the offer: on to the cancellation's review, with what the customer chose before."""
+    answered = await retention.decline(ctx.org.id, ctx.customer.id, _offer_id(form))
+    chosen = {key: form.get(key, "") for key in ("when", "reason", "comment")}
+    return ActionResult(
+        message=_("You declined the offer."),
+        events=await _record_answer(ctx, answered),
+        then={"action": "cancel", "subscription_id": answered.subscription_id, "step": "review", **chosen},
+    )
 
 
 async def uncancel(ctx: PortalContext, form: Params) -> ActionResult:
@@ -518,6 +594,8 @@ VIEW = View(
     load=load,
     actions={
         "cancel": cancel,
+        "accept_offer": accept_offer,
+        "decline_offer": decline_offer,
         "uncancel": uncancel,
         "change_plan": change_plan,
         "change_seats": change_seats,

@@ -335,7 +335,7 @@ class EmbedController(Controller):
             request,
             fresh,
             widget,
-            {},
+            result.then,
             message=result.message,
             status=200,
             error=result.problem,

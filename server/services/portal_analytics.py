@@ -29,7 +29,20 @@ ACTION = "action"
 CANCEL_STARTED = "cancel.started"
 CANCEL_REASON = "cancel.reason_chosen"
 CANCEL_COMPLETED = "cancel.completed"
-ANALYTICS_EVENTS = (SESSION_OPENED, VIEW_OPENED, ACTION, CANCEL_STARTED, CANCEL_REASON, CANCEL_COMPLETED)
+OFFER_SHOWN = "retention.offer_shown"
+OFFER_ACCEPTED = "retention.offer_accepted"
+OFFER_DECLINED = "retention.offer_declined"
+ANALYTICS_EVENTS = (
+    SESSION_OPENED,
+    VIEW_OPENED,
+    ACTION,
+    CANCEL_STARTED,
+    CANCEL_REASON,
+    CANCEL_COMPLETED,
+    OFFER_SHOWN,
+    OFFER_ACCEPTED,
+    OFFER_DECLINED,
+)
 MAX_WINDOW_DAYS = 366
 
 log = logging.getLogger(__name__)
