@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from server.billing.money import format_money
 from server.services.portal_analytics import PortalReport
 from server.terminal import printable
 
@@ -29,6 +30,30 @@ def _duration(seconds: int | None) -> str:
         return "no completed action yet"
     minutes, rest = divmod(seconds, 60)
     return f"{minutes} min {rest} s" if minutes else f"{rest} s"
+
+
+def _kept(revenue: dict[str, int]) -> str:
+    return (
+        ", ".join(f"{format_money(amount, currency)}/month" for currency, amount in revenue.items())
+        or "nothing"
+    )
+
+
+def _retention(report: PortalReport) -> list[str]:
+    funnel = report.retention
+    lines = [
+        f"Retention: {funnel.started} cancel flows started, {funnel.reason_given} gave a reason, "
+        f"{funnel.offers_shown} saw an offer, {funnel.accepted} accepted, {funnel.declined} declined, "
+        f"{funnel.canceled} canceled, {funnel.abandoned} abandoned; kept {_kept(funnel.revenue_kept)}",
+    ]
+    for step in funnel.by_reason:
+        offer = f"{step.offer} offer" if step.offer else "no offer"
+        lines.append(
+            f"  {printable(step.reason)} ({offer}): {step.started} started, {step.offers_shown} shown, "
+            f"{step.accepted} accepted, {step.declined} declined, {step.canceled} canceled, "
+            f"{step.abandoned} abandoned; kept {_kept(step.revenue_kept)}"
+        )
+    return lines
 
 
 def render_report(report: PortalReport, org_name: str) -> str:
@@ -57,6 +82,7 @@ def render_report(report: PortalReport, org_name: str) -> str:
     ]
     for reason in report.cancellation_reasons:
         lines += [f'    {printable(reason.reason)}: "{printable(comment)}"' for comment in reason.comments]
+    lines += ["", *_retention(report)]
     median = _duration(report.median_seconds_to_action)
     lines += ["", f"Median time from opening the portal to a completed action: {median}"]
     return "\n".join(lines)

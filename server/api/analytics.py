@@ -51,8 +51,10 @@ class AnalyticsController(Controller):
         end: Annotated[str | None, DateTimeParam("exclusive; default now")] = None,
     ) -> PortalReport:
         """Logins per day (and how: embed, link, magic link), views per section, self-service actions by
-        type and outcome, cancellation reasons with counts and comments, the cancel-flow funnel, and the
-        median time from opening the portal to completing an action. At most 366 days."""
+        type and outcome, cancellation reasons with counts and comments, the cancel-flow funnel, the retention
+        funnel (cancel started, reason, offer shown, accepted or declined, canceled or abandoned) by reason
+        and offer with the monthly revenue accepted offers keep, and the median time from opening the portal
+        to completing an action. At most 366 days."""
         await app_state(request).portal_events.flush()
         until = _moment(end, "end") if end is not None else clock.now()
         since = _moment(start, "start") if start is not None else until - timedelta(days=DEFAULT_DAYS)

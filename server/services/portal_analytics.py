@@ -43,6 +43,7 @@ ANALYTICS_EVENTS = (
     OFFER_ACCEPTED,
     OFFER_DECLINED,
 )
+CANCEL_FLOW = (CANCEL_STARTED, CANCEL_REASON, OFFER_SHOWN, OFFER_ACCEPTED, OFFER_DECLINED, CANCEL_COMPLETED)
 MAX_WINDOW_DAYS = 366
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,98 @@ class Funnel(msgspec.Struct, frozen=True, kw_only=True):
     abandoned: int
 
 
+class RetentionStep(msgspec.Struct, frozen=True, kw_only=True):
+    """Cancel flows of one reason and the offer shown for it (``offer`` empty: none was shown)."""
+
+    reason: str
+    """The reason chosen; ``unspecified`` when none was."""
+    offer: str
+    started: int
+    offers_shown: int
+    accepted: int
+    declined: int
+    canceled: int
+    abandoned: int
+    """Left without cancelling or accepting an offer."""
+    revenue_kept: dict[str, int]
+    """Currency → the monthly revenue the accepted offers keep (minor units, before tax)."""
+
+
+class RetentionFunnel(msgspec.Struct, frozen=True, kw_only=True):
+    """Cancel started → reason → offer shown → accepted / declined → canceled / abandoned, each cancel flow
+    (a session's flow for one subscription) counted once, by its last reason and offer."""
+
+    started: int
+    reason_given: int
+    offers_shown: int
+    accepted: int
+    declined: int
+    canceled: int
+    abandoned: int
+    revenue_kept: dict[str, int]
+    by_reason: list[RetentionStep]
+
+
+class _Attempt:
+    """What one cancel flow went through."""
+
+    def __init__(self) -> None:
+        self.started = self.shown = self.accepted = self.declined = self.canceled = False
+        self.reason, self.offer, self.currency, self.kept = "", "", "", 0
+
+    def note(self, name: str, props: dict[str, Any]) -> None:
+        self.reason = str(props.get("reason") or self.reason)
+        if name == CANCEL_STARTED:
+            self.started = True
+        elif name == OFFER_SHOWN:
+            self.shown, self.offer = True, str(props.get("offer", ""))
+        elif name in (OFFER_ACCEPTED, OFFER_DECLINED):
+            self.offer = str(props.get("offer", self.offer))
+            self.accepted = self.accepted or name == OFFER_ACCEPTED
+            self.declined = self.declined or name == OFFER_DECLINED
+            if name == OFFER_ACCEPTED:
+                self.currency, self.kept = (
+                    str(props.get("currency", "")),
+                    int(props.get("monthly_revenue_kept", 0)),
+                )
+        elif name == CANCEL_COMPLETED:
+            self.canceled = True
+
+
+def _revenue(attempts: list[_Attempt]) -> dict[str, int]:
+    kept: Counter[str] = Counter()
+    for attempt in attempts:
+        if attempt.accepted and attempt.currency:
+            kept[attempt.currency] += attempt.kept
+    return dict(sorted(kept.items()))
+
+
+def _retention_funnel(attempts: list[_Attempt]) -> RetentionFunnel:
+    groups: dict[tuple[str, str], list[_Attempt]] = defaultdict(list)
+    for attempt in attempts:
+        groups[(attempt.reason or "unspecified", attempt.offer)].append(attempt)
+
+    def counts(group: list[_Attempt]) -> dict[str, Any]:
+        return {
+            "started": len(group),
+            "offers_shown": sum(a.shown for a in group),
+            "accepted": sum(a.accepted for a in group),
+            "declined": sum(a.declined for a in group),
+            "canceled": sum(a.canceled for a in group),
+            "abandoned": sum(not a.canceled and not a.accepted for a in group),
+            "revenue_kept": _revenue(group),
+        }
+
+    return RetentionFunnel(
+        reason_given=sum(bool(a.reason) for a in attempts),
+        by_reason=[
+            RetentionStep(reason=reason, offer=offer, **counts(group))
+            for (reason, offer), group in sorted(groups.items())
+        ],
+        **counts(attempts),
+    )
+
+
 class PortalReport(msgspec.Struct, frozen=True, kw_only=True):
     start: datetime
     end: datetime
@@ -80,6 +173,7 @@ class PortalReport(msgspec.Struct, frozen=True, kw_only=True):
     actions: list[ActionCount]
     cancellation_reasons: list[ReasonCount]
     cancel_funnel: Funnel
+    retention: RetentionFunnel
     median_seconds_to_action: int | None
     """From opening the portal to the first successful action of that session; None without any."""
 
@@ -203,23 +297,26 @@ def _check_window(start: datetime, end: datetime) -> None:
 
 async def report(org_id: UUID, start: datetime, end: datetime) -> PortalReport:
     _check_window(start, end)
-    rows = await PortalEvent.select(
-        PortalEvent.session,
-        PortalEvent.name,
-        PortalEvent.outcome,
-        PortalEvent.properties,
-        PortalEvent.created_at,
-    ).where(
-        PortalEvent.org == org_id,
-        PortalEvent.name.is_in(list(ANALYTICS_EVENTS)),
-        PortalEvent.created_at >= start,
-        PortalEvent.created_at < end,
+    rows = (
+        await PortalEvent.select(
+            PortalEvent.session,
+            PortalEvent.name,
+            PortalEvent.outcome,
+            PortalEvent.properties,
+            PortalEvent.created_at,
+        )
+        .where(
+            PortalEvent.org == org_id,
+            PortalEvent.name.is_in(list(ANALYTICS_EVENTS)),
+            PortalEvent.created_at >= start,
+            PortalEvent.created_at < end,
+        )
+        .order_by(PortalEvent.created_at)
     )
     logins: dict[str, Counter[str]] = defaultdict(Counter)
     views: Counter[str] = Counter()
     actions: Counter[tuple[str, str]] = Counter()
-    started: set[tuple[str, str]] = set()
-    completed: set[tuple[str, str]] = set()
+    attempts: dict[tuple[str, str], _Attempt] = defaultdict(_Attempt)
     opened_at: dict[str, datetime] = {}
     first_success: dict[str, datetime] = {}
     for row in rows:
@@ -234,14 +331,13 @@ async def report(org_id: UUID, start: datetime, end: datetime) -> PortalReport:
             actions[(f"{props.get('view')}.{props.get('action')}", row["outcome"])] += 1
             if row["outcome"] == "succeeded":
                 first_success[session] = min(at, first_success.get(session, at))
-        elif name == CANCEL_STARTED:
-            started.add((session, str(props.get("subscription_id"))))
-        elif name == CANCEL_COMPLETED:
-            completed.add((session, str(props.get("subscription_id"))))
+        elif name in CANCEL_FLOW:
+            attempts[(session, str(props.get("subscription_id")))].note(name, props)
     durations = [
         int((first_success[s] - opened_at[s]).total_seconds()) for s in first_success if s in opened_at
     ]
-    finished = len(started & completed)
+    started = [attempt for attempt in attempts.values() if attempt.started]
+    finished = sum(attempt.canceled for attempt in started)
     return PortalReport(
         start=start,
         end=end,
@@ -256,6 +352,7 @@ async def report(org_id: UUID, start: datetime, end: datetime) -> PortalReport:
         ],
         cancellation_reasons=await _reasons(org_id, start, end),
         cancel_funnel=Funnel(started=len(started), completed=finished, abandoned=len(started) - finished),
+        retention=_retention_funnel(started),
         median_seconds_to_action=int(statistics.median(durations)) if durations else None,
     )
 
