@@ -59,6 +59,7 @@ lint: install-dev
 	$(BIN)/ruff check server widgets tests scripts
 	$(BIN)/ruff format --check server widgets tests scripts
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/python scripts/messages.py --check
 
 format: install-dev

@@ -23,8 +23,8 @@ from uuid import UUID
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from server import clock
-from server.db.enums import Actor
 from server.db.tables import PortalEvent, Subscription
+from server.enums import Actor
 
 KEPT_FIELDS = (
     "id",

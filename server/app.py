@@ -20,6 +20,7 @@ from server.activity import acting_middleware
 from server.api import ROUTE_HANDLERS
 from server.api.allow import AllowHeaderMiddleware
 from server.api.deps import provide_keyring, provide_org
+from server.api.idempotency import IdempotencyMiddleware
 from server.api.openapi import SECURITY_SCHEMES
 from server.api.strict_json import ClosedStructSchemaPlugin, StrictJsonBodyMiddleware
 from server.auth.replay import replay_store_for
@@ -34,7 +35,6 @@ from server.portal.routes import PORTAL_ROUTE_HANDLERS
 from server.portal.view_cache import ViewCache
 from server.problems import domain_error_handler, http_error_handler, unexpected_error_handler
 from server.security.headers import drop_head_body, security_headers
-from server.security.idempotency import IdempotencyMiddleware
 from server.security.keyring import Keyring
 from server.security.ratelimit import rate_limiter_for
 from server.services.payment_providers import configure as configure_payment_providers

@@ -15,7 +15,8 @@ from typing import Any
 
 import msgspec
 
-from server.db.engine import bind_tables, close_engine, engine_from_url, migrate, open_engine
+from server.db.engine import bind_tables, close_engine, engine_from_url, open_engine
+from server.db.migrate import migrate
 from server.errors import DomainError, Invalid
 from server.security.keyring import Keyring
 from server.settings import Settings, SettingsError
@@ -234,7 +235,7 @@ def cmd_analytics(args: argparse.Namespace, settings: Settings) -> int:
 
 def _oauth_out(row: Any, org_slug: str, settings: Settings) -> dict[str, Any]:
     """A provider as the API shows it (never its secret)."""
-    from server.db.enums import OAuthProviderKind
+    from server.enums import OAuthProviderKind
     from server.schemas.oauth import OAuthProviderOut
     from server.services.oauth_providers import callback_url, display_name
 
@@ -256,7 +257,7 @@ def _print_provider(out: dict[str, Any]) -> None:
 def cmd_oauth_set(args: argparse.Namespace, settings: Settings) -> int:
     """Configure a sign-in provider, as ``PUT /v1/oauth-providers/{provider}`` does. ``--client-secret -``
     reads the secret from standard input (it then stays out of the shell history and process list)."""
-    from server.db.enums import OAuthProviderKind
+    from server.enums import OAuthProviderKind
     from server.schemas.oauth import OAuthProviderPut
     from server.services.oauth_providers import put_provider
     from server.services.orgs import get_organization_by_slug
@@ -316,7 +317,7 @@ def cmd_oauth_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_oauth_delete(args: argparse.Namespace, settings: Settings) -> int:
-    from server.db.enums import OAuthProviderKind
+    from server.enums import OAuthProviderKind
     from server.services.oauth_providers import delete_provider
     from server.services.orgs import get_organization_by_slug
 

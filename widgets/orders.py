@@ -11,7 +11,7 @@ import msgspec
 
 from server.auth.sessions import PortalContext
 from server.billing.providers import decline_reason
-from server.db.enums import OrderStatus
+from server.enums import OrderStatus
 from server.errors import Invalid
 from server.i18n import gettext as _
 from server.portal.documents import document_path

@@ -10,7 +10,7 @@ from uuid import UUID
 import msgspec
 
 from server.auth.sessions import PortalContext
-from server.db.enums import BenefitType
+from server.enums import BenefitType
 from server.errors import Invalid
 from server.i18n import gettext as _
 from server.portal.documents import document_path

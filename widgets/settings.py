@@ -14,8 +14,7 @@ from server.auth.magic_links import normalize_email, request_email_change
 from server.auth.sessions import PortalContext
 from server.billing.providers import decline_reason
 from server.countries import country_choices
-from server.db.enums import Actor, DataExportStatus, OAuthProviderKind
-from server.db.tables import Customer, Order
+from server.enums import Actor, DataExportStatus, OAuthProviderKind
 from server.errors import Forbidden, Invalid, RateLimited
 from server.i18n import format_amount, ngettext
 from server.i18n import gettext as _
@@ -159,7 +158,7 @@ def _address(value: Any) -> dict[str, str]:
 BILLING_FIELDS = ("billing_name", "billing_email", "company_name", "tax_id", "tax_id_type")
 
 
-def _billing_form(customer: Customer, params: Params) -> dict[str, Any]:
+def _billing_form(ctx: PortalContext, params: Params) -> dict[str, Any]:
     """The billing form's values: what the customer typed when the form came back refused (it always sends
     ``tax_id_type``), so nothing they chose or entered is lost; else what is saved."""
     if "tax_id_type" in params:
@@ -168,8 +167,8 @@ def _billing_form(customer: Customer, params: Params) -> dict[str, Any]:
             "address": {name: params.get(name, "").strip() for name in ADDRESS_FIELDS},
         }
     return {
-        **{name: str(getattr(customer, name) or "") for name in BILLING_FIELDS},
-        "address": _address(customer.billing_address),
+        **{name: str(getattr(ctx.customer, name) or "") for name in BILLING_FIELDS},
+        "address": _address(ctx.customer.billing_address),
     }
 
 
@@ -198,7 +197,7 @@ async def load(ctx: PortalContext, params: Params) -> AccountModel:
         external_id=customer.external_id,
         name=customer.name,
         email=customer.email,
-        **_billing_form(customer, params),
+        **_billing_form(ctx, params),
         countries=country_choices(i18n.current_locale()),
         read_only=ctx.scopes.read_only,
         email_change=_email_change_allowed(ctx),
@@ -281,11 +280,16 @@ def _card_event(method_id: object) -> list[dict[str, object]]:
     return [{"type": "payment_method.updated", "data": {"id": str(method_id)}}]
 
 
-async def _retried(ctx: PortalContext, done: str, before: list[Order], method_id: object) -> ActionResult:
-    """``done``, and what became of the unpaid orders a new default card is charged for at once."""
+async def _failed_order_ids(ctx: PortalContext) -> list[str]:
+    return [str(order.id) for order in await unpaid_orders(ctx.org.id, ctx.customer.id, failed_only=True)]
+
+
+async def _retried(ctx: PortalContext, done: str, before: list[str], method_id: object) -> ActionResult:
+    """``done``, and what became of the unpaid orders (ids ``before``) a new default card is charged for at
+    once."""
     still = {str(order.id): order for order in await unpaid_orders(ctx.org.id, ctx.customer.id)}
-    paid = [order for order in before if str(order.id) not in still]
-    failed = [still[str(order.id)] for order in before if str(order.id) in still]
+    paid = [order_id for order_id in before if order_id not in still]
+    failed = [still[order_id] for order_id in before if order_id in still]
     message, problem = done, False
     if paid:
         message += " " + ngettext(
@@ -311,7 +315,7 @@ async def add_card(ctx: PortalContext, form: Params) -> ActionResult:
         raise Invalid(_("Please enter the expiry month and year as numbers.")) from exc
     if year < 100:
         year += 2000
-    before = await unpaid_orders(ctx.org.id, ctx.customer.id, failed_only=True)
+    before = await _failed_order_ids(ctx)
     method = await add_payment_method(
         ctx.org.id,
         ctx.customer.id,
@@ -329,7 +333,7 @@ async def add_card(ctx: PortalContext, form: Params) -> ActionResult:
 
 async def add_confirmed_card(ctx: PortalContext, form: Params) -> ActionResult:
     """The card the customer confirmed in Stripe.js: we get the SetupIntent's id, never the number."""
-    before = await unpaid_orders(ctx.org.id, ctx.customer.id, failed_only=True)
+    before = await _failed_order_ids(ctx)
     method = await add_stripe_card(
         ctx.org.id,
         ctx.customer.id,
@@ -343,7 +347,7 @@ async def add_confirmed_card(ctx: PortalContext, form: Params) -> ActionResult:
 
 
 async def make_default(ctx: PortalContext, form: Params) -> ActionResult:
-    before = await unpaid_orders(ctx.org.id, ctx.customer.id, failed_only=True)
+    before = await _failed_order_ids(ctx)
     method = await set_default_payment_method(ctx.org.id, ctx.customer.id, _card_id(form))
     return await _retried(ctx, _("Default card updated."), before, method.id)
 

@@ -12,8 +12,8 @@ import msgspec
 
 from server.auth.sessions import PortalContext
 from server.billing.providers import decline_reason
-from server.db.enums import OrderStatus, PriceKind, SeatStatus
-from server.db.enums import SubscriptionStatus as Status
+from server.enums import OrderStatus, PriceKind, SeatStatus
+from server.enums import SubscriptionStatus as Status
 from server.errors import DomainError, Invalid
 from server.i18n import format_amount, format_day, format_rate, ngettext
 from server.i18n import gettext as _

@@ -13,7 +13,7 @@ from babel.numbers import format_decimal
 from server import i18n
 from server.auth.sessions import PortalContext
 from server.billing.money import parse_amount
-from server.db.enums import UsageAlertKind
+from server.enums import UsageAlertKind
 from server.errors import Invalid
 from server.i18n import gettext as _
 from server.portal.documents import document_path

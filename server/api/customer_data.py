@@ -11,8 +11,8 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath
 
 from server.api.openapi import API_KEY_SECURITY, problems
-from server.db.enums import Actor
 from server.db.tables import Organization
+from server.enums import Actor
 from server.schemas.customers import CustomerOut
 from server.services import data_exports, erasure
 from server.services.data_exports import DataExportOut

@@ -12,8 +12,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from server.api.openapi import API_KEY_SECURITY, example_body, problems
-from server.db.enums import OAuthProviderKind
 from server.db.tables import OAuthProvider, Organization
+from server.enums import OAuthProviderKind
 from server.schemas.common import Page
 from server.schemas.oauth import (
     OAUTH_PROVIDER_EXAMPLE,

@@ -11,8 +11,8 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, QueryParameter
 
 from server.api.openapi import API_KEY_SECURITY, CursorParam, LimitParam, example_body, problems
-from server.db.enums import OrderStatus
 from server.db.tables import Organization
+from server.enums import OrderStatus
 from server.schemas.billing import REFUND_EXAMPLE, OrderOut, RefundCreate, RefundOut
 from server.schemas.common import Page
 from server.schemas.tax import CreditNoteOut

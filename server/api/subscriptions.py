@@ -11,8 +11,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
 from server.api.openapi import API_KEY_SECURITY, CursorParam, LimitParam, example_body, problems
-from server.db.enums import SubscriptionStatus
 from server.db.tables import Organization
+from server.enums import SubscriptionStatus
 from server.schemas.billing import (
     CANCEL_EXAMPLE,
     SUBSCRIPTION_EXAMPLE,

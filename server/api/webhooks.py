@@ -10,8 +10,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 
 from server.api.openapi import CursorParam, LimitParam, example_body, problems
-from server.db.enums import DeliveryStatus
 from server.db.tables import Organization
+from server.enums import DeliveryStatus
 from server.schemas.common import Page
 from server.schemas.webhooks import (
     WebhookDeliveryOut,

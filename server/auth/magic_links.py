@@ -16,8 +16,8 @@ from piccolo.query import WhereRaw
 
 from server import clock, i18n
 from server.db.engine import write_transaction
-from server.db.enums import MagicLinkPurpose
 from server.db.tables import Customer, MagicLink, Organization
+from server.enums import MagicLinkPurpose
 from server.errors import Invalid, RateLimited, Unauthorized
 from server.mail import queue_email
 from server.mail.queue import check_address

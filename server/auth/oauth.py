@@ -27,7 +27,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from server import clock
-from server.db.enums import OAuthProviderKind
+from server.enums import OAuthProviderKind
 from server.errors import DomainError, Invalid, Unauthorized
 from server.security.ssrf import GuardedTransport, check_outgoing_url
 

@@ -16,9 +16,9 @@ import msgspec
 from server import clock
 from server.auth.csrf import new_csrf_secret
 from server.auth.tokens import PortalClaims
-from server.db.enums import SessionKind
 from server.db.point_reads import read_one
 from server.db.tables import Customer, Organization, PortalSession
+from server.enums import SessionKind
 from server.errors import Unauthorized
 from server.security.keyring import Keyring
 from server.security.secrets import sha256_hex

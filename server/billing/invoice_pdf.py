@@ -31,8 +31,8 @@ from fpdf.errors import FPDFException
 
 from server import i18n
 from server.billing.money import format_money
-from server.db.enums import OrderStatus
 from server.db.tables import CreditNote, Order, OrderLine, Organization, PaymentMethod, Refund
+from server.enums import OrderStatus
 from server.i18n import gettext as _
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import calendar
 from datetime import datetime, timedelta
 
-from server.db.enums import Interval
+from server.enums import Interval
 
 MONTHS_PER_INTERVAL = {Interval.MONTH: 1, Interval.YEAR: 12}
 

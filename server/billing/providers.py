@@ -13,6 +13,8 @@ from typing import Protocol
 
 import msgspec
 
+from server.i18n import gettext
+
 
 def N_(message: str) -> str:
     """Mark ``message`` for the catalogs without translating it (it is translated where it is shown)."""
@@ -66,8 +68,6 @@ def decline_message(code: str) -> str:
 def decline_reason(message: str) -> str:
     """A stored or raised decline message in the active locale; a text that is not one of ours (an old
     row, a processor's words) says the generic decline."""
-    from server.i18n import gettext
-
     ours = message if message in DECLINE_MESSAGES.values() else DECLINE_MESSAGES["card_declined"]
     return gettext(ours)
 

@@ -21,8 +21,8 @@ from server.auth.csrf import new_csrf_secret
 from server.auth.magic_links import LinkRefused, redeem_link, save_link
 from server.console.staff import active_member, memberships
 from server.db.engine import write_transaction
-from server.db.enums import MagicLinkPurpose, StaffRole
 from server.db.tables import MagicLink, Organization, StaffMember, StaffSession
+from server.enums import MagicLinkPurpose, StaffRole
 from server.errors import Unauthorized
 from server.mail import queue_email
 from server.security.keyring import Keyring

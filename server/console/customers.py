@@ -18,8 +18,8 @@ from server.auth.sessions import SessionScopes, open_hosted_session
 from server.console.auth import Staff
 from server.console.guards import requires_support, requires_viewer
 from server.console.pages import done, render_page, see_other
-from server.db.enums import SeatStatus
 from server.db.tables import Product, Seat
+from server.enums import SeatStatus
 from server.portal.hosted import SESSION_COOKIE, session_cookie
 from server.services.customers import get_customer, search_customers
 from server.services.orders import list_orders

@@ -16,7 +16,7 @@ from server.activity import acting_by
 from server.auth.csrf import SAFE_METHODS, check_csrf, check_same_origin
 from server.console.auth import COOKIE, SignInNeeded, Staff, find_staff
 from server.console.staff import may
-from server.db.enums import StaffRole
+from server.enums import StaffRole
 from server.errors import Forbidden
 from server.state import app_state
 

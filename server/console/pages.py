@@ -18,7 +18,7 @@ from litestar.exceptions import HTTPException
 
 from server.console.auth import SignInNeeded, cleared_cookie
 from server.console.staff import may
-from server.db.enums import StaffRole
+from server.enums import StaffRole
 from server.errors import DomainError, Invalid
 from server.portal.rendering import render
 from server.security.headers import hosted_headers, new_nonce

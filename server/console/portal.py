@@ -27,8 +27,8 @@ from server import i18n
 from server.console.auth import Staff
 from server.console.guards import requires_admin, requires_viewer
 from server.console.pages import api_input, done, render_page
-from server.db.enums import CancellationReason, OAuthProviderKind, SubscriptionStatus
 from server.db.tables import Customer, Subscription
+from server.enums import CancellationReason, OAuthProviderKind, SubscriptionStatus
 from server.errors import DomainError, NotFound
 from server.portal.theme import css_variables
 from server.schemas.oauth import OAuthProviderOut, OAuthProviderPut

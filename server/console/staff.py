@@ -13,8 +13,8 @@ from server import clock
 from server.activity import record_merchant_activity
 from server.auth.magic_links import normalize_email
 from server.db.engine import write_transaction
-from server.db.enums import StaffRole
 from server.db.tables import Organization, StaffMember
+from server.enums import StaffRole
 from server.errors import Conflict, Invalid, NotFound
 
 RANK = {StaffRole.VIEWER: 0, StaffRole.SUPPORT: 1, StaffRole.ADMIN: 2, StaffRole.OWNER: 3}

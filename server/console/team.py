@@ -15,7 +15,7 @@ from server.console.auth import COOKIE, Staff, cleared_cookie, end_session
 from server.console.guards import requires_owner, requires_viewer
 from server.console.pages import done, render_page, see_other
 from server.console.staff import add_staff, list_staff, remove_staff
-from server.db.enums import StaffRole
+from server.enums import StaffRole
 from server.errors import DomainError
 from server.state import app_state
 

@@ -1,6 +1,6 @@
 """Piccolo's configuration module (``PICCOLO_CONF=server.db.piccolo_conf``), used by its migration tools.
 
-The engine follows ``SELFSERVE_DATABASE_URL``; ``server.db.engine.migrate`` replaces ``DB`` with the
+The engine follows ``SELFSERVE_DATABASE_URL``; ``server.db.migrate.migrate`` replaces ``DB`` with the
 engine of the settings it is given.
 """
 

@@ -21,7 +21,7 @@ from piccolo.columns import (
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
-from server.db.enums import (
+from server.enums import (
     Actor,
     BenefitType,
     BillingReason,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from server.db.enums import CancellationReason
+from server.enums import CancellationReason
 
 
 @dataclass(frozen=True)

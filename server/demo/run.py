@@ -16,7 +16,8 @@ from litestar import Litestar
 
 from server.app import create_app
 from server.console.auth import issue_link
-from server.db.engine import bind_tables, close_engine, engine_from_url, migrate, open_engine
+from server.db.engine import bind_tables, close_engine, engine_from_url, open_engine
+from server.db.migrate import migrate
 from server.db.tables import Organization
 from server.demo.merchant import MerchantConfig, create_merchant_app
 from server.demo.seed import DEMO_OWNER, DEMO_SLUG, seed_demo

@@ -28,7 +28,9 @@ from server.billing.proration import period_boundary
 from server.clock import FrozenClock, use_clock
 from server.console.staff import add_staff
 from server.db.engine import write_transaction
-from server.db.enums import (
+from server.db.tables import Order, Organization, Price, Subscription, WalletTransaction
+from server.demo.data import PEOPLE, Person, Story
+from server.enums import (
     BenefitType,
     Interval,
     MeterAggregation,
@@ -36,8 +38,6 @@ from server.db.enums import (
     StaffRole,
     WalletTransactionKind,
 )
-from server.db.tables import Order, Organization, Price, Subscription, WalletTransaction
-from server.demo.data import PEOPLE, Person, Story
 from server.schemas.catalog import BenefitCreate, MeterCreate, ProductCreate
 from server.schemas.customers import CustomerCreate
 from server.schemas.portal_settings_api import PortalSettingsPatch

@@ -14,8 +14,8 @@ from uuid import UUID
 import msgspec
 
 from server import clock
-from server.db.enums import EmailStatus
 from server.db.tables import EmailMessage, Organization
+from server.enums import EmailStatus
 from server.errors import Invalid, NotFound
 from server.mail.render import mail_branding, render_email
 from server.schemas.common import EMAIL_PATTERN

@@ -17,8 +17,8 @@ from uuid import UUID
 import aiosmtplib
 
 from server import clock
-from server.db.enums import EmailStatus
 from server.db.tables import EmailMessage
+from server.enums import EmailStatus
 from server.mail.queue import MailContent, read_content
 from server.mail.transport import build_mime, parse_smtp_url, send_smtp, sender_address, write_outbox
 from server.worker import Job, JobContext, register

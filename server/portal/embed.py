@@ -23,8 +23,8 @@ from server.auth.sessions import (
     renew_embed_session,
 )
 from server.auth.tokens import InvalidToken, peek_org_id, redeem_portal_token
-from server.db.enums import Actor
 from server.db.tables import Customer, Organization
+from server.enums import Actor
 from server.errors import DomainError, Forbidden, NotFound
 from server.portal.documents import document_link
 from server.portal.problems import customer_message

@@ -47,8 +47,8 @@ from server.auth.sessions import (
 )
 from server.auth.tokens import InvalidToken, redeem_portal_token
 from server.db.engine import write_transaction
-from server.db.enums import MagicLinkPurpose, SessionKind
 from server.db.tables import Customer, Organization, PortalSession
+from server.enums import MagicLinkPurpose, SessionKind
 from server.errors import Invalid, NotFound
 from server.i18n import gettext as _
 from server.portal.hosted import (

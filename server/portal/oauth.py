@@ -31,8 +31,8 @@ from server.activity import acting_as
 from server.auth.csrf import CsrfRefused, check_same_origin
 from server.auth.magic_links import normalize_email
 from server.auth.oauth import Identity, Pending, SignInFailed, begin, code_of, finish
-from server.db.enums import Actor, OAuthProviderKind
 from server.db.tables import Organization
+from server.enums import Actor, OAuthProviderKind
 from server.errors import Conflict, DomainError, Invalid
 from server.i18n import gettext as _
 from server.portal.hosted import current_session

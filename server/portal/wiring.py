@@ -23,7 +23,7 @@ from server.auth.sessions import (
     find_session,
     load_context,
 )
-from server.db.enums import SessionKind
+from server.enums import SessionKind
 from server.errors import Forbidden
 from server.i18n import gettext as _
 from server.portal.login import cookie_session

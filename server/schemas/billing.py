@@ -10,7 +10,6 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
-from server.db.enums import CancellationReason, RefundDestination
 from server.db.tables import (
     CreditNote,
     Order,
@@ -22,6 +21,7 @@ from server.db.tables import (
     Wallet,
     WalletTransaction,
 )
+from server.enums import CancellationReason, RefundDestination
 from server.schemas.common import END, Currency, Email, MinorUnits, json_value
 from server.schemas.tax import CreditNoteOut
 from server.services.tax import TaxLine

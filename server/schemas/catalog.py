@@ -11,8 +11,8 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
-from server.db.enums import BenefitType, Interval, MeterAggregation, PriceKind, TaxBehavior
 from server.db.tables import Benefit, Meter, Price, PriceMeter
+from server.enums import BenefitType, Interval, MeterAggregation, PriceKind, TaxBehavior
 from server.schemas.common import END, Currency, Metadata, MinorUnits, json_value
 
 Title = Annotated[str, Meta(min_length=1, max_length=200)]

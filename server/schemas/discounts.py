@@ -10,8 +10,8 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from server.db.enums import CouponDuration
 from server.db.tables import Coupon, PromotionCode
+from server.enums import CouponDuration
 from server.schemas.common import END, ONE_LINE, Currency, json_value
 
 CouponName = Annotated[str, Meta(min_length=1, max_length=100, pattern=ONE_LINE, examples=["Spring sale"])]

@@ -8,8 +8,8 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from server.db.enums import OAuthProviderKind
 from server.db.tables import ConnectedAccount, OAuthProvider
+from server.enums import OAuthProviderKind
 from server.schemas.common import END
 
 Printable = rf"^[!-~]+{END}"

@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 import msgspec
 
-from server.db.enums import CancellationReason
 from server.db.tables import Organization
+from server.enums import CancellationReason
 
 Theme = Literal["auto", "light", "dark"]
 RefundPolicy = Literal["none", "payment_method", "wallet"]

@@ -10,8 +10,8 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
-from server.db.enums import CancellationReason
 from server.db.tables import RetentionOffer
+from server.enums import CancellationReason
 from server.schemas.billing import SubscriptionOut
 from server.schemas.common import END
 

@@ -9,8 +9,8 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
-from server.db.enums import UsageAlertKind
 from server.db.tables import SpendCap, Subscription, UsageAlert
+from server.enums import UsageAlertKind
 from server.schemas.common import Currency
 from server.services.usage_report import CustomerUsage, MeterUsage, SubscriptionOverage
 

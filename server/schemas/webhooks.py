@@ -8,8 +8,8 @@ from typing import Annotated
 import msgspec
 
 from server import clock
-from server.db.enums import DeliveryStatus
 from server.db.tables import WebhookDelivery, WebhookEndpoint
+from server.enums import DeliveryStatus
 from server.schemas.common import json_value
 
 Url = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]

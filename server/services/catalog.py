@@ -17,8 +17,8 @@ from piccolo.table import Table
 
 from server import clock
 from server.db.engine import write_transaction
-from server.db.enums import BenefitType, Interval, PriceKind
 from server.db.tables import Benefit, Meter, Price, PriceMeter, Product, ProductBenefit, StoredFile
+from server.enums import BenefitType, Interval, PriceKind
 from server.errors import Invalid, NotFound
 from server.schemas.catalog import (
     BenefitCreate,

@@ -14,8 +14,8 @@ from server import clock
 from server.auth.magic_links import customers_with_email, normalize_email
 from server.auth.oauth import Identity
 from server.db.engine import write_transaction
-from server.db.enums import OAuthProviderKind
 from server.db.tables import ConnectedAccount, Customer
+from server.enums import OAuthProviderKind
 from server.errors import Conflict, Invalid, NotFound
 from server.services.constraints import unique_or_conflict
 from server.services.customers import note_customer_change

@@ -21,8 +21,8 @@ from piccolo.query import Objects
 
 from server import clock, i18n
 from server.db.engine import write_transaction
-from server.db.enums import Actor, DataExportStatus, OrderStatus
 from server.db.tables import Customer, DataExport, Order, Organization, UsageRollup
+from server.enums import Actor, DataExportStatus, OrderStatus
 from server.errors import Conflict, NotFound
 from server.i18n import gettext as _
 from server.mail import queue_email

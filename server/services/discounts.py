@@ -31,8 +31,8 @@ import msgspec
 from server import clock
 from server.billing.money import normalize_currency
 from server.db.engine import write_transaction
-from server.db.enums import CouponDuration, OrderLineKind
 from server.db.tables import Coupon, CouponRedemption, Price, Product, PromotionCode
+from server.enums import CouponDuration, OrderLineKind
 from server.errors import Conflict, Invalid, NotFound
 from server.schemas.billing import Discount
 from server.services.orders import LineDraft

@@ -10,8 +10,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from server.db.enums import MeterAggregation
 from server.db.tables import Meter, Order, UsageRollup
+from server.enums import MeterAggregation
 from server.services import customers
 
 PAGE = 1000

@@ -10,8 +10,8 @@ from uuid import UUID
 import msgspec
 
 from server import clock
-from server.db.enums import BenefitType
 from server.db.tables import BenefitGrant, StoredFile
+from server.enums import BenefitType
 from server.errors import Invalid, NotFound
 
 

@@ -17,9 +17,9 @@ import msgspec
 
 from server import clock
 from server.db.engine import write_transaction
-from server.db.enums import BenefitType
-from server.db.enums import SubscriptionStatus as Status
 from server.db.tables import BenefitGrant, Order, ProductBenefit, Subscription
+from server.enums import BenefitType
+from server.enums import SubscriptionStatus as Status
 from server.errors import Invalid, NotFound
 from server.schemas.catalog import BenefitGrantOut
 from server.security.keyring import Keyring

@@ -20,8 +20,8 @@ import msgspec
 
 from server import clock
 from server.billing.proration import divide_rounding_half_away
-from server.db.enums import Interval, OrderStatus, SubscriptionStatus
 from server.db.tables import Order, Price, Subscription
+from server.enums import Interval, OrderStatus, SubscriptionStatus
 from server.services.portal_analytics import sessions_opened
 from server.services.subscriptions import period_amount
 

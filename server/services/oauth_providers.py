@@ -12,8 +12,8 @@ from server import clock
 from server.activity import record_merchant_activity
 from server.auth.oauth import GOOGLE_ISSUER, NAMES, Endpoints, ProviderClient, discover, github_endpoints
 from server.db.engine import write_transaction
-from server.db.enums import OAuthProviderKind
 from server.db.tables import OAuthProvider
+from server.enums import OAuthProviderKind
 from server.errors import Invalid, NotFound
 from server.schemas.common import json_value
 from server.schemas.oauth import OAuthProviderPut

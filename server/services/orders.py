@@ -36,15 +36,6 @@ from server.billing.invoice_pdf import (
 from server.billing.money import normalize_currency
 from server.billing.providers import ChargeResult, decline_message
 from server.db.engine import write_transaction
-from server.db.enums import (
-    BillingReason,
-    Interval,
-    OrderLineKind,
-    OrderStatus,
-    RefundDestination,
-    SubscriptionStatus,
-    WalletTransactionKind,
-)
 from server.db.tables import (
     CreditNote,
     Customer,
@@ -56,6 +47,15 @@ from server.db.tables import (
     Price,
     Refund,
     Subscription,
+)
+from server.enums import (
+    BillingReason,
+    Interval,
+    OrderLineKind,
+    OrderStatus,
+    RefundDestination,
+    SubscriptionStatus,
+    WalletTransactionKind,
 )
 from server.errors import Conflict, Invalid, NotFound, PaymentFailed, RateLimited
 from server.schemas.billing import OrderOut

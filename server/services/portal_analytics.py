@@ -17,9 +17,9 @@ from piccolo.engine.postgres import PostgresEngine
 
 from server import clock
 from server.activity import CONSOLE_EVENTS, MERCHANT_EVENTS
-from server.db.enums import Actor
 from server.db.json_rows import insert_from_json, json_param, utc_stamp
 from server.db.tables import PortalEvent, Subscription
+from server.enums import Actor
 from server.errors import Invalid
 from server.webhooks.outbox import EVENT_TYPES
 

@@ -27,8 +27,8 @@ from server import clock
 from server.activity import record_merchant_activity
 from server.billing.proration import MONTHS_PER_INTERVAL, add_months
 from server.db.engine import write_transaction
-from server.db.enums import Interval, OrderLineKind
 from server.db.tables import Coupon, Price, RetentionOffer, RetentionSettings, Subscription
+from server.enums import Interval, OrderLineKind
 from server.errors import Conflict, DomainError, Invalid, NotFound
 from server.schemas.billing import SubscriptionOut
 from server.schemas.retention import (

@@ -15,8 +15,8 @@ import msgspec
 
 from server import clock
 from server.db.engine import write_transaction
-from server.db.enums import SeatStatus
 from server.db.tables import Customer, Seat, Subscription
+from server.enums import SeatStatus
 from server.errors import Conflict, Invalid, NotFound
 from server.schemas.billing import SeatOut
 from server.schemas.common import Email

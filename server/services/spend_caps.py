@@ -15,8 +15,8 @@ from uuid import UUID
 
 from server import clock
 from server.db.engine import write_transaction
-from server.db.enums import Actor
 from server.db.tables import Organization, PriceMeter, SpendCap, SpendCapHit
+from server.enums import Actor
 from server.errors import Forbidden, Invalid, NotFound
 from server.i18n import gettext as _
 from server.schemas.portal_settings import load_portal_settings

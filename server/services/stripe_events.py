@@ -31,8 +31,8 @@ import msgspec
 from server import clock
 from server.billing.providers import ChargeResult, decline_code, decline_message
 from server.billing.stripe_provider import ORDER_METADATA
-from server.db.enums import OrderStatus
 from server.db.tables import Customer, Order, PaymentMethod, ProviderEvent
+from server.enums import OrderStatus
 from server.errors import Conflict, Invalid, NotFound, PaymentFailed, Unauthorized, Unavailable
 from server.security.keyring import Keyring
 from server.services import orders, payment_providers, payments

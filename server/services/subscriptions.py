@@ -22,15 +22,6 @@ from server import clock
 from server.billing.money import format_money
 from server.billing.proration import next_boundary, period_boundary, prorate
 from server.db.engine import write_transaction
-from server.db.enums import (
-    BillingReason,
-    Interval,
-    MeterAggregation,
-    OrderLineKind,
-    OrderStatus,
-    RefundDestination,
-)
-from server.db.enums import SubscriptionStatus as Status
 from server.db.tables import (
     Customer,
     Meter,
@@ -44,6 +35,15 @@ from server.db.tables import (
     SpendCap,
     Subscription,
 )
+from server.enums import (
+    BillingReason,
+    Interval,
+    MeterAggregation,
+    OrderLineKind,
+    OrderStatus,
+    RefundDestination,
+)
+from server.enums import SubscriptionStatus as Status
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.schemas.billing import Discount, SubscriptionOut, current_discount
 from server.schemas.portal_settings import Features, RefundPolicy, load_portal_settings

@@ -33,8 +33,8 @@ import msgspec
 
 from server import clock
 from server.db.engine import write_transaction
-from server.db.enums import TaxBehavior
 from server.db.tables import Customer, Price, TaxRate, TaxRegistration
+from server.enums import TaxBehavior
 from server.errors import Invalid, NotFound
 
 EU_MEMBERS = frozenset(

@@ -19,8 +19,8 @@ import msgspec
 from server import clock, i18n
 from server.billing.money import normalize_currency
 from server.db.engine import write_transaction
-from server.db.enums import UsageAlertKind
 from server.db.tables import Customer, Meter, Organization, UsageAlert, UsageAlertHit
+from server.enums import UsageAlertKind
 from server.errors import Conflict, Invalid, NotFound
 from server.i18n import gettext as _
 from server.mail import queue_email

@@ -11,9 +11,9 @@ from uuid import UUID
 
 import msgspec
 
-from server.db.enums import MeterAggregation
-from server.db.enums import SubscriptionStatus as Status
 from server.db.tables import Meter, PriceMeter, Product, SpendCap, SpendCapHit, Subscription
+from server.enums import MeterAggregation
+from server.enums import SubscriptionStatus as Status
 from server.services.subscriptions import BILLS_USAGE, list_subscriptions
 from server.services.usage import (
     MeterPeriodUsage,

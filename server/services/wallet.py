@@ -16,8 +16,8 @@ from uuid import UUID, uuid4
 from server import clock
 from server.billing.money import normalize_currency
 from server.db.engine import write_transaction
-from server.db.enums import WalletTransactionKind as Kind
 from server.db.tables import Customer, Wallet, WalletTransaction
+from server.enums import WalletTransactionKind as Kind
 from server.errors import Conflict, Invalid, NotFound
 
 CREDIT_KINDS = frozenset({Kind.PROMOTIONAL, Kind.PURCHASED, Kind.USAGE, Kind.REFUND, Kind.ADJUSTMENT})

@@ -33,8 +33,8 @@ from cryptography.fernet import InvalidToken
 import server
 from server import clock
 from server.db.engine import write_transaction
-from server.db.enums import DeliveryStatus
 from server.db.tables import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from server.enums import DeliveryStatus
 from server.schemas.webhooks import WebhookEndpointOut
 from server.security.ssrf import PinnedNetworkBackend
 from server.webhooks.endpoints import signing_secrets

@@ -15,8 +15,8 @@ import msgspec
 from server import clock
 from server.activity import record_merchant_activity
 from server.db.engine import write_transaction
-from server.db.enums import DeliveryStatus
 from server.db.tables import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from server.enums import DeliveryStatus
 from server.errors import Conflict, Invalid, NotFound
 from server.schemas.webhooks import WebhookEndpointCreate, WebhookEndpointUpdate
 from server.security.keyring import Keyring

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import httpx
 
-from server.db.enums import MeterAggregation
 from server.db.tables import Meter, Order, UsageEvent, UsageRollup
+from server.enums import MeterAggregation
 
 
 @dataclass(frozen=True)

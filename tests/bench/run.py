@@ -30,7 +30,8 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from server.auth.tokens import mint_portal_token
-from server.db.engine import bind_tables, close_engine, engine_from_url, migrate, open_engine
+from server.db.engine import bind_tables, close_engine, engine_from_url, open_engine
+from server.db.migrate import migrate
 from server.db.tables import Customer, Meter, Organization
 from server.demo.seed import DEMO_ORIGINS, seed_demo
 from server.paths import STATIC_DIR

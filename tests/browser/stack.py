@@ -29,7 +29,8 @@ import uvicorn
 
 from server.app import create_app
 from server.auth import magic_links
-from server.db.engine import bind_tables, engine_from_url, migrate, open_engine
+from server.db.engine import bind_tables, engine_from_url, open_engine
+from server.db.migrate import migrate
 from server.db.tables import Customer, Organization
 from server.demo.merchant import MerchantConfig, create_merchant_app
 from server.demo.seed import DEMO_ORIGINS, seed_demo

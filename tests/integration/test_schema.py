@@ -1,5 +1,6 @@
 """Every table and column of the domain schema exists after migrating an empty database."""
 
+from server.db.migrate import migrate
 from server.db.tables import TABLES
 
 
@@ -26,6 +27,4 @@ async def test_tables_carry_the_prefix():
 
 
 async def test_migrating_twice_applies_nothing(engine):
-    from server.db.engine import migrate
-
     assert await migrate(engine) == []

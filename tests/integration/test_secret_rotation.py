@@ -15,7 +15,8 @@ import pytest
 
 from server import clock
 from server.clock import FrozenClock, use_clock
-from server.db.engine import bind_tables, close_engine, engine_from_url, migrate, open_engine
+from server.db.engine import bind_tables, close_engine, engine_from_url, open_engine
+from server.db.migrate import migrate
 from server.db.tables import (
     TABLES,
     EncryptedBytes,

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from server.api import idempotency
 from server.clock import FrozenClock, use_clock
 from server.db.tables import Customer, IdempotencyRecord
-from server.security import idempotency
 from server.security.ratelimit import API_KEY_LIMIT
 
 

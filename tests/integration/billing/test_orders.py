@@ -13,7 +13,6 @@ import pytest
 from server import clock
 from server.billing.sandbox import SANDBOX
 from server.db.engine import write_transaction
-from server.db.enums import WalletTransactionKind
 from server.db.tables import (
     Customer,
     Order,
@@ -25,6 +24,7 @@ from server.db.tables import (
     Subscription,
     WebhookEvent,
 )
+from server.enums import WalletTransactionKind
 from server.errors import Conflict, Invalid, NotFound, PaymentFailed, RateLimited
 from server.services import orders, payments, wallet
 from server.services.orders import LineDraft

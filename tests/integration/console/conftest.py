@@ -16,7 +16,7 @@ import pytest
 from server.app import create_app
 from server.console.auth import issue_link
 from server.console.staff import add_staff
-from server.db.enums import StaffRole
+from server.enums import StaffRole
 from tests.integration.hosted.conftest import frozen, inbox, smtp_context, smtp_port  # noqa: F401 (fixtures)
 
 COOKIE = "ss_console"

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from server.clock import FrozenClock, use_clock
-from server.db.enums import StaffRole
 from server.db.tables import PortalSession
+from server.enums import StaffRole
 from server.services import portal_analytics as pa
 from tests.integration.billing.subscription_factories import make_customer
 

@@ -7,8 +7,8 @@ import re
 import uuid
 
 from server import clock
-from server.db.enums import StaffRole
 from server.db.tables import PortalEvent, Subscription
+from server.enums import StaffRole
 from server.schemas.customers import CustomerCreate
 from server.services import erasure
 from server.services.customers import create_customer

@@ -12,7 +12,7 @@ import pytest
 from standardwebhooks import Webhook
 from werkzeug import Response as ReceiverResponse
 
-from server.db.enums import StaffRole
+from server.enums import StaffRole
 from server.worker import JobContext
 from tests.integration.webhooks.support import deliver_until_settled
 

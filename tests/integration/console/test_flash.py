@@ -5,8 +5,8 @@ sends the form again nor shows the secret again. A refused form re-renders with 
 from __future__ import annotations
 
 from server.console.pages import FLASH
-from server.db.enums import StaffRole
 from server.db.tables import ApiKey
+from server.enums import StaffRole
 from tests.integration.console.conftest import COOKIE, cookie_from
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from server.console.guards import ROLE_OPT, signed_in
 from server.console.staff import add_staff
-from server.db.enums import StaffRole
+from server.enums import StaffRole
 from server.errors import Conflict, Invalid
 
 PUBLIC = {"/console/login", "/console/session", "/console/code"}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from server.auth.api_keys import display_prefix
-from server.db.enums import StaffRole
+from server.enums import StaffRole
 from tests.integration.console.test_portal_settings import FORM
 
 SECRET = re.compile(r'<code id="sc-secret">([^<]+)</code>')

@@ -9,8 +9,8 @@ import re
 import uuid
 from urllib.parse import urlencode
 
-from server.db.enums import StaffRole
 from server.db.tables import PortalEvent
+from server.enums import StaffRole
 from server.schemas.customers import CustomerCreate
 from server.services.customers import create_customer
 from server.services.portal_analytics import SESSION_OPENED

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from server.db.enums import StaffRole
 from server.db.tables import OAuthProvider
+from server.enums import StaffRole
 
 SECRET = "client-secret-typed-in-the-console"
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from server.console.auth import issue_link
 from server.console.staff import add_staff, remove_staff
-from server.db.enums import StaffRole
+from server.enums import StaffRole
 from tests.integration.console.conftest import COOKIE, LINK, cookie_from, open_link
 from tests.integration.mail.support import drain
 

@@ -12,7 +12,7 @@ import pyotp
 
 from server.console.auth import issue_link
 from server.console.staff import add_staff
-from server.db.enums import StaffRole
+from server.enums import StaffRole
 from tests.integration.console.conftest import COOKIE, cookie_from, open_link
 
 TICKET = re.compile(r'name="ticket" value="([^"]+)"')

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import msgspec
 
-from server.db.enums import SessionKind
 from server.db.tables import Customer, MagicLink, PortalEvent, PortalSession
+from server.enums import SessionKind
 from server.schemas.customers import CustomerCreate
 from server.services.customers import create_customer
 from server.services.orgs import create_organization

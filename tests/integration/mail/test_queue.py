@@ -4,8 +4,8 @@ import msgspec
 import pytest
 
 from server.db.engine import write_transaction
-from server.db.enums import EmailStatus
 from server.db.tables import EmailMessage, Organization
+from server.enums import EmailStatus
 from server.errors import Invalid, NotFound
 from server.mail import queue_email
 from server.mail.queue import read_content

@@ -6,8 +6,8 @@ from datetime import timedelta
 from email import message_from_bytes, policy
 
 from server.db.engine import write_transaction
-from server.db.enums import EmailStatus
 from server.db.tables import EmailMessage, Organization
+from server.enums import EmailStatus
 from server.mail import queue_email
 from server.mail.sending import MAX_ATTEMPTS, RETRY_DELAYS, send_due_emails
 from server.worker import JobContext

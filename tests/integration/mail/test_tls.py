@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from server.db.engine import write_transaction
-from server.db.enums import EmailStatus
 from server.db.tables import EmailMessage
+from server.enums import EmailStatus
 from server.mail import queue_email
 from server.worker import JobContext
 from tests.integration.mail.support import drain, start_smtp

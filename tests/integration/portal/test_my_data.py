@@ -15,7 +15,6 @@ from server import clock
 from server.auth.magic_links import save_link
 from server.auth.oauth import Identity
 from server.clock import FrozenClock, use_clock
-from server.db.enums import Actor, MagicLinkPurpose, OAuthProviderKind, SeatStatus
 from server.db.tables import (
     ConnectedAccount,
     Customer,
@@ -31,6 +30,7 @@ from server.db.tables import (
     UsageEvent,
     WebhookEvent,
 )
+from server.enums import Actor, MagicLinkPurpose, OAuthProviderKind, SeatStatus
 from server.mail.queue import read_content
 from server.schemas.customers import Address, CustomerCreate
 from server.services import data_exports

@@ -3,8 +3,8 @@
 import re
 
 from server import clock
-from server.db.enums import BenefitType, Interval, PriceKind
 from server.db.tables import BenefitGrant, Organization
+from server.enums import BenefitType, Interval, PriceKind
 from server.portal.documents import document_link
 from server.schemas.catalog import BenefitCreate, BenefitProperties, PriceCreate, ProductCreate
 from server.schemas.customers import CustomerCreate

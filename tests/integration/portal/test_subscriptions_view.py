@@ -5,7 +5,6 @@ from datetime import timedelta
 
 from server import clock
 from server.clock import FrozenClock, use_clock
-from server.db.enums import Interval, PriceKind, SeatStatus, SubscriptionStatus
 from server.db.tables import (
     EmailMessage,
     Order,
@@ -16,6 +15,7 @@ from server.db.tables import (
     Subscription,
     WebhookEvent,
 )
+from server.enums import Interval, PriceKind, SeatStatus, SubscriptionStatus
 from server.mail.queue import read_content
 from server.schemas.catalog import PriceCreate, ProductCreate
 from server.schemas.customers import CustomerCreate

@@ -8,8 +8,8 @@ import uuid
 import pytest
 from pypdf import PdfReader
 
-from server.db.enums import Interval, PriceKind
 from server.db.tables import Customer, Organization
+from server.enums import Interval, PriceKind
 from server.schemas.catalog import PriceCreate, ProductCreate
 from server.schemas.customers import Address, CustomerCreate
 from server.schemas.portal_settings import dump_portal_settings, load_portal_settings

@@ -1,7 +1,7 @@
 """The usage view: this cycle's usage, included amount, limit, percentage, overage and its cost, a trend."""
 
 from server import clock
-from server.db.enums import Interval, MeterAggregation, PriceKind
+from server.enums import Interval, MeterAggregation, PriceKind
 from server.i18n import format_day
 from server.schemas.catalog import MeterCreate, PriceCreate, PriceMeterIn, ProductCreate
 from server.services.catalog import create_meter, create_product, product_views

@@ -10,8 +10,8 @@ import pytest
 
 from server import clock, i18n
 from server.clock import FrozenClock, use_clock
-from server.db.enums import BillingReason, OrderLineKind, OrderStatus
 from server.db.tables import Customer, Order, Organization, PaymentMethod
+from server.enums import BillingReason, OrderLineKind, OrderStatus
 from server.schemas.customers import CustomerCreate
 from server.schemas.portal_settings import dump_portal_settings, load_portal_settings
 from server.services.customers import create_customer
