@@ -29,6 +29,7 @@ from server.db.engine import bind_tables, close_engine, engine_from_url, open_en
 from server.errors import DomainError
 from server.health import health, live
 from server.home import home
+from server.jobs import JOBS
 from server.paths import STATIC_DIR, TEMPLATES_DIR
 from server.portal.rendering import configure_jinja
 from server.portal.routes import PORTAL_ROUTE_HANDLERS
@@ -54,7 +55,9 @@ def create_app(
     lifecycle to the caller. ``run_worker`` runs the background jobs in this process while it serves."""
     owns_engine = engine is None
     configure_payment_providers(settings, Keyring(settings.secret_keys))
-    worker = BackgroundWorker(JobContext(settings, Keyring(settings.secret_keys))) if run_worker else None
+    worker = (
+        BackgroundWorker(JOBS, JobContext(settings, Keyring(settings.secret_keys))) if run_worker else None
+    )
     engine = engine or engine_from_url(settings.database_url)
     bind_tables(engine)
 

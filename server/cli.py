@@ -88,7 +88,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     """Run every background job until SIGINT or SIGTERM, then let the current batches finish."""
-    from server.worker import JobContext, load_jobs, run_forever
+    from server.jobs import JOBS
+    from server.worker import JobContext, run_forever
 
     context = JobContext(settings, Keyring(settings.secret_keys))
 
@@ -97,9 +98,9 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        names = ", ".join(job.name for job in load_jobs())
+        names = ", ".join(job.name for job in JOBS)
         print(f"selfserve worker running: {names} (Ctrl-C stops)", flush=True)
-        await run_forever(context, stop)
+        await run_forever(JOBS, context, stop)
 
     _run_db(settings, work)
     return 0

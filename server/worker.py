@@ -1,13 +1,14 @@
-"""Background jobs: one registry, run by ``selfserve worker`` and inside ``selfserve serve`` (unless
-``--no-worker``). A job is an async function that does one bounded batch of due work and returns how many
-items it handled; it must be safe to run again after a crash halfway (leases, conditional updates)."""
+"""Background jobs, listed once in ``server.jobs.JOBS``, run by ``selfserve worker`` and inside ``selfserve
+serve`` (unless ``--no-worker``). A job is an async function that does one bounded batch of due work and
+returns how many items it handled; it must be safe to run again after a crash halfway (leases, conditional
+updates)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from server.security.keyring import Keyring
@@ -32,27 +33,9 @@ class Job:
     """Awaited at a graceful stop, for a job that leaves work running in the background between runs."""
 
 
-JOBS: list[Job] = []
-
-
-def register(job: Job) -> Job:
-    JOBS.append(job)
-    return job
-
-
-def load_jobs() -> list[Job]:
-    """Import every module that registers jobs; this is the one list of them."""
-    import server.billing.jobs
-    import server.mail.sending
-    import server.services.data_exports
-    import server.webhooks.jobs  # noqa: F401
-
-    return JOBS
-
-
-async def run_once(context: JobContext) -> dict[str, int]:
+async def run_once(jobs: Sequence[Job], context: JobContext) -> dict[str, int]:
     """Run every job once (tests call this after moving the clock)."""
-    return {job.name: await job.run(context) for job in JOBS}
+    return {job.name: await job.run(context) for job in jobs}
 
 
 async def _loop(job: Job, context: JobContext, stop: asyncio.Event) -> None:
@@ -67,23 +50,25 @@ async def _loop(job: Job, context: JobContext, stop: asyncio.Event) -> None:
                 await asyncio.wait_for(stop.wait(), timeout=job.idle_seconds)
 
 
-async def run_forever(context: JobContext, stop: asyncio.Event) -> None:
+async def run_forever(jobs: Sequence[Job], context: JobContext, stop: asyncio.Event) -> None:
     """Run every job until ``stop`` is set, then let background work finish."""
-    await asyncio.gather(*(_loop(job, context, stop) for job in JOBS))
-    await asyncio.gather(*(job.drain() for job in JOBS if job.drain is not None))
+    await asyncio.gather(*(_loop(job, context, stop) for job in jobs))
+    await asyncio.gather(*(job.drain() for job in jobs if job.drain is not None))
 
 
 class BackgroundWorker:
     """``run_forever`` as a task on the running loop: the in-process worker of ``selfserve serve``."""
 
-    def __init__(self, context: JobContext) -> None:
+    def __init__(self, jobs: Sequence[Job], context: JobContext) -> None:
+        self._jobs = jobs
         self._context = context
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        load_jobs()
-        self._task = asyncio.create_task(run_forever(self._context, self._stop), name="selfserve-worker")
+        self._task = asyncio.create_task(
+            run_forever(self._jobs, self._context, self._stop), name="selfserve-worker"
+        )
 
     async def stop(self) -> None:
         """Let every job finish its current batch, then return."""

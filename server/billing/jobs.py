@@ -1,9 +1,10 @@
-"""Billing's background jobs. Each does one bounded batch and is safe to re-run after a crash halfway."""
+"""Billing's background jobs (listed in ``server.jobs``). Each does one bounded batch and is safe to re-run
+after a crash halfway."""
 
 from __future__ import annotations
 
 from server.services import orders, seats, stripe_events, subscriptions, wallet
-from server.worker import Job, JobContext, register
+from server.worker import JobContext
 
 
 async def renew_subscriptions(context: JobContext) -> int:
@@ -31,10 +32,3 @@ async def reconcile_stripe_payments(context: JobContext) -> int:
 
 async def expire_wallet_credits(context: JobContext) -> int:
     return await wallet.expire_credits()
-
-
-register(Job("billing.renewals", renew_subscriptions, idle_seconds=30))
-register(Job("billing.seat_invite_expiry", expire_seat_invitations, idle_seconds=300))
-register(Job("billing.dunning", retry_due_payments, idle_seconds=60.0))
-register(Job("billing.credit_expiry", expire_wallet_credits, idle_seconds=300))
-register(Job("billing.stripe_reconcile", reconcile_stripe_payments, idle_seconds=300))

@@ -21,7 +21,7 @@ from server.db.tables import EmailMessage
 from server.enums import EmailStatus
 from server.mail.queue import MailContent, read_content
 from server.mail.transport import build_mime, parse_smtp_url, send_smtp, sender_address, write_outbox
-from server.worker import Job, JobContext, register
+from server.worker import JobContext
 
 log = logging.getLogger("selfserve.mail")
 
@@ -163,6 +163,3 @@ async def send_due_emails(context: JobContext) -> int:
         else:
             await _record_sent(row["id"], attempts)
     return len(rows)
-
-
-register(Job(name="email", run=send_due_emails, idle_seconds=5.0))

@@ -40,7 +40,7 @@ from server.services import connected_accounts, orders, payments, seats, subscri
 from server.services.constraints import is_unique_violation
 from server.services.portal_analytics import list_activity
 from server.services.usage_alerts import Notifier
-from server.worker import Job, JobContext, register
+from server.worker import JobContext
 
 KEPT_FOR = timedelta(days=7)
 """How long a finished archive can be downloaded."""
@@ -379,8 +379,5 @@ def _file_name(number: str) -> str:
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in number) or "invoice"
 
 
-async def _build_job(context: JobContext) -> int:
+async def build_exports_job(context: JobContext) -> int:
     return await build_due_exports(Notifier(keyring=context.keyring, public_url=context.settings.public_url))
-
-
-register(Job("data_exports.build", _build_job, idle_seconds=2.0))

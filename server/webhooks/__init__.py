@@ -5,7 +5,7 @@
 - ``endpoints``: the merchant API's service (endpoints, secrets shown once and rotated with a 24 h overlap,
   the delivery log, redelivery).
 - ``signing``: ``whsec_`` secrets, the ``{"type", "timestamp", "data"}`` body, ``webhook-*`` headers.
-- ``delivery`` (registered as the ``webhook-delivery`` job by ``jobs``): leases, sends through the SSRF guard
+- ``delivery`` (the ``webhook-delivery`` job in ``server.jobs``): leases, sends through the SSRF guard
   (``server.security.ssrf``), retries with backoff, disables failing endpoints.
 
 Receivers: verify with any Standard Webhooks library using the endpoint's secret; deduplicate on

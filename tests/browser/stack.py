@@ -34,13 +34,13 @@ from server.db.migrate import migrate
 from server.db.tables import Customer, Organization
 from server.demo.merchant import MerchantConfig, create_merchant_app
 from server.demo.seed import DEMO_ORIGINS, seed_demo
+from server.jobs import JOBS
 from server.schemas.webhooks import WebhookEndpointCreate
 from server.security.keyring import Keyring
 from server.security.ratelimit import Limit
 from server.services.orgs import normalize_origins
 from server.settings import Settings
 from server.webhooks.endpoints import create_endpoint
-from server.worker import load_jobs
 
 HOST = "127.0.0.1"
 SECRET_KEY = "browser-test-secret-key-" + "b" * 32
@@ -50,8 +50,7 @@ JOURNEY_LOGIN_LIMITS = (Limit(hits=1000, window_seconds=60),)
 
 
 def _quick_jobs() -> None:
-    jobs = load_jobs()
-    jobs[:] = [replace(job, idle_seconds=POLL_SECONDS) if job.name in QUICK_JOBS else job for job in jobs]
+    JOBS[:] = [replace(job, idle_seconds=POLL_SECONDS) if job.name in QUICK_JOBS else job for job in JOBS]
 
 
 async def main(

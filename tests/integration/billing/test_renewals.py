@@ -7,9 +7,10 @@ import pytest
 
 from server.clock import FrozenClock, use_clock
 from server.db.tables import Order, OrderLine, Subscription
+from server.jobs import JOBS
 from server.services import payments, subscriptions, wallet
 from server.services.usage import UsageEventIn, ingest_events
-from server.worker import JobContext, load_jobs, run_once
+from server.worker import JobContext, run_once
 from tests.integration.billing.subscription_factories import (
     attach_meter,
     make_customer,
@@ -27,7 +28,6 @@ def at(month, day, year=2027, hour=10):
 
 @pytest.fixture
 def context(settings, keyring):
-    load_jobs()
     return JobContext(settings=settings, keyring=keyring)
 
 
@@ -68,7 +68,7 @@ async def test_renewal_job_bills_each_period_once_even_when_run_concurrently(org
         sub = await subscriptions.create_subscription(org.org.id, customer.id, price.id)
         clock.set(at(3, 16))  # two periods behind: the job catches up one period per pass
         await asyncio.gather(*(subscriptions.renew_due_subscriptions() for _ in range(4)))
-        await asyncio.gather(*(run_once(context) for _ in range(3)))
+        await asyncio.gather(*(run_once(JOBS, context) for _ in range(3)))
         orders = await order_lines(sub.id)
         assert [o["reason"] for o in orders] == ["subscription_create", *["subscription_cycle"] * 2]
         assert all(o["total"] == 1200 and o["status"] == "paid" for o in orders)
@@ -85,7 +85,7 @@ async def test_a_year_of_monthly_renewals(org, keyring, context):
 
         async def to(moment):
             clock.set(moment)
-            await run_once(context)
+            await run_once(JOBS, context)
 
         async def usage(calls, moment):
             await ingest_events(
@@ -189,7 +189,7 @@ async def test_a_crash_between_renewal_and_charge_is_repaired_by_the_next_run(
             with pytest.raises(RuntimeError):
                 await subscriptions.renew_due_subscriptions()
         assert [o["status"] for o in await order_lines(sub.id)] == ["paid", "pending"]
-        await run_once(context)
-        await run_once(context)
+        await run_once(JOBS, context)
+        await run_once(JOBS, context)
         orders = await order_lines(sub.id)
         assert [(o["total"], o["status"]) for o in orders] == [(900, "paid"), (900, "paid")]

@@ -1,11 +1,11 @@
 from datetime import timedelta
 
+from server.jobs import JOBS
 from server.mail.sending import RETRY_DELAYS, send_due_emails
-from server.worker import load_jobs
 
 
-def test_email_job_is_registered_by_load_jobs():
-    [job] = [job for job in load_jobs() if job.name == "email"]
+def test_email_job_is_in_the_list_of_jobs():
+    [job] = [job for job in JOBS if job.name == "email"]
     assert job.run is send_due_emails
 
 
