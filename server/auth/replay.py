@@ -10,6 +10,7 @@ from typing import Protocol
 from uuid import UUID
 
 from server import clock
+from server.db.point_reads import write
 from server.db.tables import UsedToken
 
 
@@ -20,7 +21,7 @@ class ReplayStore(Protocol):
 
 class DatabaseReplayStore:
     async def burn(self, jti: str, org_id: UUID, expires_at: datetime) -> bool:
-        rows = await UsedToken.raw(
+        rows = await write(
             "INSERT INTO ss_used_token (id, jti, org, expires_at, used_at) VALUES ({}, {}, {}, {}, {}) "
             "ON CONFLICT (jti) DO NOTHING RETURNING id",
             uuid.uuid4(),

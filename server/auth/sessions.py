@@ -9,14 +9,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import msgspec
 
 from server import clock
 from server.auth.csrf import new_csrf_secret
 from server.auth.tokens import PortalClaims
-from server.db.point_reads import read_one
+from server.db.point_reads import read_one, write
 from server.db.tables import Customer, Organization, PortalSession
 from server.enums import SessionKind
 from server.errors import Unauthorized
@@ -73,22 +73,29 @@ def scopes_of(claims: PortalClaims) -> SessionScopes:
     )
 
 
-async def open_embed_session(claims: PortalClaims, origin: str) -> tuple[str, PortalSession]:
-    """A new embedded session for the customer a (just redeemed) token names, bound to ``origin``."""
+_OPEN_EMBED = (
+    "INSERT INTO ss_session (id, org, customer, kind, token_hash, origin, scopes, csrf_secret, created_at,"
+    " last_seen_at, expires_at) VALUES ({}, {}, {}, {}, {}, {}, {}, '', {}, {}, {})"
+)
+
+
+class OpenedSession(msgspec.Struct, frozen=True):
+    id: UUID
+    expires_at: datetime
+
+
+async def open_embed_session(claims: PortalClaims, origin: str) -> tuple[str, OpenedSession]:
+    """A new embedded session for the customer a (just redeemed) token names, bound to ``origin``: one
+    hand-written statement (the exchange waits on it)."""
     secret = secrets.token_urlsafe(32)
     now = clock.now()
-    session = PortalSession(
-        org=claims.org_id,
-        customer=claims.customer_id,
-        kind=SessionKind.EMBED,
-        token_hash=sha256_hex(secret),
-        origin=origin,
-        scopes=msgspec.json.encode(scopes_of(claims)).decode(),
-        created_at=now,
-        last_seen_at=now,
-        expires_at=now + EMBED_IDLE,
+    session = OpenedSession(uuid4(), now + EMBED_IDLE)
+    scopes = msgspec.json.encode(scopes_of(claims)).decode()
+    await write(
+        _OPEN_EMBED,
+        *(session.id, claims.org_id, claims.customer_id, SessionKind.EMBED.value, sha256_hex(secret)),
+        *(origin, scopes, now, now, session.expires_at),
     )
-    await session.save()
     return secret, session
 
 

@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -26,6 +26,7 @@ from server.auth.replay import ReplayStore
 from server.db.point_reads import read_one
 from server.errors import Invalid, Unauthorized
 from server.security.keyring import Keyring
+from server.security.secrets import SecretBox
 
 SALT = "selfserve.portal-token.v1"
 MIN_TTL = 60
@@ -157,13 +158,8 @@ _UNVERIFIED = _serializer("unverified")
 """Only its payload decoding is used, to peek."""
 
 
-def peek_org_id(token: str) -> UUID:
-    """The org a token names, read WITHOUT verifying it: only to pick the keys to verify it with."""
-    return _peek(token)[0]
-
-
-def _peek(token: str) -> tuple[UUID, UUID]:
-    """(org, customer) a token names, unverified."""
+def peek_ids(token: str) -> tuple[UUID, UUID]:
+    """(org, customer) a token names, read WITHOUT verifying it: only to pick the keys to verify it with."""
     try:
         payload = _UNVERIFIED.load_payload(token.rsplit(".", 1)[0].encode())
         return UUID(str(payload["org"])), UUID(str(payload["sub"]))
@@ -172,14 +168,35 @@ def _peek(token: str) -> tuple[UUID, UUID]:
 
 
 _SIGNER_OF = (
-    "SELECT o.embed_secret_encrypted, EXISTS (SELECT 1 FROM ss_customer c WHERE c.org = o.id AND c.id = {})"
-    " AS own_customer FROM ss_organization o WHERE o.id = {}"
+    "SELECT o.id, o.name, o.branding, o.portal_settings, o.allowed_origins, o.embed_secret_encrypted,"
+    " c.id IS NOT NULL AS own_customer, c.locale AS customer_locale"
+    " FROM ss_organization o LEFT JOIN ss_customer c ON c.org = o.id AND c.id = {} WHERE o.id = {}"
 )
-"""The keys of the org a token names, and whether the customer it names is that org's."""
+"""The org a token names (its keys, and what a portal opened with the token shows), and whether the
+customer it names is that org's (with that customer's locale)."""
 
 
-def verification_keys(keyring: Keyring, embed_secret_encrypted: str) -> list[str]:
-    return [*keyring.secret_keys, keyring.box.decrypt(embed_secret_encrypted)]
+async def signer_of(token: str) -> dict[str, Any] | None:
+    """The ``_SIGNER_OF`` row of the org ``token`` names, read WITHOUT verifying the token (only to pick the
+    keys to verify it with); None for an unknown org. ``InvalidToken`` for what is not a portal token."""
+    org_id, customer_id = peek_ids(token)
+    return await read_one(_SIGNER_OF, customer_id, org_id)
+
+
+@lru_cache(maxsize=1024)
+def _decrypted(box: SecretBox, encrypted: str) -> str:
+    """An org's embed signing secret, decrypted once per process and ciphertext (a rotation re-encrypts it,
+    and a new secret is a new ciphertext, so neither is served stale)."""
+    return box.decrypt(encrypted)
+
+
+def verification_keys(keyring: Keyring, embed_secret_encrypted: str) -> tuple[str, ...]:
+    return (*keyring.secret_keys, _decrypted(keyring.box, embed_secret_encrypted))
+
+
+@lru_cache(maxsize=256)
+def _verifier(keys: tuple[str, ...]) -> URLSafeSerializer:
+    return _serializer(keys)
 
 
 def verify_portal_token(
@@ -187,7 +204,7 @@ def verify_portal_token(
 ) -> PortalClaims:
     """The claims of a genuine, current token for ``org_id``; ``InvalidToken`` otherwise. Does not burn it."""
     try:
-        payload = _serializer(keys).loads(token)
+        payload = _verifier(tuple(keys)).loads(token)
     except BadData as exc:
         raise InvalidToken("signature", "this portal token is not genuine") from exc
     try:
@@ -216,16 +233,18 @@ async def redeem_portal_token(
     replay_store: ReplayStore,
     expected_org_id: UUID | None = None,
     origin: str | None = None,
+    signer: dict[str, Any] | None = None,
 ) -> PortalClaims:
     """Verify ``token`` and burn it: of any number of concurrent redemptions exactly one succeeds.
 
     Nothing is burned for a token refused here: not one presented to another org's portal
     (``expected_org_id``), which stays good where it belongs, nor one whose signer names a customer it does
-    not have (an org's embed secret signs for its own customers only)."""
-    org_id, customer_id = _peek(token)
+    not have (an org's embed secret signs for its own customers only). ``signer`` is the token's
+    ``signer_of`` row when the caller has already read it."""
+    org_id, _ = peek_ids(token)
     if expected_org_id is not None and org_id != expected_org_id:
         raise InvalidToken("wrong_org", "this portal token belongs to another organization")
-    org = await read_one(_SIGNER_OF, customer_id, org_id)
+    org = signer if signer is not None else await signer_of(token)
     if org is None:
         raise InvalidToken("wrong_org", "this portal token names no known organization")
     keys = verification_keys(keyring, org["embed_secret_encrypted"])

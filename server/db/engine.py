@@ -86,12 +86,17 @@ class PooledSQLiteEngine(SQLiteEngine):
     ) -> Any:
         if query_type == "insert" and self.get_version_sync() < RETURNING_SINCE:
             return await super()._run_in_new_connection(query, args, query_type, table)
+        return await self.run_statement(query, args or [])
+
+    async def run_statement(self, query: str, args: list[Any]) -> list[dict[str, Any]]:
+        """One statement (``?`` placeholders) outside any transaction, its rows: a write in turn on the
+        write lock."""
         connection = await self._acquire()
         try:
             if query.lstrip()[:7].upper().startswith(READING_STATEMENTS):
-                return list(await connection.execute_fetchall(query, args or []))
+                return list(await connection.execute_fetchall(query, args))  # type: ignore[arg-type]
             async with self.write_lock():
-                return list(await connection.execute_fetchall(query, args or []))
+                return list(await connection.execute_fetchall(query, args))  # type: ignore[arg-type]
         finally:
             await self._release(connection)
 

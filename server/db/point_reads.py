@@ -1,5 +1,5 @@
 """One-row reads for the hot paths (every API request's key, the customer of a minted token, every portal
-request's session), straight on the driver.
+request's session), straight on the driver; and the few one-statement writes of a token → session exchange.
 
 Piccolo's query builder costs about a millisecond a query, and on SQLite every statement also travels to a
 connection thread and back (a few hundred microseconds under load). These reads are one hand-written
@@ -8,6 +8,9 @@ reading a few indexed rows takes microseconds, and in WAL mode a reader never wa
 file be locked anyway (busy timeout 0 here), the read goes through the engine instead of blocking
 the event loop. On PostgreSQL it runs on a pooled connection without the query builder. Inside a transaction
 it goes through the engine, so it sees the transaction's own writes.
+
+A write (``write``) is one hand-written statement too: on SQLite on the engine's queued writer (one trip to
+a connection thread, in turn with this process's other writes), on PostgreSQL on a pooled connection.
 """
 
 from __future__ import annotations
@@ -58,3 +61,17 @@ async def read_one(sql: str, *args: Any) -> dict[str, Any] | None:
             return dict(record) if record is not None else None
     rows: list[dict[str, Any]] = await table.raw(sql, *args)
     return rows[0] if rows else None
+
+
+async def write(sql: str, *args: Any) -> list[dict[str, Any]]:
+    """The rows ``RETURNING`` gives back from one write statement (``{}`` placeholders as in ``read_one``)."""
+    table = TABLES[0]
+    engine = table._meta.db
+    if engine.current_transaction.get() is None:
+        if isinstance(engine, PooledSQLiteEngine):
+            return await engine.run_statement(_qmarks(sql), list(args))
+        if isinstance(engine, PostgresEngine) and engine.pool is not None:
+            async with engine.pool.acquire() as connection:
+                return [dict(record) for record in await connection.fetch(_numbered(sql), *args)]
+    rows: list[dict[str, Any]] = await table.raw(sql, *args)
+    return rows

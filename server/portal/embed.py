@@ -22,8 +22,8 @@ from server.auth.sessions import (
     open_embed_session,
     renew_embed_session,
 )
-from server.auth.tokens import InvalidToken, peek_org_id, redeem_portal_token
-from server.db.tables import Customer, Organization
+from server.auth.tokens import InvalidToken, redeem_portal_token, signer_of
+from server.db.tables import Organization
 from server.enums import Actor
 from server.errors import DomainError, Forbidden, NotFound
 from server.portal.documents import document_link
@@ -88,8 +88,8 @@ def _parent_origin(origin: str) -> str:
     return normalized
 
 
-def _allowed_origins(org: Organization) -> list[str]:
-    value = org.allowed_origins
+def _allowed_origins(org: Organization | dict[str, Any]) -> list[str]:
+    value = org["allowed_origins"] if isinstance(org, dict) else org.allowed_origins
     decoded: list[str] = msgspec.json.decode(value) if isinstance(value, str | bytes) else list(value or [])
     return decoded
 
@@ -161,7 +161,7 @@ class EmbedController(Controller):
         parent = _parent_origin(data.origin)
         await refuse_while_failing(request)
         try:
-            org = await Organization.objects().where(Organization.id == peek_org_id(data.token)).first()
+            org = await signer_of(data.token)
             first_party = parent == app_state(request).settings.public_origin
             if org is None:
                 await count_failed_lookup(request)
@@ -176,6 +176,7 @@ class EmbedController(Controller):
                 keyring=app_state(request).keyring,
                 replay_store=app_state(request).replay_store,
                 origin=parent,
+                signer=org,
             )
         except InvalidToken as exc:
             if exc.claims is None:  # not genuine; an expired or used token was issued by the merchant
@@ -191,18 +192,15 @@ class EmbedController(Controller):
             expires_at = session.expires_at
             if claims.viewed_by is None:  # a staff member's preview is not the customer's use
                 await app_state(request).portal_events.add(
-                    org.id,
+                    claims.org_id,
                     claims.customer_id,
                     portal_analytics.SESSION_OPENED,
                     session_id=session.id,
                     properties={"via": "link" if first_party else "embed"},
                 )
         settings = load_portal_settings(org)
-        stored = await Customer.select(Customer.locale).where(Customer.id == claims.customer_id).first()
         language = i18n.negotiate(
-            request.headers.get(LOCALE_HEADER),
-            None if stored is None else str(stored["locale"]),
-            settings.default_locale,
+            request.headers.get(LOCALE_HEADER), org["customer_locale"], settings.default_locale
         )
         body = SessionResponse(
             session=secret,
@@ -210,7 +208,7 @@ class EmbedController(Controller):
             views=visible_views(settings, claims.views),
             theme=css_variables(settings.branding),
             locale=language,
-            title=org.name,
+            title=org["name"],
             return_url=claims.return_url,
         )
         return Response(body, status_code=201, headers={"cache-control": "no-store"})

@@ -10,7 +10,7 @@ from server.auth.tokens import (
     InvalidToken,
     _serializer,
     issue_portal_token,
-    peek_org_id,
+    peek_ids,
     verify_portal_token,
 )
 
@@ -28,7 +28,7 @@ def test_a_minted_token_is_what_the_serializer_reads():
     )
     assert not token.startswith(".")
     assert _serializer(SECRET).loads(token) == msgspec.to_builtins(claims)
-    assert peek_org_id(token) == org_id
+    assert peek_ids(token) == (org_id, customer_id)
 
 
 def test_a_compressed_token_still_verifies():
@@ -36,7 +36,7 @@ def test_a_compressed_token_still_verifies():
     _, claims = issue_portal_token(org_id=org_id, customer_id=customer_id, secret=SECRET)
     compressed = _serializer(SECRET).dumps(msgspec.to_builtins(claims))
     assert compressed.startswith(".")
-    assert peek_org_id(compressed) == org_id
+    assert peek_ids(compressed) == (org_id, customer_id)
     assert verify_portal_token(compressed, keys=[SECRET], org_id=org_id) == claims
 
 
@@ -53,5 +53,5 @@ def test_the_signer_of_one_secret_does_not_sign_for_another():
 @pytest.mark.parametrize("token", ["", "abc", "abc.def", "!!!.sig", ".eJzLSM3JyQcABiwCFQ.sig", "W10.sig"])
 def test_peeking_at_garbage_is_malformed(token):
     with pytest.raises(InvalidToken) as refused:
-        peek_org_id(token)
+        peek_ids(token)
     assert refused.value.reason == "malformed"
