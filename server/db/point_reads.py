@@ -69,7 +69,7 @@ async def write(sql: str, *args: Any) -> list[dict[str, Any]]:
     engine = table._meta.db
     if engine.current_transaction.get() is None:
         if isinstance(engine, PooledSQLiteEngine):
-            return await engine.run_statement(_qmarks(sql), list(args))
+            return await engine.write_statement(_qmarks(sql), list(args))
         if isinstance(engine, PostgresEngine) and engine.pool is not None:
             async with engine.pool.acquire() as connection:
                 return [dict(record) for record in await connection.fetch(_numbered(sql), *args)]
