@@ -45,14 +45,12 @@ from server.security.headers import embed_headers, new_nonce
 from server.security.ratelimit import count_failed_lookup, refuse_while_failing
 from server.services import (
     data_exports,
-    orders,
     orgs,
     payment_providers,
     payments,
     portal_analytics,
-    spend_caps,
+    portal_news,
     stripe_events,
-    usage_alerts,
 )
 from server.state import AnyRequest, app_state
 from widgets import VIEWS, View
@@ -233,14 +231,7 @@ class EmbedController(Controller):
             )
             response = Response(html, media_type="text/html", headers={"cache-control": "no-store"})
         if not _staff_view(session):  # a merchant's preview leaves the customer's news for the customer
-            announced = [
-                *await usage_alerts.announce_hits(session.org_id, session.customer_id),
-                *await spend_caps.announce_hits(session.org_id, session.customer_id),
-                *[
-                    {"type": "order.confirmation_required", "data": {"id": str(o.id), "status": o.status}}
-                    for o in await orders.awaiting_confirmation(session.org_id, session.customer_id)
-                ],
-            ]
+            announced = await portal_news.for_view(session.org_id, session.customer_id)
             if announced:
                 response.headers["x-selfserve-events"] = msgspec.json.encode(announced).decode()
         if "action" not in params and not _staff_view(session):
