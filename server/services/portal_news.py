@@ -14,17 +14,16 @@ from server.services import orders, spend_caps, usage_alerts
 _ANY_NEWS = (
     "SELECT EXISTS (SELECT 1 FROM ss_usage_alert_hit WHERE customer = {} AND announced_at IS NULL)"
     " OR EXISTS (SELECT 1 FROM ss_spend_cap_hit WHERE customer = {} AND announced_at IS NULL)"
-    " OR EXISTS (SELECT 1 FROM ss_order WHERE customer = {} AND status = {} AND last_payment_error = {})"
+    " OR EXISTS (SELECT 1 FROM ss_order WHERE customer = {} AND status = {} AND awaits_confirmation)"
     " AS news"
 )
-"""Whether any of the three may have something to say; the orders part only narrows the candidates, the
-rule stays ``orders.awaits_confirmation``."""
+"""Whether any of the three may have something to say; the orders part only finds candidates, the rule
+stays ``orders.awaits_confirmation``."""
 
 
 async def for_view(org_id: UUID, customer_id: UUID) -> list[dict[str, Any]]:
     """The loader events to hand over now; alerts and caps are marked told."""
-    pending, waiting = OrderStatus.PENDING.value, orders.AWAITING_CONFIRMATION
-    row = await read_one(_ANY_NEWS, customer_id, customer_id, customer_id, pending, waiting)
+    row = await read_one(_ANY_NEWS, customer_id, customer_id, customer_id, OrderStatus.PENDING.value)
     if row is None or not row["news"]:
         return []
     return [
