@@ -58,6 +58,8 @@ from server.enums import (
     WalletTransactionKind,
 )
 from server.errors import Conflict, Invalid, NotFound, PaymentFailed, RateLimited
+from server.i18n import gettext
+from server.mail.queue import queue_email
 from server.schemas.billing import OrderOut
 from server.schemas.portal_settings import load_portal_settings
 from server.services import grants, payment_providers, payments, tax, wallet
@@ -553,9 +555,6 @@ async def _await_confirmation(order: Order, payment_ref: str) -> None:
 async def _ask_for_confirmation(order: Order) -> None:
     """Email the customer (in their language) a link to the portal's orders, where they confirm the payment
     their bank asks them to authenticate."""
-    from server.i18n import gettext
-    from server.mail.queue import queue_email
-
     keyring, public_url = payment_providers.mail_context()
     customer = await Customer.objects().where(Customer.id == order.customer).first()
     org = await Organization.objects().where(Organization.id == order.org).first()

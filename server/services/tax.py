@@ -32,10 +32,12 @@ from uuid import UUID
 import msgspec
 
 from server import clock
+from server.countries import CODES
 from server.db.engine import write_transaction
 from server.db.tables import Customer, Price, TaxRate, TaxRegistration
 from server.enums import TaxBehavior
 from server.errors import Invalid, NotFound
+from server.services.tax_ids import eu_vat_country
 
 EU_MEMBERS = frozenset(
     {
@@ -149,8 +151,6 @@ def apply(amounts: Sequence[int], treatments: Sequence[Treatment], **details: An
 
 
 def _country(code: str) -> str:
-    from server.countries import CODES
-
     code = code.strip().upper()
     if code not in CODES:
         raise Invalid(f"{code!r} is not an ISO 3166-1 alpha-2 country code")
@@ -293,8 +293,6 @@ class Seller(msgspec.Struct, kw_only=True, frozen=True):
 
 
 def buyer_of(customer: Customer | None, seller_home: str) -> Buyer:
-    from server.services.tax_ids import eu_vat_country
-
     if customer is None:
         return Buyer(country=seller_home)
     raw = customer.billing_address
