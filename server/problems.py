@@ -13,22 +13,22 @@ from litestar.exceptions import HTTPException, ValidationException
 
 from server import i18n
 from server.access_log import redact_target
-from server.errors import PROBLEM_BASE, DomainError, RateLimited
+from server.errors import DomainError, problem_type
 
 log = logging.getLogger("selfserve")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-_HTTP_SLUGS = {
-    400: "bad-request",
+_HTTP_CODES = {
+    400: "bad_request",
     401: "unauthorized",
     403: "forbidden",
-    404: "not-found",
-    405: "method-not-allowed",
+    404: "not_found",
+    405: "method_not_allowed",
     409: "conflict",
-    413: "payload-too-large",
-    415: "unsupported-media-type",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
     422: "invalid",
-    429: "rate-limited",
+    429: "rate_limited",
     503: "unavailable",
 }
 _DB_UNAVAILABLE: tuple[type[BaseException], ...] = (ConnectionError, OSError, sqlite3.OperationalError)
@@ -48,12 +48,16 @@ def problem(
     status: int,
     title: str,
     detail: str,
-    slug: str | None = None,
+    code: str | None = None,
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> Response[bytes]:
+    """RFC 9457 problem+json; ``code`` (a domain error's, else the status's) names the ``type`` and is sent
+    as is for clients that switch on it."""
+    code = code or _HTTP_CODES.get(status, "error")
     body = {
-        "type": PROBLEM_BASE + (slug or _HTTP_SLUGS.get(status, "error")),
+        "type": problem_type(code),
+        "code": code,
         "title": title,
         "status": status,
         "detail": str(detail),  # a Said (a str subclass) encodes as its text
@@ -86,10 +90,8 @@ def _page(request: Request[Any, Any, Any], response: Response[bytes]) -> Respons
 
 
 def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[bytes]:
-    if isinstance(exc, RateLimited):
-        limited = problem(exc.status, exc.title, exc.detail, exc.slug, retry_after=exc.retry_after)
-        return _page(request, limited)
-    return _page(request, problem(exc.status, exc.title, exc.detail, exc.slug, **exc.extra))
+    """``extra`` carries what a kind of error adds (a rate limit's ``retry_after``)."""
+    return _page(request, problem(exc.status, exc.title, exc.detail, exc.code, **exc.extra))
 
 
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
@@ -98,7 +100,7 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
 
 def _http_problem(exc: HTTPException) -> Response[bytes]:
     status = exc.status_code
-    title = _HTTP_SLUGS.get(status, "error").replace("-", " ").capitalize()
+    title = _HTTP_CODES.get(status, "error").replace("_", " ").capitalize()
     if isinstance(exc, ValidationException):
         errors = [
             {"message": str(e.get("message", "")), "field": str(e.get("key", ""))}

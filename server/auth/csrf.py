@@ -28,7 +28,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 class CsrfRefused(Forbidden):
     """A cookie-authenticated write without the page's CSRF token, or a sign-in posted from another site."""
 
-    slug = "csrf"
+    code = "csrf"
 
 
 def new_csrf_secret() -> str:

@@ -37,6 +37,8 @@ EMAIL_CHANGES_PER_HOUR = 5
 class LinkRefused(Unauthorized):
     """An unknown, used or expired link. ``email`` (when the link is known) pre-fills a fresh request."""
 
+    code = "link_refused"
+
     def __init__(self, detail: str, email: str | None = None) -> None:
         super().__init__(detail)
         self.email = email

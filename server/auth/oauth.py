@@ -54,6 +54,8 @@ class SignInFailed(Unauthorized):
     """The provider did not vouch for anyone: the person said no, the answer did not match this flow, the
     code or a token was refused, or the provider could not be reached. People see a neutral page."""
 
+    code = "sign_in_failed"
+
 
 class Endpoints(msgspec.Struct, frozen=True, kw_only=True):
     """Where a provider's flow goes. OpenID Connect providers name them in their discovery document."""

@@ -63,6 +63,8 @@ class PortalContext:
 class SessionExpired(Unauthorized):
     """The session is unknown, ended or idle too long; the portal asks for a fresh token."""
 
+    code = "session_expired"
+
 
 def scopes_of(claims: PortalClaims) -> SessionScopes:
     return SessionScopes(

@@ -74,6 +74,8 @@ class InvalidToken(Unauthorized):
     """A refused token. ``claims`` is set when the signature was good (an expired or used token), so the
     portal can offer a fresh login for that customer instead of an error wall."""
 
+    code = "token_refused"
+
     def __init__(self, reason: RefusalReason, detail: str, claims: PortalClaims | None = None) -> None:
         super().__init__(detail)
         self.reason: RefusalReason = reason

@@ -37,6 +37,8 @@ STAFF_PURPOSES = (MagicLinkPurpose.STAFF_LOGIN,)
 class SignInNeeded(Unauthorized):
     """No live console session in the request."""
 
+    code = "sign_in_needed"
+
 
 @dataclass(frozen=True)
 class Staff:

@@ -27,6 +27,8 @@ ROLE_OPT = "console_role"
 class RoleRefused(Forbidden):
     """The staff member's role does not cover this page or action."""
 
+    code = "role_refused"
+
 
 def staff_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Staff:
     """The staff member ``signed_in`` found for this request."""

@@ -36,6 +36,8 @@ _SESSION_KEY = "selfserve_portal_session"
 class ReadOnlySession(Forbidden):
     """A write through a read-only link (or a staff member's look); such pages show no controls."""
 
+    code = "read_only"
+
 
 def bearer_secret(connection: AnyConnection) -> str:
     scheme, _sep, secret = connection.headers.get("authorization", "").partition(" ")
@@ -87,9 +89,9 @@ async def writable(connection: AnyConnection, _handler: BaseRouteHandler) -> Non
         raise ReadOnlySession(_("This link only lets you look, not change things."))
 
 
-def session_expired(_request: AnyRequest, _exc: SessionExpired) -> Response[dict[str, str]]:
+def session_expired(_request: AnyRequest, exc: SessionExpired) -> Response[dict[str, str]]:
     """What the frame script reads as "ask the host page for a fresh token" (EMBEDDING.md)."""
-    return Response({"code": "session_expired"}, status_code=401, headers={"cache-control": "no-store"})
+    return Response({"code": exc.code}, status_code=401, headers={"cache-control": "no-store"})
 
 
 SESSION_EXCEPTION_HANDLERS: ExceptionHandlersMap = {SessionExpired: session_expired}

@@ -44,6 +44,8 @@ NAT64_PREFIX = ipaddress.ip_network("64:ff9b::/96")
 class UnsafeWebhookTarget(Invalid):
     """The URL points (or resolves) somewhere the server must never send a request."""
 
+    code = "unsafe_webhook_target"
+
 
 def parse_host_address(host: str) -> IPAddress | None:
     """The address a numeric host denotes in any spelling, or None when ``host`` is a name."""

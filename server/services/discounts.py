@@ -50,6 +50,8 @@ class DiscountRefused(Invalid):
     """A coupon or code that cannot be redeemed here; ``reason`` lets the portal say why in the customer's
     language."""
 
+    code = "discount_refused"
+
     def __init__(self, reason: Refusal, detail: str) -> None:
         super().__init__(detail, reason=reason)
         self.reason = reason

@@ -41,6 +41,8 @@ async def test_duplicate_external_id_is_conflict(client, api_headers):
     )
     assert response.status_code == 409
     assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert (problem["code"], problem["type"]) == ("conflict", "https://selfserve.dev/problems/conflict")
 
 
 async def test_bad_input_is_refused_with_problem_json(client, api_headers):
