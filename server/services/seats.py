@@ -23,7 +23,7 @@ from server.schemas.common import Email
 from server.schemas.customers import CustomerCreate
 from server.security.secrets import sha256_hex
 from server.services.customers import create_customer
-from server.services.subscriptions import LIVE, assigned_seat_count, get_subscription
+from server.services.subscriptions import LIVE, assigned_seat_count, get_subscription, lock_subscription
 from server.webhooks.outbox import record_event
 
 CLAIM_LINK_TTL = timedelta(days=1)
@@ -46,14 +46,9 @@ def _normalize_email(email: str) -> str:
 
 async def _lock_subscription(org_id: UUID, subscription_id: UUID, customer_id: UUID | None) -> int:
     """Take the subscription's row lock until the transaction ends; its seat count, NotFound, or Conflict."""
-    subscription = await get_subscription(org_id, subscription_id, customer_id=customer_id)
-    rows = await Subscription.raw(
-        "UPDATE ss_subscription SET updated_at = updated_at WHERE id = {} RETURNING seats, status",
-        subscription.id,
-    )
-    if rows[0]["status"] not in LIVE:
-        raise Conflict(f"the subscription is {rows[0]['status']}: its seats can no longer change")
-    seats: int = rows[0]["seats"]
+    seats, status = await lock_subscription(org_id, subscription_id, customer_id=customer_id)
+    if status not in LIVE:
+        raise Conflict(f"the subscription is {status}: its seats can no longer change")
     return seats
 
 

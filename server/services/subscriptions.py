@@ -146,6 +146,20 @@ async def get_subscription(
     return subscription
 
 
+async def lock_subscription(
+    org_id: UUID, subscription_id: UUID, *, customer_id: UUID | None = None
+) -> tuple[int, str]:
+    """Take the subscription's row lock until the caller's transaction ends (a write that changes nothing),
+    so writes that depend on its seats or status queue behind each other; its seats and status (NotFound
+    if there is none)."""
+    subscription = await get_subscription(org_id, subscription_id, customer_id=customer_id)
+    rows = await Subscription.raw(
+        "UPDATE ss_subscription SET updated_at = updated_at WHERE id = {} RETURNING seats, status",
+        subscription.id,
+    )
+    return int(rows[0]["seats"]), str(rows[0]["status"])
+
+
 async def list_subscriptions(
     org_id: UUID, *, customer_id: UUID | None = None, status: str | None = None
 ) -> list[Subscription]:
