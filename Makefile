@@ -60,6 +60,7 @@ lint: install-dev
 	$(BIN)/ruff format --check server widgets tests scripts
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-logo
+	$(BIN)/python scripts/imports.py
 	$(BIN)/python scripts/messages.py --check
 
 format: install-dev
