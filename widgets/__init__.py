@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from server.auth.sessions import PortalContext
+from server.schemas.views import VIEW_NAMES
 
 Params = Mapping[str, str]
 Loader = Callable[[PortalContext, Params], Awaitable[msgspec.Struct]]
@@ -51,9 +52,16 @@ class View:
 
 
 def _registry() -> tuple[View, ...]:
+    """The view of each name in ``server.schemas.views``, in that order; a name without its view fails."""
     from widgets import orders, overview, settings, subscriptions, usage, wallet
 
-    return (overview.VIEW, subscriptions.VIEW, orders.VIEW, usage.VIEW, wallet.VIEW, settings.VIEW)
+    by_name = {
+        v.slug: v
+        for v in (overview.VIEW, subscriptions.VIEW, orders.VIEW, usage.VIEW, wallet.VIEW, settings.VIEW)
+    }
+    if set(by_name) != set(VIEW_NAMES):
+        raise RuntimeError(f"the widgets {sorted(by_name)} are not the views {VIEW_NAMES}")
+    return tuple(by_name[name] for name in VIEW_NAMES)
 
 
 REGISTRY: tuple[View, ...] = _registry()

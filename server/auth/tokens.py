@@ -25,6 +25,7 @@ from server.auth.origins import origin_matches
 from server.auth.replay import ReplayStore
 from server.db.point_reads import read_one
 from server.errors import Invalid, Unauthorized
+from server.schemas.views import check_view_names
 from server.security.keyring import Keyring
 from server.security.secrets import SecretBox
 
@@ -115,6 +116,8 @@ def issue_portal_token(
     """A signed token and the claims it carries."""
     if not MIN_TTL <= ttl <= MAX_TTL:
         raise Invalid(f"a portal token lives {MIN_TTL} to {MAX_TTL} seconds, not {ttl}")
+    if views is not None:
+        check_view_names(views)
     now = int(clock.now().timestamp())
     claims = PortalClaims(
         org=str(org_id),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
@@ -11,7 +11,7 @@ from msgspec import Meta
 
 from server.schemas.common import ExternalId
 
-View = Literal["overview", "subscriptions", "orders", "usage", "wallet", "settings", "seats", "benefits"]
+ViewScope = Annotated[str, Meta(max_length=32)]
 
 
 class CustomerSessionCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -23,8 +23,11 @@ class CustomerSessionCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=
     """Token lifetime; defaults to the portal settings' ``default_token_ttl``."""
     return_url: Annotated[str, Meta(max_length=2000)] | None = None
     """Where the portal's back link goes (https; http only for localhost)."""
-    views: Annotated[list[View], Meta(min_length=1, max_length=8)] | None = None
-    """Restrict the portal to these views (a billing-only link, say); null means every enabled view."""
+    views: Annotated[list[Annotated[str, Meta(max_length=32)]], Meta(min_length=1, max_length=8)] | None = (
+        None
+    )
+    """Restrict the portal to these of its views (a billing-only link, say); null means every enabled view.
+    A name that is not one of the portal's views is refused (422)."""
     read_only: bool = False
 
 

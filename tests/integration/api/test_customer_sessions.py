@@ -130,3 +130,23 @@ def test_a_reference_needs_exactly_one_way_to_name_the_customer(ref):
 def test_a_missing_customer_is_404_with_the_name_it_was_given():
     with pytest.raises(NotFound, match="no customer with external_id 'x'"):
         CustomerRef(external_customer_id="x").live_id(None)
+
+
+async def test_a_token_scoped_to_a_view_the_portal_does_not_have_is_refused(client, api_headers):
+    customer = await client.post("/v1/customers", json={"email": "scoped@example.com"}, headers=api_headers)
+    for views in (["seats"], ["orders", "benefits"]):
+        refused = await client.post(
+            "/v1/customer-sessions",
+            json={"customer_id": customer.json()["id"], "views": views},
+            headers=api_headers,
+        )
+        assert refused.status_code == 422, views
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["code"] == "invalid"
+        assert "unknown views" in refused.json()["detail"]
+    scoped = await client.post(
+        "/v1/customer-sessions",
+        json={"customer_id": customer.json()["id"], "views": ["orders"]},
+        headers=api_headers,
+    )
+    assert scoped.status_code == 201

@@ -160,7 +160,7 @@ async def test_customer_session_defaults_ttl_to_the_portal_setting(client, api_h
         ({"external_customer_id": "nobody"}, 404),
         ({"external_customer_id": "tok-1", "ttl_seconds": 30}, 400),
         ({"external_customer_id": "tok-1", "return_url": "http://evil.example.com"}, 422),
-        ({"external_customer_id": "tok-1", "views": ["admin"]}, 400),
+        ({"external_customer_id": "tok-1", "views": ["admin"]}, 422),
     ],
 )
 async def test_customer_session_errors(client, api_headers, customer, payload, status):
