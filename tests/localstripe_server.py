@@ -53,9 +53,13 @@ class LocalStripe:
                 raise RuntimeError("localstripe did not start")
             time.sleep(0.1)
 
-    def send_events_to(self, url: str, secret: str, *, name: str = "selfserve") -> None:
-        """Deliver every Stripe event from now on to ``url``, signed with ``secret``."""
-        response = httpx.post(f"{self.url}/_config/webhooks/{name}", data={"url": url, "secret": secret})
+    def send_events_to(
+        self, url: str, secret: str, *, name: str = "selfserve", types: list[str] | None = None
+    ) -> None:
+        """Deliver every Stripe event from now on to ``url`` (only those of ``types`` when given, so none
+        with ``[]``), signed with ``secret``."""
+        body = {"url": url, "secret": secret, **({} if types is None else {"events": types})}
+        response = httpx.post(f"{self.url}/_config/webhooks/{name}", json=body)
         response.raise_for_status()
 
     def stop(self) -> None:

@@ -143,6 +143,19 @@ class StripeProvider:
                     customer, params={"invoice_settings": {"default_payment_method": method}}
                 )
 
+    async def default_payment_method(self, customer_ref: str) -> str:
+        """The Stripe customer's default PaymentMethod now (empty when none)."""
+        import stripe
+
+        async with self._client() as client:
+            try:
+                customer = await client.v1.customers.retrieve_async(customer_ref)
+            except stripe.StripeError as exc:
+                raise Unavailable("Stripe could not be reached; try again in a moment") from exc
+        settings = customer.invoice_settings
+        method = settings.default_payment_method if settings else None
+        return str(getattr(method, "id", method) or "")
+
     async def detach(self, provider_ref: str) -> None:
         """Remove the card from the Stripe customer (a card already gone there is fine)."""
         import stripe

@@ -181,16 +181,15 @@ async def _setup_succeeded(org_id: UUID, intent: dict[str, Any], keyring: Keyrin
 
 
 async def _customer_updated(org_id: UUID, stripe_customer: dict[str, Any], _keyring: Keyring) -> None:
-    """A default card chosen in Stripe (the dashboard, another integration) becomes the default here."""
-    settings = stripe_customer.get("invoice_settings") or {}
-    method = await _card(org_id, settings.get("default_payment_method"))
+    """A default card chosen in Stripe (the dashboard, another integration) becomes the default here. The
+    default Stripe has now counts, not the event's: an older event (the echo of a default chosen here
+    before the latest) arriving late must not bring an old default back."""
     customer = await _customer_of(org_id, stripe_customer.get("id"))
-    if (
-        method is not None
-        and customer is not None
-        and method.customer == customer.id
-        and not method.is_default
-    ):
+    stripe = await payment_providers.stripe_for(org_id)
+    if customer is None or stripe is None:
+        return
+    method = await _card(org_id, await stripe.default_payment_method(str(customer.provider_customer_ref)))
+    if method is not None and method.customer == customer.id and not method.is_default:
         with contextlib.suppress(NotFound):  # removed here at the same moment
             await payments.set_default_payment_method(org_id, customer.id, method.id)
 

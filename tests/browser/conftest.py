@@ -65,6 +65,9 @@ def _free_port() -> int:
 class Stack:
     portal_url: str
     merchant_url: str
+    database_url: str
+    server_log: str
+    """What the portal server and the merchant app logged (access log included), for a test to scan."""
     org_id: str
     slug: str
     api_key: str

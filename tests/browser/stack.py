@@ -24,9 +24,11 @@ import os
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
+from server.access_log import log_config
 from server.app import create_app
 from server.auth import magic_links
 from server.db.engine import bind_tables, engine_from_url, open_engine
@@ -47,6 +49,22 @@ SECRET_KEY = "browser-test-secret-key-" + "b" * 32
 POLL_SECONDS = 0.1
 QUICK_JOBS = ("email", "webhook-delivery")
 JOURNEY_LOGIN_LIMITS = (Limit(hits=1000, window_seconds=60),)
+SERVER_LOG = "server.log"
+
+
+def _logging(log: Path) -> dict[str, Any]:
+    """``selfserve serve``'s logging (its access log with credentials redacted) into ``log``, with the
+    server's own lines from INFO up, for a test to read all it logged; warnings and errors show on stderr
+    too."""
+    config = log_config()
+    handlers = config["handlers"]
+    handlers["default"]["level"] = "WARNING"
+    handlers["access"] = {**handlers["access"], "class": "logging.FileHandler", "filename": str(log)}
+    del handlers["access"]["stream"]
+    handlers["file"] = {"formatter": "default", "class": "logging.FileHandler", "filename": str(log)}
+    config["loggers"]["uvicorn"]["handlers"].append("file")
+    config["root"] = {"handlers": ["default", "file"], "level": "INFO"}
+    return config
 
 
 def _quick_jobs() -> None:
@@ -97,6 +115,8 @@ async def main(
             {
                 "portal_url": portal_url,
                 "merchant_url": merchant_url,
+                "database_url": database_url,
+                "server_log": str(data_dir / SERVER_LOG),
                 "org_id": str(org.id),
                 "slug": org.slug,
                 "api_key": created.api_key,
@@ -114,11 +134,12 @@ async def main(
     )
     _quick_jobs()
     magic_links.LOGIN_LIMITS = JOURNEY_LOGIN_LIMITS
+    logging = _logging(data_dir / SERVER_LOG)
     servers = [
-        uvicorn.Server(uvicorn.Config(app, host=HOST, port=port, log_level="warning"))
-        for app, port in (
-            (create_app(settings, engine=engine, run_worker=True), portal_port),
-            (merchant, merchant_port),
+        uvicorn.Server(uvicorn.Config(app, host=HOST, port=port, log_level="info", log_config=config))
+        for app, port, config in (
+            (create_app(settings, engine=engine, run_worker=True), portal_port, logging),
+            (merchant, merchant_port, None),  # logged as the portal server configured it
         )
     ]
     await asyncio.gather(*(server.serve() for server in servers))

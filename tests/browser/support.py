@@ -5,8 +5,11 @@ verified with the public ``standardwebhooks`` package."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
+import sqlite3
+import subprocess
 from collections.abc import Callable
 from email.message import EmailMessage
 from typing import Any
@@ -148,6 +151,17 @@ async def sign_in_hosted(page: Any, stack: Stack, email: str) -> None:
 async def sign_in_console(page: Any, stack: Stack, email: str = DEMO_OWNER) -> None:
     """What a staff member does: ask for a console link, open it from the email, land on the console."""
     await emailed_sign_in(page, stack, "/console", email, CONSOLE_LINK)
+
+
+def database_dump(stack: Stack) -> str:
+    """All the stack's database holds, as SQL: SQLite's dump, or ``pg_dump``'s data."""
+    if stack.database_url.startswith("sqlite:///"):
+        with contextlib.closing(sqlite3.connect(stack.database_url.removeprefix("sqlite:///"))) as db:
+            return "\n".join(db.iterdump())
+    dumped = subprocess.run(
+        ["pg_dump", "--data-only", stack.database_url], check=True, capture_output=True, text=True
+    )
+    return dumped.stdout
 
 
 async def webhook_events(

@@ -18,12 +18,21 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 from playwright.async_api import expect
 
 from tests.browser.journey import Merchant, Portal, cents, day, money
-from tests.browser.support import emails_to, merchant_api, open_portal, wait_event, webhook_events
+from tests.browser.support import (
+    database_dump,
+    emails_to,
+    merchant_api,
+    open_portal,
+    wait_event,
+    webhook_events,
+)
 
 CHLOE = "chloe@dubois-conseil.example"
 CARD_NUMBER = "4242424242424242"
@@ -39,13 +48,23 @@ STRIPE_KEYS = {
 
 @contextlib.asynccontextmanager
 async def connected_to_stripe(stack: Any) -> AsyncIterator[None]:
+    """The merchant connects Stripe and has it send its events to ``/webhooks/stripe/{slug}`` (localstripe
+    delivers each one, signed with the webhook secret, a second after it happened)."""
+    route, secret = f"{stack.portal_url}/webhooks/stripe/{stack.slug}", STRIPE_KEYS["webhook_secret"]
     async with merchant_api(stack) as api:
         response = await api.put("/v1/payment-provider", json={"provider": "stripe", **STRIPE_KEYS})
         assert response.status_code == 200, response.text
+        stack.stripe.send_events_to(route, secret)
         try:
             yield
         finally:
+            stack.stripe.send_events_to(route, secret, types=[])
             await api.put("/v1/payment-provider", json={"provider": "sandbox"})
+
+
+def stripe_dashboard(stack: Any) -> httpx.AsyncClient:
+    """What the merchant does in Stripe's dashboard, done with their secret key against localstripe."""
+    return httpx.AsyncClient(base_url=stack.stripe.url, auth=(STRIPE_KEYS["secret_key"], ""), timeout=10)
 
 
 async def type_card(cards: Any, number: str, *, make_default: bool = True) -> None:
@@ -114,6 +133,15 @@ async def test_a_card_typed_into_stripe_js_is_saved_and_its_number_never_reaches
         )
         assert made_default[0]["data"]["last4"] == "5556"
         assert not [body for body in seen_by_selfserve if SECOND_CARD in body]
+        assert not [body for body in seen_by_selfserve if "cvc" in body.lower()]
+
+        # nor did they reach the database or the server's log, which hold the cards' last four digits
+        dump, log = database_dump(stack), Path(stack.server_log).read_text()
+        assert "5556" in dump
+        assert "/embed/views/settings/" in log  # the saves went through the logged server
+        for number in (CARD_NUMBER, SECOND_CARD):
+            spaced = " ".join(number[i : i + 4] for i in range(0, 16, 4))
+            assert not [place for place in (dump, log) if number in place or spaced in place]
 
         async with merchant_api(stack) as api:
             for card in ours.values():
@@ -327,3 +355,54 @@ async def test_an_upgrade_the_bank_asks_to_confirm_is_confirmed_from_the_subscri
         assert after["status"] == "active"
         events = await webhook_events(stack, "order.paid", lambda data: data["id"] == upgrade["id"])
         assert [event["data"]["total"] for event in events] == [upgrade["total"]]
+
+
+async def test_a_default_card_chosen_in_stripes_dashboard_becomes_the_default_in_the_portal(
+    page, stack, host
+):
+    """Stripe's own event, delivered and signed by localstripe: the merchant makes the customer's second card
+    the default in Stripe's dashboard, and the portal, the API and a verified webhook follow."""
+    async with connected_to_stripe(stack), merchant_api(stack) as http:
+        merchant = Merchant(stack, http)
+        customer = await merchant.customer("stripe-dashboard", card=None)
+        frame = await open_portal(page, host, customer.email, view="settings", org=stack.slug, locale="en")
+        cards = frame.locator("#payment-methods")
+        await type_card(cards, CARD_NUMBER)
+        await cards.get_by_text("Visa •••• 4242 · expires 12/2034").wait_for()
+        await type_card(cards, SECOND_CARD, make_default=False)
+        await (
+            cards.locator("li", has_text="Visa •••• 5556")
+            .get_by_role("button", name="Make default")
+            .wait_for()
+        )
+
+        async with stripe_dashboard(stack) as dashboard:
+            found = await dashboard.get("/v1/customers", params={"email": customer.email})
+            [stripe_customer] = [c["id"] for c in found.json()["data"]]
+            methods = await dashboard.get(
+                "/v1/payment_methods", params={"customer": stripe_customer, "type": "card"}
+            )
+            [second] = [m["id"] for m in methods.json()["data"] if m["card"]["last4"] == "5556"]
+            chosen = await dashboard.post(
+                f"/v1/customers/{stripe_customer}", data={"invoice_settings[default_payment_method]": second}
+            )
+            assert chosen.status_code == 200, chosen.text
+
+        told = await webhook_events(
+            stack,
+            "payment_method.updated",
+            lambda data: (
+                data["customer_id"] == customer.id and data["last4"] == "5556" and data["is_default"]
+            ),
+        )
+        assert len(told) == 1
+        listed = await merchant.get(f"/v1/customers/{customer.id}/payment-methods")
+        assert {m["last4"]: m["is_default"] for m in listed["items"]} == {"4242": False, "5556": True}
+        frame = await open_portal(page, host, customer.email, view="settings", org=stack.slug, locale="en")
+        cards = frame.locator("#payment-methods")
+        await cards.locator("li", has_text="Visa •••• 5556").get_by_text("Default", exact=True).wait_for()
+        await (
+            cards.locator("li", has_text="Visa •••• 4242")
+            .get_by_role("button", name="Make default")
+            .wait_for()
+        )

@@ -178,6 +178,11 @@ async def test_a_default_card_chosen_at_stripe_becomes_the_default_here(
     assert cards == {first.id: False, second.id: True}
     await post_event(client, slug, "customer.updated", updated)  # Stripe's echo of our own update
     assert len(await events(org_id, "payment_method.updated")) == before + 1
+    # an older event, when the first card was the default, delivered late: what Stripe has now counts
+    stale = {**updated, "invoice_settings": {"default_payment_method": split_ref(first.provider_ref)[1]}}
+    assert await post_event(client, slug, "customer.updated", stale) == {"received": "applied"}
+    cards = {card.id: card.is_default for card in await payments.list_payment_methods(org_id, customer.id)}
+    assert cards == {first.id: False, second.id: True}
 
 
 async def test_stripe_asking_for_authentication_leaves_the_order_unpaid_and_says_so(
