@@ -8,12 +8,13 @@ import sqlite3
 from typing import Any
 
 import msgspec
-from litestar import Request, Response
+from litestar import Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from server import i18n
 from server.access_log import redact_target
 from server.errors import DomainError, problem_type
+from server.state import AnyRequest
 
 log = logging.getLogger("selfserve")
 
@@ -71,12 +72,12 @@ def problem(
     )
 
 
-def _for_a_person(request: Request[Any, Any, Any]) -> bool:
+def _for_a_person(request: AnyRequest) -> bool:
     """A browser navigating to a page (it asks for HTML), not the API nor the portal's own fetches."""
     return "text/html" in request.headers.get("accept", "") and not request.url.path.startswith("/v1/")
 
 
-def _page(request: Request[Any, Any, Any], response: Response[bytes]) -> Response[bytes]:
+def _page(request: AnyRequest, response: Response[bytes]) -> Response[bytes]:
     """``response`` as a page for a person, when the request came from one: same status and headers."""
     if not _for_a_person(request) or request.app.template_engine is None:
         return response
@@ -89,12 +90,12 @@ def _page(request: Request[Any, Any, Any], response: Response[bytes]) -> Respons
     return Response(html.encode(), status_code=response.status_code, media_type="text/html", headers=headers)
 
 
-def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[bytes]:
+def domain_error_handler(request: AnyRequest, exc: DomainError) -> Response[bytes]:
     """``extra`` carries what a kind of error adds (a rate limit's ``retry_after``)."""
     return _page(request, problem(exc.status, exc.title, exc.detail, exc.code, **exc.extra))
 
 
-def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+def http_error_handler(request: AnyRequest, exc: HTTPException) -> Response[bytes]:
     return _page(request, _http_problem(exc))
 
 
@@ -113,7 +114,7 @@ def _http_problem(exc: HTTPException) -> Response[bytes]:
     return problem(status, title, exc.detail, headers=exc.headers)
 
 
-def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+def unexpected_error_handler(request: AnyRequest, exc: Exception) -> Response[bytes]:
     path = redact_target(request.url.path)  # a download link's token is a credential
     if isinstance(exc, _DB_UNAVAILABLE):
         log.error("database unavailable on %s %s: %s", request.method, path, type(exc).__name__)

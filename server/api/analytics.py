@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, get
+from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
@@ -17,7 +17,7 @@ from server.errors import Invalid
 from server.schemas.common import Page
 from server.services import customers, portal_analytics
 from server.services.portal_analytics import ActivityEntry, PortalReport
-from server.state import app_state
+from server.state import AnyRequest, app_state
 
 DEFAULT_DAYS = 30
 
@@ -45,7 +45,7 @@ class AnalyticsController(Controller):
     @get("/portal", operation_id="getPortalAnalytics", responses=problems(422))
     async def portal(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         org: NamedDependency[Organization],
         start: Annotated[str | None, DateTimeParam("inclusive; default 30 days before end")] = None,
         end: Annotated[str | None, DateTimeParam("exclusive; default now")] = None,

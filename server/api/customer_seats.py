@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
@@ -16,7 +16,7 @@ from server.schemas.common import Page
 from server.security.keyring import Keyring
 from server.services import seat_invitations, seats
 from server.settings import Settings
-from server.state import app_state
+from server.state import AnyRequest, app_state
 
 
 class CustomerSeatController(Controller):
@@ -27,7 +27,7 @@ class CustomerSeatController(Controller):
     @post("/", operation_id="assignSeat", responses=problems(404, writes=True))
     async def assign_seat(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         org: NamedDependency[Organization],
         keyring: NamedDependency[Keyring],
         data: Annotated[SeatCreate, example_body(SEAT_EXAMPLE)],

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, post
+from litestar import Controller, post
 
 from server.api.deps import authenticate_mint
 from server.api.openapi import API_KEY_SECURITY, example_body, problems
@@ -16,7 +16,7 @@ from server.schemas.customer_sessions import (
 from server.security.keyring import Keyring
 from server.services.customer_sessions import CustomerRef, portal_link
 from server.settings import Settings
-from server.state import app_state
+from server.state import AnyRequest, app_state
 
 
 class CustomerSessionController(Controller):
@@ -27,7 +27,7 @@ class CustomerSessionController(Controller):
     @post("/", operation_id="createCustomerSession", responses=problems(404, writes=True))
     async def create_customer_session(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         data: Annotated[CustomerSessionCreate, example_body(CUSTOMER_SESSION_EXAMPLE)],
     ) -> CustomerSessionOut:
         """A single-use portal token for one customer, and the hosted portal URL that carries it."""

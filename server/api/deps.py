@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request
 from litestar.connection import ASGIConnection
 
 from server.activity import acting_by
@@ -24,13 +23,13 @@ from server.security.ratelimit import (
 )
 from server.services.api_keys import Caller, MintingCaller, authenticate_api_key, authenticate_minting_key
 from server.services.customer_sessions import CustomerRef, find_customer
-from server.state import app_state
+from server.state import AnyRequest, app_state
 
 _CALLER_STATE_KEY = "selfserve_api_caller"
 _REFUSED = "this API key is not valid or has been revoked"
 
 
-def provide_keyring(request: Request[Any, Any, Any]) -> Keyring:
+def provide_keyring(request: AnyRequest) -> Keyring:
     keyring: Keyring = app_state(request).keyring
     return keyring
 
@@ -83,5 +82,5 @@ async def authenticate_mint(
     return minting
 
 
-async def provide_org(request: Request[Any, Any, Any]) -> Organization:
+async def provide_org(request: AnyRequest) -> Organization:
     return (await authenticate_request(request)).org

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, post
+from litestar import Controller, post
 from litestar.di import NamedDependency
 
 from server.api.openapi import API_KEY_SECURITY, example_body, problems
@@ -14,7 +14,7 @@ from server.schemas.usage import EventsIngestedOut
 from server.security.keyring import Keyring
 from server.services import usage_ingestion
 from server.services.usage_alerts import Notifier
-from server.state import app_state
+from server.state import AnyRequest, app_state
 
 
 class EventController(Controller):
@@ -25,7 +25,7 @@ class EventController(Controller):
     @post("/", operation_id="ingestEvents", status_code=200, responses=problems(404, writes=True))
     async def ingest_events(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         org: NamedDependency[Organization],
         keyring: NamedDependency[Keyring],
         data: Annotated[EventBatch, example_body(EVENTS_EXAMPLE)],

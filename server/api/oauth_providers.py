@@ -4,10 +4,10 @@ client secrets go in and never come out. Customers' connected accounts, read-onl
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, Request, delete, get, put
+from litestar import Controller, delete, get, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
@@ -24,10 +24,10 @@ from server.schemas.oauth import (
 from server.security.keyring import Keyring
 from server.services import connected_accounts, customers, oauth_providers
 from server.settings import Settings
-from server.state import app_state
+from server.state import AnyRequest, app_state
 
 
-def _out(request: Request[Any, Any, Any], org: Organization, row: OAuthProvider) -> OAuthProviderOut:
+def _out(request: AnyRequest, org: Organization, row: OAuthProvider) -> OAuthProviderOut:
     settings: Settings = app_state(request).settings
     kind = OAuthProviderKind(row.provider)
     return OAuthProviderOut.of(
@@ -44,7 +44,7 @@ class OAuthProviderController(Controller):
 
     @get("/", operation_id="listOAuthProviders", responses=problems())
     async def list_providers(
-        self, request: Request[Any, Any, Any], org: NamedDependency[Organization]
+        self, request: AnyRequest, org: NamedDependency[Organization]
     ) -> Page[OAuthProviderOut]:
         """The sign-in providers you configured (at most one of each kind), without secrets."""
         rows = await oauth_providers.list_providers(org.id)
@@ -53,7 +53,7 @@ class OAuthProviderController(Controller):
     @get("/{provider:str}", operation_id="getOAuthProvider", responses=problems(404))
     async def get_provider(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         org: NamedDependency[Organization],
         provider: FromPath[OAuthProviderKind],
     ) -> OAuthProviderOut:
@@ -63,7 +63,7 @@ class OAuthProviderController(Controller):
     @put("/{provider:str}", operation_id="putOAuthProvider", responses=problems(writes=True))
     async def put_provider(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         org: NamedDependency[Organization],
         keyring: NamedDependency[Keyring],
         provider: FromPath[OAuthProviderKind],

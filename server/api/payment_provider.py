@@ -3,9 +3,9 @@ account's keys. Secrets go in and never come out."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, get, put
+from litestar import Controller, get, put
 from litestar.di import NamedDependency
 
 from server.api.openapi import API_KEY_SECURITY, example_body, problems
@@ -14,7 +14,7 @@ from server.schemas.payment_provider import PAYMENT_PROVIDER_EXAMPLE, PaymentPro
 from server.security.keyring import Keyring
 from server.services import payment_providers
 from server.settings import Settings
-from server.state import app_state
+from server.state import AnyRequest, app_state
 
 
 class PaymentProviderController(Controller):
@@ -24,7 +24,7 @@ class PaymentProviderController(Controller):
 
     @get("/", operation_id="getPaymentProvider", responses=problems())
     async def get_provider(
-        self, request: Request[Any, Any, Any], org: NamedDependency[Organization]
+        self, request: AnyRequest, org: NamedDependency[Organization]
     ) -> PaymentProviderOut:
         """Who processes your customers' cards: ``sandbox`` or ``stripe`` (with the publishable key, the
         last four characters of the secret key and the webhook URL to register in Stripe)."""
@@ -35,7 +35,7 @@ class PaymentProviderController(Controller):
     @put("/", operation_id="putPaymentProvider", responses=problems(writes=True))
     async def put_provider(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         org: NamedDependency[Organization],
         keyring: NamedDependency[Keyring],
         data: Annotated[PaymentProviderPut, example_body(PAYMENT_PROVIDER_EXAMPLE)],

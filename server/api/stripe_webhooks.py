@@ -4,13 +4,11 @@ webhook signing secret, is the credential."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Controller, Request, post
+from litestar import Controller, post
 from litestar.params import FromPath
 
 from server.services import stripe_events
-from server.state import app_state
+from server.state import AnyRequest, app_state
 
 
 class StripeWebhookController(Controller):
@@ -18,7 +16,7 @@ class StripeWebhookController(Controller):
     include_in_schema = False
 
     @post("/{org_slug:str}", status_code=200)
-    async def receive(self, request: Request[Any, Any, Any], org_slug: FromPath[str]) -> dict[str, str]:
+    async def receive(self, request: AnyRequest, org_slug: FromPath[str]) -> dict[str, str]:
         """200 once the event is applied (or was already); 401 for a bad signature, so Stripe retries."""
         outcome = await stripe_events.receive(
             org_slug,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 
@@ -21,7 +21,7 @@ from server.schemas.webhooks import (
 )
 from server.security.keyring import Keyring
 from server.settings import Settings
-from server.state import app_state
+from server.state import AnyRequest, app_state
 from server.webhooks import endpoints
 
 ENDPOINT_EXAMPLE = {
@@ -31,7 +31,7 @@ ENDPOINT_EXAMPLE = {
 }
 
 
-def _allow_local(request: Request[Any, Any, Any]) -> bool:
+def _allow_local(request: AnyRequest) -> bool:
     settings: Settings = app_state(request).settings
     return settings.allow_local_webhooks
 
@@ -43,7 +43,7 @@ class WebhookEndpointController(Controller):
     @post("/", operation_id="createWebhookEndpoint", responses=problems(writes=True))
     async def create_endpoint(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         org: NamedDependency[Organization],
         keyring: NamedDependency[Keyring],
         data: Annotated[WebhookEndpointCreate, example_body(ENDPOINT_EXAMPLE)],
@@ -76,7 +76,7 @@ class WebhookEndpointController(Controller):
     @patch("/{endpoint_id:uuid}", operation_id="updateWebhookEndpoint", responses=problems(404, writes=True))
     async def update_endpoint(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         org: NamedDependency[Organization],
         endpoint_id: FromPath[UUID],
         data: Annotated[WebhookEndpointUpdate, example_body({"enabled": True})],

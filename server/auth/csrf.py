@@ -14,11 +14,9 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Mapping
-from typing import Any
-
-from litestar import Request
 
 from server.errors import Forbidden
+from server.state import AnyRequest
 
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
@@ -35,7 +33,7 @@ def new_csrf_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
-def check_csrf(request: Request[Any, Any, Any], expected: str, form: Mapping[str, str] | None = None) -> None:
+def check_csrf(request: AnyRequest, expected: str, form: Mapping[str, str] | None = None) -> None:
     """Refuse an unsafe request unless it carries ``expected`` (header, or ``form``'s field)."""
     if request.method in SAFE_METHODS:
         return
@@ -44,7 +42,7 @@ def check_csrf(request: Request[Any, Any, Any], expected: str, form: Mapping[str
         raise CsrfRefused("this request did not carry the page's security token; reload the page and retry")
 
 
-def check_same_origin(request: Request[Any, Any, Any], public_origin: str) -> None:
+def check_same_origin(request: AnyRequest, public_origin: str) -> None:
     """Refuse a form posted by another site.
 
     Browsers say where a POST comes from twice: ``Sec-Fetch-Site`` (Fetch Metadata, which page script cannot

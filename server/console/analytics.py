@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
-from typing import Any
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
@@ -17,7 +16,7 @@ from server.console.auth import Staff
 from server.console.guards import requires_viewer
 from server.console.pages import render_page
 from server.services.portal_analytics import PortalReport, report
-from server.state import app_state
+from server.state import AnyRequest, app_state
 from widgets.charts import Point, bar_chart
 
 RANGES = (7, 30, 90)
@@ -49,7 +48,7 @@ class AnalyticsController(Controller):
 
     @get("/", name="console-analytics", guards=[requires_viewer])
     async def page(
-        self, request: Request[Any, Any, Any], staff: NamedDependency[Staff], days: FromQuery[int] = 30
+        self, request: AnyRequest, staff: NamedDependency[Staff], days: FromQuery[int] = 30
     ) -> Response[str]:
         days = days if days in RANGES else 30
         await app_state(request).portal_events.flush()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 
@@ -27,7 +27,7 @@ from server.services.portal_analytics import list_activity
 from server.services.seats import list_seats
 from server.services.subscriptions import list_subscriptions
 from server.services.wallet import list_transactions, list_wallets
-from server.state import app_state
+from server.state import AnyRequest, app_state
 
 SHOWN = 20
 
@@ -37,20 +37,20 @@ class CustomersController(Controller):
 
     @get("/", name="console-customers", guards=[requires_viewer])
     async def search(
-        self, request: Request[Any, Any, Any], staff: NamedDependency[Staff], q: FromQuery[str] = ""
+        self, request: AnyRequest, staff: NamedDependency[Staff], q: FromQuery[str] = ""
     ) -> Response[str]:
         found = await search_customers(staff.org.id, q)
         return render_page(request, "console/customers.html", q=q, customers=found)
 
     @get("/{customer_id:uuid}", name="console-customer", guards=[requires_viewer])
     async def customer(
-        self, request: Request[Any, Any, Any], staff: NamedDependency[Staff], customer_id: FromPath[UUID]
+        self, request: AnyRequest, staff: NamedDependency[Staff], customer_id: FromPath[UUID]
     ) -> Response[str]:
         return await customer_page(request, staff, customer_id)
 
     @post("/{customer_id:uuid}/portal-link", name="console-send-portal-link", guards=[requires_support])
     async def send_portal_link(
-        self, request: Request[Any, Any, Any], staff: NamedDependency[Staff], customer_id: FromPath[UUID]
+        self, request: AnyRequest, staff: NamedDependency[Staff], customer_id: FromPath[UUID]
     ) -> Response[str]:
         """Email the customer a sign-in link to their portal, exactly as if they had asked for one."""
         customer = await get_customer(staff.org.id, customer_id)
@@ -67,7 +67,7 @@ class CustomersController(Controller):
 
     @post("/{customer_id:uuid}/view-portal", name="console-view-portal", guards=[requires_support])
     async def view_portal(
-        self, request: Request[Any, Any, Any], staff: NamedDependency[Staff], customer_id: FromPath[UUID]
+        self, request: AnyRequest, staff: NamedDependency[Staff], customer_id: FromPath[UUID]
     ) -> Response[str]:
         """Open the customer's hosted portal in this browser, read-only and marked as a staff view."""
         customer = await get_customer(staff.org.id, customer_id)
@@ -83,9 +83,7 @@ class CustomersController(Controller):
         return response
 
 
-async def customer_page(
-    request: Request[Any, Any, Any], staff: Staff, customer_id: UUID, **extra: Any
-) -> Response[str]:
+async def customer_page(request: AnyRequest, staff: Staff, customer_id: UUID, **extra: Any) -> Response[str]:
     org_id = staff.org.id
     customer = await get_customer(org_id, customer_id)
     subscriptions = await list_subscriptions(org_id, customer_id=customer.id)

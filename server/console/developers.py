@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
 
@@ -20,7 +20,7 @@ from server.db.tables import WebhookEvent
 from server.errors import DomainError
 from server.schemas.webhooks import WebhookEndpointCreate, WebhookEndpointOut
 from server.services.api_keys import create_api_key, list_api_keys, revoke_api_key
-from server.state import app_state
+from server.state import AnyRequest, app_state
 from server.webhooks import endpoints
 from server.webhooks.outbox import EVENT_TYPES
 from server.webhooks.signing import message_body
@@ -35,13 +35,13 @@ class DevelopersController(Controller):
     path = "/developers"
 
     @get("/", name="console-developers", guards=[requires_viewer])
-    async def page(self, request: Request[Any, Any, Any], staff: NamedDependency[Staff]) -> Response[str]:
+    async def page(self, request: AnyRequest, staff: NamedDependency[Staff]) -> Response[str]:
         return await developers_page(request, staff)
 
     @post("/api-keys", name="console-create-api-key", guards=[requires_admin])
     async def create_key(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         staff: NamedDependency[Staff],
         data: URLEncodedBody[dict[str, str]],
     ) -> Response[str]:
@@ -60,15 +60,13 @@ class DevelopersController(Controller):
 
     @post("/api-keys/{key_id:uuid}/revoke", name="console-revoke-api-key", guards=[requires_admin])
     async def revoke_key(
-        self, request: Request[Any, Any, Any], staff: NamedDependency[Staff], key_id: FromPath[UUID]
+        self, request: AnyRequest, staff: NamedDependency[Staff], key_id: FromPath[UUID]
     ) -> Response[str]:
         row = await revoke_api_key(staff.org.id, key_id)
         return done(request, PAGE, f"API key {row.display_prefix}… revoked.")
 
     @post("/webhooks", name="console-create-webhook", guards=[requires_admin])
-    async def create_webhook(
-        self, request: Request[Any, Any, Any], staff: NamedDependency[Staff]
-    ) -> Response[str]:
+    async def create_webhook(self, request: AnyRequest, staff: NamedDependency[Staff]) -> Response[str]:
         form = await request.form()
         fields = {
             "url": str(form.get("url", "")).strip(),
@@ -88,7 +86,7 @@ class DevelopersController(Controller):
 
     @post("/webhooks/{endpoint_id:uuid}/rotate", name="console-rotate-webhook", guards=[requires_admin])
     async def rotate(
-        self, request: Request[Any, Any, Any], staff: NamedDependency[Staff], endpoint_id: FromPath[UUID]
+        self, request: AnyRequest, staff: NamedDependency[Staff], endpoint_id: FromPath[UUID]
     ) -> Response[str]:
         endpoint, secret = await endpoints.rotate_secret(
             staff.org.id, app_state(request).keyring, endpoint_id
@@ -102,7 +100,7 @@ class DevelopersController(Controller):
 
     @post("/webhooks/{endpoint_id:uuid}/test", name="console-test-webhook", guards=[requires_admin])
     async def test_event(
-        self, request: Request[Any, Any, Any], staff: NamedDependency[Staff], endpoint_id: FromPath[UUID]
+        self, request: AnyRequest, staff: NamedDependency[Staff], endpoint_id: FromPath[UUID]
     ) -> Response[str]:
         delivery = await endpoints.send_test_event(staff.org.id, endpoint_id)
         message = f"A {endpoints.TEST_EVENT} event is on its way (delivery {delivery.id})."
@@ -110,7 +108,7 @@ class DevelopersController(Controller):
 
     @post("/deliveries/{delivery_id:uuid}/redeliver", name="console-redeliver", guards=[requires_admin])
     async def redeliver(
-        self, request: Request[Any, Any, Any], staff: NamedDependency[Staff], delivery_id: FromPath[UUID]
+        self, request: AnyRequest, staff: NamedDependency[Staff], delivery_id: FromPath[UUID]
     ) -> Response[str]:
         try:
             delivery = await endpoints.redeliver(staff.org.id, delivery_id)
@@ -128,7 +126,7 @@ def sent_body(event: WebhookEvent) -> str:
 
 
 async def developers_page(
-    request: Request[Any, Any, Any], staff: Staff, *, status: int = 200, **extra: Any
+    request: AnyRequest, staff: Staff, *, status: int = 200, **extra: Any
 ) -> Response[str]:
     org_id = staff.org.id
     keys = await list_api_keys(org_id, limit=100)

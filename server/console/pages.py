@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 from cryptography.fernet import InvalidToken
-from litestar import Request, Response
+from litestar import Response
 from litestar.datastructures import Cookie
 from litestar.exceptions import HTTPException
 
@@ -22,7 +22,7 @@ from server.enums import StaffRole
 from server.errors import DomainError, Invalid
 from server.portal.rendering import render
 from server.security.headers import hosted_headers, new_nonce
-from server.state import app_state
+from server.state import AnyRequest, app_state
 
 log = logging.getLogger("selfserve.console")
 NAV = (
@@ -64,7 +64,7 @@ def console_headers(nonce: str) -> dict[str, str]:
 
 
 def render_page(
-    request: Request[Any, Any, Any],
+    request: AnyRequest,
     template: str,
     *,
     status: int = 200,
@@ -112,7 +112,7 @@ def _flash_cookie(value: str) -> Cookie:
 
 
 def done(
-    request: Request[Any, Any, Any], location: str, message: str, reveal: tuple[str, str] | None = None
+    request: AnyRequest, location: str, message: str, reveal: tuple[str, str] | None = None
 ) -> Response[str]:
     """303 to ``location``, which then says ``message`` once (and shows ``reveal``, a title and a secret,
     once). The cookie is encrypted: a secret in it is as safe as in the page it is shown on."""
@@ -122,7 +122,7 @@ def done(
     return response
 
 
-def _flash(request: Request[Any, Any, Any]) -> dict[str, Any]:
+def _flash(request: AnyRequest) -> dict[str, Any]:
     """What ``done`` left for this page to say; nothing when the cookie is missing or not ours."""
     sealed = request.cookies.get(FLASH)
     if not sealed:
@@ -134,12 +134,12 @@ def _flash(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return {key: value for key, value in found.items() if value}
 
 
-def error_page(request: Request[Any, Any, Any], status: int, detail: str) -> Response[str]:
+def error_page(request: AnyRequest, status: int, detail: str) -> Response[str]:
     title = STATUS_TITLES.get(status, "Something went wrong")
     return render_page(request, "console/error.html", status=status, title=title, detail=detail)
 
 
-def on_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[str]:
+def on_domain_error(request: AnyRequest, exc: DomainError) -> Response[str]:
     """Sign-in needed: the sign-in page for a page, 401 for anything else; other errors as a page."""
     if isinstance(exc, SignInNeeded):
         if request.method == "GET":
@@ -151,14 +151,14 @@ def on_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Respon
     return error_page(request, exc.status, exc.detail)
 
 
-def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[str]:
+def on_http_error(request: AnyRequest, exc: HTTPException) -> Response[str]:
     if exc.status_code >= 500:
         log.error("console error on %s %s: %s", request.method, request.url.path, exc.detail)
         return error_page(request, 500, "Something went wrong on our side; it has been logged.")
     return error_page(request, exc.status_code, exc.detail)
 
 
-def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[str]:
+def on_unexpected(request: AnyRequest, exc: Exception) -> Response[str]:
     log.exception("unhandled console error on %s %s", request.method, request.url.path)
     return error_page(request, 500, "Something went wrong on our side; it has been logged.")
 

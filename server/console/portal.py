@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.datastructures import FormMultiDict
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
@@ -37,7 +37,7 @@ from server.schemas.portal_settings_api import PortalSettingsPatch, PortalSettin
 from server.services import oauth_providers
 from server.services.customer_sessions import portal_link
 from server.services.portal_settings import check_branding, get_portal_settings, update_portal_settings
-from server.state import app_state
+from server.state import AnyRequest, app_state
 from widgets import VIEWS
 
 SECTIONS = tuple(msgspec.structs.asdict(Sections()))
@@ -115,7 +115,7 @@ class PortalSettingsController(Controller):
     @get("/", name="console-portal", guards=[requires_viewer])
     async def page(
         self,
-        request: Request[Any, Any, Any],
+        request: AnyRequest,
         staff: NamedDependency[Staff],
         view: FromQuery[str] = "overview",
         theme: FromQuery[str] = "auto",
@@ -132,7 +132,7 @@ class PortalSettingsController(Controller):
         return await portal_page(request, staff, settings, form_fields(settings), snippet=snippet)
 
     @post("/", name="console-portal-save", guards=[requires_admin])
-    async def save(self, request: Request[Any, Any, Any], staff: NamedDependency[Staff]) -> Response[str]:
+    async def save(self, request: AnyRequest, staff: NamedDependency[Staff]) -> Response[str]:
         fields = submitted_fields(await request.form())
         try:
             await update_portal_settings(staff.org.id, settings_patch(fields))
@@ -143,7 +143,7 @@ class PortalSettingsController(Controller):
 
     @post("/sign-in/{provider:str}", name="console-sign-in-set", guards=[requires_admin])
     async def set_sign_in(
-        self, request: Request[Any, Any, Any], staff: NamedDependency[Staff], provider: FromPath[str]
+        self, request: AnyRequest, staff: NamedDependency[Staff], provider: FromPath[str]
     ) -> Response[str]:
         """Set up or change a sign-in provider; a blank secret keeps the stored one."""
         kind = _provider_kind(provider)
@@ -178,14 +178,14 @@ class PortalSettingsController(Controller):
 
     @post("/sign-in/{provider:str}/remove", name="console-sign-in-remove", guards=[requires_admin])
     async def remove_sign_in(
-        self, request: Request[Any, Any, Any], staff: NamedDependency[Staff], provider: FromPath[str]
+        self, request: AnyRequest, staff: NamedDependency[Staff], provider: FromPath[str]
     ) -> Response[str]:
         kind = _provider_kind(provider)
         await oauth_providers.delete_provider(staff.org.id, kind)
         return done(request, "/console/portal", f"{PROVIDER_TITLES[kind]} sign-in removed.")
 
     @get("/theme", name="console-portal-theme", guards=[requires_viewer])
-    async def theme(self, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def theme(self, request: AnyRequest) -> Response[Any]:
         """The CSS variables the portal would use for the branding in the query (the preview's), or 422."""
         try:
             branding = api_input(
@@ -206,7 +206,7 @@ def _provider_kind(value: str) -> OAuthProviderKind:
         raise NotFound(f"no sign-in provider {value!r}") from exc
 
 
-async def sign_in_methods(request: Request[Any, Any, Any], staff: Staff) -> list[dict[str, Any]]:
+async def sign_in_methods(request: AnyRequest, staff: Staff) -> list[dict[str, Any]]:
     """Each provider the portal can offer, with its settings (as the API returns them, so without the
     secret) when it is set up, and the callback URL to register with it."""
     public_url = app_state(request).settings.public_url
@@ -242,7 +242,7 @@ async def _preview_customer(org_id: Any) -> Any:
 
 
 async def portal_page(
-    request: Request[Any, Any, Any],
+    request: AnyRequest,
     staff: Staff,
     settings: PortalSettingsResource,
     fields: dict[str, Any],

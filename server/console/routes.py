@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, Router, get
+from litestar import Response, Router, get
 from litestar.di import NamedDependency, Provide
 
 from server.console.analytics import AnalyticsController
@@ -18,7 +18,7 @@ from server.console.signin import login_page, open_console, request_link, second
 from server.console.team import TeamController
 from server.services.merchant_overview import overview
 from server.services.portal_analytics import list_merchant_activity
-from server.state import app_state
+from server.state import AnyRequest, app_state
 
 ACTIVITY_SHOWN = 20
 ACTIVITY_LABELS = {
@@ -40,12 +40,12 @@ ACTIVITY_LABELS = {
 """How the home page's activity list words each merchant event (``MERCHANT_EVENTS``)."""
 
 
-def provide_staff(request: Request[Any, Any, Any]) -> Staff:
+def provide_staff(request: AnyRequest) -> Staff:
     return staff_of(request)
 
 
 @get("/", name="console-home", guards=[requires_viewer])
-async def home(request: Request[Any, Any, Any], staff: NamedDependency[Staff]) -> Response[str]:
+async def home(request: AnyRequest, staff: NamedDependency[Staff]) -> Response[str]:
     await app_state(request).portal_events.flush()
     return render_page(
         request,

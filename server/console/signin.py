@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.params import QueryParameter, URLEncodedBody
 
 from server.auth.csrf import check_same_origin
@@ -26,24 +26,24 @@ from server.db.tables import Organization, StaffMember
 from server.errors import Invalid
 from server.services.orgs import find_organization_by_slug
 from server.settings import Settings
-from server.state import app_state
+from server.state import AnyRequest, app_state
 
 Form = URLEncodedBody[dict[str, str]]
 
 
-def _login(request: Request[Any, Any, Any], state: str, *, status: int = 200, **extra: Any) -> Response[str]:
+def _login(request: AnyRequest, state: str, *, status: int = 200, **extra: Any) -> Response[str]:
     return render_page(request, "console/login.html", status=status, state=state, **extra)
 
 
 @get("/console/login", name="console-login", include_in_schema=False)
 async def login_page(
-    request: Request[Any, Any, Any], org_slug: Annotated[str, QueryParameter(name="org")] = ""
+    request: AnyRequest, org_slug: Annotated[str, QueryParameter(name="org")] = ""
 ) -> Response[str]:
     return _login(request, "ask", org_slug=org_slug)
 
 
 @post("/console/login", name="console-request-link", include_in_schema=False, status_code=202)
-async def request_link(request: Request[Any, Any, Any], data: Form) -> Response[str]:
+async def request_link(request: AnyRequest, data: Form) -> Response[str]:
     settings: Settings = app_state(request).settings
     check_same_origin(request, settings.public_origin)
     typed = data.get("email", "").strip()[:320]
@@ -64,7 +64,7 @@ async def request_link(request: Request[Any, Any, Any], data: Form) -> Response[
 
 
 @post("/console/session", name="console-open-session", include_in_schema=False, status_code=303)
-async def open_console(request: Request[Any, Any, Any], data: Form) -> Response[str]:
+async def open_console(request: AnyRequest, data: Form) -> Response[str]:
     settings: Settings = app_state(request).settings
     check_same_origin(request, settings.public_origin)
     org = await find_organization_by_slug(data.get("org", ""))
@@ -82,7 +82,7 @@ async def open_console(request: Request[Any, Any, Any], data: Form) -> Response[
 
 
 @post("/console/code", name="console-second-factor", include_in_schema=False, status_code=303)
-async def second_factor(request: Request[Any, Any, Any], data: Form) -> Response[str]:
+async def second_factor(request: AnyRequest, data: Form) -> Response[str]:
     """The authenticator code of a staff member who turned it on, after their link."""
     state = app_state(request)
     check_same_origin(request, state.settings.public_origin)
@@ -112,9 +112,7 @@ async def second_factor(request: Request[Any, Any, Any], data: Form) -> Response
     return await _signed_in(request, org, member)
 
 
-async def _signed_in(
-    request: Request[Any, Any, Any], org: Organization, member: StaffMember
-) -> Response[str]:
+async def _signed_in(request: AnyRequest, org: Organization, member: StaffMember) -> Response[str]:
     secret, _ = await open_session(org, member)
     previous = request.cookies.get(COOKIE)
     if previous:
