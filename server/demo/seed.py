@@ -41,15 +41,18 @@ from server.enums import (
 from server.schemas.catalog import BenefitCreate, MeterCreate, ProductCreate
 from server.schemas.customers import CustomerCreate
 from server.schemas.portal_settings_api import PortalSettingsPatch
+from server.schemas.retention import RetentionSettingsIn
 from server.security.keyring import Keyring
 from server.services import (
     catalog,
     customers,
+    discounts,
     files,
     grants,
     orders,
     payments,
     portal_settings,
+    retention,
     seats,
     subscriptions,
     usage,
@@ -365,6 +368,29 @@ class _Story:
             onboarding={"kind": "fixed", "interval": "one_time", "amount": 24900},
         )
         self.at(self.now - timedelta(days=200), self._retire_legacy_plan)
+        await self._retention_offers()
+
+    async def _retention_offers(self) -> None:
+        """Two answers in the cancel flow: a break for who does not use it enough, a discount for who misses
+        features. A reason without an offer (too expensive, for one) goes straight to the review."""
+        coupon = await discounts.create_coupon(
+            self.org_id, name="Stay with Acme", percent_off=30, duration="repeating", duration_periods=3
+        )
+        offers = {
+            "unused": {
+                "kind": "pause",
+                "pause_periods": 1,
+                "message": "Take a month off instead: nothing is charged and your projects stay.",
+            },
+            "missing_features": {
+                "kind": "coupon",
+                "coupon_id": str(coupon.id),
+                "message": "We ship every month. Stay at 30% off while we build what you miss.",
+            },
+        }
+        await retention.put_settings(
+            self.org_id, msgspec.convert({"window_months": 12, "offers": offers}, RetentionSettingsIn)
+        )
 
     async def _benefit(self, kind: str, description: str, **properties: Any) -> UUID:
         created = await catalog.create_benefit(

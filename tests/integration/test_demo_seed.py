@@ -16,6 +16,7 @@ from server.db.tables import (
     TABLES,
     Benefit,
     BenefitGrant,
+    Coupon,
     Customer,
     Meter,
     Order,
@@ -36,7 +37,7 @@ from server.db.tables import (
     WalletTransaction,
 )
 from server.demo.seed import DEMO_ORIGINS, INVOICE_PREFIX, invoice_number, seed_demo
-from server.services import orders, payments, subscriptions
+from server.services import orders, payments, retention, subscriptions
 from server.services.orgs import create_api_key
 from server.services.payment_providers import provider_for
 from server.services.usage import billed_batches
@@ -128,6 +129,16 @@ async def test_catalog_has_every_kind_of_plan(org_id):
     archived = [p for p in products.values() if p["archived_at"] is not None]
     assert len(archived) == 1
     assert all(p["archived_at"] is not None for p in by_product[str(archived[0]["id"])])
+
+
+async def test_retention_offers_answer_two_reasons_through_the_service(org_id):
+    offers = (await retention.get_settings(org_id)).offers.by_reason()
+    assert {reason: offer.kind for reason, offer in offers.items()} == {
+        "missing_features": "coupon",
+        "unused": "pause",
+    }
+    coupon = await Coupon.objects().where(Coupon.id == offers["missing_features"].coupon_id).first()
+    assert (coupon.org, coupon.percent_off, coupon.active) == (org_id, "30", True)
 
 
 async def test_every_benefit_type_is_offered_and_the_download_is_a_real_file(org_id):
