@@ -18,7 +18,7 @@ from server.api.payment_methods import PaymentMethodController
 from server.api.payment_provider import PaymentProviderController
 from server.api.portal_settings import PortalSettingsController
 from server.api.products import PriceController, ProductController
-from server.api.retention import RetentionSettingsController
+from server.api.retention import RetentionOfferController, RetentionSettingsController
 from server.api.spend_caps import SpendCapController
 from server.api.stripe_webhooks import StripeWebhookController
 from server.api.subscriptions import SubscriptionController
@@ -57,6 +57,7 @@ ROUTE_HANDLERS: list[type] = [
     TaxRegistrationController,
     CouponController,
     RetentionSettingsController,
+    RetentionOfferController,
     SpendCapController,
     WebhookEndpointController,
     WebhookDeliveryController,

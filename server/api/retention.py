@@ -1,16 +1,24 @@
 """``GET/PUT /v1/retention-settings``: the offer answering each cancellation reason, and how often a customer
-may be offered one. Rules: ``server.services.retention``."""
+may be offered one; ``GET /v1/retention-offers/{id}``: an offer shown and its answer. Rules:
+``server.services.retention``."""
 
 from __future__ import annotations
 
 from typing import Annotated
+from uuid import UUID
 
 from litestar import Controller, get, put
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from server.api.openapi import API_KEY_SECURITY, example_body, problems
 from server.db.tables import Organization
-from server.schemas.retention import RETENTION_EXAMPLE, RetentionSettingsIn, RetentionSettingsOut
+from server.schemas.retention import (
+    RETENTION_EXAMPLE,
+    RetentionOfferOut,
+    RetentionSettingsIn,
+    RetentionSettingsOut,
+)
 from server.services import retention
 
 
@@ -34,3 +42,17 @@ class RetentionSettingsController(Controller):
         ``price_id`` or the coupon ``coupon_id``, with your ``message``; a plan that is cheaper than no
         other plan, or a coupon that does not exist or is retired, is refused with 422."""
         return await retention.put_settings(org.id, data)
+
+
+class RetentionOfferController(Controller):
+    path = "/v1/retention-offers"
+    tags = ["retention"]
+    security = API_KEY_SECURITY
+
+    @get("/{offer_id:uuid}", operation_id="getRetentionOffer", responses=problems(404))
+    async def get_retention_offer(
+        self, org: NamedDependency[Organization], offer_id: FromPath[UUID]
+    ) -> RetentionOfferOut:
+        """An offer shown in a cancel flow (the ``id`` of the ``subscription.retention_offer_*`` webhooks):
+        its reason, kind, outcome and the monthly revenue it kept, with the subscription as it is now."""
+        return await retention.get_offer(org.id, offer_id)

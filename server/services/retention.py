@@ -263,6 +263,19 @@ async def _open_offer(org_id: UUID, customer_id: UUID, offer_id: UUID) -> Retent
     return row
 
 
+async def get_offer(org_id: UUID, offer_id: UUID) -> RetentionOfferOut:
+    """One offer as its webhooks carried it, with the subscription as it is now."""
+    row = (
+        await RetentionOffer.objects()
+        .where(RetentionOffer.org == org_id, RetentionOffer.id == offer_id)
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"no retention offer {offer_id}")
+    subscription = await subscriptions.get_subscription(org_id, row.subscription)
+    return RetentionOfferOut.of(row, SubscriptionOut.of(subscription))
+
+
 async def _decide(row: RetentionOffer, outcome: str, revenue: int = 0) -> RetentionOfferOut:
     """Record the answer (once: a conditional UPDATE) and its webhook, inside the caller's transaction."""
     now = clock.now()

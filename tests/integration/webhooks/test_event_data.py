@@ -39,6 +39,8 @@ class Webhooks:
 
     async def resource(self, event_type, data):
         kind = event_type.split(".")[0]
+        if event_type.startswith("subscription.retention_offer_"):
+            return await self.api("GET", f"/v1/retention-offers/{data['id']}")
         if kind == "subscription":
             return await self.api("GET", f"/v1/subscriptions/{data['id']}")
         if kind == "customer":
@@ -102,6 +104,28 @@ async def hooks(local_client, api_headers, httpserver, job_context, org):
     )
     assert created.status_code == 201, created.text
     return Webhooks(local_client, api_headers, receiver, created.json()["secret"], job_context, org.org.id)
+
+
+async def _portal(client, api, customer):
+    """The customer's embedded portal session, opened with a token as the loader opens it."""
+    token = await api("POST", "/v1/customer-sessions", json={"customer_id": customer["id"]})
+    opened = await client.post(
+        "/embed/session", json={"token": token["token"], "origin": "https://app.example.com"}
+    )
+    return {"Authorization": f"Bearer {opened.json()['session']}"}
+
+
+async def _answer_offer(client, api, customer, sub, answer):
+    """Cancel ``sub`` in the portal for the reason ``unused``, then ``accept`` or ``decline`` the offer."""
+    portal = await _portal(client, api, customer)
+    view = "/embed/views/subscriptions"
+    review = {"action": "cancel", "subscription_id": sub["id"], "step": "review", "reason": "unused"}
+    page = await client.get(view, params=review, headers=portal)
+    offer_id = re.search(r'name="offer_id" value="([0-9a-f-]{36})"', page.text)
+    assert offer_id, page.text
+    form = {"offer_id": offer_id.group(1), "subscription_id": sub["id"], "reason": "unused"}
+    answered = await client.post(f"{view}/{answer}_offer", data=form, headers=portal)
+    assert answered.status_code == 200, answered.text
 
 
 async def test_every_event_carries_the_resource_as_the_api_returns_it(hooks, httpserver, org, local_client):
@@ -168,6 +192,38 @@ async def test_every_event_carries_the_resource_as_the_api_returns_it(hooks, htt
     await api("POST", f"/v1/subscriptions/{sub['id']}/uncancel")
     await hooks.step("subscription.uncanceled")
 
+    offer = {"kind": "pause", "pause_periods": 1, "message": "Take a month off."}
+    await api("PUT", "/v1/retention-settings", json={"offers": {"unused": offer}})
+    await _answer_offer(local_client, api, customer, sub, "decline")
+    [(_, declined)] = await hooks.step("subscription.retention_offer_declined")
+    assert (declined["outcome"], declined["kind"], declined["monthly_revenue_kept"]) == (
+        "declined",
+        "pause",
+        0,
+    )
+    pausing = await api("POST", "/v1/customers", json={"email": "lin@example.com", "name": "Lin"})
+    await api("POST", f"/v1/customers/{pausing['id']}/payment-methods", json=GOOD_CARD)
+    paused_sub = await api(
+        "POST",
+        "/v1/subscriptions",
+        json={"customer_id": pausing["id"], "price_id": product["prices"][0]["id"]},
+    )
+    await hooks.step(
+        "customer.created",
+        "payment_method.updated",
+        "subscription.created",
+        "order.created",
+        "order.paid",
+        "benefit_grant.created",
+    )
+    await _answer_offer(local_client, api, pausing, paused_sub, "accept")
+    events = await hooks.step(  # a paused subscription holds back its benefits
+        "subscription.retention_offer_accepted", "subscription.updated", "benefit_grant.revoked"
+    )
+    accepted = dict(events)["subscription.retention_offer_accepted"]
+    assert (accepted["outcome"], accepted["monthly_revenue_kept"]) == ("accepted", 1000)
+    assert accepted["subscription"]["resumes_at"] is not None
+
     await hooks.list_cards(customer["id"])
     second = await api(
         "POST", f"/v1/customers/{customer['id']}/payment-methods", json={**SECOND_CARD, "make_default": False}
@@ -233,11 +289,7 @@ async def test_every_event_carries_the_resource_as_the_api_returns_it(hooks, htt
 
     leaving = await api("POST", "/v1/customers", json={"email": "grace@example.com", "name": "Grace"})
     await hooks.step("customer.created")
-    token = await api("POST", "/v1/customer-sessions", json={"customer_id": leaving["id"]})
-    opened = await local_client.post(
-        "/embed/session", json={"token": token["token"], "origin": "https://app.example.com"}
-    )
-    portal = {"Authorization": f"Bearer {opened.json()['session']}"}
+    portal = await _portal(local_client, api, leaving)
     asked = await local_client.post(
         "/embed/views/settings/request_deletion", data={"confirm": "on"}, headers=portal
     )
