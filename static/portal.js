@@ -6,7 +6,7 @@
   var parentOrigin = root.dataset.origin;
   var instance = root.dataset.instance || "";
   var session = null, expiresAt = 0, view = root.dataset.view, query = root.dataset.query || "";
-  var refreshTimer = 0, pollTimer = 0, lastHeight = 0, asked = false, opener = null;
+  var refreshTimer = 0, pollTimer = 0, lastHeight = 0, asked = false, opener = null, requests = 0;
   var embedded = window.parent !== window;
   var hosted = !!root.dataset.hosted, csrf = root.dataset.csrf || "";
   /* The locale the page asked for (embed: locale=, hosted: the negotiated one); the server ranks it first. */
@@ -114,13 +114,17 @@
     }, wait);
   }
 
+  /* Renders what the server answers. Only the latest request's answer is shown: one that arrives after a
+     later request was sent describes the page as it was before that one (its events still reach the host). */
   function request(url, options, initial) {
+    var mine = ++requests;
     root.setAttribute("aria-busy", "true");
     return send(url, options).then(function (response) {
-      root.removeAttribute("aria-busy");
+      if (mine === requests) root.removeAttribute("aria-busy");
       if (!response) return;
       var events = JSON.parse(response.headers.get("x-selfserve-events") || "[]");
       return response.text().then(function (html) {
+        if (mine !== requests) { events.forEach(function (e) { post(e.type, e.data); }); return; }
         root.innerHTML = html;
         speak(root.querySelector("[data-lang]"));
         mountStripeCard();

@@ -8,6 +8,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -173,13 +174,15 @@ class Portal:
     mode: str
     ui: Page | FrameLocator
     watch: Watch
+    server_log: str = ""
 
     @classmethod
     async def open(cls, page: Page, mode: str, stack: Stack, email: str, view: str = "Overview") -> Portal:
         """Signed in on the hosted portal by the emailed link, or mounted on the merchant's page with
         loader.js; then the ``view`` section."""
         ui: Page | FrameLocator = page if mode == "hosted" else page.frame_locator("#billing iframe")
-        portal = cls(page=page, mode=mode, ui=ui, watch=Watch((stack.portal_url, stack.merchant_url)))
+        watch = Watch((stack.portal_url, stack.merchant_url))
+        portal = cls(page=page, mode=mode, ui=ui, watch=watch, server_log=stack.server_log)
         portal.watch.attach(page)
         if mode == "hosted":
             await sign_in_hosted(page, stack, email)
@@ -198,8 +201,14 @@ class Portal:
         await expect(self.ui.get_by_role("heading", level=1)).to_have_text(title)
 
     async def says(self, text: str) -> None:
-        """The portal's live message, once it shows ``text``."""
-        await expect(self.ui.locator(".ss-live")).to_contain_text(text)
+        """The portal's live message, once it shows ``text``. When it does not, the failure also says whether
+        the portal was still waiting for an answer and what the server logged last."""
+        try:
+            await expect(self.ui.locator(".ss-live")).to_contain_text(text)
+        except AssertionError as missing:
+            busy = await self.ui.locator("#ss-root[aria-busy=true]").count()
+            log = Path(self.server_log).read_text().splitlines()[-20:] if self.server_log else []
+            raise AssertionError(f"{missing}\nwaiting for an answer: {busy > 0}\n" + "\n".join(log))
 
     async def add_card(self, number: str, month: str, year: str) -> Locator:
         """On Settings: save a card that does not become the default; the payment methods it is listed in."""
