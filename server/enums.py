@@ -31,6 +31,15 @@ class SubscriptionStatus(StrEnum):
     PAUSED = "paused"
 
 
+LIVE = (
+    SubscriptionStatus.TRIALING,
+    SubscriptionStatus.ACTIVE,
+    SubscriptionStatus.PAST_DUE,
+    SubscriptionStatus.PAUSED,
+)
+"""Statuses a subscription can still be changed, canceled and renewed in."""
+
+
 class CancellationReason(StrEnum):
     CUSTOMER_SERVICE = "customer_service"
     LOW_QUALITY = "low_quality"

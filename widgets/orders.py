@@ -27,7 +27,7 @@ from server.services.orders import (
 )
 from server.services.payments import card_expired, list_payment_methods
 from server.services.tax import TaxLine
-from widgets import ActionResult, Params, View
+from widgets.base import ActionResult, Params, View
 
 PAGE_SIZE = 20
 

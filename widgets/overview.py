@@ -10,15 +10,14 @@ from uuid import UUID
 import msgspec
 
 from server.auth.sessions import PortalContext
-from server.enums import BenefitType
+from server.enums import LIVE, BenefitType
 from server.errors import Invalid
 from server.i18n import gettext as _
 from server.portal.documents import document_path
 from server.schemas.portal_settings import load_portal_settings
 from server.services import catalog, files, grants, orders, subscriptions, wallet
 from server.services.files import FileInfo
-from server.services.subscriptions import LIVE
-from widgets import ActionResult, Params, View
+from widgets.base import ActionResult, Params, View
 
 RECENT_ORDERS = 3
 

@@ -36,7 +36,7 @@ from server.services.payments import (
 )
 from server.services.portal_analytics import ActivityEntry, list_activity
 from server.services.tax_ids import ViesVerdict, online_verdict, validate_tax_id
-from widgets import ActionResult, Params, View
+from widgets.base import ActionResult, Params, View
 
 ADDRESS_FIELDS = ("line1", "line2", "city", "postal_code", "state", "country")
 ACTIVITY_SHOWN = 20

@@ -12,7 +12,7 @@ import msgspec
 
 from server.auth.sessions import PortalContext
 from server.billing.providers import decline_reason
-from server.enums import OrderStatus, PriceKind, SeatStatus
+from server.enums import LIVE, OrderStatus, PriceKind, SeatStatus
 from server.enums import SubscriptionStatus as Status
 from server.errors import DomainError, Invalid
 from server.i18n import format_amount, format_day, format_rate, ngettext
@@ -31,8 +31,8 @@ from server.services import (
     subscriptions,
 )
 from server.services.discounts import DiscountRefused
-from server.services.subscriptions import LIVE, PAUSABLE, CancelPreview, ChangePreview, InvoicePreview
-from widgets import ActionResult, Params, View
+from server.services.subscriptions import PAUSABLE, CancelPreview, ChangePreview, InvoicePreview
+from widgets.base import ActionResult, Params, View
 from widgets.orders import (
     CardOption,
     StripeConfirm,

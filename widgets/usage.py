@@ -21,7 +21,7 @@ from server.services import spend_caps, usage_alerts, usage_report, wallet
 from server.services.usage import DayUsage
 from server.services.usage_alerts import AlertState
 from server.services.usage_report import MeterUsage, SubscriptionOverage
-from widgets import ActionResult, Params, View
+from widgets.base import ActionResult, Params, View
 from widgets.charts import Point, bar_chart
 
 

@@ -31,6 +31,7 @@ from server.db.engine import write_transaction
 from server.db.tables import Order, Organization, Price, Subscription, WalletTransaction
 from server.demo.data import PEOPLE, Person, Story
 from server.enums import (
+    LIVE,
     BenefitType,
     Interval,
     MeterAggregation,
@@ -59,7 +60,6 @@ from server.services import (
     wallet,
 )
 from server.services.orgs import CreatedOrganization, create_organization
-from server.services.subscriptions import LIVE
 from server.services.usage import UsageEventIn
 
 DEMO_SLUG = "acme"

@@ -38,13 +38,14 @@ from server.db.tables import (
     UsageEvent,
     WebhookEvent,
 )
+from server.enums import LIVE
 from server.errors import Conflict
 from server.schemas.customers import CustomerOut
 from server.services import payment_providers
 from server.services.customers import get_customer
 from server.services.data_exports import issued_orders
+from server.services.lifecycle import end_subscription
 from server.services.orders import invoice_pdf
-from server.services.subscriptions import LIVE, end_subscription
 from server.webhooks.outbox import record_event
 
 log = logging.getLogger("selfserve.erasure")

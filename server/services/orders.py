@@ -62,7 +62,7 @@ from server.i18n import gettext
 from server.mail.queue import queue_email
 from server.schemas.billing import OrderOut
 from server.schemas.portal_settings import load_portal_settings
-from server.services import grants, payment_providers, payments, tax, wallet
+from server.services import cards, grants, lifecycle, payment_providers, tax, wallet
 from server.services.pagination import DEFAULT_LIMIT, Page, paginate
 from server.webhooks.outbox import record_event
 
@@ -337,7 +337,7 @@ async def _default_method(order: Order) -> PaymentMethod | None:
             )
             if method is not None:
                 return method
-    return await payments.get_default_payment_method(order.org, order.customer)
+    return await cards.get_default_payment_method(order.org, order.customer)
 
 
 async def _claim(order: Order, *, scheduled: bool, manual: bool = False) -> bool:
@@ -377,26 +377,9 @@ async def _charge(order: Order, method: PaymentMethod | None, idempotency_key: s
     )
 
 
-async def _set_subscription_status(order: Order, status: str, *, only_from: set[str]) -> None:
-    if order.subscription is None:
-        return
-    rows = (
-        await Subscription.update(
-            {
-                Subscription.status: status,
-                Subscription.version: Subscription.version + 1,
-                Subscription.updated_at: clock.now(),
-            }
-        )
-        .where(Subscription.id == order.subscription, Subscription.status.is_in(sorted(only_from)))
-        .returning(Subscription.id)
-    )
-    if rows:
-        from server.services.subscriptions import event_data
-
-        subscription = await Subscription.objects().where(Subscription.id == order.subscription).first()
-        assert subscription is not None
-        await record_event(order.org, "subscription.updated", event_data(subscription))
+async def _set_subscription_status(order: Order, status: SubscriptionStatus, *, only_from: set[str]) -> None:
+    if order.subscription is not None:
+        await lifecycle.follow_payment(order.org, order.subscription, status, only_from=only_from)
 
 
 async def _record_success(order: Order, method: PaymentMethod, payment_ref: str, *, scheduled: bool) -> bool:
@@ -492,8 +475,6 @@ async def _end_dunning(order: Order) -> None:
     org = await Organization.objects().where(Organization.id == order.org).first()
     final_action = load_portal_settings(org).features.dunning_final_action if org else "cancel"
     if order.subscription is not None:
-        from server.services.subscriptions import end_subscription
-
         sub = (
             await Subscription.select(Subscription.status)
             .where(Subscription.id == order.subscription)
@@ -505,7 +486,7 @@ async def _end_dunning(order: Order) -> None:
             SubscriptionStatus.PAST_DUE,
         }:
             status = SubscriptionStatus.CANCELED if final_action == "cancel" else SubscriptionStatus.UNPAID
-            await end_subscription(order.org, order.subscription, status=status)
+            await lifecycle.end_subscription(order.org, order.subscription, status=status)
     if final_action == "cancel" or order.subscription is None:
         await Order.update({Order.status: OrderStatus.VOID, Order.next_payment_attempt_at: None}).where(
             Order.id == order.id
@@ -626,11 +607,11 @@ async def pay_order(
     if order.status != OrderStatus.PENDING:
         raise Conflict(f"this order is {order.status}: there is nothing to pay")
     if payment_method_id is None:
-        method = await payments.get_default_payment_method(org_id, customer_id)
+        method = await cards.get_default_payment_method(org_id, customer_id)
         if method is None:
             raise NotFound("there is no payment method: add a card first")
     else:
-        method = await payments.get_payment_method(org_id, customer_id, payment_method_id)
+        method = await cards.get_payment_method(org_id, customer_id, payment_method_id)
     if order.manual_payment_attempts >= MAX_MANUAL_ATTEMPTS:
         raise _too_many_attempts(order)
     succeeded, code, message = await _attempt_now(order, method, manual=True)
@@ -655,8 +636,8 @@ def _too_many_attempts(order: Order) -> RateLimited:
 
 async def retry_failed_orders(org_id: UUID, customer_id: UUID, method_id: UUID) -> int:
     """Charge the customer's failed orders (pending, attempted before) with the card just added or chosen;
-    return how many got paid. Called by the payment-method service."""
-    method = await payments.get_payment_method(org_id, customer_id, method_id)
+    return how many got paid. Called by the payment-method service (``payments``)."""
+    method = await cards.get_payment_method(org_id, customer_id, method_id)
     paid = 0
     for order in reversed(await unpaid_orders(org_id, customer_id, failed_only=True)):
         succeeded, _, _ = await _attempt_now(order, method, manual=False)

@@ -22,7 +22,7 @@ from server.errors import Invalid, NotFound
 from server.schemas.billing import PaymentMethodOut
 from server.security.keyring import Keyring
 from server.security.secrets import KeyedHasher
-from server.services import payment_providers
+from server.services import cards, orders, payment_providers
 from server.webhooks.outbox import record_event
 
 
@@ -48,29 +48,6 @@ async def _lock_customer(org_id: UUID, customer_id: UUID) -> None:
     )
     if not rows:
         raise NotFound("no such customer")
-
-
-async def get_payment_method(org_id: UUID, customer_id: UUID, pm_id: UUID) -> PaymentMethod:
-    method = (
-        await PaymentMethod.objects()
-        .where(PaymentMethod.id == pm_id, PaymentMethod.org == org_id, PaymentMethod.customer == customer_id)
-        .first()
-    )
-    if method is None:
-        raise NotFound(f"no payment method {pm_id}")
-    return method
-
-
-async def get_default_payment_method(org_id: UUID, customer_id: UUID) -> PaymentMethod | None:
-    return (
-        await PaymentMethod.objects()
-        .where(
-            PaymentMethod.org == org_id,
-            PaymentMethod.customer == customer_id,
-            PaymentMethod.is_default.eq(True),
-        )
-        .first()
-    )
 
 
 def card_expired(method: PaymentMethod) -> bool:
@@ -196,14 +173,14 @@ async def _store_card(
             method.is_default = True
         await record_event(org_id, "payment_method.updated", _event(method))
     if method.is_default:
-        await _retry_failed_orders(org_id, customer_id, method.id)
+        await orders.retry_failed_orders(org_id, customer_id, method.id)
     return method
 
 
 async def set_default_payment_method(org_id: UUID, customer_id: UUID, pm_id: UUID) -> PaymentMethod:
     async with write_transaction():
         await _lock_customer(org_id, customer_id)
-        method = await get_payment_method(org_id, customer_id, pm_id)
+        method = await cards.get_payment_method(org_id, customer_id, pm_id)
         await _make_default(customer_id, method.id)
         method.is_default = True
         await record_event(org_id, "payment_method.updated", _event(method))
@@ -211,7 +188,7 @@ async def set_default_payment_method(org_id: UUID, customer_id: UUID, pm_id: UUI
         stripe = await payment_providers.stripe_for(org_id)
         if stripe is not None:
             await stripe.make_default(method.provider_ref)
-    await _retry_failed_orders(org_id, customer_id, method.id)
+    await orders.retry_failed_orders(org_id, customer_id, method.id)
     return method
 
 
@@ -220,7 +197,7 @@ async def remove_payment_method(org_id: UUID, customer_id: UUID, pm_id: UUID) ->
     that named it fall back to the customer's default (the foreign key is set to null)."""
     async with write_transaction():
         await _lock_customer(org_id, customer_id)
-        method = await get_payment_method(org_id, customer_id, pm_id)
+        method = await cards.get_payment_method(org_id, customer_id, pm_id)
         await Subscription.update({Subscription.default_payment_method: None}).where(
             Subscription.default_payment_method == method.id
         )
@@ -239,9 +216,3 @@ async def remove_payment_method(org_id: UUID, customer_id: UUID, pm_id: UUID) ->
         stripe = await payment_providers.stripe_for(org_id)
         if stripe is not None:
             await stripe.detach(method.provider_ref)
-
-
-async def _retry_failed_orders(org_id: UUID, customer_id: UUID, pm_id: Any) -> int:
-    from server.services.orders import retry_failed_orders
-
-    return await retry_failed_orders(org_id, customer_id, pm_id)

@@ -28,7 +28,7 @@ from server.activity import record_merchant_activity
 from server.billing.proration import MONTHS_PER_INTERVAL, add_months
 from server.db.engine import write_transaction
 from server.db.tables import Coupon, Price, RetentionOffer, RetentionSettings, Subscription
-from server.enums import Interval, OrderLineKind
+from server.enums import LIVE, Interval, OrderLineKind
 from server.errors import Conflict, DomainError, Invalid, NotFound
 from server.schemas.billing import SubscriptionOut
 from server.schemas.retention import (
@@ -178,7 +178,7 @@ async def _preview(org_id: UUID, subscription: Subscription, config: OfferConfig
 
 
 def _offerable(subscription: Subscription) -> bool:
-    return subscription.status in subscriptions.LIVE and not subscription.cancel_at_period_end
+    return subscription.status in LIVE and not subscription.cancel_at_period_end
 
 
 async def _window_start(org_id: UUID) -> tuple[datetime, RetentionSettingsOut]:

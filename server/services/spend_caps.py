@@ -16,12 +16,12 @@ from uuid import UUID
 from server import clock
 from server.db.engine import write_transaction
 from server.db.tables import Organization, PriceMeter, SpendCap, SpendCapHit
-from server.enums import Actor
+from server.enums import LIVE, Actor
 from server.errors import Forbidden, Invalid, NotFound
 from server.i18n import gettext as _
 from server.schemas.portal_settings import load_portal_settings
 from server.schemas.usage import SpendCapOut
-from server.services.subscriptions import LIVE, get_subscription
+from server.services.subscriptions import get_subscription
 from server.services.usage_alerts import Notifier, email_customer
 from server.services.usage_report import Reports, SubscriptionOverage
 from server.webhooks.outbox import record_event

@@ -36,6 +36,7 @@ from server.db.tables import (
     Subscription,
 )
 from server.enums import (
+    LIVE,
     BillingReason,
     Interval,
     MeterAggregation,
@@ -47,14 +48,12 @@ from server.enums import SubscriptionStatus as Status
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.schemas.billing import Discount, SubscriptionOut, current_discount
 from server.schemas.portal_settings import Features, RefundPolicy, load_portal_settings
-from server.services import discounts, grants, orders, tax, wallet
+from server.services import discounts, grants, lifecycle, orders, tax, wallet
 from server.services.orders import LineDraft
 from server.services.tax import LineTax, TaxLine
 from server.services.usage import billed_batches, capped_overage, usage_totals
 from server.webhooks.outbox import record_event
 
-LIVE = (Status.TRIALING, Status.ACTIVE, Status.PAST_DUE, Status.PAUSED)
-"""Statuses a subscription can still be changed, canceled and renewed in."""
 BILLS_USAGE = (Status.ACTIVE, Status.PAST_DUE)
 PENDING_PRORATIONS = "pending_prorations"
 MAX_TRIAL_DAYS = 730
@@ -197,11 +196,6 @@ async def _features(org_id: UUID) -> Features:
     return load_portal_settings(row[0]).features
 
 
-def event_data(subscription: Subscription) -> SubscriptionOut:
-    """The data of a subscription event: the subscription as the API returns it."""
-    return SubscriptionOut.of(subscription)
-
-
 def period_amount(price: Price, seats: int) -> int:
     """What one period of ``price`` costs with ``seats`` (base plus seats)."""
     return int(price.amount) + int(price.seat_amount) * seats
@@ -219,23 +213,6 @@ def _anchor(subscription: Subscription) -> datetime:
 
 
 # -- transitions -----------------------------------------------------------------------------------------
-
-
-async def _apply(subscription: Subscription, changes: dict[Any, Any], **expected: Any) -> Subscription:
-    """Write ``changes`` if the row is still at the version read (and matches the ``expected`` columns),
-    bumping the version; Conflict otherwise. The one way subscriptions change, so concurrent writers cannot
-    both succeed (PostgreSQL re-checks the WHERE after the row lock is free; SQLite serializes writers)."""
-    now = clock.now()
-    query = Subscription.update(
-        {**changes, Subscription.version: subscription.version + 1, Subscription.updated_at: now}
-    ).where(Subscription.id == subscription.id, Subscription.version == subscription.version)
-    for column, value in expected.items():
-        query = query.where(getattr(Subscription, column) == value)
-    if not await query.returning(Subscription.id):
-        raise Conflict("the subscription changed meanwhile: reload it and try again")
-    updated = await Subscription.objects().where(Subscription.id == subscription.id).first()
-    assert updated is not None
-    return updated
 
 
 def _require_live(subscription: Subscription) -> None:
@@ -317,7 +294,7 @@ async def create_subscription(
                 period_start=now,
                 period_end=subscription.current_period_end,
             )
-        await record_event(org_id, "subscription.created", event_data(subscription))
+        await record_event(org_id, "subscription.created", SubscriptionOut.of(subscription))
         await grants.sync_grants(org_id, subscription)
     await _charge(org_id, order)
     return await get_subscription(org_id, subscription.id)
@@ -511,12 +488,12 @@ async def renew_subscription(org_id: UUID, subscription_id: UUID) -> Order | Non
         if subscription.status not in LIVE or subscription.current_period_end > clock.now():
             return None
         if subscription.cancel_at_period_end:
-            await _end(subscription, Status.CANCELED, at=subscription.current_period_end)
+            await lifecycle.end(subscription, Status.CANCELED, at=subscription.current_period_end)
             return None
         cycle = await _next_cycle(org_id, subscription)
         previous_product = subscription.product
         resuming = _resuming(subscription, cycle.start)
-        subscription = await _apply(
+        subscription = await lifecycle.apply_change(
             subscription,
             {
                 Subscription.current_period_start: cycle.start,
@@ -549,7 +526,7 @@ async def renew_subscription(org_id: UUID, subscription_id: UUID) -> Order | Non
                 period_start=cycle.start,
                 period_end=cycle.end,
             )
-        await record_event(org_id, "subscription.updated", event_data(subscription))
+        await record_event(org_id, "subscription.updated", SubscriptionOut.of(subscription))
         if subscription.product != previous_product or resuming:
             await grants.sync_grants(org_id, subscription)
     return await _charge(org_id, order)
@@ -593,48 +570,6 @@ async def renew_due_subscriptions(limit: int = 50) -> int:
 
 
 # -- ending ------------------------------------------------------------------------------------------------
-
-
-async def _end(
-    subscription: Subscription, status: Status, changes: dict[Any, Any] | None = None, *, at: datetime
-) -> Subscription:
-    """Stop a live subscription (inside the caller's transaction) and revoke its benefits. Announces the
-    cancellation unless it was announced when it was scheduled, then the end of access."""
-    announced = subscription.cancel_at_period_end
-    subscription = await _apply(
-        subscription,
-        {
-            Subscription.status: status,
-            Subscription.ended_at: at,
-            Subscription.cancel_at_period_end: False,
-            Subscription.pending_price: None,
-            Subscription.pending_seats: None,
-            **(changes or {}),
-        },
-    )
-    if status == Status.CANCELED:
-        if not announced:
-            await record_event(subscription.org, "subscription.canceled", event_data(subscription))
-        await record_event(subscription.org, "subscription.revoked", event_data(subscription))
-    else:
-        await record_event(subscription.org, "subscription.updated", event_data(subscription))
-    await grants.sync_grants(subscription.org, subscription)
-    return subscription
-
-
-async def end_subscription(org_id: UUID, subscription_id: UUID, *, status: str) -> Subscription:
-    """End a live subscription now as ``canceled`` or ``unpaid`` (dunning's final action); one that has
-    already ended is returned unchanged, so a re-run is harmless."""
-    final = Status(status)
-    if final not in (Status.CANCELED, Status.UNPAID):
-        raise Invalid("a subscription ends as canceled or unpaid")
-    async with write_transaction():
-        subscription = await get_subscription(org_id, subscription_id)
-        if subscription.status not in LIVE:
-            return subscription  # already over (ended by the customer, or by an earlier run)
-        now = clock.now()
-        changes = {Subscription.canceled_at: now} if final == Status.CANCELED else {}
-        return await _end(subscription, final, changes, at=now)
 
 
 def _refund_policy(
@@ -748,11 +683,13 @@ async def cancel_subscription(
         if at_period_end:
             if subscription.cancel_at_period_end:
                 raise Conflict("the subscription is already set to end at the end of the period")
-            subscription = await _apply(subscription, {**reasons, Subscription.cancel_at_period_end: True})
-            await record_event(org_id, "subscription.canceled", event_data(subscription))
+            subscription = await lifecycle.apply_change(
+                subscription, {**reasons, Subscription.cancel_at_period_end: True}
+            )
+            await record_event(org_id, "subscription.canceled", SubscriptionOut.of(subscription))
             return subscription
         refunds = await _unused_time_refunds(org_id, subscription, policy, now)
-        subscription = await _end(subscription, Status.CANCELED, reasons, at=now)
+        subscription = await lifecycle.end(subscription, Status.CANCELED, reasons, at=now)
         for order, amount in refunds:
             await orders.refund_order(
                 org_id, order.id, amount, policy, reason="unused time after cancellation"
@@ -768,7 +705,7 @@ async def uncancel_subscription(
         _require_live(subscription)
         if not subscription.cancel_at_period_end:
             raise Conflict("the subscription is not set to cancel")
-        subscription = await _apply(
+        subscription = await lifecycle.apply_change(
             subscription,
             {
                 Subscription.cancel_at_period_end: False,
@@ -777,7 +714,7 @@ async def uncancel_subscription(
                 Subscription.cancellation_comment: "",
             },
         )
-        await record_event(org_id, "subscription.uncanceled", event_data(subscription))
+        await record_event(org_id, "subscription.uncanceled", SubscriptionOut.of(subscription))
     return subscription
 
 
@@ -945,8 +882,10 @@ async def change_plan(
             )
             redeemed[Subscription.discount] = discounts.stored(discount)
         if preview.effective == "period_end":
-            subscription = await _apply(subscription, {Subscription.pending_price: target.id, **redeemed})
-            await record_event(org_id, "subscription.updated", event_data(subscription))
+            subscription = await lifecycle.apply_change(
+                subscription, {Subscription.pending_price: target.id, **redeemed}
+            )
+            await record_event(org_id, "subscription.updated", SubscriptionOut.of(subscription))
         else:
             product = await Product.objects().where(Product.id == target.product).first()
             assert product is not None
@@ -989,7 +928,7 @@ async def _change_now(
         changes[Subscription.metadata] = _with_pending_credits(
             subscription, [*_pending_credits(subscription), line]
         )
-    subscription = await _apply(subscription, changes)
+    subscription = await lifecycle.apply_change(subscription, changes)
     order = None
     if preview.proration > 0:
         order = await orders.create_order(
@@ -1002,7 +941,7 @@ async def _change_now(
             period_start=preview.effective_at,
             period_end=subscription.current_period_end,
         )
-    await record_event(subscription.org, "subscription.updated", event_data(subscription))
+    await record_event(subscription.org, "subscription.updated", SubscriptionOut.of(subscription))
     return subscription, order
 
 
@@ -1050,7 +989,7 @@ async def change_seats(
     async with write_transaction():
         subscription = await get_subscription(org_id, subscription_id, customer_id=customer_id)
         # Lock the row first (PostgreSQL): seat assignment takes the same lock, so the count below is final.
-        subscription = await _apply(subscription, {})
+        subscription = await lifecycle.apply_change(subscription, {})
         price, preview = await _seat_change(org_id, subscription, seats, customer_id)
         description = f"Proration: {subscription.seats} → {seats} seats"
         subscription, order = await _change_now(
@@ -1132,7 +1071,7 @@ async def pause_subscription(
     async with write_transaction():
         subscription = await get_subscription(org_id, subscription_id, customer_id=customer_id)
         plan = await _pause_plan(org_id, subscription, periods, customer_id)
-        subscription = await _apply(
+        subscription = await lifecycle.apply_change(
             subscription,
             {
                 Subscription.status: Status.PAUSED,
@@ -1140,7 +1079,7 @@ async def pause_subscription(
                 Subscription.resumes_at: plan.resumes_at,
             },
         )
-        await record_event(org_id, "subscription.updated", event_data(subscription))
+        await record_event(org_id, "subscription.updated", SubscriptionOut.of(subscription))
         await grants.sync_grants(org_id, subscription)
     return subscription
 
@@ -1154,11 +1093,11 @@ async def resume_subscription(
         subscription = await get_subscription(org_id, subscription_id, customer_id=customer_id)
         if subscription.status != Status.PAUSED:
             raise Conflict(f"only a subscription that is {Status.PAUSED} can be resumed")
-        subscription = await _apply(
+        subscription = await lifecycle.apply_change(
             subscription,
             {Subscription.status: PAUSABLE, Subscription.paused_at: None, Subscription.resumes_at: None},
         )
-        await record_event(org_id, "subscription.updated", event_data(subscription))
+        await record_event(org_id, "subscription.updated", SubscriptionOut.of(subscription))
         await grants.sync_grants(org_id, subscription)
     return subscription
 
@@ -1171,10 +1110,10 @@ async def clear_scheduled_change(
         subscription = await get_subscription(org_id, subscription_id, customer_id=customer_id)
         if subscription.pending_price is None and subscription.pending_seats is None:
             raise Conflict("no change is scheduled")
-        subscription = await _apply(
+        subscription = await lifecycle.apply_change(
             subscription, {Subscription.pending_price: None, Subscription.pending_seats: None}
         )
-        await record_event(org_id, "subscription.updated", event_data(subscription))
+        await record_event(org_id, "subscription.updated", SubscriptionOut.of(subscription))
     return subscription
 
 
@@ -1200,8 +1139,10 @@ async def apply_discount(
             coupon_id=coupon_id,
             code=promotion_code,
         )
-        subscription = await _apply(subscription, {Subscription.discount: discounts.stored(discount)})
-        await record_event(org_id, "subscription.updated", event_data(subscription))
+        subscription = await lifecycle.apply_change(
+            subscription, {Subscription.discount: discounts.stored(discount)}
+        )
+        await record_event(org_id, "subscription.updated", SubscriptionOut.of(subscription))
     return subscription
 
 
@@ -1213,8 +1154,10 @@ async def remove_discount(
         subscription = await get_subscription(org_id, subscription_id, customer_id=customer_id)
         if current_discount(subscription.discount) is None:
             raise Conflict("the subscription has no discount")
-        subscription = await _apply(subscription, {Subscription.discount: discounts.stored(None)})
-        await record_event(org_id, "subscription.updated", event_data(subscription))
+        subscription = await lifecycle.apply_change(
+            subscription, {Subscription.discount: discounts.stored(None)}
+        )
+        await record_event(org_id, "subscription.updated", SubscriptionOut.of(subscription))
     return subscription
 
 

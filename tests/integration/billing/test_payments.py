@@ -7,7 +7,7 @@ import pytest
 
 from server.db.tables import PaymentMethod, Subscription
 from server.errors import Invalid, NotFound, PaymentFailed
-from server.services import payments
+from server.services import cards, payments
 from server.services.orgs import create_organization
 from server.services.payments import card_fingerprint
 from tests.integration.billing.test_orders import (
@@ -127,7 +127,7 @@ async def test_cards_are_the_customers_own(org, customer, keyring):
     assert await payments.list_payment_methods(org.org.id, other.id) == []
     elsewhere = await create_organization(keyring, name="Elsewhere")
     with pytest.raises(NotFound):
-        await payments.get_payment_method(elsewhere.org.id, customer.id, mine.id)
+        await cards.get_payment_method(elsewhere.org.id, customer.id, mine.id)
     with pytest.raises(NotFound, match="customer"):
         await add_card(keyring, elsewhere.org.id, customer.id)
     with pytest.raises(NotFound, match="customer"):

@@ -8,7 +8,7 @@ from server.clock import FrozenClock, use_clock
 from server.db.tables import BenefitGrant, Order, OrderLine, Organization, Refund, WebhookEvent
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.schemas.portal_settings import dump_portal_settings, load_portal_settings
-from server.services import payments, subscriptions, wallet
+from server.services import lifecycle, payments, subscriptions, wallet
 from server.services.subscriptions import (
     cancel_subscription,
     change_plan,
@@ -379,11 +379,11 @@ async def test_end_subscription_is_dunnings_final_action(org, keyring, frozen):
     org_id = org.org.id
     customer = await paying_customer(org, keyring)
     sub = await create_subscription(org_id, customer.id, (await make_price(org_id)).id)
-    sub = await subscriptions.end_subscription(org_id, sub.id, status="unpaid")
+    sub = await lifecycle.end_subscription(org_id, sub.id, status="unpaid")
     assert sub.status == "unpaid"
-    assert (await subscriptions.end_subscription(org_id, sub.id, status="canceled")).version == sub.version
+    assert (await lifecycle.end_subscription(org_id, sub.id, status="canceled")).version == sub.version
     assert [s.id for s in await subscriptions.list_subscriptions(org_id, status="unpaid")] == [sub.id]
     with pytest.raises(Invalid, match="status must be one of"):
         await subscriptions.list_subscriptions(org_id, status="nope")
     with pytest.raises(Invalid):
-        await subscriptions.end_subscription(org_id, sub.id, status="active")
+        await lifecycle.end_subscription(org_id, sub.id, status="active")
