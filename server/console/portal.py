@@ -1,5 +1,6 @@
 """Portal settings in the console: branding, welcome message and links, sections, cancellation options,
-allowed origins, sign-in methods, with a live preview of the real portal and an embed snippet generator.
+retention offers, allowed origins, sign-in methods, with a live preview of the real portal and an embed
+snippet generator.
 
 The form becomes a ``PortalSettingsPatch`` and goes through ``update_portal_settings``, exactly as
 ``PATCH /v1/portal-settings`` does; a sign-in provider goes through ``oauth_providers.put_provider`` and
@@ -27,6 +28,7 @@ from server import i18n
 from server.console.auth import Staff
 from server.console.guards import requires_admin, requires_viewer
 from server.console.pages import api_input, done, render_page
+from server.console.retention import retention_fields, retention_input, submitted_retention
 from server.db.tables import Customer, Subscription
 from server.enums import CancellationReason, OAuthProviderKind, SubscriptionStatus
 from server.errors import DomainError, NotFound
@@ -34,7 +36,8 @@ from server.portal.theme import css_variables
 from server.schemas.oauth import OAuthProviderOut, OAuthProviderPut
 from server.schemas.portal_settings import Branding, Sections
 from server.schemas.portal_settings_api import PortalSettingsPatch, PortalSettingsResource
-from server.services import oauth_providers
+from server.schemas.retention import OFFER_KINDS
+from server.services import oauth_providers, retention
 from server.services.customer_sessions import portal_link
 from server.services.portal_settings import check_branding, get_portal_settings, update_portal_settings
 from server.state import AnyRequest, app_state
@@ -140,6 +143,20 @@ class PortalSettingsController(Controller):
             current = await get_portal_settings(staff.org.id)
             return await portal_page(request, staff, current, fields, status=exc.status, error=exc.detail)
         return done(request, "/console/portal", "Portal settings saved.")
+
+    @post("/retention", name="console-retention-save", guards=[requires_admin])
+    async def save_retention(self, request: AnyRequest, staff: NamedDependency[Staff]) -> Response[str]:
+        """The retention offers, through the service ``PUT /v1/retention-settings`` uses."""
+        typed = submitted_retention(await request.form())
+        try:
+            await retention.put_settings(staff.org.id, retention_input(typed))
+        except DomainError as exc:
+            settings = await get_portal_settings(staff.org.id)
+            fields = form_fields(settings)
+            return await portal_page(
+                request, staff, settings, fields, status=exc.status, error=exc.detail, offers=typed
+            )
+        return done(request, "/console/portal", "Retention offers saved.")
 
     @post("/sign-in/{provider:str}", name="console-sign-in-set", guards=[requires_admin])
     async def set_sign_in(
@@ -249,9 +266,13 @@ async def portal_page(
     *,
     status: int = 200,
     snippet: dict[str, str] | None = None,
+    offers: dict[str, Any] | None = None,
     **extra: Any,
 ) -> Response[str]:
+    """The page, with ``fields`` in the settings form and ``offers`` in the retention form (as stored when
+    not given: a refused form passes what was typed)."""
     public = app_state(request).settings
+    plans, coupons = await retention.offer_choices(staff.org.id)
     customer_id = await _preview_customer(staff.org.id)
     preview = None
     if customer_id is not None:
@@ -295,5 +316,9 @@ async def portal_page(
         snippet=snippet,
         portal_origin=public.public_origin,
         sign_in=await sign_in_methods(request, staff),
+        offers=offers or retention_fields(await retention.get_settings(staff.org.id)),
+        offer_kinds=OFFER_KINDS,
+        plans=plans,
+        coupons=coupons,
         **extra,
     )

@@ -27,7 +27,7 @@ from server import clock
 from server.activity import record_merchant_activity
 from server.billing.proration import MONTHS_PER_INTERVAL, add_months
 from server.db.engine import write_transaction
-from server.db.tables import Coupon, Price, RetentionOffer, RetentionSettings, Subscription
+from server.db.tables import Coupon, Price, Product, RetentionOffer, RetentionSettings, Subscription
 from server.enums import LIVE, Interval, OrderLineKind
 from server.errors import Conflict, DomainError, Invalid, NotFound
 from server.schemas.billing import SubscriptionOut
@@ -80,24 +80,73 @@ def _json(value: Any) -> Any:
     return msgspec.json.decode(value or "{}") if isinstance(value, str | bytes) else value or {}
 
 
+def _keeps_someone(price: Price, plans: list[Price]) -> bool:
+    """A plan offer must be cheaper than another live plan of its currency and interval: the subscriptions
+    it is offered to pay more than it (see ``_applies``)."""
+    floor = subscriptions.period_amount(price, price.min_seats)
+    return any(
+        subscriptions.period_amount(other, price.min_seats) > floor
+        for other in plans
+        if other.id != price.id and (other.currency, other.interval) == (price.currency, price.interval)
+    )
+
+
+async def _live_plans(org_id: UUID) -> list[Price]:
+    return list(
+        await Price.objects().where(
+            Price.org == org_id, Price.archived_at.is_null(), Price.interval != Interval.ONE_TIME
+        )
+    )
+
+
 async def _check_plan(org_id: UUID, price_id: UUID) -> None:
-    """A plan offer names a live recurring price that is cheaper than some other live plan of its currency
-    and interval (the subscriptions it is offered to must pay more than it; see ``_applies``)."""
+    """A plan offer names a live recurring price that can keep someone (``_keeps_someone``)."""
     price = await Price.objects().where(Price.org == org_id, Price.id == price_id).first()
     if price is None:
         raise Invalid(f"no price {price_id}")
     if price.archived_at is not None or price.interval == Interval.ONE_TIME:
         raise Invalid("a plan offer names a recurring price that is not archived")
-    others = await Price.objects().where(
-        Price.org == org_id,
-        Price.currency == price.currency,
-        Price.interval == price.interval,
-        Price.archived_at.is_null(),
-        Price.id != price.id,
-    )
-    floor = subscriptions.period_amount(price, price.min_seats)
-    if not any(subscriptions.period_amount(other, price.min_seats) > floor for other in others):
+    if not _keeps_someone(price, await _live_plans(org_id)):
         raise Invalid(f"price {price_id} is not cheaper than any other plan: it cannot keep anyone")
+
+
+class PlanChoice(msgspec.Struct, kw_only=True, frozen=True):
+    price_id: UUID
+    product_name: str
+    amount: int
+    """A period at the plan's fewest seats."""
+    currency: str
+    interval: str
+
+
+class CouponChoice(msgspec.Struct, kw_only=True, frozen=True):
+    coupon_id: UUID
+    name: str
+
+
+async def offer_choices(org_id: UUID) -> tuple[list[PlanChoice], list[CouponChoice]]:
+    """What a merchant may offer: the plans that can keep someone, cheapest first, and the active coupons."""
+    plans = await _live_plans(org_id)
+    names = {
+        row["id"]: row["name"]
+        for row in await Product.select(Product.id, Product.name).where(Product.org == org_id)
+    }
+    choices = sorted(
+        (
+            PlanChoice(
+                price_id=price.id,
+                product_name=names.get(price.product, ""),
+                amount=subscriptions.period_amount(price, price.min_seats),
+                currency=price.currency,
+                interval=price.interval,
+            )
+            for price in plans
+            if _keeps_someone(price, plans)
+        ),
+        key=lambda plan: (plan.currency, plan.interval, plan.amount, plan.product_name),
+    )
+    coupons = await Coupon.objects().where(Coupon.org == org_id, Coupon.active.eq(True)).order_by(Coupon.name)
+    return choices, [CouponChoice(coupon_id=coupon.id, name=coupon.name) for coupon in coupons]
 
 
 async def _check_offer(org_id: UUID, reason: str, offer: OfferConfig) -> OfferConfig:

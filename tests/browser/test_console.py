@@ -1,7 +1,8 @@
 """The merchant console in Chromium, as the demo's staff use it: signed in by the emailed link, changing the
 brand (preview, then the embedded portal), allowing an origin and embedding from it, API keys, redelivering a
 failed webhook, sending a customer a portal link, setting up a sign-in provider that the portal then offers,
-the activity those writes leave, a viewer who cannot write, and axe-core on every page."""
+retention offers per cancellation reason, the activity those writes leave, a viewer who cannot write, and
+axe-core on every page."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import expect
 from standardwebhooks import Webhook
 
 from server.auth.api_keys import display_prefix
@@ -284,6 +286,7 @@ async def test_a_viewer_has_no_write_buttons_and_a_forged_write_is_refused(conso
             ("/console/developers", "Create API key"),
             ("/console/portal", "Save portal settings"),
             ("/console/portal", "Save GitHub sign-in"),
+            ("/console/portal", "Save retention offers"),
             ("/console/team", "Add to the team"),
         ):
             await page.goto(stack.portal_url + path)
@@ -292,7 +295,11 @@ async def test_a_viewer_has_no_write_buttons_and_a_forged_write_is_refused(conso
         await page.get_by_role("link", name=ADA).click()
         assert await page.get_by_role("button", name="Send portal link").count() == 0
         # what a hand-made form would do with the page's own token
-        for action in ("/console/developers/api-keys", "/console/portal/sign-in/github"):
+        for action in (
+            "/console/developers/api-keys",
+            "/console/portal/sign-in/github",
+            "/console/portal/retention",
+        ):
             await page.goto(f"{stack.portal_url}/console/portal")
             await page.evaluate(
                 """(action) => {
@@ -336,3 +343,46 @@ async def test_every_console_page_fits_a_390_px_phone(owner, stack):
             assert width <= 390, (path, width)
     finally:
         await page.close()
+
+
+async def test_retention_offers_set_in_the_console_are_what_the_api_reads(console, stack):
+    async with merchant_api(stack) as api:
+        before = (await api.get("/v1/retention-settings")).json()
+    try:
+        await console.goto(f"{stack.portal_url}/console/portal")
+        form = console.get_by_role("form", name="Retention offers")
+        expensive = form.get_by_role("group", name="Too expensive")
+        await expensive.get_by_label("Offer").select_option(label="A cheaper plan")
+        plan = expensive.get_by_label("Plan (a cheaper plan)")
+        plan_id = await plan.locator("option").nth(1).get_attribute("value")
+        await plan.select_option(plan_id)
+        await expensive.get_by_label("Message").fill("Our smaller plan costs less.")
+        await form.get_by_label("Offer a customer something at most once every").fill("6")
+        await form.get_by_role("button", name="Save retention offers").click()
+        await console.get_by_text("Retention offers saved.").wait_for()
+        await expect(expensive.get_by_label("Offer")).to_have_value("plan")
+        await expect(plan).to_have_value(plan_id)
+        async with merchant_api(stack) as api:
+            saved = (await api.get("/v1/retention-settings")).json()
+            activity = (await api.get("/v1/activity")).json()["items"][0]
+        assert saved["window_months"] == 6
+        assert saved["offers"]["too_expensive"] == {
+            "kind": "plan",
+            "price_id": plan_id,
+            "message": "Our smaller plan costs less.",
+        }
+        assert activity["name"] == "retention_settings.updated"
+
+        other = form.get_by_role("group", name="Other")
+        await other.get_by_label("Offer").select_option(label="A pause")
+        await other.get_by_label("Message").fill("Take a break instead.")
+        await form.get_by_role("button", name="Save retention offers").click()
+        await console.get_by_role("alert").get_by_text("takes pause_periods").wait_for()
+        await expect(other.get_by_label("Offer")).to_have_value("pause")  # as typed, to correct
+        await expect(other.get_by_label("Message")).to_have_value("Take a break instead.")
+        async with merchant_api(stack) as api:
+            assert (await api.get("/v1/retention-settings")).json() == saved  # nothing half-saved
+    finally:
+        async with merchant_api(stack) as api:
+            restored = {"window_months": before["window_months"], "offers": before["offers"]}
+            assert (await api.put("/v1/retention-settings", json=restored)).status_code == 200

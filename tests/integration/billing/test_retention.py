@@ -228,3 +228,11 @@ async def test_an_offer_answered_after_the_subscription_was_set_to_end_is_refuse
     with pytest.raises(Conflict):
         await retention.accept(org.org.id, customer.id, offer.id)
     assert (await subscriptions.get_subscription(org.org.id, sub.id)).status == "active"
+
+
+async def test_the_console_offers_only_plans_that_can_keep_someone_and_active_coupons(org, shop):
+    retired = await discounts.create_coupon(org.org.id, name="Retired", percent_off=10, duration="once")
+    await discounts.update_coupon(org.org.id, retired.id, active=False)
+    plans, coupons = await retention.offer_choices(org.org.id)
+    assert [(plan.price_id, plan.amount) for plan in plans] == [(shop["lite"].id, 1200)]  # not the dearest
+    assert [coupon.coupon_id for coupon in coupons] == [shop["coupon"].id]
