@@ -16,7 +16,7 @@ import msgspec
 from server import clock
 from server.auth.csrf import new_csrf_secret
 from server.auth.tokens import PortalClaims
-from server.db.point_reads import read_one, write
+from server.db.point_reads import read_one, read_row, write
 from server.db.tables import Customer, Organization, PortalSession
 from server.enums import SessionKind
 from server.errors import Unauthorized
@@ -201,13 +201,9 @@ async def authenticate_hosted_session(secret: str, keyring: Keyring, public_url:
 
 async def load_context(session: LiveSession, keyring: Keyring, public_url: str) -> PortalContext:
     """What a widget needs: the session with its merchant and customer loaded."""
-    org = await Organization.objects().where(Organization.id == session.org_id).first()
-    customer = (
-        await Customer.objects()
-        .where(
-            Customer.id == session.customer_id, Customer.org == session.org_id, Customer.deleted_at.is_null()
-        )
-        .first()
+    org = await read_row(Organization, "id = {}", session.org_id)
+    customer = await read_row(
+        Customer, "id = {} AND org = {} AND deleted_at IS NULL", session.customer_id, session.org_id
     )
     if org is None or customer is None:
         raise SessionExpired("this account is no longer available")

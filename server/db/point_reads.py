@@ -18,14 +18,16 @@ from __future__ import annotations
 import re
 import sqlite3
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from piccolo.engine.postgres import PostgresEngine
+from piccolo.table import Table
 
 from server.db.engine import PooledSQLiteEngine
 from server.db.tables import TABLES
 
 _PLACEHOLDER = re.compile(r"\{\}")
+T = TypeVar("T", bound=Table)
 
 
 @cache
@@ -61,6 +63,19 @@ async def read_one(sql: str, *args: Any) -> dict[str, Any] | None:
             return dict(record) if record is not None else None
     rows: list[dict[str, Any]] = await table.raw(sql, *args)
     return rows[0] if rows else None
+
+
+@cache
+def _select_all(table: type[Table]) -> str:
+    columns = ", ".join(f'"{column._meta.db_column_name}"' for column in table._meta.columns)
+    return f'SELECT {columns} FROM "{table._meta.tablename}" WHERE '  # noqa: S608 (our own table's names)
+
+
+async def read_row(table: type[T], where: str, *args: Any) -> T | None:
+    """The first row of ``table`` matching ``where`` (SQL with ``{}`` placeholders) as the object the query
+    builder's ``objects().first()`` would give, read as ``read_one`` reads."""
+    row = await read_one(_select_all(table) + where, *args)
+    return None if row is None else table(**row, _exists_in_db=True)
 
 
 async def write(sql: str, *args: Any) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from server import clock
 from server.auth.api_keys import display_prefix, generate_api_key
 from server.auth.origins import OriginError, normalize_origin_pattern
 from server.db.engine import write_transaction
+from server.db.point_reads import read_row
 from server.db.tables import ApiKey, Organization
 from server.errors import Conflict, Invalid, NotFound
 from server.security.keyring import Keyring
@@ -110,7 +111,8 @@ async def _insert_api_key(keyring: Keyring, org: Organization, name: str) -> str
 
 
 async def find_organization_by_slug(slug: str) -> Organization | None:
-    return await Organization.objects().where(Organization.slug == slug).first()
+    """Every hosted page, sign-in and Stripe event starts here: one point read."""
+    return await read_row(Organization, "slug = {}", slug)
 
 
 async def get_organization_by_slug(slug: str) -> Organization:

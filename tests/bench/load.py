@@ -8,6 +8,7 @@ taking every n-th line, so no value is sent twice unless the file says so.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -45,7 +46,7 @@ request = function()
   if position > #values then
     if %(cycle)s then position = 1 else wrk.thread:stop() position = #values end
   end
-  local value = values[position]
+  local value, second = values[position]:match("^([^\t]*)\t?(.*)$")
   return wrk.format(%(method)s, %(path)s, {%(headers)s}, %(body)s)
 end
 """
@@ -72,7 +73,9 @@ class Figures:
 
 @dataclass(frozen=True)
 class Request:
-    """What to send. ``per_line`` names a file; ``{value}`` in ``headers``/``body`` is its current line."""
+    """What to send. ``per_line`` names a file; ``{value}`` in ``headers``/``body`` is its current line, or
+    the line's part before a tab when it has one, and ``{second}`` the part after it (a signature and the body
+    it signs)."""
 
     path: str
     method: str = "GET"
@@ -88,8 +91,12 @@ def _lua_string(text: str) -> str:
 
 
 def _lua_template(text: str) -> str:
-    """A Lua expression for ``text`` with ``{value}`` replaced by the variable ``value``."""
-    return " .. value .. ".join(_lua_string(part) for part in text.split("{value}"))
+    """A Lua expression for ``text`` with ``{value}`` and ``{second}`` replaced by those variables."""
+    parts = re.split(r"\{(value|second)\}", text)
+    return (
+        " .. ".join(part if n % 2 else _lua_string(part) for n, part in enumerate(parts) if n % 2 or part)
+        or '""'
+    )
 
 
 def script(request: Request) -> str:

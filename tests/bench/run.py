@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gzip
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -30,11 +32,14 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from server.auth.tokens import mint_portal_token
+from server.console.auth import COOKIE as CONSOLE_COOKIE
+from server.console.auth import open_session
 from server.db.engine import bind_tables, close_engine, engine_from_url, open_engine
 from server.db.migrate import migrate
-from server.db.tables import Customer, Meter, Organization
-from server.demo.seed import DEMO_ORIGINS, seed_demo
+from server.db.tables import Customer, Meter, Organization, StaffMember
+from server.demo.seed import DEMO_ORIGINS, DEMO_OWNER, seed_demo
 from server.paths import STATIC_DIR
+from server.portal.hosted import SESSION_COOKIE
 from server.security.keyring import Keyring
 from server.services.orgs import create_api_key, normalize_origins
 from tests.bench import exports, load, mount
@@ -61,15 +66,19 @@ EVENTS_SECONDS = 10
 VIEW_RATIO, VIEW_P99_MS, MINT_RATIO, EVENTS_PER_S, SCALE_SHARE, MOUNT_MS = 0.30, 25.0, 0.5, 20_000, 0.8, 250.0
 EXCHANGE_RATIO, EXCHANGE_P99_MS = 0.25, 50.0
 LOADER_BUDGET = 1800
+REDIS_URL = os.environ.get("SELFSERVE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
 @dataclass(frozen=True)
 class Setup:
     org_id: str
+    slug: str
     customer_id: str
     embed_secret: str
     api_keys: list[str]
     event_name: str
+    console_session: str
+    """The demo owner's console session (its cookie's value)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +92,16 @@ class Row:
     ratio: str = ""
     target: str = ""
     met: str = ""
+
+
+def _reachable(url: str) -> bool:
+    """Something answers at ``url``'s host and port."""
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def _free_port() -> int:
@@ -160,9 +179,24 @@ def prepare(url: str, extra_origins: list[str]) -> Setup:
             .first()
         )
         meter = await Meter.select(Meter.event_name).where(Meter.org == org.id).first()
+        owner = (
+            await StaffMember.objects()
+            .where(StaffMember.org == org.id, StaffMember.email == DEMO_OWNER)
+            .first()
+        )
         assert customer is not None
         assert meter is not None
-        return Setup(str(org.id), str(customer["id"]), created.embed_secret, keys, meter["event_name"])
+        assert owner is not None
+        console_session, _ = await open_session(org, owner)
+        return Setup(
+            str(org.id),
+            org.slug,
+            str(customer["id"]),
+            created.embed_secret,
+            keys,
+            meter["event_name"],
+            console_session,
+        )
 
     result = _with_engine(url, work)
     assert isinstance(result, Setup)
@@ -181,9 +215,12 @@ def add_scale(url: str, org_id: str) -> ScaleSize:
 
 
 @contextmanager
-def server(url: str, workdir: Path) -> Iterator[tuple[str, int]]:
-    """``selfserve serve --no-worker`` (one uvicorn worker, in the process itself) on a free port, until the
-    block ends: its base URL and process id."""
+def server(
+    url: str, workdir: Path, *, workers: int = 1, redis_url: str | None = None
+) -> Iterator[tuple[str, int]]:
+    """``selfserve serve --no-worker`` (one uvicorn worker, in the process itself, unless ``workers`` says
+    more; rate limits and single use in Redis with ``redis_url``) on a free port, until the block ends: its
+    base URL and process id."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SELFSERVE_")}
@@ -193,9 +230,21 @@ def server(url: str, workdir: Path) -> Iterator[tuple[str, int]]:
         "SELFSERVE_PUBLIC_URL": base,
         "SELFSERVE_DATA_DIR": str(workdir / "data"),
     }
+    if redis_url:
+        env["SELFSERVE_REDIS_URL"] = redis_url
     log = (workdir / "server.log").open("ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--no-worker", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "serve",
+            "--no-worker",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -234,10 +283,120 @@ class Bench:
         self.workdir = workdir
         self.rows: list[Row] = []
         self.small_views: dict[str, float] = {}
+        self.one_worker: dict[str, load.Figures] = {}
+        """The small dataset's figures on one worker, for the multi-process stage to compare with."""
 
     def token(self, setup: Setup) -> str:
         return mint_portal_token(
             org_id=setup.org_id, customer_id=setup.customer_id, secret=setup.embed_secret
+        )
+
+    def hosted(self, base: str, setup: Setup) -> str:
+        """A hosted portal session opened as the emailed link opens it: its cookie, ``name=value``."""
+        opened = httpx.post(
+            f"{base}/portal/{setup.slug}/session",
+            data={"token": self.token(setup)},
+            headers={"Origin": base},
+            timeout=10,
+        )
+        assert opened.status_code == 303, opened.text
+        return f"{SESSION_COOKIE}={opened.cookies[SESSION_COOKIE]}"
+
+    def mint(self, setup: Setup) -> load.Request:
+        """Token minting, round the API keys (so no key's rate limit answers)."""
+        return load.Request(
+            "/v1/customer-sessions",
+            method="POST",
+            headers={"Authorization": "Bearer {value}", "Content-Type": "application/json"},
+            body=json.dumps({"external_customer_id": CUSTOMER}),
+            per_line=self._lines("keys.txt", setup.api_keys),
+        )
+
+    def exchange(self, setup: Setup, name: str, seconds: float) -> load.Request:
+        """A fresh single-use token per request, enough for ``seconds``."""
+        count = int(TOKENS_PER_SECOND_BOUND * (seconds + 1))
+        tokens = self._lines(name, [self.token(setup) for _ in range(count)])
+        body = '{"token": "{value}", "origin": "' + EMBED_ORIGIN + '"}'
+        headers = {"Content-Type": "application/json"}
+        return load.Request(
+            "/embed/session", method="POST", headers=headers, body=body, per_line=tokens, cycle=False
+        )
+
+    def multi_process(self, db: str, base: str, setup: Setup, workers: int) -> None:
+        """The overview, minting and the exchange on ``workers`` processes sharing Redis, each set against
+        the same measure on one worker earlier in this run."""
+        session = httpx.post(
+            base + "/embed/session", json={"token": self.token(setup), "origin": EMBED_ORIGIN}, timeout=10
+        )
+        session.raise_for_status()
+        bearer = {"Authorization": "Bearer " + session.json()["session"]}
+        for key, measure, request, warm in (
+            (
+                "overview",
+                "GET /embed/views/overview",
+                load.Request("/embed/views/overview", headers=bearer),
+                None,
+            ),
+            ("mint", "POST /v1/customer-sessions", self.mint(setup), None),
+            (
+                "exchange",
+                "POST /embed/session (token -> session)",
+                self.exchange(setup, "tokens-multi.txt", self.seconds),
+                self.exchange(setup, "warm-multi.txt", WARMUP_SECONDS),
+            ),
+        ):
+            fig = self.measure(base, request, warm)
+            one = self.one_worker.get(f"{db}:{key}")
+            gain = fig.per_second / one.per_second if one and one.per_second else 0.0
+            bad = fig.bad_status + fig.socket_errors
+            self.rows.append(
+                Row(
+                    db,
+                    "small",
+                    f"{measure}, {workers} workers + Redis",
+                    f"{fig.per_second:,.0f}",
+                    f"{fig.p50_ms:.1f}",
+                    f"{fig.p99_ms:.1f}",
+                    f"{gain:.2f}x",
+                    "x = against 1 worker (this run)",
+                    f"no ({bad} failed)" if bad else "",
+                )
+            )
+
+    @contextmanager
+    def on_stripe(self, base: str, setup: Setup) -> Iterator[str]:
+        """The merchant on Stripe (test keys, no call to Stripe is made) for the block, then back on the
+        sandbox; yields the webhook signing secret."""
+        secret = "whsec_" + secrets.token_hex(16)
+        keys = {"secret_key": "sk_test_bench", "publishable_key": "pk_test_bench", "webhook_secret": secret}
+        auth = {"Authorization": f"Bearer {setup.api_keys[0]}"}
+        with httpx.Client(base_url=base, headers=auth, timeout=10) as api:
+            api.put("/v1/payment-provider", json={"provider": "stripe", **keys}).raise_for_status()
+            try:
+                yield secret
+            finally:
+                api.put("/v1/payment-provider", json={"provider": "sandbox"}).raise_for_status()
+
+    def stripe_events(self, setup: Setup, name: str, secret: str, seconds: float) -> load.Request:
+        """Distinct Stripe events, each signed as Stripe signs them: a payment succeeded for a card selfserve
+        does not hold (verified, looked up, kept so a redelivery is a replay, nothing else to apply)."""
+        lines = []
+        signed_at = int(time.time())
+        for n in range(int(TOKENS_PER_SECOND_BOUND * (seconds + 1))):
+            intent = {"id": f"pi_bench_{n}", "object": "payment_intent", "payment_method": f"pm_bench_{n}"}
+            event = {"id": f"evt_bench_{name}_{n}", "object": "event", "type": "payment_intent.succeeded"}
+            payload = json.dumps({**event, "data": {"object": intent}}, separators=(",", ":"))
+            digest = hmac.new(secret.encode(), f"{signed_at}.{payload}".encode(), hashlib.sha256).hexdigest()
+            lines.append(f"t={signed_at},v1={digest}\t{payload}")
+        headers = {"Content-Type": "application/json", "Stripe-Signature": "{value}"}
+        path = f"/webhooks/stripe/{setup.slug}"
+        return load.Request(
+            path,
+            method="POST",
+            headers=headers,
+            body="{second}",
+            per_line=self._lines(name, lines),
+            cycle=False,
         )
 
     def measure(
@@ -286,6 +445,7 @@ class Bench:
             ok = ratio >= VIEW_RATIO and fig.p99_ms <= VIEW_P99_MS
             if dataset == "small":
                 self.small_views[f"{db}:{view}"] = fig.per_second
+                self.one_worker[f"{db}:{view}"] = fig
             else:
                 small = self.small_views.get(f"{db}:{view}")
                 share = fig.per_second / small if small else 0.0
@@ -295,16 +455,24 @@ class Bench:
         if dataset != "small":
             return
 
+        page_target = f">= {VIEW_RATIO:.2f}x, p99 <= {VIEW_P99_MS:.0f} ms"
+        for measure, path, cookie in (
+            (
+                "GET /portal/{slug} (hosted page, signed in)",
+                f"/portal/{setup.slug}",
+                self.hosted(base, setup),
+            ),
+            ("GET /console (console home)", "/console", f"{CONSOLE_COOKIE}={setup.console_session}"),
+        ):
+            fig = self.measure(base, load.Request(path, headers={"Cookie": cookie}))
+            ratio = fig.per_second / base_rps
+            ok = ratio >= VIEW_RATIO and fig.p99_ms <= VIEW_P99_MS
+            row(measure, fig, fig.per_second, page_target, ok, ratio)
+
         keys = self._lines("keys.txt", setup.api_keys)
         auth = {"Authorization": "Bearer {value}", "Content-Type": "application/json"}
-        mint = load.Request(
-            "/v1/customer-sessions",
-            method="POST",
-            headers=auth,
-            body=json.dumps({"external_customer_id": CUSTOMER}),
-            per_line=keys,
-        )
-        fig = self.measure(base, mint)
+        fig = self.measure(base, self.mint(setup))
+        self.one_worker[f"{db}:mint"] = fig
         ratio = fig.per_second / base_rps
         row(
             "POST /v1/customer-sessions",
@@ -315,16 +483,12 @@ class Bench:
             ratio,
         )
 
-        def exchange(name: str, seconds: float) -> load.Request:
-            count = int(TOKENS_PER_SECOND_BOUND * (seconds + 1))
-            tokens = self._lines(name, [self.token(setup) for _ in range(count)])
-            body = '{"token": "{value}", "origin": "' + EMBED_ORIGIN + '"}'
-            headers = {"Content-Type": "application/json"}
-            return load.Request(
-                "/embed/session", method="POST", headers=headers, body=body, per_line=tokens, cycle=False
-            )
-
-        fig = self.measure(base, exchange("tokens.txt", self.seconds), exchange("warm.txt", WARMUP_SECONDS))
+        fig = self.measure(
+            base,
+            self.exchange(setup, "tokens.txt", self.seconds),
+            self.exchange(setup, "warm.txt", WARMUP_SECONDS),
+        )
+        self.one_worker[f"{db}:exchange"] = fig
         ratio = fig.per_second / base_rps
         row(
             "POST /embed/session (token -> session)",
@@ -347,6 +511,22 @@ class Bench:
             f">= {EVENTS_PER_S:,} events/s",
             events >= EVENTS_PER_S,
             fig.per_second / base_rps,
+        )
+
+        with self.on_stripe(base, setup) as webhook_secret:
+            fig = self.measure(
+                base,
+                self.stripe_events(setup, "stripe.txt", webhook_secret, self.seconds),
+                self.stripe_events(setup, "stripe-warm.txt", webhook_secret, WARMUP_SECONDS),
+            )
+        ratio = fig.per_second / base_rps
+        row(
+            "POST /webhooks/stripe/{slug} (signed event, kept once)",
+            fig,
+            fig.per_second,
+            f">= {EXCHANGE_RATIO:.2f}x, p99 <= {EXCHANGE_P99_MS:.0f} ms",
+            ratio >= EXCHANGE_RATIO and fig.p99_ms <= EXCHANGE_P99_MS,
+            ratio,
         )
 
         if page_url is None:
@@ -436,6 +616,15 @@ def run_database(args: argparse.Namespace, db: str, workdir: Path, has_chromium:
                         bench.stage(db, "small", base, setup, page_url)
                 else:
                     bench.stage(db, "small", base, setup, None)
+        if args.views and db == "postgres" and args.workers > 1:
+            print(f"bench: {db}: {args.workers} workers sharing Redis", file=sys.stderr, flush=True)
+            if _reachable(REDIS_URL):
+                with server(url, workdir, workers=args.workers, redis_url=REDIS_URL) as (base, _):
+                    bench.multi_process(db, base, setup, args.workers)
+            else:
+                bench.rows.append(
+                    Row(db, "small", f"{args.workers} workers + Redis", f"missing: {REDIS_URL}")
+                )
         if args.scale:
             print(f"bench: {db}: adding the scale dataset", file=sys.stderr, flush=True)
             started = time.monotonic()
@@ -455,6 +644,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per figure")
     parser.add_argument("--mounts", type=int, default=15, help="mount() -> ready samples")
     parser.add_argument("--no-scale", dest="scale", action="store_false", help="skip the scale dataset")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="processes of the multi-process figure (PostgreSQL + Redis)"
+    )
     parser.add_argument(
         "--only-exports",
         dest="views",
