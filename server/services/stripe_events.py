@@ -31,6 +31,7 @@ import msgspec
 from server import clock
 from server.billing.providers import ChargeResult, decline_code, decline_message
 from server.billing.stripe_provider import ORDER_METADATA
+from server.db.point_reads import read_one, read_row
 from server.db.tables import Customer, Order, PaymentMethod, ProviderEvent
 from server.enums import OrderStatus
 from server.errors import Conflict, Invalid, NotFound, PaymentFailed, Unauthorized, Unavailable
@@ -40,6 +41,8 @@ from server.services.constraints import is_unique_violation
 from server.services.orgs import get_organization_by_slug
 
 SIGNATURE_TOLERANCE_SECONDS = 300
+_SEEN = "SELECT 1 AS seen FROM ss_provider_event WHERE org = {} AND event_id = {}"
+"""An event applied before (Stripe delivers at least once); a point read, as every delivery asks."""
 
 
 async def receive(org_slug: str, payload: bytes, signature: str, *, keyring: Keyring) -> str:
@@ -63,7 +66,7 @@ async def receive(org_slug: str, payload: bytes, signature: str, *, keyring: Key
         ) from exc
     event: dict[str, Any] = msgspec.json.decode(payload)
     event_id, event_type = str(event["id"]), str(event["type"])
-    if await ProviderEvent.exists().where(ProviderEvent.org == org.id, ProviderEvent.event_id == event_id):
+    if await read_one(_SEEN, org.id, event_id) is not None:
         return "replayed"
     handler = HANDLERS.get(event_type)
     if handler is not None:  # every handler is idempotent: two deliveries racing here apply it once
@@ -82,11 +85,7 @@ async def _card(org_id: UUID, stripe_method: object) -> PaymentMethod | None:
     """Our saved card for a Stripe PaymentMethod id."""
     if not isinstance(stripe_method, str) or not stripe_method:
         return None
-    return (
-        await PaymentMethod.objects()
-        .where(PaymentMethod.org == org_id, PaymentMethod.provider_ref.like(f"%:{stripe_method}"))
-        .first()
-    )
+    return await read_row(PaymentMethod, "org = {} AND provider_ref LIKE {}", org_id, f"%:{stripe_method}")
 
 
 def _order_named(intent: dict[str, Any]) -> UUID | None:
