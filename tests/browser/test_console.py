@@ -357,7 +357,7 @@ async def test_retention_offers_set_in_the_console_are_what_the_api_reads(consol
         plan_id = await plan.locator("option").nth(1).get_attribute("value")
         await plan.select_option(plan_id)
         await expensive.get_by_label("Message").fill("Our smaller plan costs less.")
-        await form.get_by_label("Offer a customer something at most once every").fill("6")
+        await form.get_by_label("Months between two offers to one customer").fill("6")
         await form.get_by_role("button", name="Save retention offers").click()
         await console.get_by_text("Retention offers saved.").wait_for()
         await expect(expensive.get_by_label("Offer")).to_have_value("plan")
