@@ -3,13 +3,18 @@ their registry: ``widgets``)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
+from typing import Any, ClassVar, get_type_hints
+from uuid import UUID
 
 import msgspec
 
 from server.auth.sessions import PortalContext
+from server.errors import Invalid
+from server.i18n import gettext as _
 
 Params = Mapping[str, str]
 Loader = Callable[[PortalContext, Params], Awaitable[msgspec.Struct]]
@@ -30,7 +35,67 @@ class ActionResult:
     """The view's parameters to show next (the next step of a flow); empty: the view as it opens."""
 
 
-Action = Callable[[PortalContext, Params], Awaitable[ActionResult]]
+class Form(msgspec.Struct, kw_only=True, frozen=True):
+    """What an action reads from the form it is posted with, decoded by ``read_form`` before it runs.
+
+    Surrounding spaces never matter and an empty field is an absent one (optional fields take their
+    defaults); a checked box sends ``on``, which a ``bool`` field reads as true. ``prompts`` says, per field,
+    what the customer is asked when that field is missing or cannot be read, in their language."""
+
+    prompts: ClassVar[Mapping[str, Callable[[], str]]] = {}
+
+
+class NoFields(Form, frozen=True):
+    """The form of an action that needs nothing but the button."""
+
+
+class SubscriptionForm(Form, frozen=True):
+    """The form of an action on one of the customer's subscriptions (several views have them)."""
+
+    subscription_id: UUID
+    prompts = {"subscription_id": lambda: _("Please choose a subscription.")}
+
+
+Action = Callable[[PortalContext, Any], Awaitable[ActionResult]]
+"""An async function ``(ctx, form)`` whose ``form`` parameter is annotated with its ``Form``."""
+
+_PATH = re.compile(r"at `\$\.(?:[A-Za-z_]+\.)*([A-Za-z_]+)`$|missing required field `([A-Za-z_]+)`")
+
+
+@cache
+def form_of(action: Action) -> type[Form]:
+    form: type[Form] = get_type_hints(action)["form"]
+    return form
+
+
+@cache
+def _checkboxes(form: type[Form]) -> frozenset[str]:
+    return frozenset(f.name for f in msgspec.structs.fields(form) if f.type is bool)
+
+
+def refusal(exc: msgspec.ValidationError, prompts: Mapping[str, Callable[[], str]]) -> Invalid:
+    """The customer's message for a value msgspec refused: the prompt of the field it names, else a request
+    to check the form (msgspec's own text is for developers)."""
+    found = _PATH.search(str(exc))
+    prompt = prompts.get(next(filter(None, found.groups()))) if found else None
+    return Invalid(
+        prompt() if prompt else _("That could not be done. Please check what you entered and try again.")
+    )
+
+
+def read_form(action: Action, data: Params) -> Form:
+    """``data`` as the form ``action`` reads, or ``Invalid`` with the customer's message."""
+    form = form_of(action)
+    checkboxes = _checkboxes(form)
+    given: dict[str, Any] = {}
+    for name, raw in data.items():
+        value = raw.strip()
+        if value:
+            given[name] = True if name in checkboxes and value == "on" else value
+    try:
+        return msgspec.convert(given, form, strict=False)
+    except msgspec.ValidationError as exc:
+        raise refusal(exc, form.prompts) from exc
 
 
 @dataclass(frozen=True)

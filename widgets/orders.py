@@ -27,7 +27,7 @@ from server.services.orders import (
 )
 from server.services.payments import card_expired, list_payment_methods
 from server.services.tax import TaxLine
-from widgets.base import ActionResult, Params, View
+from widgets.base import ActionResult, Form, Params, View
 
 PAGE_SIZE = 20
 
@@ -209,27 +209,33 @@ async def load(ctx: PortalContext, params: Params) -> OrdersModel:
     )
 
 
-def _uuid(value: str | None, what: str) -> UUID:
-    try:
-        return UUID(value or "")
-    except ValueError as exc:
-        raise Invalid(_("Please choose %(what)s.", what=what)) from exc
+class OrderForm(Form, frozen=True):
+    order_id: UUID
+    prompts = {"order_id": lambda: _("Please choose %(what)s.", what=_("an order"))}
 
 
-async def pay(ctx: PortalContext, form: Params) -> ActionResult:
-    order_id = _uuid(form.get("order_id"), _("an order"))
-    card_id = _uuid(form.get("payment_method_id"), _("a card")) if form.get("payment_method_id") else None
-    order = await pay_order(ctx.org.id, order_id, customer_id=ctx.customer.id, payment_method_id=card_id)
+class PayForm(OrderForm, frozen=True):
+    payment_method_id: UUID | None = None
+    """Empty: the default card."""
+    prompts = {
+        **OrderForm.prompts,
+        "payment_method_id": lambda: _("Please choose %(what)s.", what=_("a card")),
+    }
+
+
+async def pay(ctx: PortalContext, form: PayForm) -> ActionResult:
+    order = await pay_order(
+        ctx.org.id, form.order_id, customer_id=ctx.customer.id, payment_method_id=form.payment_method_id
+    )
     return ActionResult(
         message=_("Thank you, the payment went through."),
         events=[{"type": "order.paid", "data": {"id": str(order.id), "status": order.status}}],
     )
 
 
-async def confirm_payment(ctx: PortalContext, form: Params) -> ActionResult:
+async def confirm_payment(ctx: PortalContext, form: OrderForm) -> ActionResult:
     """The customer went through the bank's challenge in the page: Stripe says whether it is paid."""
-    order_id = _uuid(form.get("order_id"), _("an order"))
-    order = await stripe_events.confirm_payment(ctx.org.id, ctx.customer.id, order_id)
+    order = await stripe_events.confirm_payment(ctx.org.id, ctx.customer.id, form.order_id)
     return ActionResult(
         message=_("Thank you, the payment went through."),
         events=[{"type": "order.paid", "data": {"id": str(order.id), "status": order.status}}],

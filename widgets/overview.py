@@ -11,13 +11,12 @@ import msgspec
 
 from server.auth.sessions import PortalContext
 from server.enums import LIVE, BenefitType
-from server.errors import Invalid
 from server.i18n import gettext as _
 from server.portal.documents import document_path
 from server.schemas.portal_settings import load_portal_settings
 from server.services import catalog, files, grants, orders, subscriptions, wallet
 from server.services.files import FileInfo
-from widgets.base import ActionResult, Params, View
+from widgets.base import ActionResult, Form, Params, View
 
 RECENT_ORDERS = 3
 
@@ -153,12 +152,13 @@ async def load(ctx: PortalContext, params: Params) -> OverviewModel:
     )
 
 
-async def regenerate_api_key(ctx: PortalContext, form: Params) -> ActionResult:
-    try:
-        grant_id = UUID(form.get("grant_id", ""))
-    except ValueError as exc:
-        raise Invalid(_("Please choose a key.")) from exc
-    key = await grants.regenerate_api_key(ctx.org.id, grant_id, customer_id=ctx.customer.id)
+class GrantForm(Form, frozen=True):
+    grant_id: UUID
+    prompts = {"grant_id": lambda: _("Please choose a key.")}
+
+
+async def regenerate_api_key(ctx: PortalContext, form: GrantForm) -> ActionResult:
+    key = await grants.regenerate_api_key(ctx.org.id, form.grant_id, customer_id=ctx.customer.id)
     return ActionResult(
         message=_("Your new API key is below. Copy it now: it will not be shown again."), reveal=key
     )

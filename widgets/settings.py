@@ -36,7 +36,7 @@ from server.services.payments import (
 )
 from server.services.portal_analytics import ActivityEntry, list_activity
 from server.services.tax_ids import ViesVerdict, online_verdict, validate_tax_id
-from widgets.base import ActionResult, Params, View
+from widgets.base import ActionResult, Form, NoFields, Params, View, refusal
 
 ADDRESS_FIELDS = ("line1", "line2", "city", "postal_code", "state", "country")
 ACTIVITY_SHOWN = 20
@@ -226,10 +226,25 @@ def _email_change_allowed(ctx: PortalContext) -> bool:
     return load_portal_settings(ctx.org).features.email_change and not ctx.scopes.read_only
 
 
-async def update_billing(ctx: PortalContext, form: Params) -> ActionResult:
-    fields = {
-        name: form.get(name, "").strip() for name in ("billing_name", "company_name", "tax_id", "tax_id_type")
-    }
+class BillingForm(Form, frozen=True):
+    """The billing details as typed; the customer service's own rules (``CustomerUpdate``) check them."""
+
+    billing_name: str = ""
+    billing_email: str = ""
+    company_name: str = ""
+    tax_id: str = ""
+    tax_id_type: str = ""
+    line1: str = ""
+    line2: str = ""
+    city: str = ""
+    postal_code: str = ""
+    state: str = ""
+    country: str = ""
+    prompts = {"billing_email": lambda: _("Please enter a valid email address.")}
+
+
+async def update_billing(ctx: PortalContext, form: BillingForm) -> ActionResult:
+    fields = {name: getattr(form, name) for name in ("billing_name", "company_name", "tax_id", "tax_id_type")}
     if fields["tax_id_type"] and fields["tax_id"]:
         try:
             validate_tax_id(fields["tax_id_type"], fields["tax_id"])
@@ -243,20 +258,19 @@ async def update_billing(ctx: PortalContext, form: Params) -> ActionResult:
         raise Invalid(
             _("VIES, the EU's register of VAT numbers, does not list this number: check it, or choose Other.")
         )
-    billing_email = form.get("billing_email", "").strip()
-    address = {name: form.get(name, "").strip() for name in ADDRESS_FIELDS}
+    address = {name: getattr(form, name) for name in ADDRESS_FIELDS}
     address["country"] = address["country"].upper()
     try:
         changes = msgspec.convert(
             {
                 **fields,
-                "billing_email": billing_email or None,
+                "billing_email": form.billing_email or None,
                 "billing_address": {k: v for k, v in address.items() if v},
             },
             CustomerUpdate,
         )
     except msgspec.ValidationError as exc:
-        raise Invalid(_("Please check the highlighted details: %(problem)s", problem=str(exc))) from exc
+        raise refusal(exc, BillingForm.prompts) from exc
     customer = await update_customer(ctx.org.id, ctx.customer.id, changes)
     return ActionResult(
         message=_(
@@ -269,11 +283,9 @@ async def update_billing(ctx: PortalContext, form: Params) -> ActionResult:
     )
 
 
-def _card_id(form: Params) -> UUID:
-    try:
-        return UUID(form.get("payment_method_id", ""))
-    except ValueError as exc:
-        raise Invalid(_("Please choose a card.")) from exc
+class CardForm(Form, frozen=True):
+    payment_method_id: UUID
+    prompts = {"payment_method_id": lambda: _("Please choose a card.")}
 
 
 def _card_event(method_id: object) -> list[dict[str, object]]:
@@ -308,62 +320,78 @@ async def _retried(ctx: PortalContext, done: str, before: list[str], method_id: 
     return ActionResult(message=message, events=_card_event(method_id), problem=problem)
 
 
-async def add_card(ctx: PortalContext, form: Params) -> ActionResult:
-    try:
-        month, year = int(form.get("exp_month", "")), int(form.get("exp_year", ""))
-    except ValueError as exc:
-        raise Invalid(_("Please enter the expiry month and year as numbers.")) from exc
-    if year < 100:
-        year += 2000
+def _expiry() -> str:
+    return _("Please enter the expiry month and year as numbers.")
+
+
+class NewCardForm(Form, frozen=True):
+    """The sandbox provider's card form (a test provider: with Stripe the number never comes here)."""
+
+    exp_month: int
+    exp_year: int
+    """Two digits mean this century."""
+    number: str = ""
+    cvc: str = ""
+    make_default: bool = False
+    prompts = {"exp_month": _expiry, "exp_year": _expiry}
+
+
+async def add_card(ctx: PortalContext, form: NewCardForm) -> ActionResult:
     before = await _failed_order_ids(ctx)
     method = await add_payment_method(
         ctx.org.id,
         ctx.customer.id,
         keyring=ctx.keyring,
-        number=form.get("number", ""),
-        exp_month=month,
-        exp_year=year,
-        cvc=form.get("cvc", ""),
-        make_default=form.get("make_default") == "on",
+        number=form.number,
+        exp_month=form.exp_month,
+        exp_year=form.exp_year + 2000 if form.exp_year < 100 else form.exp_year,
+        cvc=form.cvc,
+        make_default=form.make_default,
     )
     if not method.is_default:
         return ActionResult(message=_("Card added."), events=_card_event(method.id))
     return await _retried(ctx, _("Card added."), before, method.id)
 
 
-async def add_confirmed_card(ctx: PortalContext, form: Params) -> ActionResult:
+class ConfirmedCardForm(Form, frozen=True):
+    setup_intent: str = ""
+    """The SetupIntent's id, which the Stripe service looks up."""
+    make_default: bool = False
+
+
+async def add_confirmed_card(ctx: PortalContext, form: ConfirmedCardForm) -> ActionResult:
     """The card the customer confirmed in Stripe.js: we get the SetupIntent's id, never the number."""
     before = await _failed_order_ids(ctx)
     method = await add_stripe_card(
-        ctx.org.id,
-        ctx.customer.id,
-        form.get("setup_intent", ""),
-        keyring=ctx.keyring,
-        make_default=form.get("make_default") == "on",
+        ctx.org.id, ctx.customer.id, form.setup_intent, keyring=ctx.keyring, make_default=form.make_default
     )
     if not method.is_default:
         return ActionResult(message=_("Card added."), events=_card_event(method.id))
     return await _retried(ctx, _("Card added."), before, method.id)
 
 
-async def make_default(ctx: PortalContext, form: Params) -> ActionResult:
+async def make_default(ctx: PortalContext, form: CardForm) -> ActionResult:
     before = await _failed_order_ids(ctx)
-    method = await set_default_payment_method(ctx.org.id, ctx.customer.id, _card_id(form))
+    method = await set_default_payment_method(ctx.org.id, ctx.customer.id, form.payment_method_id)
     return await _retried(ctx, _("Default card updated."), before, method.id)
 
 
-async def remove_card(ctx: PortalContext, form: Params) -> ActionResult:
-    card_id = _card_id(form)
-    await remove_payment_method(ctx.org.id, ctx.customer.id, card_id)
-    return ActionResult(message=_("Card removed."), events=_card_event(card_id))
+async def remove_card(ctx: PortalContext, form: CardForm) -> ActionResult:
+    await remove_payment_method(ctx.org.id, ctx.customer.id, form.payment_method_id)
+    return ActionResult(message=_("Card removed."), events=_card_event(form.payment_method_id))
 
 
-async def change_email(ctx: PortalContext, form: Params) -> ActionResult:
+class EmailForm(Form, frozen=True):
+    new_email: str = ""
+    """Normalised and checked by the sign-in service."""
+
+
+async def change_email(ctx: PortalContext, form: EmailForm) -> ActionResult:
     """Send a verification link to the new address; the change applies when it is opened."""
     if not _email_change_allowed(ctx):
         raise Forbidden(_("Changing the email address is not available here."))
     try:
-        address = normalize_email(form.get("new_email", ""))
+        address = normalize_email(form.new_email)
     except Invalid as exc:
         raise Invalid(_("Please enter a valid email address.")) from exc
     if address == ctx.customer.email.lower():
@@ -382,16 +410,17 @@ async def change_email(ctx: PortalContext, form: Params) -> ActionResult:
     )
 
 
-async def disconnect_sign_in(ctx: PortalContext, form: Params) -> ActionResult:
+class ProviderForm(Form, frozen=True):
+    provider: OAuthProviderKind
+    prompts = {"provider": lambda: _("Please choose an account.")}
+
+
+async def disconnect_sign_in(ctx: PortalContext, form: ProviderForm) -> ActionResult:
     """Disconnect a provider account; signing in by email link always remains."""
     if not ctx.hosted:
         raise Forbidden(_("Manage connected accounts on your billing portal."))
-    try:
-        kind = OAuthProviderKind(form.get("provider", ""))
-    except ValueError as exc:
-        raise Invalid(_("Please choose an account.")) from exc
-    name = (await provider_names(ctx.org.id))[kind.value]
-    await disconnect_account(ctx.org.id, ctx.customer.id, kind)
+    name = (await provider_names(ctx.org.id))[form.provider.value]
+    await disconnect_account(ctx.org.id, ctx.customer.id, form.provider)
     return ActionResult(
         message=_(
             "Your %(provider)s account is disconnected. You can still sign in with an email link.",
@@ -401,7 +430,7 @@ async def disconnect_sign_in(ctx: PortalContext, form: Params) -> ActionResult:
     )
 
 
-async def export_data(ctx: PortalContext, form: Params) -> ActionResult:
+async def export_data(ctx: PortalContext, form: NoFields) -> ActionResult:
     """Start building a copy of the customer's data; the view shows its progress, an email says when it is
     ready."""
     await data_exports.request_export(ctx.org.id, ctx.customer.id, requested_by=Actor.CUSTOMER)
@@ -410,9 +439,14 @@ async def export_data(ctx: PortalContext, form: Params) -> ActionResult:
     )
 
 
-async def request_deletion(ctx: PortalContext, form: Params) -> ActionResult:
+class DeletionForm(Form, frozen=True):
+    confirm: bool = False
+    """The box saying the customer understands."""
+
+
+async def request_deletion(ctx: PortalContext, form: DeletionForm) -> ActionResult:
     """Ask the merchant to delete the account; nothing is deleted until they approve."""
-    if form.get("confirm") != "on":
+    if not form.confirm:
         raise Invalid(_("Please confirm that you want your account deleted."))
     customer = await erasure.request_deletion(ctx.org.id, ctx.customer.id)
     return ActionResult(

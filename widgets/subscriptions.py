@@ -5,7 +5,7 @@ assign / revoke / resend seats, pause and resume, clear a scheduled change."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
@@ -32,7 +32,7 @@ from server.services import (
 )
 from server.services.discounts import DiscountRefused
 from server.services.subscriptions import PAUSABLE, CancelPreview, ChangePreview, InvoicePreview
-from widgets.base import ActionResult, Params, View
+from widgets.base import ActionResult, Form, Params, SubscriptionForm, View
 from widgets.orders import (
     CardOption,
     StripeConfirm,
@@ -146,13 +146,6 @@ async def _prices(ctx: PortalContext) -> dict[str, tuple[ProductOut, PriceOut]]:
     products = await catalog.list_products(ctx.org.id, limit=100)
     views = await catalog.product_views(ctx.org.id, products.items)
     return {price.id: (product, price) for product in views for price in product.prices}
-
-
-def _subscription_id(params: Params) -> UUID:
-    try:
-        return UUID(params.get("subscription_id", ""))
-    except ValueError as exc:
-        raise Invalid(_("Please choose a subscription.")) from exc
 
 
 async def load(ctx: PortalContext, params: Params) -> SubscriptionsModel:
@@ -383,14 +376,21 @@ def _updated(sub_id: object, status: str, kind: str = "subscription.updated") ->
     return [{"type": kind, "data": {"id": str(sub_id), "status": status}}]
 
 
-async def cancel(ctx: PortalContext, form: Params) -> ActionResult:
+class CancelForm(SubscriptionForm, frozen=True):
+    when: Literal["now", "period_end"] = "period_end"
+    reason: str | None = None
+    """One of the service's cancellation reasons (it refuses any other)."""
+    comment: str = ""
+
+
+async def cancel(ctx: PortalContext, form: CancelForm) -> ActionResult:
     sub = await subscriptions.cancel_subscription(
         ctx.org.id,
-        _subscription_id(form),
+        form.subscription_id,
         customer_id=ctx.customer.id,
-        at_period_end=form.get("when", "period_end") != "now",
-        reason=form.get("reason") or None,
-        comment=form.get("comment", "").strip(),
+        at_period_end=form.when == "period_end",
+        reason=form.reason,
+        comment=form.comment,
     )
     await portal_analytics.record(
         ctx.org.id,
@@ -409,11 +409,18 @@ async def cancel(ctx: PortalContext, form: Params) -> ActionResult:
     return ActionResult(message=message, events=_updated(sub.id, sub.status, "subscription.canceled"))
 
 
-def _offer_id(form: Params) -> UUID:
-    try:
-        return UUID(form.get("offer_id", ""))
-    except ValueError as exc:
-        raise Invalid(_("This offer is no longer available.")) from exc
+class OfferForm(Form, frozen=True):
+    offer_id: UUID
+    prompts = {"offer_id": lambda: _("This offer is no longer available.")}
+
+
+class DeclineForm(OfferForm, frozen=True):
+    """Declining goes on to the cancellation's review of the offer's subscription, with what the customer
+    chose before the offer (passed on as they were)."""
+
+    when: str = ""
+    reason: str = ""
+    comment: str = ""
 
 
 async def _record_answer(ctx: PortalContext, answered: RetentionOfferOut) -> list[dict[str, object]]:
@@ -436,8 +443,8 @@ async def _record_answer(ctx: PortalContext, answered: RetentionOfferOut) -> lis
     return [{"type": kind, "data": data}]
 
 
-async def accept_offer(ctx: PortalContext, form: Params) -> ActionResult:
-    answered = await retention.accept(ctx.org.id, ctx.customer.id, _offer_id(form))
+async def accept_offer(ctx: PortalContext, form: OfferForm) -> ActionResult:
+    answered = await retention.accept(ctx.org.id, ctx.customer.id, form.offer_id)
     sub = answered.subscription
     events = await _record_answer(ctx, answered) + _updated(sub.id, sub.status)
     if answered.kind == "pause" and sub.resumes_at is not None:
@@ -452,10 +459,10 @@ async def accept_offer(ctx: PortalContext, form: Params) -> ActionResult:
     return ActionResult(message=message, events=events)
 
 
-async def decline_offer(ctx: PortalContext, form: Params) -> ActionResult:
+async def decline_offer(ctx: PortalContext, form: DeclineForm) -> ActionResult:
     """No to the offer: on to the cancellation's review, with what the customer chose before."""
-    answered = await retention.decline(ctx.org.id, ctx.customer.id, _offer_id(form))
-    chosen = {key: form.get(key, "") for key in ("when", "reason", "comment")}
+    answered = await retention.decline(ctx.org.id, ctx.customer.id, form.offer_id)
+    chosen = {"when": form.when, "reason": form.reason, "comment": form.comment}
     return ActionResult(
         message=_("You declined the offer."),
         events=await _record_answer(ctx, answered),
@@ -463,9 +470,9 @@ async def decline_offer(ctx: PortalContext, form: Params) -> ActionResult:
     )
 
 
-async def uncancel(ctx: PortalContext, form: Params) -> ActionResult:
+async def uncancel(ctx: PortalContext, form: SubscriptionForm) -> ActionResult:
     sub = await subscriptions.uncancel_subscription(
-        ctx.org.id, _subscription_id(form), customer_id=ctx.customer.id
+        ctx.org.id, form.subscription_id, customer_id=ctx.customer.id
     )
     return ActionResult(
         message=_("Your subscription will continue."),
@@ -496,18 +503,20 @@ def _changed(done: str, change: subscriptions.Change) -> ActionResult:
     return ActionResult(message=message, events=_updated(sub.id, sub.status), problem=problem)
 
 
-async def change_plan(ctx: PortalContext, form: Params) -> ActionResult:
-    try:
-        price_id = UUID(form.get("price_id", ""))
-    except ValueError as exc:
-        raise Invalid(_("Please choose a plan.")) from exc
+class PlanForm(SubscriptionForm, frozen=True):
+    price_id: UUID
+    promotion_code: str | None = None
+    prompts = {**SubscriptionForm.prompts, "price_id": lambda: _("Please choose a plan.")}
+
+
+async def change_plan(ctx: PortalContext, form: PlanForm) -> ActionResult:
     try:
         change = await subscriptions.change_plan(
             ctx.org.id,
-            _subscription_id(form),
-            price_id,
+            form.subscription_id,
+            form.price_id,
             customer_id=ctx.customer.id,
-            promotion_code=form.get("promotion_code", "").strip() or None,
+            promotion_code=form.promotion_code,
         )
     except DiscountRefused as exc:
         raise Invalid(refusal_message(exc.reason)) from exc
@@ -516,56 +525,58 @@ async def change_plan(ctx: PortalContext, form: Params) -> ActionResult:
     return _changed(_("Your plan has changed."), change)
 
 
-async def change_seats(ctx: PortalContext, form: Params) -> ActionResult:
-    if not form.get("seats", "").isdigit():
-        raise Invalid(_("Please enter the number of seats."))
+class SeatsForm(SubscriptionForm, frozen=True):
+    seats: Annotated[int, msgspec.Meta(ge=0)]
+    """How many the customer wants (the service says which counts the plan allows)."""
+    prompts = {**SubscriptionForm.prompts, "seats": lambda: _("Please enter the number of seats.")}
+
+
+async def change_seats(ctx: PortalContext, form: SeatsForm) -> ActionResult:
     change = await subscriptions.change_seats(
-        ctx.org.id, _subscription_id(form), int(form["seats"]), customer_id=ctx.customer.id
+        ctx.org.id, form.subscription_id, form.seats, customer_id=ctx.customer.id
     )
     seats_now = int(change.subscription.seats)
     return _changed(ngettext("You now have %(num)d seat.", "You now have %(num)d seats.", seats_now), change)
 
 
-async def pause(ctx: PortalContext, form: Params) -> ActionResult:
+async def pause(ctx: PortalContext, form: SubscriptionForm) -> ActionResult:
     sub = await subscriptions.pause_subscription(
-        ctx.org.id, _subscription_id(form), customer_id=ctx.customer.id
+        ctx.org.id, form.subscription_id, customer_id=ctx.customer.id
     )
     return ActionResult(message=_("Your subscription is paused."), events=_updated(sub.id, sub.status))
 
 
-async def resume(ctx: PortalContext, form: Params) -> ActionResult:
+async def resume(ctx: PortalContext, form: SubscriptionForm) -> ActionResult:
     sub = await subscriptions.resume_subscription(
-        ctx.org.id, _subscription_id(form), customer_id=ctx.customer.id
+        ctx.org.id, form.subscription_id, customer_id=ctx.customer.id
     )
     return ActionResult(message=_("Your subscription is active again."), events=_updated(sub.id, sub.status))
 
 
-async def clear_change(ctx: PortalContext, form: Params) -> ActionResult:
+async def clear_change(ctx: PortalContext, form: SubscriptionForm) -> ActionResult:
     sub = await subscriptions.clear_scheduled_change(
-        ctx.org.id, _subscription_id(form), customer_id=ctx.customer.id
+        ctx.org.id, form.subscription_id, customer_id=ctx.customer.id
     )
     return ActionResult(message=_("The scheduled change was cancelled."), events=_updated(sub.id, sub.status))
 
 
-def _seat_id(form: Params) -> UUID:
-    try:
-        return UUID(form.get("seat_id", ""))
-    except ValueError as exc:
-        raise Invalid(_("Please choose a seat.")) from exc
+class SeatForm(Form, frozen=True):
+    seat_id: UUID
+    prompts = {"seat_id": lambda: _("Please choose a seat.")}
 
 
 def _seat_event(kind: str, seat_id: object, sub_id: object) -> list[dict[str, object]]:
     return [{"type": kind, "data": {"id": str(seat_id), "subscription_id": str(sub_id)}}]
 
 
-async def assign_seat(ctx: PortalContext, form: Params) -> ActionResult:
+class InviteForm(SubscriptionForm, frozen=True):
+    email: str = ""
+    """Checked by the invitation service."""
+
+
+async def assign_seat(ctx: PortalContext, form: InviteForm) -> ActionResult:
     seat, _token = await seat_invitations.invite(
-        ctx.keyring,
-        ctx.public_url,
-        ctx.org,
-        _subscription_id(form),
-        form.get("email", "").strip(),
-        customer_id=ctx.customer.id,
+        ctx.keyring, ctx.public_url, ctx.org, form.subscription_id, form.email, customer_id=ctx.customer.id
     )
     return ActionResult(
         message=_("Invitation sent to %(email)s.", email=seat.email),
@@ -573,17 +584,17 @@ async def assign_seat(ctx: PortalContext, form: Params) -> ActionResult:
     )
 
 
-async def revoke_seat(ctx: PortalContext, form: Params) -> ActionResult:
-    seat = await seats.revoke_seat(ctx.org.id, _seat_id(form), customer_id=ctx.customer.id)
+async def revoke_seat(ctx: PortalContext, form: SeatForm) -> ActionResult:
+    seat = await seats.revoke_seat(ctx.org.id, form.seat_id, customer_id=ctx.customer.id)
     return ActionResult(
         message=_("%(email)s no longer has a seat.", email=seat.email),
         events=_seat_event("customer_seat.revoked", seat.id, seat.subscription),
     )
 
 
-async def resend_seat(ctx: PortalContext, form: Params) -> ActionResult:
+async def resend_seat(ctx: PortalContext, form: SeatForm) -> ActionResult:
     await seat_invitations.reinvite(
-        ctx.keyring, ctx.public_url, ctx.org, _seat_id(form), customer_id=ctx.customer.id
+        ctx.keyring, ctx.public_url, ctx.org, form.seat_id, customer_id=ctx.customer.id
     )
     return ActionResult(message=_("Invitation sent again."))
 

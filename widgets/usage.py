@@ -21,7 +21,7 @@ from server.services import spend_caps, usage_alerts, usage_report, wallet
 from server.services.usage import DayUsage
 from server.services.usage_alerts import AlertState
 from server.services.usage_report import MeterUsage, SubscriptionOverage
-from widgets.base import ActionResult, Params, View
+from widgets.base import ActionResult, Form, Params, SubscriptionForm, View
 from widgets.charts import Point, bar_chart
 
 
@@ -91,67 +91,74 @@ async def load(ctx: PortalContext, params: Params) -> UsageModel:
     )
 
 
-async def add_alert(ctx: PortalContext, form: Params) -> ActionResult:
+class AlertForm(Form, frozen=True):
+    meter_id: UUID
+    kind: UsageAlertKind
+    threshold: str = ""
+    """A percentage, or an amount in ``currency`` as the customer's language writes numbers."""
+    currency: str = ""
+    prompts = {
+        "meter_id": lambda: _("Please choose what the alert watches."),
+        "kind": lambda: _("Please choose what the alert watches."),
+    }
+
+
+async def add_alert(ctx: PortalContext, form: AlertForm) -> ActionResult:
     """An alert on one meter: a percentage, or a projected overage amount typed in the subscription's
     currency the way the customer's language writes numbers."""
-    try:
-        meter_id = UUID(form.get("meter_id", ""))
-        kind = UsageAlertKind(form.get("kind", ""))
-    except ValueError as exc:
-        raise Invalid(_("Please choose what the alert watches.")) from exc
-    text, currency = form.get("threshold", ""), form.get("currency", "")
-    if kind == UsageAlertKind.PROJECTED_OVERAGE:
+    if form.kind == UsageAlertKind.PROJECTED_OVERAGE:
         try:
-            threshold = parse_amount(text, currency, i18n.current_locale())
+            threshold = parse_amount(form.threshold, form.currency, i18n.current_locale())
         except Invalid as exc:
             raise Invalid(_("Please enter an amount, such as 25 or 25.50.")) from exc
     else:
-        threshold = int(text) if text.strip().isdigit() else 0
+        threshold = int(form.threshold) if form.threshold.isdigit() else 0
         if not 1 <= threshold <= usage_alerts.MAX_PERCENT:
             raise Invalid(_("Please enter a percentage between 1 and 1000."))
     await usage_alerts.create_alert(
         ctx.org.id,
         customer_id=ctx.customer.id,
-        kind=kind,
+        kind=form.kind,
         threshold=threshold,
-        meter_id=meter_id,
-        currency=currency if kind == UsageAlertKind.PROJECTED_OVERAGE else None,
+        meter_id=form.meter_id,
+        currency=form.currency if form.kind == UsageAlertKind.PROJECTED_OVERAGE else None,
     )
     return ActionResult(
         message=_("Alert set. We will email %(email)s when it is reached.", email=_billing_email(ctx))
     )
 
 
-async def remove_alert(ctx: PortalContext, form: Params) -> ActionResult:
-    try:
-        alert_id = UUID(form.get("alert_id", ""))
-    except ValueError as exc:
-        raise Invalid(_("Please choose an alert.")) from exc
-    await usage_alerts.delete_alert(ctx.org.id, alert_id, customer_id=ctx.customer.id)
+class AlertIdForm(Form, frozen=True):
+    alert_id: UUID
+    prompts = {"alert_id": lambda: _("Please choose an alert.")}
+
+
+async def remove_alert(ctx: PortalContext, form: AlertIdForm) -> ActionResult:
+    await usage_alerts.delete_alert(ctx.org.id, form.alert_id, customer_id=ctx.customer.id)
     return ActionResult(message=_("Alert removed."))
 
 
-async def set_cap(ctx: PortalContext, form: Params) -> ActionResult:
+class CapForm(Form, frozen=True):
+    subscription_id: UUID
+    amount: str = ""
+    """In ``currency``, as the customer's language writes numbers."""
+    currency: str = ""
+    prompts = SubscriptionForm.prompts
+
+
+async def set_cap(ctx: PortalContext, form: CapForm) -> ActionResult:
     """A subscription's spend cap, typed in its currency the way the customer's language writes numbers."""
-    subscription_id = _subscription_id(form)
     try:
-        amount = parse_amount(form.get("amount", ""), form.get("currency", ""), i18n.current_locale())
+        amount = parse_amount(form.amount, form.currency, i18n.current_locale())
     except Invalid as exc:
         raise Invalid(_("Please enter an amount, such as 25 or 25.50.")) from exc
-    await spend_caps.set_cap(ctx.org.id, subscription_id, amount, customer_id=ctx.customer.id)
+    await spend_caps.set_cap(ctx.org.id, form.subscription_id, amount, customer_id=ctx.customer.id)
     return ActionResult(message=_("Spend cap set. Usage beyond it will not be billed."))
 
 
-async def remove_cap(ctx: PortalContext, form: Params) -> ActionResult:
-    await spend_caps.remove_cap(ctx.org.id, _subscription_id(form), customer_id=ctx.customer.id)
+async def remove_cap(ctx: PortalContext, form: SubscriptionForm) -> ActionResult:
+    await spend_caps.remove_cap(ctx.org.id, form.subscription_id, customer_id=ctx.customer.id)
     return ActionResult(message=_("Spend cap removed. Usage beyond what is included is billed in full."))
-
-
-def _subscription_id(form: Params) -> UUID:
-    try:
-        return UUID(form.get("subscription_id", ""))
-    except ValueError as exc:
-        raise Invalid(_("Please choose a subscription.")) from exc
 
 
 def _billing_email(ctx: PortalContext) -> str:

@@ -54,6 +54,7 @@ from server.services import (
 )
 from server.state import AnyRequest, app_state
 from widgets import VIEWS, View
+from widgets.base import read_form
 
 THEMES = ("auto", "light", "dark")
 LOCALE_HEADER = "x-selfserve-locale"
@@ -311,7 +312,7 @@ class EmbedController(Controller):
         wordings = load_portal_settings(ctx.org).wordings
         with i18n.use_locale(_locale(request, ctx), wordings), acting_as(Actor.CUSTOMER, ctx.session_id):
             try:
-                result = await handler(ctx, data)
+                result = await handler(ctx, read_form(handler, data))
             except DomainError as exc:
                 await _record_action(ctx, view, action, "failed")
                 return await render_view(

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from server import clock
+from server import clock, i18n
 from server.clock import FrozenClock, use_clock
 from server.db.tables import Customer, WebhookEvent
 
@@ -140,16 +140,23 @@ async def test_billing_update_saves_and_emits_customer_updated(client, open_sess
 
 
 async def test_invalid_billing_input_is_explained_and_saves_nothing(client, open_session, customer):
-    session = await open_session()
-    response = await client.post(
-        "/embed/views/settings/update_billing",
-        data={"billing_name": "x" * 500},
-        headers={"Authorization": f"Bearer {session}"},
-    )
-    assert response.status_code == 422
-    assert "ss-error" in response.text
+    """In the customer's language, never msgspec's English; the form comes back as typed."""
+    headers = {"Authorization": f"Bearer {await open_session()}", "x-selfserve-locale": "de"}
+    with i18n.use_locale("de"):
+        check, email = (
+            i18n.gettext("That could not be done. Please check what you entered and try again."),
+            i18n.gettext("Please enter a valid email address."),
+        )
+    assert "Please" not in check + email
+    for typed, message in ({"billing_name": "x" * 500}, check), ({"billing_email": "ada at home"}, email):
+        form = {**typed, "tax_id_type": ""}  # as the page always sends it
+        response = await client.post("/embed/views/settings/update_billing", data=form, headers=headers)
+        assert response.status_code == 422
+        assert f'<p class="ss-msg ss-error">{message}</p>' in response.text
+        assert "Expected" not in response.text
+        assert f'value="{next(iter(typed.values()))}"' in response.text
     row = await Customer.objects().where(Customer.id == customer.id).first()
-    assert row.billing_name == ""
+    assert (row.billing_name, row.billing_email) == ("", "")
 
 
 async def test_read_only_session_shows_no_form_and_refuses_writes(client, open_session, customer):
