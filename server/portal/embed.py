@@ -41,6 +41,7 @@ from server.portal.wiring import (
     writable,
 )
 from server.schemas.portal_settings import PortalSettings, load_portal_settings
+from server.schemas.views import VIEW_NAMES
 from server.security.headers import embed_headers, new_nonce
 from server.security.ratelimit import count_failed_lookup, refuse_while_failing
 from server.services import (
@@ -95,8 +96,8 @@ def _allowed_origins(org: Organization | dict[str, Any]) -> list[str]:
 
 def visible_views(settings: PortalSettings, scoped: list[str] | None) -> list[str]:
     """Views the org shows, narrowed by the token's list, in registry order."""
-    sections = msgspec.to_builtins(settings.sections)
-    return [slug for slug in VIEWS if sections.get(slug, True) and (scoped is None or slug in scoped)]
+    shown = [name for name in VIEW_NAMES if settings.sections.shows(name)]
+    return [name for name in shown if scoped is None or name in scoped]
 
 
 class EmbedController(Controller):

@@ -3,12 +3,13 @@ everything else in ``portal_settings``; ``load_portal_settings`` assembles them 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import msgspec
 
 from server.db.tables import Organization
 from server.enums import CancellationReason
+from server.schemas.views import VIEW_NAMES, ViewName
 
 Theme = Literal["auto", "light", "dark"]
 RefundPolicy = Literal["none", "payment_method", "wallet"]
@@ -31,6 +32,8 @@ class Links(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class Sections(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """What the merchant shows: each view (named as in ``VIEW_NAMES``) and the ``PARTS`` inside views."""
+
     overview: bool = True
     subscriptions: bool = True
     orders: bool = True
@@ -39,6 +42,23 @@ class Sections(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     settings: bool = True
     seats: bool = True
     benefits: bool = True
+
+    PARTS: ClassVar[tuple[str, ...]] = ("seats", "benefits")
+    """Sections inside a view: the seats of a per-seat subscription, the benefits on the overview."""
+
+    def shows(self, view: ViewName) -> bool:
+        shown: bool = getattr(self, view)
+        return shown
+
+
+def _sections_are_the_views() -> None:
+    """A view added to ``VIEW_NAMES`` without its switch here would be shown with no way to hide it."""
+    names = set(msgspec.structs.asdict(Sections()))
+    if names != {*VIEW_NAMES, *Sections.PARTS}:
+        raise RuntimeError(f"Sections {sorted(names)} are not the views {VIEW_NAMES} and {Sections.PARTS}")
+
+
+_sections_are_the_views()
 
 
 class Features(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -1,7 +1,13 @@
 import msgspec
 import pytest
 
-from server.schemas.portal_settings import PortalSettings, dump_portal_settings, load_portal_settings
+from server.schemas.portal_settings import (
+    PortalSettings,
+    Sections,
+    dump_portal_settings,
+    load_portal_settings,
+)
+from server.schemas.views import VIEW_NAMES
 
 
 def test_defaults_fill_everything_never_set():
@@ -22,3 +28,8 @@ def test_round_trip_through_the_two_columns():
 def test_unknown_fields_are_refused():
     with pytest.raises(msgspec.ValidationError):
         load_portal_settings({"branding": "{}", "portal_settings": '{"sections": {"nope": true}}'})
+
+
+def test_a_view_is_shown_unless_its_section_is_switched_off():
+    assert all(Sections().shows(name) for name in VIEW_NAMES)
+    assert [name for name in VIEW_NAMES if not Sections(usage=False, seats=False).shows(name)] == ["usage"]
