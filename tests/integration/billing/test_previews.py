@@ -10,10 +10,10 @@ from server.db.tables import Order, OrderLine, Refund, Subscription
 from server.services import subscriptions, wallet
 from server.services.usage import UsageEventIn, ingest_events
 from tests.integration.billing.subscription_factories import (
-    attach_meter,
     make_meter,
     make_price,
     make_product,
+    metering,
 )
 from tests.integration.billing.test_subscriptions import START, paying_customer, set_features
 
@@ -140,8 +140,12 @@ async def test_the_renewal_order_is_the_next_invoice_preview(org, keyring, froze
     meter = await make_meter(org.org.id, "api_call")
     frozen.advance(timedelta(days=3))
     await ingest_events(org.org.id, [UsageEventIn(name="api_call", customer_id=customer.id, value=347)])
-    lite = await make_price(org.org.id, await make_product(org.org.id, "Lite"), amount=lite_amount)
-    await attach_meter(org.org.id, lite, meter, included=100, unit_amount=50, unit_batch=10)
+    lite = await make_price(
+        org.org.id,
+        await make_product(org.org.id, "Lite"),
+        amount=lite_amount,
+        meters=[metering(meter, included=100, unit_amount=50, unit_batch=10)],
+    )
     await set_features(org.org.id, downgrade_timing="immediately")
     await subscriptions.change_plan(org.org.id, sub.id, lite.id)  # leaves a credit for the renewal
     frozen.set(sub.current_period_end - timedelta(seconds=1))

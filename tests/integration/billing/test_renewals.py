@@ -12,11 +12,11 @@ from server.services import payments, subscriptions, wallet
 from server.services.usage import UsageEventIn, ingest_events
 from server.worker import JobContext, run_once
 from tests.integration.billing.subscription_factories import (
-    attach_meter,
     make_customer,
     make_meter,
     make_price,
     make_product,
+    metering,
 )
 
 GOOD_CARD, DECLINING_CARD, NEW_CARD = "4242424242424242", "4000000000000341", "5555555555554444"
@@ -95,13 +95,21 @@ async def test_a_year_of_monthly_renewals(org, keyring, context):
 
         meter = await make_meter(org_id, "api_call")
         team = await make_price(
-            org_id, await make_product(org_id, "Team"), amount=1000, seat_amount=500, max_seats=50
+            org_id,
+            await make_product(org_id, "Team"),
+            amount=1000,
+            seat_amount=500,
+            max_seats=50,
+            meters=[metering(meter, included=1000, unit_amount=20, unit_batch=100)],
         )
         business = await make_price(
-            org_id, await make_product(org_id, "Business"), amount=3000, seat_amount=800, max_seats=50
+            org_id,
+            await make_product(org_id, "Business"),
+            amount=3000,
+            seat_amount=800,
+            max_seats=50,
+            meters=[metering(meter, included=5000, unit_amount=10, unit_batch=100)],
         )
-        await attach_meter(org_id, team, meter, included=1000, unit_amount=20, unit_batch=100)
-        await attach_meter(org_id, business, meter, included=5000, unit_amount=10, unit_batch=100)
         customer = await make_customer(org_id)
         await add_card(org, keyring, customer, GOOD_CARD)
         sub = await subscriptions.create_subscription(org_id, customer.id, team.id, seats=3)

@@ -22,12 +22,12 @@ from server.services.subscriptions import (
 )
 from server.services.usage import UsageEventIn, ingest_events
 from tests.integration.billing.subscription_factories import (
-    attach_meter,
     make_benefit,
     make_customer,
     make_meter,
     make_price,
     make_product,
+    metering,
 )
 
 START = datetime(2027, 1, 31, 10, 0, tzinfo=UTC)
@@ -143,9 +143,10 @@ async def test_trial_starts_free_and_the_first_renewal_bills(org, keyring, froze
 async def test_renewal_keeps_the_anchor_day_bills_overage_and_never_twice(org, keyring, frozen):
     org_id = org.org.id
     customer = await paying_customer(org, keyring)
-    price = await make_price(org_id, amount=1000)
     meter = await make_meter(org_id, "api_call")
-    await attach_meter(org_id, price, meter, included=100, unit_amount=50, unit_batch=10)
+    price = await make_price(
+        org_id, amount=1000, meters=[metering(meter, included=100, unit_amount=50, unit_batch=10)]
+    )
     sub = await create_subscription(org_id, customer.id, price.id)
     await ingest_events(
         org_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -9,13 +10,14 @@ import msgspec
 
 from server.clock import FrozenClock, use_clock
 from server.db.tables import Customer, Meter, PriceMeter, Subscription
+from server.schemas.catalog import PriceMeterIn
 from server.services.subscriptions import create_subscription
 from server.services.usage import UsageEventIn, ingest_events
 from tests.integration.billing.subscription_factories import (
-    attach_meter,
     make_customer,
     make_meter,
     make_price,
+    metering,
 )
 
 
@@ -36,18 +38,17 @@ async def metered_customer(
     limit: int | None = None,
     event_name: str = "api.call",
     base_amount: int = 0,
+    also: Sequence[PriceMeterIn] = (),
 ) -> Metered:
     """A customer subscribed at ``start`` (a month's period, nothing to pay up front) to a plan with one
-    summing meter."""
+    summing meter (``component``) and any meters ``also`` billed."""
     customer = await make_customer(org_id, external_id=f"ext-{event_name}-{start.timestamp():.0f}")
-    price = await make_price(org_id, amount=base_amount)
     meter = await make_meter(org_id, event_name)
-    component = await attach_meter(
-        org_id, price, meter, included=included, unit_amount=unit_amount, unit_batch=unit_batch
+    billed = metering(meter, included=included, unit_amount=unit_amount, unit_batch=unit_batch, limit=limit)
+    price = await make_price(org_id, amount=base_amount, meters=[billed, *also])
+    component = (
+        await PriceMeter.objects().where(PriceMeter.price == price.id, PriceMeter.meter == meter.id).first()
     )
-    if limit is not None:
-        await PriceMeter.update({PriceMeter.usage_limit: limit}).where(PriceMeter.id == component.id)
-        component.usage_limit = limit
     with use_clock(FrozenClock(start)):
         subscription = await create_subscription(org_id, customer.id, price.id)
     return Metered(customer=customer, meter=meter, component=component, subscription=subscription)

@@ -17,7 +17,6 @@ from server.db.tables import (
     EmailMessage,
     Order,
     OrderLine,
-    Price,
     SpendCapHit,
     WebhookEvent,
 )
@@ -25,7 +24,7 @@ from server.services import spend_caps, usage_ingestion
 from server.services.subscriptions import renew_subscription
 from server.services.usage import UsageEventIn, billed_batches
 from server.services.usage_alerts import Notifier
-from tests.integration.billing.subscription_factories import attach_meter, make_meter
+from tests.integration.billing.subscription_factories import make_meter, metering
 from tests.integration.mail.support import drain
 from tests.integration.usage.support import metered_customer
 from tests.integration.usage.test_alerts import bearer, post_usage
@@ -157,12 +156,16 @@ async def test_the_renewal_bills_the_overage_up_to_the_cap_exactly(org, keyring)
     held_back = 0
     for index, (cap, scale) in enumerate(cases):
         included, batch, price = rng.randrange(0, 500), rng.randrange(1, 50), rng.randrange(1, 500)
-        metered = await metered_customer(
-            org_id, START, included=included, unit_amount=price, unit_batch=batch, event_name=f"calls.{index}"
-        )
         other = await make_meter(org_id, f"rows.{index}")
-        price_row = await Price.objects().where(Price.id == metered.subscription.price).first()
-        await attach_meter(org_id, price_row, other, included=10, unit_amount=7, unit_batch=3)
+        metered = await metered_customer(
+            org_id,
+            START,
+            included=included,
+            unit_amount=price,
+            unit_batch=batch,
+            event_name=f"calls.{index}",
+            also=[metering(other, included=10, unit_amount=7, unit_batch=3)],
+        )
         used = {f"calls.{index}": int(rng.randrange(0, 5000) * scale), f"rows.{index}": rng.randrange(0, 400)}
         events = [
             UsageEventIn(name=name, customer_id=metered.customer.id, value=value, occurred_at=TODAY)
