@@ -40,8 +40,8 @@ class Form(msgspec.Struct, kw_only=True, frozen=True):
 
     Surrounding spaces never matter and an empty field is an absent one (optional fields take their
     defaults); a checked box sends ``on``, which a ``bool`` field reads as true, and a number may be typed
-    with leading zeros. ``prompts`` says, per field,
-    what the customer is asked when that field is missing or cannot be read, in their language."""
+    with leading zeros. ``prompts`` says, per field, what the customer is asked when that field is missing
+    or cannot be read, in their language."""
 
     prompts: ClassVar[Mapping[str, Callable[[], str]]] = {}
 
@@ -70,18 +70,18 @@ def form_of(action: Action) -> type[Form]:
 
 
 @cache
-def _fields_of_kind(form: type[Form], kind: type[msgspec.inspect.Type]) -> frozenset[str]:
+def _field_kinds(form: type[Form]) -> dict[str, msgspec.inspect.Type]:
     info = msgspec.inspect.type_info(form)
     assert isinstance(info, msgspec.inspect.StructType)
-    return frozenset(f.name for f in info.fields if isinstance(f.type, kind))
+    return {f.name: f.type for f in info.fields}
 
 
-def _typed(value: str, *, checkbox: bool, number: bool) -> str | bool:
-    """A checked box's ``on`` as true; a number as typed with leading zeros ("08", an expiry month) as the
+def _typed(value: str, kind: msgspec.inspect.Type | None) -> str | bool:
+    """A checked box's ``on`` as true; a number typed with leading zeros ("08", an expiry month) as the
     number (msgspec reads "08" as no number at all)."""
-    if checkbox and value == "on":
+    if isinstance(kind, msgspec.inspect.BoolType) and value == "on":
         return True
-    if number and value.isdigit():
+    if isinstance(kind, msgspec.inspect.IntType) and value.isdigit():
         return value.lstrip("0") or "0"
     return value
 
@@ -99,13 +99,12 @@ def refusal(exc: msgspec.ValidationError, prompts: Mapping[str, Callable[[], str
 def read_form(action: Action, data: Params) -> Form:
     """``data`` as the form ``action`` reads, or ``Invalid`` with the customer's message."""
     form = form_of(action)
-    checkboxes = _fields_of_kind(form, msgspec.inspect.BoolType)
-    numbers = _fields_of_kind(form, msgspec.inspect.IntType)
-    given = {
-        name: _typed(value, checkbox=name in checkboxes, number=name in numbers)
-        for name, value in ((name, raw.strip()) for name, raw in data.items())
-        if value
-    }
+    kinds = _field_kinds(form)
+    given: dict[str, str | bool] = {}
+    for name, raw in data.items():
+        value = raw.strip()
+        if value:
+            given[name] = _typed(value, kinds.get(name))
     try:
         return msgspec.convert(given, form, strict=False)
     except msgspec.ValidationError as exc:

@@ -23,9 +23,9 @@ def test_each_action_declares_its_form_and_a_prompt_for_each_field_it_can_refuse
     only a forged post gets wrong (a radio button's) may share the form's general message."""
     form = form_of(action)
     assert issubclass(form, Form)
-    fields = {field.name: field for field in msgspec.structs.fields(form)}
-    needed = {name for name, field in fields.items() if field.required or "int" in repr(field.type)}
-    assert needed <= set(form.prompts) <= set(fields), f"{view}.{name}"
+    fields = msgspec.inspect.type_info(form).fields
+    needed = {f.name for f in fields if f.required or isinstance(f.type, msgspec.inspect.IntType)}
+    assert needed <= set(form.prompts) <= {f.name for f in fields}, f"{view}.{name}"
 
 
 def test_spaces_do_not_matter_an_empty_field_is_absent_a_checked_box_is_true_and_08_is_8():
