@@ -4,16 +4,18 @@
 from __future__ import annotations
 
 from server.billing import jobs as billing
+from server.billing import subscription_jobs as subscriptions
+from server.billing import wallet_jobs as wallet
 from server.mail.sending import send_due_emails
 from server.services.data_exports import build_exports_job
 from server.webhooks.delivery import deliver_due, drain
 from server.worker import Job
 
 JOBS: list[Job] = [
-    Job("billing.renewals", billing.renew_subscriptions, idle_seconds=30),
-    Job("billing.seat_invite_expiry", billing.expire_seat_invitations, idle_seconds=300),
+    Job("billing.renewals", subscriptions.renew_subscriptions, idle_seconds=30),
+    Job("billing.seat_invite_expiry", subscriptions.expire_seat_invitations, idle_seconds=300),
     Job("billing.dunning", billing.retry_due_payments, idle_seconds=60.0),
-    Job("billing.credit_expiry", billing.expire_wallet_credits, idle_seconds=300),
+    Job("billing.credit_expiry", wallet.expire_wallet_credits, idle_seconds=300),
     Job("billing.stripe_reconcile", billing.reconcile_stripe_payments, idle_seconds=300),
     Job("email", send_due_emails, idle_seconds=5.0),
     Job("data_exports.build", build_exports_job, idle_seconds=2.0),

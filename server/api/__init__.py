@@ -7,6 +7,7 @@ from server.api.coupons import CouponController
 from server.api.customer_data import CustomerErasureController, DataExportController
 from server.api.customer_seats import CustomerSeatController
 from server.api.customer_sessions import CustomerSessionController
+from server.api.customer_usage import CustomerUsageController
 from server.api.customers import CustomerController
 from server.api.events import EventController
 from server.api.exports import ExportController
@@ -30,6 +31,7 @@ from server.api.webhooks import WebhookDeliveryController, WebhookEndpointContro
 ROUTE_HANDLERS: list[type] = [
     OrganizationController,
     CustomerController,
+    CustomerUsageController,
     CustomerErasureController,
     DataExportController,
     CustomerSessionController,

@@ -11,8 +11,9 @@ from litestar.params import FromPath, QueryParameter
 
 from server.api.openapi import API_KEY_SECURITY, example_body, problems
 from server.db.tables import Organization
-from server.schemas.billing import SEAT_EXAMPLE, AssignedSeatOut, SeatCreate, SeatOut
+from server.schemas.billing import SEAT_EXAMPLE
 from server.schemas.common import Page
+from server.schemas.subscriptions import AssignedSeatOut, SeatCreate, SeatOut
 from server.security.keyring import Keyring
 from server.services import seat_invitations, seats
 from server.settings import Settings

@@ -13,8 +13,7 @@ from server.api.openapi import API_KEY_SECURITY, CursorParam, LimitParam, exampl
 from server.db.tables import Organization
 from server.schemas.common import Page
 from server.schemas.customers import CUSTOMER_EXAMPLE, CustomerCreate, CustomerOut, CustomerUpdate
-from server.schemas.usage import CustomerUsageOut
-from server.services import customers, usage_report
+from server.services import customers
 
 
 class CustomerController(Controller):
@@ -83,13 +82,3 @@ class CustomerController(Controller):
     ) -> CustomerOut:
         """Archive a customer: hidden from lists and the portal; orders and history are kept."""
         return CustomerOut.of(await customers.archive_customer(org.id, customer_id))
-
-    @get("/{customer_id:uuid}/usage", operation_id="getCustomerUsage", responses=problems(404))
-    async def get_customer_usage(
-        self, org: NamedDependency[Organization], customer_id: FromPath[UUID]
-    ) -> CustomerUsageOut:
-        """This period's usage per meter of the customer's metered subscriptions: usage, included, limit,
-        the projection to the period's end and what the overage costs so far and at that pace; ``capped``
-        when a spend cap is reached (``spend_caps`` has each cap against this period's overage)."""
-        await customers.get_customer(org.id, customer_id)
-        return CustomerUsageOut.of(await usage_report.customer_usage(org.id, customer_id))

@@ -9,8 +9,8 @@ from litestar.di import NamedDependency
 
 from server.api.openapi import API_KEY_SECURITY, example_body, problems
 from server.db.tables import Organization
-from server.schemas.billing import EVENTS_EXAMPLE, EventBatch
-from server.schemas.usage import EventsIngestedOut
+from server.schemas.billing import EVENTS_EXAMPLE
+from server.schemas.usage import EventBatch, EventsIngestedOut
 from server.security.keyring import Keyring
 from server.services import usage_ingestion
 from server.services.usage_alerts import Notifier

@@ -13,17 +13,10 @@ from litestar.params import FromPath, QueryParameter
 from server.api.openapi import API_KEY_SECURITY, CursorParam, LimitParam, example_body, problems
 from server.db.tables import Organization
 from server.enums import SubscriptionStatus
-from server.schemas.billing import (
-    CANCEL_EXAMPLE,
-    SUBSCRIPTION_EXAMPLE,
-    PlanChange,
-    SeatChange,
-    SubscriptionCancel,
-    SubscriptionCreate,
-    SubscriptionOut,
-)
+from server.schemas.billing import CANCEL_EXAMPLE, SUBSCRIPTION_EXAMPLE, SubscriptionOut
 from server.schemas.common import Page
 from server.schemas.discounts import DiscountApply
+from server.schemas.subscriptions import PlanChange, SeatChange, SubscriptionCancel, SubscriptionCreate
 from server.services import subscriptions
 from server.services.pagination import page_of
 from server.services.subscriptions import ChangePreview, InvoicePreview

@@ -11,15 +11,8 @@ from litestar.params import FromPath
 
 from server.api.openapi import API_KEY_SECURITY, example_body, problems
 from server.db.tables import Organization
-from server.schemas.billing import (
-    CREDIT_EXAMPLE,
-    DEBIT_EXAMPLE,
-    BalanceOut,
-    WalletCredit,
-    WalletEntryIn,
-    WalletOut,
-    WalletTransactionOut,
-)
+from server.schemas.billing import CREDIT_EXAMPLE, DEBIT_EXAMPLE
+from server.schemas.wallet import BalanceOut, WalletCredit, WalletEntryIn, WalletOut, WalletTransactionOut
 from server.services import customers, wallet
 
 CustomerId = FromPath[UUID]

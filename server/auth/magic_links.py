@@ -22,11 +22,9 @@ from server.errors import Invalid, RateLimited, Unauthorized
 from server.mail import queue_email
 from server.mail.queue import check_address
 from server.mail.render import recipient_locale
-from server.schemas.customers import CustomerUpdate
 from server.security.keyring import Keyring
 from server.security.ratelimit import LOGIN_BLOCK_SECONDS, LOGIN_LIMITS, RateLimiter
 from server.security.secrets import sha256_hex
-from server.services.customers import update_customer
 
 LINK_TTL = timedelta(minutes=15)
 LINK_PREFIX = "ml_"
@@ -186,12 +184,3 @@ async def redeem_link(
     if not rows or link is None:
         raise LinkRefused("this link is not valid any more", email=link.email if link else None)
     return link
-
-
-async def apply_email_change(link: MagicLink) -> Customer:
-    """The change a verified email-change link asked for; ``customer.updated`` fires with it."""
-    if link.customer is None or link.new_email is None:
-        raise LinkRefused("this link does not change an email address")
-    return await update_customer(
-        UUID(str(link.org)), UUID(str(link.customer)), CustomerUpdate(email=link.new_email)
-    )

@@ -3,17 +3,8 @@ after a crash halfway."""
 
 from __future__ import annotations
 
-from server.services import orders, seats, stripe_events, subscriptions, wallet
+from server.services import orders, stripe_events
 from server.worker import JobContext
-
-
-async def renew_subscriptions(context: JobContext) -> int:
-    """Renew, or end, subscriptions whose period is over (never billing a period twice)."""
-    return await subscriptions.renew_due_subscriptions()
-
-
-async def expire_seat_invitations(context: JobContext) -> int:
-    return await seats.expire_invitations()
 
 
 async def retry_due_payments(context: JobContext) -> int:
@@ -28,7 +19,3 @@ async def retry_due_payments(context: JobContext) -> int:
 async def reconcile_stripe_payments(context: JobContext) -> int:
     """Payments whose Stripe event never arrived (``server.services.stripe_events``)."""
     return await stripe_events.reconcile_payments()
-
-
-async def expire_wallet_credits(context: JobContext) -> int:
-    return await wallet.expire_credits()

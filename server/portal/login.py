@@ -27,7 +27,6 @@ from server import clock
 from server.auth.csrf import check_csrf, check_same_origin
 from server.auth.magic_links import (
     LinkRefused,
-    apply_email_change,
     customers_with_email,
     is_magic_link,
     normalize_email,
@@ -60,6 +59,7 @@ from server.portal.hosted import (
 )
 from server.security.ratelimit import count_failed_lookup, refuse_while_failing
 from server.services import portal_analytics
+from server.services.customers import apply_email_change
 from server.services.oauth_providers import sign_in_options
 from server.services.orgs import find_organization_by_slug
 from server.settings import Settings

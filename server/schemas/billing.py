@@ -4,8 +4,7 @@ services own the rules; these Structs only shape what crosses the API."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
-from uuid import UUID
+from typing import Annotated
 
 import msgspec
 from msgspec import Meta
@@ -16,23 +15,12 @@ from server.db.tables import (
     OrderLine,
     PaymentMethod,
     Refund,
-    Seat,
     Subscription,
-    Wallet,
-    WalletTransaction,
 )
-from server.enums import CancellationReason, RefundDestination
-from server.schemas.common import END, Currency, Email, MinorUnits, json_value
+from server.enums import RefundDestination
+from server.schemas.common import END, Positive, json_value, optional_id
 from server.schemas.tax import CreditNoteOut
 from server.services.tax import TaxLine
-from server.services.usage import UsageEventIn
-
-Positive = Annotated[int, Meta(ge=1, le=10**12)]
-
-
-def _id(value: object) -> str | None:
-    return str(value) if value is not None else None
-
 
 # Subscriptions
 
@@ -54,31 +42,6 @@ class Discount(msgspec.Struct, kw_only=True, frozen=True):
     products: list[str] = msgspec.field(default_factory=list)
     """The products it discounts (empty: all)."""
     applied_at: datetime
-
-
-class SubscriptionCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    customer_id: UUID
-    price_id: UUID
-    seats: Annotated[int, Meta(ge=1, le=100_000)] = 1
-    payment_method_id: UUID | None = None
-    trial_days: Annotated[int, Meta(ge=0, le=730)] | None = None
-    """Overrides the price's trial; 0 starts billing at once."""
-
-
-class SubscriptionCancel(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    at_period_end: bool = True
-    reason: CancellationReason | None = None
-    comment: Annotated[str, Meta(max_length=2000)] = ""
-    refund: Literal["none", "payment_method", "wallet"] | None = None
-    """For an immediate cancel: where the unused time goes (default: the portal settings' choice)."""
-
-
-class PlanChange(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    price_id: UUID
-
-
-class SeatChange(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    seats: Annotated[int, Meta(ge=1, le=100_000)]
 
 
 class SubscriptionOut(msgspec.Struct, kw_only=True, frozen=True):
@@ -130,9 +93,9 @@ class SubscriptionOut(msgspec.Struct, kw_only=True, frozen=True):
             cancellation_comment=row.cancellation_comment,
             paused_at=row.paused_at,
             resumes_at=row.resumes_at,
-            pending_price_id=_id(row.pending_price),
+            pending_price_id=optional_id(row.pending_price),
             pending_seats=row.pending_seats,
-            default_payment_method_id=_id(row.default_payment_method),
+            default_payment_method_id=optional_id(row.default_payment_method),
             discount=current_discount(row.discount),
             created_at=row.created_at,
             updated_at=row.updated_at,
@@ -177,8 +140,8 @@ class OrderLineOut(msgspec.Struct, kw_only=True, frozen=True):
             tax_amount=row.tax_amount,
             tax_name=row.tax_name,
             tax_rate=row.tax_rate,
-            price_id=_id(row.price),
-            meter_id=_id(row.meter),
+            price_id=optional_id(row.price),
+            meter_id=optional_id(row.meter),
             period_start=row.period_start,
             period_end=row.period_end,
         )
@@ -254,7 +217,7 @@ class OrderOut(msgspec.Struct, kw_only=True, frozen=True):
         return cls(
             id=str(row.id),
             customer_id=str(row.customer),
-            subscription_id=_id(row.subscription),
+            subscription_id=optional_id(row.subscription),
             status=row.status,
             billing_reason=row.billing_reason,
             currency=row.currency,
@@ -284,99 +247,7 @@ class OrderOut(msgspec.Struct, kw_only=True, frozen=True):
 # Seats
 
 
-class SeatCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    subscription_id: UUID
-    email: Email
-    send_invitation: bool = True
-    """Email the claim link in your branding; false when you send your own (use ``claim_token``)."""
-
-
-class SeatOut(msgspec.Struct, kw_only=True, frozen=True):
-    id: str
-    subscription_id: str
-    email: str
-    status: str
-    member_id: str | None
-    invited_at: datetime
-    invitation_expires_at: datetime | None
-    claimed_at: datetime | None
-    revoked_at: datetime | None
-
-    @classmethod
-    def of(cls, row: Seat) -> SeatOut:
-        return cls(
-            id=str(row.id),
-            subscription_id=str(row.subscription),
-            email=row.email,
-            status=row.status,
-            member_id=_id(row.member),
-            invited_at=row.invited_at,
-            invitation_expires_at=row.invitation_expires_at,
-            claimed_at=row.claimed_at,
-            revoked_at=row.revoked_at,
-        )
-
-
-class AssignedSeatOut(SeatOut, frozen=True, kw_only=True):
-    claim_token: str
-    """For your own invitation email (the portal's claim link carries it); shown only in this response."""
-
-
 # Wallet
-
-
-class WalletEntryIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    amount: Positive
-    currency: Currency
-    description: Annotated[str, Meta(max_length=300)] = ""
-
-
-class WalletCredit(WalletEntryIn, kw_only=True, forbid_unknown_fields=True):
-    kind: Literal["promotional", "purchased", "usage", "refund", "adjustment"] = "promotional"
-    expires_at: datetime | None = None
-
-
-class WalletTransactionOut(msgspec.Struct, kw_only=True, frozen=True):
-    id: str
-    currency: str
-    kind: str
-    amount: int
-    """Signed: credits positive, debits negative."""
-    remaining: int | None
-    description: str
-    order_id: str | None
-    expires_at: datetime | None
-    created_at: datetime
-
-    @classmethod
-    def of(cls, row: WalletTransaction, currency: str) -> WalletTransactionOut:
-        return cls(
-            id=str(row.id),
-            currency=currency,
-            kind=row.kind,
-            amount=row.amount,
-            remaining=row.remaining,
-            description=row.description,
-            order_id=_id(row.order),
-            expires_at=row.expires_at,
-            created_at=row.created_at,
-        )
-
-
-class BalanceOut(msgspec.Struct, kw_only=True, frozen=True):
-    currency: str
-    balance: MinorUnits
-
-    @classmethod
-    def of(cls, row: Wallet) -> BalanceOut:
-        return cls(currency=row.currency, balance=row.balance)
-
-
-class WalletOut(msgspec.Struct, kw_only=True, frozen=True):
-    customer_id: str
-    balances: list[BalanceOut]
-    transactions: list[WalletTransactionOut]
-    """Newest first (the latest 100)."""
 
 
 # Payment methods
@@ -417,10 +288,6 @@ class PaymentMethodOut(msgspec.Struct, kw_only=True, frozen=True):
 
 
 # Usage events
-
-
-class EventBatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    events: Annotated[list[UsageEventIn], Meta(min_length=1, max_length=1000)]
 
 
 SUBSCRIPTION_EXAMPLE = {

@@ -36,6 +36,8 @@ Currency = Annotated[
     str, Meta(pattern=rf"^[A-Z]{{3}}{END}", description="ISO 4217 code, upper case.", examples=["USD"])
 ]
 MinorUnits = Annotated[int, Meta(ge=0, le=10**12, description="Integer minor units of the currency.")]
+Positive = Annotated[int, Meta(ge=1, le=10**12)]
+"""A positive amount in minor units (a refund, a credit)."""
 Metadata = Annotated[
     dict[str, str],
     Meta(description="Up to 50 pairs for your own use: keys of 1 to 40 characters, values up to 500."),
@@ -64,3 +66,8 @@ def json_value(value: Any) -> Any:
     if isinstance(value, str | bytes):
         return msgspec.json.decode(value) if value else None
     return value
+
+
+def optional_id(value: object) -> str | None:
+    """A row's foreign key as the API shows it: its text, or null."""
+    return str(value) if value is not None else None

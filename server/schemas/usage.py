@@ -9,9 +9,14 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
-from server.db.tables import SpendCap, Subscription, UsageAlert
+from server.db.tables import (
+    SpendCap,
+    Subscription,
+    UsageAlert,
+)
 from server.enums import UsageAlertKind
 from server.schemas.common import Currency
+from server.services.usage import UsageEventIn
 from server.services.usage_report import CustomerUsage, MeterUsage, SubscriptionOverage
 
 if TYPE_CHECKING:
@@ -238,3 +243,7 @@ class EventsIngestedOut(msgspec.Struct, kw_only=True, frozen=True):
                 for c in ingested.capped
             ],
         )
+
+
+class EventBatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    events: Annotated[list[UsageEventIn], Meta(min_length=1, max_length=1000)]

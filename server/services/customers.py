@@ -9,9 +9,10 @@ import msgspec
 from piccolo.query import WhereRaw
 
 from server import clock
+from server.auth.magic_links import LinkRefused
 from server.countries import CODES as COUNTRY_CODES
 from server.db.engine import write_transaction
-from server.db.tables import Customer
+from server.db.tables import Customer, MagicLink
 from server.errors import Invalid, NotFound
 from server.schemas.customers import Address, CustomerCreate, CustomerOut, CustomerUpdate
 from server.schemas.validators import check_metadata
@@ -143,3 +144,12 @@ async def note_customer_change(org_id: UUID, customer_id: UUID, **details: str) 
     await customer.save([Customer.updated_at])
     await record_event(org_id, "customer.updated", _event_data(customer), details=details)
     return customer
+
+
+async def apply_email_change(link: MagicLink) -> Customer:
+    """The change a verified email-change link asked for; ``customer.updated`` fires with it."""
+    if link.customer is None or link.new_email is None:
+        raise LinkRefused("this link does not change an email address")
+    return await update_customer(
+        UUID(str(link.org)), UUID(str(link.customer)), CustomerUpdate(email=link.new_email)
+    )

@@ -26,16 +26,12 @@ from server.enums import Actor, DataExportStatus, OrderStatus
 from server.errors import Conflict, NotFound
 from server.i18n import gettext as _
 from server.mail import queue_email
-from server.schemas.billing import (
-    BalanceOut,
-    PaymentMethodOut,
-    SeatOut,
-    SubscriptionOut,
-    WalletTransactionOut,
-)
+from server.schemas.billing import PaymentMethodOut, SubscriptionOut
 from server.schemas.customers import CustomerOut
 from server.schemas.oauth import ConnectedAccountOut
+from server.schemas.subscriptions import SeatOut
 from server.schemas.usage import CustomerUsageOut
+from server.schemas.wallet import BalanceOut, WalletTransactionOut
 from server.services import connected_accounts, orders, payments, seats, subscriptions, usage_report, wallet
 from server.services.constraints import is_unique_violation
 from server.services.portal_analytics import list_activity

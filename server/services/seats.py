@@ -18,9 +18,9 @@ from server.db.engine import write_transaction
 from server.db.tables import Customer, Seat, Subscription
 from server.enums import LIVE, SeatStatus
 from server.errors import Conflict, Invalid, NotFound
-from server.schemas.billing import SeatOut
 from server.schemas.common import Email
 from server.schemas.customers import CustomerCreate
+from server.schemas.subscriptions import SeatOut
 from server.security.secrets import sha256_hex
 from server.services.customers import create_customer
 from server.services.subscriptions import assigned_seat_count, get_subscription, lock_subscription
