@@ -17,19 +17,22 @@ from piccolo.engine.base import Engine
 
 import server
 from server.activity import acting_middleware
+from server.analytics.portal_analytics import PendingEvents
 from server.api import ROUTE_HANDLERS
-from server.api.allow import AllowHeaderMiddleware
-from server.api.deps import provide_keyring, provide_org
 from server.api.idempotency import IdempotencyMiddleware
-from server.api.openapi import SECURITY_SCHEMES
-from server.api.strict_json import ClosedStructSchemaPlugin, StrictJsonBodyMiddleware
 from server.auth.replay import replay_store_for
+from server.billing.payment_providers import configure as configure_payment_providers
 from server.console.routes import CONSOLE_ROUTE_HANDLERS
 from server.db.engine import bind_tables, close_engine, engine_from_url, open_engine
 from server.errors import DomainError
 from server.health import health, live
 from server.home import home
+from server.http.allow import AllowHeaderMiddleware
+from server.http.openapi import SECURITY_SCHEMES
+from server.http.strict_json import ClosedStructSchemaPlugin, StrictJsonBodyMiddleware
+from server.http.types import AnyRequest
 from server.jobs import JOBS
+from server.organizations.deps import provide_org
 from server.paths import STATIC_DIR, TEMPLATES_DIR
 from server.portal.rendering import configure_jinja
 from server.portal.routes import PORTAL_ROUTE_HANDLERS
@@ -38,11 +41,24 @@ from server.problems import domain_error_handler, http_error_handler, unexpected
 from server.security.headers import drop_head_body, security_headers
 from server.security.keyring import Keyring
 from server.security.ratelimit import rate_limiter_for
-from server.services.payment_providers import configure as configure_payment_providers
-from server.services.portal_analytics import PendingEvents
 from server.settings import Settings
-from server.state import AppState
+from server.state import AppState, app_state
 from server.worker import BackgroundWorker, JobContext
+
+
+def provide_settings(request: AnyRequest) -> Settings:
+    """The ``settings`` dependency of every handler."""
+    return app_state(request).settings
+
+
+def provide_keyring(request: AnyRequest) -> Keyring:
+    """The ``keyring`` dependency of every handler."""
+    return app_state(request).keyring
+
+
+def provide_portal_events(request: AnyRequest) -> PendingEvents:
+    """The ``portal_events`` dependency: portal analytics events not yet written."""
+    return app_state(request).portal_events
 
 
 def create_app(
@@ -95,7 +111,12 @@ def create_app(
             *CONSOLE_ROUTE_HANDLERS,
             create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
         ],
-        dependencies={"org": Provide(provide_org), "keyring": Provide(provide_keyring, sync_to_thread=False)},
+        dependencies={
+            "org": Provide(provide_org),
+            "keyring": Provide(provide_keyring, sync_to_thread=False),
+            "settings": Provide(provide_settings, sync_to_thread=False),
+            "portal_events": Provide(provide_portal_events, sync_to_thread=False),
+        },
         exception_handlers={
             DomainError: domain_error_handler,
             HTTPException: http_error_handler,

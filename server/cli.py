@@ -115,7 +115,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_org_create(args: argparse.Namespace, settings: Settings) -> int:
-    from server.services.orgs import create_organization
+    from server.organizations.service import create_organization
 
     keyring = Keyring(settings.secret_keys)
     created = _run_db(
@@ -142,7 +142,7 @@ def cmd_org_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_apikey_create(args: argparse.Namespace, settings: Settings) -> int:
-    from server.services.orgs import create_api_key, get_organization_by_slug
+    from server.organizations.service import create_api_key, get_organization_by_slug
 
     keyring = Keyring(settings.secret_keys)
 
@@ -162,7 +162,7 @@ def cmd_staff_add(args: argparse.Namespace, settings: Settings) -> int:
     """Put someone on a merchant's console team (the first owner, say) and print a sign-in link for them."""
     from server.console.auth import issue_link
     from server.console.staff import add_staff
-    from server.services.orgs import get_organization_by_slug
+    from server.organizations.service import get_organization_by_slug
 
     async def work() -> tuple[str, str, str]:
         org = await get_organization_by_slug(args.org)
@@ -181,8 +181,8 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     from uuid import UUID
 
     from server.errors import Invalid
-    from server.services.customer_sessions import PortalLink, create_portal_link
-    from server.services.orgs import get_organization_by_slug
+    from server.organizations.customer_sessions import PortalLink, create_portal_link
+    from server.organizations.service import get_organization_by_slug
 
     keyring = Keyring(settings.secret_keys)
     try:
@@ -217,10 +217,10 @@ def cmd_analytics(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import timedelta
 
     from server import clock
+    from server.analytics.portal_analytics import report
+    from server.analytics.reports import render_report
     from server.errors import Invalid
-    from server.reports import render_report
-    from server.services.orgs import get_organization_by_slug
-    from server.services.portal_analytics import report
+    from server.organizations.service import get_organization_by_slug
 
     if not 1 <= args.days <= 366:
         raise Invalid("--days must be between 1 and 366")
@@ -237,8 +237,8 @@ def cmd_analytics(args: argparse.Namespace, settings: Settings) -> int:
 def _oauth_out(row: Any, org_slug: str, settings: Settings) -> dict[str, Any]:
     """A provider as the API shows it (never its secret)."""
     from server.enums import OAuthProviderKind
-    from server.schemas.oauth import OAuthProviderOut
-    from server.services.oauth_providers import callback_url, display_name
+    from server.oauth.providers import callback_url, display_name
+    from server.oauth.schemas import OAuthProviderOut
 
     kind = OAuthProviderKind(row.provider)
     out = OAuthProviderOut.of(
@@ -259,9 +259,9 @@ def cmd_oauth_set(args: argparse.Namespace, settings: Settings) -> int:
     """Configure a sign-in provider, as ``PUT /v1/oauth-providers/{provider}`` does. ``--client-secret -``
     reads the secret from standard input (it then stays out of the shell history and process list)."""
     from server.enums import OAuthProviderKind
-    from server.schemas.oauth import OAuthProviderPut
-    from server.services.oauth_providers import put_provider
-    from server.services.orgs import get_organization_by_slug
+    from server.oauth.providers import put_provider
+    from server.oauth.schemas import OAuthProviderPut
+    from server.organizations.service import get_organization_by_slug
 
     from_stdin = args.client_secret == STDIN
     secret = sys.stdin.readline().strip() if from_stdin else args.client_secret
@@ -300,8 +300,8 @@ def cmd_oauth_set(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_oauth_list(args: argparse.Namespace, settings: Settings) -> int:
-    from server.services.oauth_providers import list_providers
-    from server.services.orgs import get_organization_by_slug
+    from server.oauth.providers import list_providers
+    from server.organizations.service import get_organization_by_slug
 
     async def work() -> list[dict[str, Any]]:
         org = await get_organization_by_slug(args.org)
@@ -319,8 +319,8 @@ def cmd_oauth_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_oauth_delete(args: argparse.Namespace, settings: Settings) -> int:
     from server.enums import OAuthProviderKind
-    from server.services.oauth_providers import delete_provider
-    from server.services.orgs import get_organization_by_slug
+    from server.oauth.providers import delete_provider
+    from server.organizations.service import get_organization_by_slug
 
     async def work() -> None:
         org = await get_organization_by_slug(args.org)
@@ -345,7 +345,7 @@ def _print_payment_provider(out: dict[str, Any], org_slug: str) -> None:
 
 
 def _payment_provider_out(config: Any, org_slug: str, settings: Settings) -> dict[str, Any]:
-    from server.services.payment_providers import describe
+    from server.billing.payment_providers import describe
 
     printed: dict[str, Any] = json.loads(
         msgspec.json.encode(describe(config, public_url=settings.public_url, org_slug=org_slug))
@@ -356,9 +356,9 @@ def _payment_provider_out(config: Any, org_slug: str, settings: Settings) -> dic
 def cmd_provider_set(args: argparse.Namespace, settings: Settings) -> int:
     """Choose a merchant's card processor, as ``PUT /v1/payment-provider`` does. ``-`` as a secret reads it
     from standard input, one line each in the order secret key, webhook secret."""
-    from server.schemas.payment_provider import PaymentProviderPut
-    from server.services.orgs import get_organization_by_slug
-    from server.services.payment_providers import put_provider
+    from server.billing.payment_providers import put_provider
+    from server.billing.schemas import PaymentProviderPut
+    from server.organizations.service import get_organization_by_slug
 
     secrets = {"secret_key": args.secret_key, "webhook_secret": args.webhook_secret}
     for name, value in secrets.items():
@@ -390,8 +390,8 @@ def cmd_provider_set(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_provider_show(args: argparse.Namespace, settings: Settings) -> int:
-    from server.services.orgs import get_organization_by_slug
-    from server.services.payment_providers import get_config
+    from server.billing.payment_providers import get_config
+    from server.organizations.service import get_organization_by_slug
 
     async def work() -> dict[str, Any]:
         org = await get_organization_by_slug(args.org)
@@ -557,7 +557,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
-        from server.services.payment_providers import configure as configure_payment_providers
+        from server.billing.payment_providers import configure as configure_payment_providers
 
         configure_payment_providers(settings, Keyring(settings.secret_keys))
         handler: Handler = args.handler

@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 from server.billing import jobs as billing
-from server.billing import subscription_jobs as subscriptions
-from server.billing import wallet_jobs as wallet
 from server.mail.sending import send_due_emails
-from server.services.data_exports import build_exports_job
+from server.privacy.data_exports import build_exports_job
+from server.subscriptions import jobs as subscriptions
+from server.wallet import jobs as wallet
 from server.webhooks.delivery import deliver_due, drain
 from server.worker import Job
 

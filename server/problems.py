@@ -14,7 +14,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from server import i18n
 from server.access_log import redact_target
 from server.errors import DomainError, problem_type
-from server.state import AnyRequest
+from server.http.types import AnyRequest
 
 log = logging.getLogger("selfserve")
 

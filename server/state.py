@@ -3,23 +3,18 @@ read it through ``app_state(connection)`` instead of untyped ``app.state`` keys.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any
 
-from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 
 if TYPE_CHECKING:
+    from server.analytics.portal_analytics import PendingEvents
     from server.auth.replay import DatabaseReplayStore, RedisReplayStore
     from server.portal.view_cache import ViewCache
     from server.security.keyring import Keyring
     from server.security.ratelimit import MemoryRateLimiter, RedisRateLimiter
-    from server.services.portal_analytics import PendingEvents
     from server.settings import Settings
-
-AnyRequest: TypeAlias = Request[Any, Any, Any]
-"""A request whose user, auth and per-request state nobody reads typed (the app state is ``app_state``)."""
-AnyConnection: TypeAlias = ASGIConnection[Any, Any, Any, Any]
 
 
 class AppState(State):
@@ -31,7 +26,7 @@ class AppState(State):
     portal_events: PendingEvents
 
 
-def app_state(connection: AnyConnection) -> AppState:
+def app_state(connection: ASGIConnection[Any, Any, Any, Any]) -> AppState:
     state = connection.app.state
     if not isinstance(state, AppState):  # pragma: no cover - create_app always builds an AppState
         raise TypeError("the application was not made by create_app")

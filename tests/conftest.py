@@ -24,8 +24,8 @@ from litestar import Litestar
 from server.app import create_app
 from server.db.engine import bind_tables, close_engine, engine_from_url, open_engine
 from server.db.migrate import migrate
+from server.organizations.service import CreatedOrganization, create_organization
 from server.security.keyring import Keyring
-from server.services.orgs import CreatedOrganization, create_organization
 from server.settings import Settings
 from tests.integration.oauth.support import OpenIdProvider
 

@@ -10,14 +10,8 @@ from uuid import UUID
 import msgspec
 
 from server.auth.sessions import PortalContext
-from server.billing.providers import decline_reason
-from server.enums import OrderStatus
-from server.errors import Invalid
-from server.i18n import gettext as _
-from server.portal.documents import document_path
-from server.schemas.common import json_value
-from server.services import payment_providers, stripe_events
-from server.services.orders import (
+from server.billing import payment_providers, stripe_events
+from server.billing.orders import (
     PAID_STATUSES,
     awaits_confirmation,
     credit_notes_by_order,
@@ -25,8 +19,14 @@ from server.services.orders import (
     list_orders,
     pay_order,
 )
-from server.services.payments import card_expired, list_payment_methods
-from server.services.tax import TaxLine
+from server.billing.payments import card_expired, list_payment_methods
+from server.billing.providers import decline_reason
+from server.enums import OrderStatus
+from server.errors import Invalid
+from server.i18n import gettext as _
+from server.portal.documents import document_path
+from server.schemas.common import json_value
+from server.tax.service import TaxLine
 from widgets.base import ActionResult, Form, Params, View
 
 PAGE_SIZE = 20

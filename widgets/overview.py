@@ -10,12 +10,16 @@ from uuid import UUID
 import msgspec
 
 from server.auth.sessions import PortalContext
+from server.benefits import files, grants
+from server.benefits.files import FileInfo
+from server.billing import orders
+from server.catalog import service as catalog
 from server.enums import LIVE, BenefitType
 from server.i18n import gettext as _
 from server.portal.documents import document_path
 from server.schemas.portal_settings import load_portal_settings
-from server.services import catalog, files, grants, orders, subscriptions, wallet
-from server.services.files import FileInfo
+from server.subscriptions import service as subscriptions
+from server.wallet import service as wallet
 from widgets.base import ActionResult, Form, Params, View
 
 RECENT_ORDERS = 3

@@ -10,23 +10,12 @@ from uuid import UUID
 import msgspec
 
 from server import i18n
+from server.analytics.portal_analytics import ActivityEntry, list_activity
 from server.auth.magic_links import normalize_email, request_email_change
 from server.auth.sessions import PortalContext
-from server.billing.providers import decline_reason
-from server.countries import country_choices
-from server.enums import Actor, DataExportStatus, OAuthProviderKind
-from server.errors import Forbidden, Invalid, RateLimited
-from server.i18n import format_amount, ngettext
-from server.i18n import gettext as _
-from server.portal.documents import document_path
-from server.schemas.customers import CustomerUpdate
-from server.schemas.portal_settings import load_portal_settings
-from server.services import data_exports, erasure, payment_providers
-from server.services.connected_accounts import disconnect_account, list_connected_accounts
-from server.services.customers import update_customer
-from server.services.oauth_providers import provider_names, sign_in_options
-from server.services.orders import unpaid_orders
-from server.services.payments import (
+from server.billing import payment_providers
+from server.billing.orders import unpaid_orders
+from server.billing.payments import (
     add_payment_method,
     add_stripe_card,
     card_expired,
@@ -34,8 +23,20 @@ from server.services.payments import (
     remove_payment_method,
     set_default_payment_method,
 )
-from server.services.portal_analytics import ActivityEntry, list_activity
-from server.services.tax_ids import ViesVerdict, online_verdict, validate_tax_id
+from server.billing.providers import decline_reason
+from server.countries import country_choices
+from server.customers.schemas import CustomerUpdate
+from server.customers.service import update_customer
+from server.enums import Actor, DataExportStatus, OAuthProviderKind
+from server.errors import Forbidden, Invalid, RateLimited
+from server.i18n import format_amount, ngettext
+from server.i18n import gettext as _
+from server.oauth.connected_accounts import disconnect_account, list_connected_accounts
+from server.oauth.providers import provider_names, sign_in_options
+from server.portal.documents import document_path
+from server.privacy import data_exports, erasure
+from server.schemas.portal_settings import load_portal_settings
+from server.tax.tax_ids import ViesVerdict, online_verdict, validate_tax_id
 from widgets.base import ActionResult, Form, NoFields, Params, View, refusal
 
 ADDRESS_FIELDS = ("line1", "line2", "city", "postal_code", "state", "country")

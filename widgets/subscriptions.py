@@ -10,28 +10,25 @@ from uuid import UUID
 
 import msgspec
 
+from server.analytics import portal_analytics
 from server.auth.sessions import PortalContext
+from server.billing import orders
 from server.billing.providers import decline_reason
+from server.billing.schemas import Discount, current_discount
+from server.catalog import service as catalog
+from server.catalog.schemas import PriceOut, ProductOut
+from server.discounts.service import DiscountRefused
 from server.enums import LIVE, OrderStatus, PriceKind, SeatStatus
 from server.enums import SubscriptionStatus as Status
 from server.errors import DomainError, Invalid
 from server.i18n import format_amount, format_day, format_rate, ngettext
 from server.i18n import gettext as _
-from server.schemas.billing import Discount, current_discount
-from server.schemas.catalog import PriceOut, ProductOut
+from server.retention import service as retention
+from server.retention.schemas import RetentionOfferOut
 from server.schemas.portal_settings import Features, load_portal_settings
-from server.schemas.retention import RetentionOfferOut
-from server.services import (
-    catalog,
-    orders,
-    portal_analytics,
-    retention,
-    seat_invitations,
-    seats,
-    subscriptions,
-)
-from server.services.discounts import DiscountRefused
-from server.services.subscriptions import PAUSABLE, CancelPreview, ChangePreview, InvoicePreview
+from server.subscriptions import seat_invitations, seats
+from server.subscriptions import service as subscriptions
+from server.subscriptions.service import PAUSABLE, CancelPreview, ChangePreview, InvoicePreview
 from widgets.base import ActionResult, Form, Params, SubscriptionForm, View
 from widgets.orders import (
     CardOption,

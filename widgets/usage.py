@@ -12,15 +12,16 @@ from babel.numbers import format_decimal
 
 from server import i18n
 from server.auth.sessions import PortalContext
-from server.billing.money import parse_amount
 from server.enums import UsageAlertKind
 from server.errors import Invalid
 from server.i18n import gettext as _
+from server.metering.service import DayUsage
+from server.money import parse_amount
 from server.portal.documents import document_path
-from server.services import spend_caps, usage_alerts, usage_report, wallet
-from server.services.usage import DayUsage
-from server.services.usage_alerts import AlertState
-from server.services.usage_report import MeterUsage, SubscriptionOverage
+from server.usage import spend_caps, usage_alerts, usage_report
+from server.usage.usage_alerts import AlertState
+from server.usage.usage_report import MeterUsage, SubscriptionOverage
+from server.wallet import service as wallet
 from widgets.base import ActionResult, Form, Params, SubscriptionForm, View
 from widgets.charts import Point, bar_chart
 

@@ -8,7 +8,7 @@ import msgspec
 
 from server import clock
 from server.auth.sessions import PortalContext
-from server.services.wallet import list_transactions, list_wallets
+from server.wallet.service import list_transactions, list_wallets
 from widgets.base import Params, View
 
 HISTORY_LIMIT = 50

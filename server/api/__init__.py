@@ -1,32 +1,37 @@
 """The merchant REST API (/v1): one module per resource; ``ROUTE_HANDLERS`` is what the app mounts."""
 
-from server.api.analytics import AnalyticsController, CustomerActivityController, MerchantActivityController
-from server.api.api_keys import ApiKeyController
-from server.api.benefits import BenefitController, BenefitGrantController
-from server.api.coupons import CouponController
-from server.api.customer_data import CustomerErasureController, DataExportController
-from server.api.customer_seats import CustomerSeatController
-from server.api.customer_sessions import CustomerSessionController
-from server.api.customer_usage import CustomerUsageController
-from server.api.customers import CustomerController
-from server.api.events import EventController
-from server.api.exports import ExportController
-from server.api.meters import MeterController
-from server.api.oauth_providers import ConnectedAccountController, OAuthProviderController
-from server.api.orders import OrderController
-from server.api.organization import OrganizationController
-from server.api.payment_methods import PaymentMethodController
-from server.api.payment_provider import PaymentProviderController
-from server.api.portal_settings import PortalSettingsController
-from server.api.products import PriceController, ProductController
-from server.api.retention import RetentionOfferController, RetentionSettingsController
-from server.api.spend_caps import SpendCapController
-from server.api.stripe_webhooks import StripeWebhookController
-from server.api.subscriptions import SubscriptionController
-from server.api.tax import TaxRateController, TaxRegistrationController
-from server.api.usage_alerts import UsageAlertController, UsageThresholdController
-from server.api.wallets import WalletController
-from server.api.webhooks import WebhookDeliveryController, WebhookEndpointController
+from server.analytics.api import (
+    AnalyticsController,
+    CustomerActivityController,
+    ExportController,
+    MerchantActivityController,
+)
+from server.benefits.api import BenefitController, BenefitGrantController
+from server.billing.api import (
+    OrderController,
+    PaymentMethodController,
+    PaymentProviderController,
+    StripeWebhookController,
+)
+from server.catalog.api import MeterController, PriceController, ProductController
+from server.customers.api import CustomerController
+from server.discounts.api import CouponController
+from server.oauth.api import ConnectedAccountController, OAuthProviderController
+from server.organizations.api import ApiKeyController, CustomerSessionController, OrganizationController
+from server.portal_settings.api import PortalSettingsController
+from server.privacy.api import CustomerErasureController, DataExportController
+from server.retention.api import RetentionOfferController, RetentionSettingsController
+from server.subscriptions.api import CustomerSeatController, SubscriptionController
+from server.tax.api import TaxRateController, TaxRegistrationController
+from server.usage.api import (
+    CustomerUsageController,
+    EventController,
+    SpendCapController,
+    UsageAlertController,
+    UsageThresholdController,
+)
+from server.wallet.api import WalletController
+from server.webhooks.api import WebhookDeliveryController, WebhookEndpointController
 
 ROUTE_HANDLERS: list[type] = [
     OrganizationController,

@@ -24,10 +24,10 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from server import clock
-from server.api.body import read_body, replaying
-from server.api.deps import authenticate_request
 from server.db.tables import IdempotencyRecord
 from server.errors import Conflict, Invalid
+from server.http.body import read_body, replaying
+from server.organizations.deps import authenticate_request
 from server.security.keyring import Keyring
 
 HEADER = "idempotency-key"

@@ -16,7 +16,7 @@ import secrets
 from collections.abc import Mapping
 
 from server.errors import Forbidden
-from server.state import AnyRequest
+from server.http.types import AnyRequest
 
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"

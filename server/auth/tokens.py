@@ -21,12 +21,12 @@ from itsdangerous import BadData, Signer, URLSafeSerializer
 from itsdangerous.encoding import base64_encode
 
 from server import clock
-from server.auth.origins import origin_matches
 from server.auth.replay import ReplayStore
 from server.db.point_reads import read_one
 from server.errors import Invalid, Unauthorized
 from server.schemas.views import check_view_names
 from server.security.keyring import Keyring
+from server.security.origins import origin_matches
 from server.security.secrets import SecretBox
 
 SALT = "selfserve.portal-token.v1"

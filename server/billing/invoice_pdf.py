@@ -30,10 +30,10 @@ from fpdf.enums import XPos, YPos
 from fpdf.errors import FPDFException
 
 from server import i18n
-from server.billing.money import format_money
 from server.db.tables import CreditNote, Order, OrderLine, Organization, PaymentMethod, Refund
 from server.enums import OrderStatus
 from server.i18n import gettext as _
+from server.money import format_money
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FONT = "DejaVu"

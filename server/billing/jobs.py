@@ -3,7 +3,7 @@ after a crash halfway."""
 
 from __future__ import annotations
 
-from server.services import orders, stripe_events
+from server.billing import orders, stripe_events
 from server.worker import JobContext
 
 
@@ -17,5 +17,5 @@ async def retry_due_payments(context: JobContext) -> int:
 
 
 async def reconcile_stripe_payments(context: JobContext) -> int:
-    """Payments whose Stripe event never arrived (``server.services.stripe_events``)."""
+    """Payments whose Stripe event never arrived (``server.billing.stripe_events``)."""
     return await stripe_events.reconcile_payments()

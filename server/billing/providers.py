@@ -1,5 +1,5 @@
 """The seam between billing and whoever moves the money: ``sandbox`` (the default, no money moves) and
-``stripe`` (chosen per merchant, ``server.services.payment_providers``).
+``stripe`` (chosen per merchant, ``server.billing.payment_providers``).
 
 A provider holds saved, reusable card references (never the number or CVC on our side), charges a reference
 and refunds a payment. Charges carry an idempotency key so a job that crashed after charging and runs again

@@ -1,4 +1,4 @@
-"""Portal analytics in the console: the figures of ``server.services.portal_analytics.report`` for the
+"""Portal analytics in the console: the figures of ``server.analytics.portal_analytics.report`` for the
 last 7, 30 or 90 days, each drawn as a chart (``widgets.charts``, pygal's SVG under the strict CSP) with
 its numbers in a table beside it."""
 
@@ -12,11 +12,12 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
 from server import clock
+from server.analytics.portal_analytics import PortalReport, report
 from server.console.auth import Staff
 from server.console.guards import requires_viewer
 from server.console.pages import render_page
-from server.services.portal_analytics import PortalReport, report
-from server.state import AnyRequest, app_state
+from server.http.types import AnyRequest
+from server.state import app_state
 from widgets.charts import Point, bar_chart
 
 RANGES = (7, 30, 90)

@@ -13,21 +13,22 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 
 from server.activity import record_staff_action
+from server.analytics.portal_analytics import list_activity
 from server.auth.magic_links import normalize_email, request_login_link
 from server.auth.sessions import SessionScopes, open_hosted_session
+from server.billing.orders import list_orders
 from server.console.auth import Staff
 from server.console.guards import requires_support, requires_viewer
 from server.console.pages import done, render_page, see_other
+from server.customers.service import get_customer, search_customers
 from server.db.tables import Product, Seat
 from server.enums import SeatStatus
+from server.http.types import AnyRequest
 from server.portal.hosted import SESSION_COOKIE, session_cookie
-from server.services.customers import get_customer, search_customers
-from server.services.orders import list_orders
-from server.services.portal_analytics import list_activity
-from server.services.seats import list_seats
-from server.services.subscriptions import list_subscriptions
-from server.services.wallet import list_transactions, list_wallets
-from server.state import AnyRequest, app_state
+from server.state import app_state
+from server.subscriptions.seats import list_seats
+from server.subscriptions.service import list_subscriptions
+from server.wallet.service import list_transactions, list_wallets
 
 SHOWN = 20
 

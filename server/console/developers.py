@@ -18,11 +18,12 @@ from server.console.guards import requires_admin, requires_viewer
 from server.console.pages import api_input, done, render_page
 from server.db.tables import WebhookEvent
 from server.errors import DomainError
-from server.schemas.webhooks import WebhookEndpointCreate, WebhookEndpointOut
-from server.services.api_keys import create_api_key, list_api_keys, revoke_api_key
-from server.state import AnyRequest, app_state
+from server.http.types import AnyRequest
+from server.organizations.api_keys import create_api_key, list_api_keys, revoke_api_key
+from server.state import app_state
 from server.webhooks import endpoints
 from server.webhooks.outbox import EVENT_TYPES
+from server.webhooks.schemas import WebhookEndpointCreate, WebhookEndpointOut
 from server.webhooks.signing import message_body
 
 PAGE = "/console/developers"

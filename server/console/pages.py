@@ -20,9 +20,10 @@ from server.console.auth import SignInNeeded, cleared_cookie
 from server.console.staff import may
 from server.enums import StaffRole
 from server.errors import DomainError, Invalid
+from server.http.types import AnyRequest
 from server.portal.rendering import render
 from server.security.headers import hosted_headers, new_nonce
-from server.state import AnyRequest, app_state
+from server.state import app_state
 
 log = logging.getLogger("selfserve.console")
 NAV = (

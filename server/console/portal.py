@@ -32,15 +32,17 @@ from server.console.retention import retention_fields, retention_input, submitte
 from server.db.tables import Customer, Subscription
 from server.enums import CancellationReason, OAuthProviderKind, SubscriptionStatus
 from server.errors import DomainError, NotFound
+from server.http.types import AnyRequest
+from server.oauth import providers as oauth_providers
+from server.oauth.schemas import OAuthProviderOut, OAuthProviderPut
+from server.organizations.customer_sessions import portal_link
 from server.portal.theme import css_variables
-from server.schemas.oauth import OAuthProviderOut, OAuthProviderPut
+from server.portal_settings.schemas import PortalSettingsPatch, PortalSettingsResource
+from server.portal_settings.service import check_branding, get_portal_settings, update_portal_settings
+from server.retention import service as retention
+from server.retention.schemas import OFFER_KINDS
 from server.schemas.portal_settings import Branding, Sections
-from server.schemas.portal_settings_api import PortalSettingsPatch, PortalSettingsResource
-from server.schemas.retention import OFFER_KINDS
-from server.services import oauth_providers, retention
-from server.services.customer_sessions import portal_link
-from server.services.portal_settings import check_branding, get_portal_settings, update_portal_settings
-from server.state import AnyRequest, app_state
+from server.state import app_state
 from widgets import VIEWS
 
 SECTIONS = tuple(msgspec.structs.asdict(Sections()))

@@ -12,7 +12,7 @@ from litestar.datastructures import FormMultiDict
 
 from server.console.pages import api_input
 from server.enums import CancellationReason
-from server.schemas.retention import OFFER_KINDS, RetentionSettingsIn, RetentionSettingsOut
+from server.retention.schemas import OFFER_KINDS, RetentionSettingsIn, RetentionSettingsOut
 
 TERMS = {"pause": "pause_periods", "plan": "price_id", "coupon": "coupon_id"}
 """The one field each kind of offer takes besides its message."""

@@ -7,6 +7,8 @@ from typing import Any
 from litestar import Response, Router, get
 from litestar.di import NamedDependency, Provide
 
+from server.analytics.merchant_overview import overview
+from server.analytics.portal_analytics import list_merchant_activity
 from server.console.analytics import AnalyticsController
 from server.console.auth import Staff
 from server.console.customers import CustomersController
@@ -16,9 +18,8 @@ from server.console.pages import EXCEPTION_HANDLERS, render_page
 from server.console.portal import PortalSettingsController
 from server.console.signin import login_page, open_console, request_link, second_factor
 from server.console.team import TeamController
-from server.services.merchant_overview import overview
-from server.services.portal_analytics import list_merchant_activity
-from server.state import AnyRequest, app_state
+from server.http.types import AnyRequest
+from server.state import app_state
 
 ACTIVITY_SHOWN = 20
 ACTIVITY_LABELS = {

@@ -24,9 +24,10 @@ from server.console.pages import render_page
 from server.console.staff import get_staff
 from server.db.tables import Organization, StaffMember
 from server.errors import Invalid
-from server.services.orgs import find_organization_by_slug
+from server.http.types import AnyRequest
+from server.organizations.service import find_organization_by_slug
 from server.settings import Settings
-from server.state import AnyRequest, app_state
+from server.state import app_state
 
 Form = URLEncodedBody[dict[str, str]]
 

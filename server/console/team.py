@@ -17,7 +17,8 @@ from server.console.pages import done, render_page, see_other
 from server.console.staff import add_staff, list_staff, remove_staff
 from server.enums import StaffRole
 from server.errors import DomainError
-from server.state import AnyRequest, app_state
+from server.http.types import AnyRequest
+from server.state import app_state
 
 Form = URLEncodedBody[dict[str, str]]
 

@@ -117,7 +117,7 @@ class Customer(Table, tablename="ss_customer"):
     company_name = Varchar(length=200, default="")
     tax_id = Varchar(length=64, default="")
     tax_id_type = Varchar(length=16, default="")
-    """What ``tax_id`` is (``eu_vat``, ``gb_vat``, ...: ``server.services.tax.TAX_ID_TYPES``); empty when
+    """What ``tax_id`` is (``eu_vat``, ``gb_vat``, ...: ``server.tax.service.TAX_ID_TYPES``); empty when
     untyped, which prints on invoices but never changes the tax."""
     billing_address = JSON(default={})
     locale = Varchar(length=16, default="en")
@@ -130,7 +130,7 @@ class Customer(Table, tablename="ss_customer"):
     deletion_requested_at = _when()
     """When the customer asked, in the portal, for their account to be deleted (the merchant approves)."""
     erased_at = _when()
-    """When the personal data was erased (``server.services.erasure``); ``deleted_at`` is set too."""
+    """When the personal data was erased (``server.privacy.erasure``); ``deleted_at`` is set too."""
 
 
 class Meter(Table, tablename="ss_meter"):
@@ -269,7 +269,7 @@ class Subscription(Table, tablename="ss_subscription"):
     version = Integer(default=1)
     metadata = JSON(default={})
     discount = JSON(default={})
-    """The discount running on it (``server.services.discounts.Discount``: the coupon's terms as redeemed and
+    """The discount running on it (``server.discounts.service.Discount``: the coupon's terms as redeemed and
     the renewals it still covers); empty when none."""
     created_at = Timestamptz()
     updated_at = Timestamptz()
@@ -415,7 +415,7 @@ class CouponRedemption(Table, tablename="ss_coupon_redemption"):
 
 
 class RetentionSettings(Table, tablename="ss_retention_settings"):
-    """A merchant's retention offers (``server.services.retention``): per cancellation reason at most one
+    """A merchant's retention offers (``server.retention.service``): per cancellation reason at most one
     (``offers``: reason → offer), and how often one customer may be offered anything (``window_months``)."""
 
     id = UUID(primary_key=True)
@@ -459,7 +459,7 @@ class Order(Table, tablename="ss_order"):
     """The lines' net amounts (before tax)."""
     tax_amount = BigInt(default=0)
     tax_lines = JSON(default=[])
-    """Per tax rate: name, rate (percent), net and tax, as ``server.services.tax`` computed them."""
+    """Per tax rate: name, rate (percent), net and tax, as ``server.tax.service`` computed them."""
     reverse_charge = Boolean(default=False)
     seller_tax_number = Varchar(length=64, default="")
     """The merchant's registration in the country the order was taxed in, frozen at issue."""
@@ -612,7 +612,7 @@ class WalletTransaction(Table, tablename="ss_wallet_transaction"):
 
 
 class DataExport(Table, tablename="ss_data_export"):
-    """A ZIP of everything kept about one customer, built by the worker (``server.services.data_exports``).
+    """A ZIP of everything kept about one customer, built by the worker (``server.privacy.data_exports``).
     ``locked_until`` is the builder's lease; ``archive`` is dropped when the export expires."""
 
     id = UUID(primary_key=True)

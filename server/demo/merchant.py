@@ -26,9 +26,9 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_502_BAD_GATEWAY
 from litestar.template import TemplateConfig
 
-from server.billing.money import format_money
 from server.db.tables import Customer, Subscription
 from server.enums import SubscriptionStatus
+from server.money import format_money
 from server.paths import TEMPLATES_DIR
 
 PORTAL_TIMEOUT_SECONDS = 10.0

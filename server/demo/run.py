@@ -21,8 +21,8 @@ from server.db.migrate import migrate
 from server.db.tables import Organization
 from server.demo.merchant import MerchantConfig, create_merchant_app
 from server.demo.seed import DEMO_OWNER, DEMO_SLUG, seed_demo
+from server.organizations.service import create_api_key, get_organization_by_slug, normalize_origins
 from server.security.keyring import Keyring
-from server.services.orgs import create_api_key, get_organization_by_slug, normalize_origins
 from server.settings import Settings
 
 HOST = "127.0.0.1"

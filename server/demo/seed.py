@@ -24,12 +24,18 @@ from uuid import UUID
 import msgspec
 
 from server import clock
-from server.billing.proration import period_boundary
+from server.benefits import files, grants
+from server.billing import orders, payments
+from server.catalog import service as catalog
+from server.catalog.schemas import BenefitCreate, MeterCreate, ProductCreate
 from server.clock import FrozenClock, use_clock
 from server.console.staff import add_staff
+from server.customers import service as customers
+from server.customers.schemas import CustomerCreate
 from server.db.engine import write_transaction
 from server.db.tables import Order, Organization, Price, Subscription, WalletTransaction
 from server.demo.data import PEOPLE, Person, Story
+from server.discounts import service as discounts
 from server.enums import (
     LIVE,
     BenefitType,
@@ -39,28 +45,18 @@ from server.enums import (
     StaffRole,
     WalletTransactionKind,
 )
-from server.schemas.catalog import BenefitCreate, MeterCreate, ProductCreate
-from server.schemas.customers import CustomerCreate
-from server.schemas.portal_settings_api import PortalSettingsPatch
-from server.schemas.retention import RetentionSettingsIn
+from server.metering import service as usage
+from server.metering.service import UsageEventIn
+from server.organizations.service import CreatedOrganization, create_organization
+from server.portal_settings import service as portal_settings
+from server.portal_settings.schemas import PortalSettingsPatch
+from server.proration import period_boundary
+from server.retention import service as retention
+from server.retention.schemas import RetentionSettingsIn
 from server.security.keyring import Keyring
-from server.services import (
-    catalog,
-    customers,
-    discounts,
-    files,
-    grants,
-    orders,
-    payments,
-    portal_settings,
-    retention,
-    seats,
-    subscriptions,
-    usage,
-    wallet,
-)
-from server.services.orgs import CreatedOrganization, create_organization
-from server.services.usage import UsageEventIn
+from server.subscriptions import seats
+from server.subscriptions import service as subscriptions
+from server.wallet import service as wallet
 
 DEMO_SLUG = "acme"
 DEMO_NAME = "Acme"

@@ -13,8 +13,8 @@ import jinja2
 import msgspec
 
 from server import i18n
-from server.billing.money import format_money
 from server.db.tables import Organization
+from server.money import format_money
 from server.paths import TEMPLATES_DIR
 from server.schemas.portal_settings import Branding, load_portal_settings
 

@@ -11,13 +11,13 @@ from litestar.params import FromPath, URLEncodedBody
 from server import i18n
 from server.db.tables import Subscription
 from server.errors import NotFound
+from server.http.types import AnyRequest
+from server.organizations.service import find_organization_by_slug
 from server.portal.hosted import hosted_language
 from server.portal.rendering import render
 from server.security.headers import hosted_headers, new_nonce
 from server.security.ratelimit import count_failed_lookup, refuse_while_failing
-from server.services.orgs import find_organization_by_slug
-from server.services.seats import claim_seat
-from server.state import AnyRequest
+from server.subscriptions.seats import claim_seat
 
 
 async def _page(

@@ -23,15 +23,16 @@ from litestar.params import FromPath
 from litestar.response import Stream
 
 from server import clock, i18n
+from server.analytics import exports
+from server.benefits.files import granted_file
+from server.billing.orders import credit_note_pdf_by_id, get_order, invoice_pdf, receipt_pdf
 from server.errors import DomainError, NotFound
+from server.http.types import AnyRequest
 from server.paths import DOCUMENTS_PREFIX as PREFIX
 from server.portal.rendering import render
+from server.privacy.data_exports import export_archive
 from server.security.keyring import Keyring
-from server.services import exports
-from server.services.data_exports import export_archive
-from server.services.files import granted_file
-from server.services.orders import credit_note_pdf_by_id, get_order, invoice_pdf, receipt_pdf
-from server.state import AnyRequest, app_state
+from server.state import app_state
 
 LINK_LIFETIME = timedelta(seconds=60)
 SALT = "selfserve.document-link.v2"

@@ -14,7 +14,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter, URLEn
 
 from server import i18n
 from server.activity import acting_as
-from server.auth.origins import OriginError, normalize_origin_pattern, origin_matches
+from server.analytics import portal_analytics
 from server.auth.sessions import (
     LiveSession,
     PortalContext,
@@ -23,9 +23,12 @@ from server.auth.sessions import (
     renew_embed_session,
 )
 from server.auth.tokens import InvalidToken, redeem_portal_token, signer_of
+from server.billing import payment_providers, payments, stripe_events
 from server.db.tables import Organization
 from server.enums import Actor
 from server.errors import DomainError, Forbidden, NotFound
+from server.http.types import AnyRequest
+from server.organizations import service as orgs
 from server.portal.documents import document_link
 from server.portal.problems import customer_message
 from server.portal.rendering import render
@@ -40,20 +43,14 @@ from server.portal.wiring import (
     scopes_of_session,
     writable,
 )
+from server.privacy import data_exports
 from server.schemas.portal_settings import PortalSettings, load_portal_settings
 from server.schemas.views import VIEW_NAMES
 from server.security.headers import embed_headers, new_nonce
+from server.security.origins import OriginError, normalize_origin_pattern, origin_matches
 from server.security.ratelimit import count_failed_lookup, refuse_while_failing
-from server.services import (
-    data_exports,
-    orgs,
-    payment_providers,
-    payments,
-    portal_analytics,
-    portal_news,
-    stripe_events,
-)
-from server.state import AnyRequest, app_state
+from server.state import app_state
+from server.usage import portal_news
 from widgets import VIEWS, View
 from widgets.base import read_form
 
@@ -263,7 +260,7 @@ class EmbedController(Controller):
         self, session: NamedDependency[LiveSession], export_id: FromPath[UUID]
     ) -> Response[Any]:
         """How far the session's customer's data export is: the settings view polls this for its progress
-        bar (``server.services.data_exports``)."""
+        bar (``server.privacy.data_exports``)."""
         export = await data_exports.get_export(session.org_id, session.customer_id, export_id)
         return Response(
             {"status": export.status, "progress": int(export.progress)}, headers={"cache-control": "no-store"}

@@ -14,17 +14,18 @@ from markupsafe import Markup
 
 from server import i18n
 from server.auth.sessions import HOSTED_IDLE, PortalContext, SessionExpired, authenticate_hosted_session
+from server.billing import payment_providers
 from server.db.tables import Organization
+from server.http.types import AnyRequest
+from server.oauth.providers import sign_in_options
+from server.organizations.service import find_organization_by_slug
 from server.portal.rendering import render
 from server.portal.theme import css_variables
 from server.schemas.portal_settings import load_portal_settings
 from server.security.headers import hosted_headers, new_nonce
 from server.security.ratelimit import count_failed_lookup, refuse_while_failing
-from server.services import payment_providers
-from server.services.oauth_providers import sign_in_options
-from server.services.orgs import find_organization_by_slug
 from server.settings import Settings
-from server.state import AnyRequest, app_state
+from server.state import app_state
 from widgets import VIEWS
 
 SESSION_COOKIE = "ss_session"

@@ -24,6 +24,7 @@ from litestar import Response, post
 from litestar.params import FromPath, URLEncodedBody
 
 from server import clock
+from server.analytics import portal_analytics
 from server.auth.csrf import check_csrf, check_same_origin
 from server.auth.magic_links import (
     LinkRefused,
@@ -45,11 +46,15 @@ from server.auth.sessions import (
     scopes_of,
 )
 from server.auth.tokens import InvalidToken, redeem_portal_token
+from server.customers.service import apply_email_change
 from server.db.engine import write_transaction
 from server.db.tables import Customer, Organization, PortalSession
 from server.enums import MagicLinkPurpose, SessionKind
 from server.errors import Invalid, NotFound
+from server.http.types import AnyRequest
 from server.i18n import gettext as _
+from server.oauth.providers import sign_in_options
+from server.organizations.service import find_organization_by_slug
 from server.portal.hosted import (
     SESSION_COOKIE,
     cleared_session_cookie,
@@ -58,12 +63,8 @@ from server.portal.hosted import (
     session_cookie,
 )
 from server.security.ratelimit import count_failed_lookup, refuse_while_failing
-from server.services import portal_analytics
-from server.services.customers import apply_email_change
-from server.services.oauth_providers import sign_in_options
-from server.services.orgs import find_organization_by_slug
 from server.settings import Settings
-from server.state import AnyRequest, app_state
+from server.state import app_state
 
 CHOICE_TTL = timedelta(minutes=15)
 Form = URLEncodedBody[dict[str, str]]

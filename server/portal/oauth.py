@@ -34,14 +34,15 @@ from server.auth.oauth import Identity, Pending, SignInFailed, begin, code_of, f
 from server.db.tables import Organization
 from server.enums import Actor, OAuthProviderKind
 from server.errors import Conflict, DomainError, Invalid
+from server.http.types import AnyRequest
 from server.i18n import gettext as _
+from server.oauth.connected_accounts import connect_account, customers_for_identity
+from server.oauth.providers import callback_url, provider_client
+from server.organizations.service import find_organization_by_slug
 from server.portal.hosted import current_session
 from server.portal.login import choice_page, login_page, open_session_for, send_link
-from server.services.connected_accounts import connect_account, customers_for_identity
-from server.services.oauth_providers import callback_url, provider_client
-from server.services.orgs import find_organization_by_slug
 from server.settings import Settings
-from server.state import AnyRequest, app_state
+from server.state import app_state
 
 log = logging.getLogger("selfserve.oauth")
 

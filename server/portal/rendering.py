@@ -9,7 +9,7 @@ from litestar import Response
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 from server import i18n
-from server.state import AnyRequest
+from server.http.types import AnyRequest
 
 
 def configure_jinja(engine: JinjaTemplateEngine) -> None:

@@ -25,10 +25,11 @@ from server.auth.sessions import (
 )
 from server.enums import SessionKind
 from server.errors import Forbidden
+from server.http.types import AnyConnection, AnyRequest
 from server.i18n import gettext as _
 from server.portal.login import cookie_session
 from server.security.ratelimit import count_failed_lookup, refuse_while_failing
-from server.state import AnyConnection, AnyRequest, app_state
+from server.state import app_state
 
 _SESSION_KEY = "selfserve_portal_session"
 

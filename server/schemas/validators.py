@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from server.auth.origins import _is_local_host
 from server.errors import Invalid
+from server.security.origins import _is_local_host
 
 _BYTE = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _PCT = r"(?:100|[1-9]?\d(?:\.\d+)?)%"

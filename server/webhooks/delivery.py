@@ -35,10 +35,10 @@ from server import clock
 from server.db.engine import write_transaction
 from server.db.tables import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from server.enums import DeliveryStatus
-from server.schemas.webhooks import WebhookEndpointOut
 from server.security.ssrf import PinnedNetworkBackend
 from server.webhooks.endpoints import signing_secrets
 from server.webhooks.outbox import record_event
+from server.webhooks.schemas import WebhookEndpointOut
 from server.webhooks.signing import message_body, webhook_headers
 from server.worker import JobContext
 

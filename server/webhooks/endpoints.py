@@ -15,14 +15,14 @@ import msgspec
 from server import clock
 from server.activity import record_merchant_activity
 from server.db.engine import write_transaction
+from server.db.pagination import Page, paginate
 from server.db.tables import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from server.enums import DeliveryStatus
 from server.errors import Conflict, Invalid, NotFound
-from server.schemas.webhooks import WebhookEndpointCreate, WebhookEndpointUpdate
 from server.security.keyring import Keyring
 from server.security.ssrf import check_outgoing_url
-from server.services.pagination import Page, paginate
 from server.webhooks.outbox import EVENT_TYPES
+from server.webhooks.schemas import WebhookEndpointCreate, WebhookEndpointUpdate
 from server.webhooks.signing import generate_secret
 
 ROTATION_OVERLAP = timedelta(hours=24)

@@ -38,10 +38,10 @@ from server.db.engine import bind_tables, close_engine, engine_from_url, open_en
 from server.db.migrate import migrate
 from server.db.tables import Customer, Meter, Organization, StaffMember
 from server.demo.seed import DEMO_ORIGINS, DEMO_OWNER, seed_demo
+from server.organizations.service import create_api_key, normalize_origins
 from server.paths import STATIC_DIR
 from server.portal.hosted import SESSION_COOKIE
 from server.security.keyring import Keyring
-from server.services.orgs import create_api_key, normalize_origins
 from tests.bench import exports, load, mount
 from tests.bench.scale import ScaleSize, add_scale_dataset
 

@@ -37,12 +37,12 @@ from server.db.tables import Customer, Organization
 from server.demo.merchant import MerchantConfig, create_merchant_app
 from server.demo.seed import DEMO_ORIGINS, seed_demo
 from server.jobs import JOBS
-from server.schemas.webhooks import WebhookEndpointCreate
+from server.organizations.service import normalize_origins
 from server.security.keyring import Keyring
 from server.security.ratelimit import Limit
-from server.services.orgs import normalize_origins
 from server.settings import Settings
 from server.webhooks.endpoints import create_endpoint
+from server.webhooks.schemas import WebhookEndpointCreate
 
 HOST = "127.0.0.1"
 SECRET_KEY = "browser-test-secret-key-" + "b" * 32

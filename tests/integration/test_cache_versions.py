@@ -3,12 +3,12 @@ merchant's number in ``ss_cache_version``, whoever makes it; writes no view show
 
 from uuid import UUID
 
+from server.analytics import portal_analytics
 from server.db.tables import CacheVersion, Customer, Organization
-from server.services import portal_analytics
-from server.services.seats import assign_seat, claim_seat
-from server.services.subscriptions import create_subscription
-from server.services.usage import UsageEventIn, ingest_events
-from server.services.wallet import credit
+from server.metering.service import UsageEventIn, ingest_events
+from server.subscriptions.seats import assign_seat, claim_seat
+from server.subscriptions.service import create_subscription
+from server.wallet.service import credit
 from tests.integration.billing.subscription_factories import make_customer, make_price
 
 

@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 import pytest
 
+from server.billing import orders, payments
+from server.billing.payment_providers import provider_for
 from server.clock import FrozenClock, use_clock
 from server.db.tables import (
     TABLES,
@@ -37,10 +39,10 @@ from server.db.tables import (
     WalletTransaction,
 )
 from server.demo.seed import DEMO_ORIGINS, INVOICE_PREFIX, invoice_number, seed_demo
-from server.services import orders, payments, retention, subscriptions
-from server.services.orgs import create_api_key
-from server.services.payment_providers import provider_for
-from server.services.usage import billed_batches
+from server.metering.service import billed_batches
+from server.organizations.service import create_api_key
+from server.retention import service as retention
+from server.subscriptions import service as subscriptions
 
 SEEDED_AT = datetime(2026, 3, 15, 10, 30, tzinfo=UTC)
 
@@ -363,7 +365,7 @@ async def test_customers_are_varied_and_complete(org_id):
 
 
 async def test_the_billing_services_read_the_seeded_history(org_id):
-    from server.services import wallet
+    from server.wallet import service as wallet
 
     customers = await Customer.select(Customer.id, Customer.name).where(Customer.org == org_id)
     previews = 0

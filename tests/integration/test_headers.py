@@ -118,9 +118,9 @@ SNAPSHOT = {
 
 
 async def _family_responses(client, org, api_headers):
+    from server.customers.schemas import CustomerCreate
+    from server.customers.service import create_customer
     from server.portal.loader import loader_script
-    from server.schemas.customers import CustomerCreate
-    from server.services.customers import create_customer
     from server.tokens import mint_portal_token
 
     customer = await create_customer(org.org.id, CustomerCreate(email="snap@example.com"))

@@ -22,11 +22,11 @@ import httpx
 import pytest
 
 from server.auth.tokens import mint_portal_token
-from server.schemas.customers import CustomerCreate
+from server.customers.schemas import CustomerCreate
+from server.customers.service import create_customer
+from server.organizations.service import create_api_key
 from server.security.ratelimit import API_KEY_LIMIT, RedisRateLimiter
-from server.services.customers import create_customer
-from server.services.orgs import create_api_key
-from server.services.wallet import credit
+from server.wallet.service import credit
 from tests.conftest import TEST_SECRET, _unavailable
 
 REDIS_URL = os.environ.get("SELFSERVE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

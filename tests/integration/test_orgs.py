@@ -3,8 +3,8 @@ import pytest
 from server.auth.api_keys import generate_api_key
 from server.db.tables import ApiKey, Organization
 from server.errors import Conflict, Invalid
-from server.services.api_keys import authenticate_api_key
-from server.services.orgs import create_api_key, create_organization
+from server.organizations.api_keys import authenticate_api_key
+from server.organizations.service import create_api_key, create_organization
 
 
 async def test_the_org_key_authenticates_a_request(client, org, api_headers):

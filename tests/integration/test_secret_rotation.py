@@ -25,10 +25,10 @@ from server.db.tables import (
     Organization,
     WebhookEndpoint,
 )
+from server.organizations.api_keys import authenticate_api_key
+from server.organizations.service import create_organization
 from server.security.keyring import Keyring
 from server.security.rotation import encrypted_columns, rotate_secrets
-from server.services.api_keys import authenticate_api_key
-from server.services.orgs import create_organization
 from tests.conftest import fresh_database
 
 OLD, NEW = "old-secret-key-" + "o" * 32, "new-secret-key-" + "n" * 32

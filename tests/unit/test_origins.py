@@ -1,6 +1,6 @@
 import pytest
 
-from server.auth.origins import OriginError, normalize_origin_pattern, origin_matches
+from server.security.origins import OriginError, normalize_origin_pattern, origin_matches
 
 
 @pytest.mark.parametrize(

@@ -3,9 +3,9 @@
 import msgspec
 import pytest
 
+from server.benefits.grants import list_grants
 from server.db.tables import Benefit, PriceMeter
-from server.services.grants import list_grants
-from server.services.subscriptions import cancel_subscription, create_subscription
+from server.subscriptions.service import cancel_subscription, create_subscription
 from tests.integration.billing.subscription_factories import (
     make_benefit,
     make_customer,

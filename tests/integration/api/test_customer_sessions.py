@@ -13,9 +13,9 @@ from server.auth.tokens import SALT
 from server.clock import FrozenClock, use_clock
 from server.db.tables import ApiKey, Organization
 from server.errors import Invalid, NotFound
-from server.services.api_keys import LAST_USED_PRECISION, authenticate_api_key
-from server.services.customer_sessions import CustomerRef, FoundCustomer
-from server.services.orgs import create_api_key, create_organization
+from server.organizations.api_keys import LAST_USED_PRECISION, authenticate_api_key
+from server.organizations.customer_sessions import CustomerRef, FoundCustomer
+from server.organizations.service import create_api_key, create_organization
 
 MINT = "/v1/customer-sessions"
 

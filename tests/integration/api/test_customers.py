@@ -57,7 +57,7 @@ async def test_bad_input_is_refused_with_problem_json(client, api_headers):
 
 
 async def test_unknown_and_other_orgs_customers_are_not_found(client, api_headers, org, keyring):
-    from server.services.orgs import create_organization
+    from server.organizations.service import create_organization
 
     other = await create_organization(keyring, name="Other shop")
     theirs = await _create(client, {"Authorization": f"Bearer {other.api_key}"})

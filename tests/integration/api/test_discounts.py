@@ -9,9 +9,9 @@ import msgspec
 import pytest
 from pypdf import PdfReader
 
+from server.billing import orders as order_service
+from server.billing import payments
 from server.db.tables import WebhookEvent
-from server.services import orders as order_service
-from server.services import payments
 from tests.integration.billing.test_subscriptions import GOOD_CARD
 
 PERCENT = {"name": "Spring sale", "percent_off": 20, "duration": "forever"}

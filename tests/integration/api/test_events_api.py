@@ -4,7 +4,7 @@ path only for bodies that fail it) and what a refused batch leaves behind."""
 from datetime import UTC, datetime, timedelta
 
 from server.db.tables import UsageEvent
-from server.services.usage import usage_totals
+from server.metering.service import usage_totals
 from tests.integration.billing.subscription_factories import make_customer
 
 START = datetime(2027, 3, 10, 12, 0, tzinfo=UTC)

@@ -10,9 +10,9 @@ import pytest
 
 from server import clock
 from server.clock import FrozenClock, use_clock
-from server.schemas.customers import CustomerCreate
+from server.customers.schemas import CustomerCreate
+from server.customers.service import create_customer
 from server.security.ratelimit import FAILED_LOOKUP_LIMIT, Limit, MemoryRateLimiter, RedisRateLimiter
-from server.services.customers import create_customer
 from server.tokens import mint_portal_token
 
 from .conftest import reachable_redis

@@ -9,7 +9,7 @@ import pytest
 from server.auth.replay import DatabaseReplayStore
 from server.auth.tokens import InvalidToken, redeem_portal_token
 from server.clock import FrozenClock, use_clock
-from server.services.orgs import create_organization
+from server.organizations.service import create_organization
 from server.tokens import mint_portal_token
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import msgspec
 
-from server.db.tables import Benefit, Customer, Meter, Price, Product
-from server.schemas.catalog import (
+from server.catalog import service as catalog
+from server.catalog.schemas import (
     BenefitCreate,
     MeterCreate,
     PriceCreate,
@@ -18,8 +18,9 @@ from server.schemas.catalog import (
     ProductCreate,
     ProductUpdate,
 )
-from server.schemas.customers import CustomerCreate
-from server.services import catalog, customers
+from server.customers import service as customers
+from server.customers.schemas import CustomerCreate
+from server.db.tables import Benefit, Customer, Meter, Price, Product
 
 
 async def make_customer(org_id: Any, *, email: str | None = None, external_id: str | None = None) -> Customer:

@@ -8,11 +8,12 @@ from datetime import timedelta
 
 import pytest
 
+from server.billing.schemas import current_discount
 from server.clock import FrozenClock, use_clock
 from server.db.tables import Coupon, CouponRedemption, Order, PromotionCode
-from server.schemas.billing import current_discount
-from server.services import discounts, subscriptions
-from server.services.discounts import DiscountRefused
+from server.discounts import service as discounts
+from server.discounts.service import DiscountRefused
+from server.subscriptions import service as subscriptions
 from tests.integration.billing.subscription_factories import make_customer, make_price, make_product
 from tests.integration.billing.test_subscriptions import START, orders_of, paying_customer
 

@@ -7,11 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from server import clock
-from server.billing import jobs
+from server.billing import jobs, orders
 from server.billing.sandbox import SANDBOX
 from server.db.tables import Organization, PaymentMethod, Subscription
 from server.schemas.portal_settings import dump_portal_settings, load_portal_settings
-from server.services import orders
 from server.worker import JobContext
 from tests.integration.billing.test_orders import (
     FAILS_ON_CHARGE,

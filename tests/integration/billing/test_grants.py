@@ -3,12 +3,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from server.benefits.grants import list_grants, regenerate_api_key, validate_key
 from server.clock import FrozenClock, use_clock
 from server.db.tables import BenefitGrant
 from server.errors import Invalid, NotFound
 from server.security.secrets import sha256_hex
-from server.services.grants import list_grants, regenerate_api_key, validate_key
-from server.services.subscriptions import change_plan, create_subscription
+from server.subscriptions.service import change_plan, create_subscription
 from tests.integration.billing.subscription_factories import (
     make_benefit,
     make_customer,

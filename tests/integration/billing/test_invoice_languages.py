@@ -3,9 +3,9 @@ catalogs, money and dates as the locale writes them, Japanese and Arabic names i
 
 from datetime import UTC, datetime
 
+from server.billing import orders
 from server.clock import FrozenClock, use_clock
 from server.db.tables import Customer
-from server.services import orders
 from tests.integration.billing.test_invoices import customer, merchant, text_of  # noqa: F401
 from tests.integration.billing.test_orders import add_card, make_customer, new_order
 

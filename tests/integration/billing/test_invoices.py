@@ -11,14 +11,15 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
+from server.billing import orders
 from server.billing.invoice_pdf import render_invoice
+from server.billing.orders import LineDraft
 from server.clock import FrozenClock, use_clock
 from server.db.engine import write_transaction
 from server.db.tables import Customer, InvoiceDocument, Order, Organization
 from server.errors import Conflict, NotFound
 from server.schemas.portal_settings import dump_portal_settings, load_portal_settings
-from server.services import orders, wallet
-from server.services.orders import LineDraft
+from server.wallet import service as wallet
 from tests.integration.billing.test_orders import add_card, make_customer, new_order
 
 

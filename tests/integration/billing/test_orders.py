@@ -11,6 +11,8 @@ import msgspec
 import pytest
 
 from server import clock
+from server.billing import orders, payments
+from server.billing.orders import LineDraft
 from server.billing.sandbox import SANDBOX
 from server.db.engine import write_transaction
 from server.db.tables import (
@@ -26,8 +28,7 @@ from server.db.tables import (
 )
 from server.enums import WalletTransactionKind
 from server.errors import Conflict, Invalid, NotFound, PaymentFailed, RateLimited
-from server.services import orders, payments, wallet
-from server.services.orders import LineDraft
+from server.wallet import service as wallet
 
 GOOD_CARD = "4242424242424242"
 FAILS_ON_CHARGE = "4000000000000341"

@@ -5,11 +5,11 @@ import uuid
 
 import pytest
 
+from server.billing import cards, payments
+from server.billing.payments import card_fingerprint
 from server.db.tables import PaymentMethod, Subscription
 from server.errors import Invalid, NotFound, PaymentFailed
-from server.services import cards, payments
-from server.services.orgs import create_organization
-from server.services.payments import card_fingerprint
+from server.organizations.service import create_organization
 from tests.integration.billing.test_orders import (
     GOOD_CARD,
     add_card,

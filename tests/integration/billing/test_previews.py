@@ -7,8 +7,9 @@ import pytest
 
 from server.clock import FrozenClock, use_clock
 from server.db.tables import Order, OrderLine, Refund, Subscription
-from server.services import subscriptions, wallet
-from server.services.usage import UsageEventIn, ingest_events
+from server.metering.service import UsageEventIn, ingest_events
+from server.subscriptions import service as subscriptions
+from server.wallet import service as wallet
 from tests.integration.billing.subscription_factories import (
     make_meter,
     make_price,

@@ -5,11 +5,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from server.billing import payments
 from server.clock import FrozenClock, use_clock
 from server.db.tables import Order, OrderLine, Subscription
 from server.jobs import JOBS
-from server.services import payments, subscriptions, wallet
-from server.services.usage import UsageEventIn, ingest_events
+from server.metering.service import UsageEventIn, ingest_events
+from server.subscriptions import service as subscriptions
+from server.wallet import service as wallet
 from server.worker import JobContext, run_once
 from tests.integration.billing.subscription_factories import (
     make_customer,

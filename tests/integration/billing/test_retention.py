@@ -9,9 +9,11 @@ import pytest
 
 from server.clock import FrozenClock, use_clock
 from server.db.tables import Order, RetentionOffer, WebhookEvent
+from server.discounts import service as discounts
 from server.errors import Conflict
-from server.services import discounts, retention, subscriptions
-from server.services.subscriptions import cancel_subscription, create_subscription, renew_subscription
+from server.retention import service as retention
+from server.subscriptions import service as subscriptions
+from server.subscriptions.service import cancel_subscription, create_subscription, renew_subscription
 from tests.integration.billing.subscription_factories import make_price, make_product
 from tests.integration.billing.test_subscriptions import START, paying_customer
 

@@ -7,7 +7,7 @@ from server.clock import FrozenClock, use_clock
 from server.db.tables import Customer, Seat, WebhookEvent
 from server.errors import Conflict, Invalid, NotFound
 from server.security.secrets import sha256_hex
-from server.services.seats import (
+from server.subscriptions.seats import (
     assign_seat,
     claim_seat,
     expire_invitations,
@@ -15,7 +15,7 @@ from server.services.seats import (
     resend_invitation,
     revoke_seat,
 )
-from server.services.subscriptions import create_subscription
+from server.subscriptions.service import create_subscription
 from tests.integration.billing.subscription_factories import make_customer, make_price
 
 START = datetime(2027, 5, 1, 9, 0, tzinfo=UTC)

@@ -4,12 +4,14 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 import pytest
 
+from server.billing import lifecycle, payments
 from server.clock import FrozenClock, use_clock
 from server.db.tables import BenefitGrant, Order, OrderLine, Organization, Refund, WebhookEvent
 from server.errors import Conflict, Forbidden, Invalid, NotFound
+from server.metering.service import UsageEventIn, ingest_events
 from server.schemas.portal_settings import dump_portal_settings, load_portal_settings
-from server.services import lifecycle, payments, subscriptions, wallet
-from server.services.subscriptions import (
+from server.subscriptions import service as subscriptions
+from server.subscriptions.service import (
     cancel_subscription,
     change_plan,
     change_seats,
@@ -20,7 +22,7 @@ from server.services.subscriptions import (
     renew_subscription,
     uncancel_subscription,
 )
-from server.services.usage import UsageEventIn, ingest_events
+from server.wallet import service as wallet
 from tests.integration.billing.subscription_factories import (
     make_benefit,
     make_customer,
@@ -120,7 +122,7 @@ async def test_create_refuses_bad_input_without_writing(org, keyring, frozen):
 
 
 async def _other(keyring):
-    from server.services.orgs import create_organization
+    from server.organizations.service import create_organization
 
     return await create_organization(keyring, name="Elsewhere")
 
@@ -323,7 +325,7 @@ async def test_portal_plan_switch_rules(org, keyring, frozen):
 
 
 async def test_seat_changes_are_prorated_and_bounded(org, keyring, frozen):
-    from server.services.seats import assign_seat
+    from server.subscriptions.seats import assign_seat
 
     org_id = org.org.id
     customer = await paying_customer(org, keyring)

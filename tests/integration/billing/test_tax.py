@@ -8,11 +8,12 @@ from datetime import timedelta
 import msgspec
 import pytest
 
+from server.billing import orders, payments
+from server.billing.orders import LineDraft
 from server.clock import FrozenClock, use_clock
 from server.db.engine import write_transaction
 from server.db.tables import WebhookEvent
-from server.services import orders, payments, subscriptions
-from server.services.orders import LineDraft
+from server.subscriptions import service as subscriptions
 from server.tokens import mint_portal_token
 from tests.integration.billing.test_subscriptions import GOOD_CARD, START
 
@@ -291,8 +292,8 @@ async def test_previews_equal_the_orders_with_tax(org, keyring, client, api_head
 async def test_customer_tax_ids_are_checked_offline(client, api_headers):
     from typing import get_args
 
-    from server.schemas.customers import TaxIdType
-    from server.services.tax_ids import TAX_ID_TYPES
+    from server.customers.schemas import TaxIdType
+    from server.tax.tax_ids import TAX_ID_TYPES
 
     assert set(get_args(TaxIdType)) == {"", *TAX_ID_TYPES}
     good = await _post(

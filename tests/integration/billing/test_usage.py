@@ -8,9 +8,9 @@ import pytest
 from server.clock import FrozenClock, use_clock
 from server.db.tables import Customer, UsageEvent, UsageRollup
 from server.errors import Invalid
-from server.services import usage
-from server.services.orgs import create_organization
-from server.services.usage import UsageEventIn, ingest_events, usage_totals
+from server.metering import service as usage
+from server.metering.service import UsageEventIn, ingest_events, usage_totals
+from server.organizations.service import create_organization
 from tests.integration.billing.subscription_factories import make_customer
 
 START = datetime(2027, 3, 10, 12, 0, tzinfo=UTC)

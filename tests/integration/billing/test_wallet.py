@@ -11,8 +11,8 @@ import pytest
 from server import clock
 from server.db.tables import Wallet, WalletTransaction
 from server.errors import Conflict, Invalid, NotFound
-from server.services import wallet
-from server.services.orgs import create_organization
+from server.organizations.service import create_organization
+from server.wallet import service as wallet
 from tests.integration.billing.test_orders import make_customer
 
 T0 = datetime(2026, 2, 1, 9, 0, tzinfo=UTC)

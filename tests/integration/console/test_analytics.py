@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from server.analytics import portal_analytics as pa
 from server.clock import FrozenClock, use_clock
 from server.db.tables import PortalSession
 from server.enums import StaffRole
-from server.services import portal_analytics as pa
 from tests.integration.billing.subscription_factories import make_customer
 
 NOW = datetime(2026, 5, 20, 12, 0, tzinfo=UTC)

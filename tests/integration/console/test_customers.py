@@ -7,13 +7,13 @@ import re
 import uuid
 
 from server import clock
+from server.analytics.portal_analytics import VIEW_OPENED
+from server.customers.schemas import CustomerCreate
+from server.customers.service import create_customer
 from server.db.tables import PortalEvent, Subscription
 from server.enums import StaffRole
-from server.schemas.customers import CustomerCreate
-from server.services import erasure
-from server.services.customers import create_customer
-from server.services.portal_analytics import VIEW_OPENED
-from server.services.wallet import credit
+from server.privacy import erasure
+from server.wallet.service import credit
 from tests.integration.billing.subscription_factories import make_price, make_product
 from tests.integration.console.conftest import cookie_from
 from tests.integration.mail.support import drain
@@ -148,7 +148,7 @@ async def test_a_viewer_sees_no_support_buttons_and_may_not_use_them(org, staff_
 
 
 async def test_another_merchants_customer_is_a_404_page(org, staff_as, keyring):
-    from server.services.orgs import create_organization
+    from server.organizations.service import create_organization
 
     other = await create_organization(keyring, name=f"Other {uuid.uuid4().hex[:6]}")
     stranger = await create_customer(other.org.id, CustomerCreate(email="stranger@example.com"))

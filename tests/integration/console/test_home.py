@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from server.analytics.merchant_overview import overview
+from server.analytics.portal_analytics import SESSION_OPENED
 from server.clock import FrozenClock, use_clock
 from server.db.tables import Order, PortalEvent, Subscription
 from server.enums import StaffRole
-from server.services.merchant_overview import overview
-from server.services.portal_analytics import SESSION_OPENED
 from tests.integration.billing.subscription_factories import make_customer, make_price, make_product
 
 NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)

@@ -9,11 +9,11 @@ import re
 import uuid
 from urllib.parse import urlencode
 
+from server.analytics.portal_analytics import SESSION_OPENED
+from server.customers.schemas import CustomerCreate
+from server.customers.service import create_customer
 from server.db.tables import PortalEvent
 from server.enums import StaffRole
-from server.schemas.customers import CustomerCreate
-from server.services.customers import create_customer
-from server.services.portal_analytics import SESSION_OPENED
 
 FORM = {
     "primary_color": "#b45309",

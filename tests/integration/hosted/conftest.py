@@ -13,8 +13,8 @@ import pytest
 
 from server import clock
 from server.clock import FrozenClock, use_clock
-from server.schemas.customers import CustomerCreate
-from server.services.customers import create_customer
+from server.customers.schemas import CustomerCreate
+from server.customers.service import create_customer
 from server.worker import JobContext
 from tests.integration.mail.support import Inbox, drain, free_port, start_smtp
 

@@ -4,9 +4,9 @@ only for a customer of the organization whose secret signed it."""
 import uuid
 
 from server.auth.tokens import mint_portal_token
-from server.schemas.customers import CustomerCreate
-from server.services.customers import create_customer
-from server.services.orgs import create_organization
+from server.customers.schemas import CustomerCreate
+from server.customers.service import create_customer
+from server.organizations.service import create_organization
 from tests.integration.hosted.conftest import open_token, session_cookie
 
 ORIGIN = "https://app.example.com"

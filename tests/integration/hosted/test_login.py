@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import msgspec
 
+from server.customers.schemas import CustomerCreate
+from server.customers.service import create_customer
 from server.db.tables import Customer, MagicLink, PortalEvent, PortalSession
 from server.enums import SessionKind
-from server.schemas.customers import CustomerCreate
-from server.services.customers import create_customer
-from server.services.orgs import create_organization
+from server.organizations.service import create_organization
 from tests.integration.hosted.conftest import (
     cookie_header,
     csrf_of,

@@ -12,9 +12,9 @@ import pytest
 from server.auth.magic_links import request_login_link
 from server.clock import FrozenClock, use_clock
 from server.db.tables import Customer, Organization
-from server.services import usage_alerts, usage_ingestion
-from server.services.usage import UsageEventIn
-from server.services.usage_alerts import Notifier
+from server.metering.service import UsageEventIn
+from server.usage import usage_alerts, usage_ingestion
+from server.usage.usage_alerts import Notifier
 from tests.integration.mail.support import drain
 from tests.integration.usage.support import metered_customer
 

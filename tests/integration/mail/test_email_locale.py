@@ -6,10 +6,10 @@ import uuid
 import pytest
 
 from server.auth.magic_links import request_email_change, request_login_link
+from server.customers.schemas import CustomerCreate
+from server.customers.service import create_customer
 from server.db.tables import EmailMessage, Organization
 from server.mail.queue import read_content
-from server.schemas.customers import CustomerCreate
-from server.services.customers import create_customer
 
 SIGN_IN = {
     "en": ("Your sign-in link for Acme", "Use the link below to sign in to your account."),

@@ -17,8 +17,8 @@ import pytest
 from litestar import Litestar
 
 from server.app import create_app
-from server.schemas.customers import CustomerCreate
-from server.services.customers import create_customer
+from server.customers.schemas import CustomerCreate
+from server.customers.service import create_customer
 from server.settings import Settings
 from tests.integration.oauth.support import GitHubStandIn
 

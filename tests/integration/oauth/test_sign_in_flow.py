@@ -13,9 +13,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import msgspec
 import pytest
 
+from server.customers.schemas import CustomerCreate
+from server.customers.service import create_customer
 from server.db.tables import ConnectedAccount, PortalEvent, PortalSession, WebhookEvent
-from server.schemas.customers import CustomerCreate
-from server.services.customers import create_customer
 from server.tokens import mint_portal_token
 
 SLUG_PAGE = re.compile(r"/portal/[\w-]+\?view=(\w+)")

@@ -2,8 +2,8 @@ import uuid
 
 import pytest
 
-from server.schemas.customers import CustomerCreate
-from server.services.customers import create_customer
+from server.customers.schemas import CustomerCreate
+from server.customers.service import create_customer
 from server.tokens import mint_portal_token
 
 PARENT = "https://app.example.com"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from server import clock
 from server.clock import FrozenClock, use_clock
-from server.schemas.customers import CustomerCreate
-from server.services.customers import create_customer
+from server.customers.schemas import CustomerCreate
+from server.customers.service import create_customer
 from server.tokens import mint_portal_token
 
 from .conftest import PARENT

@@ -5,10 +5,11 @@ import html
 import re
 
 from server import clock
+from server.billing.schemas import current_discount
 from server.clock import FrozenClock, use_clock
 from server.db.tables import Order, OrderLine, Subscription
-from server.schemas.billing import current_discount
-from server.services import discounts, subscriptions
+from server.discounts import service as discounts
+from server.subscriptions import service as subscriptions
 from tests.integration.portal.test_subscriptions_view import _plans, _subscribed, bearer
 
 

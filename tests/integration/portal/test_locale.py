@@ -3,11 +3,11 @@ then the browser's languages (hosted pages), then the merchant's default; money 
 
 import re
 
+from server.customers.schemas import CustomerCreate
+from server.customers.service import create_customer
 from server.db.tables import Organization
-from server.schemas.customers import CustomerCreate
 from server.schemas.portal_settings import dump_portal_settings, load_portal_settings
-from server.services.customers import create_customer
-from server.services.wallet import credit
+from server.wallet.service import credit
 from tests.integration.portal.conftest import PARENT
 
 HEADING = re.compile(r'<h1 id="ss-heading">([^<]+)</h1>')

@@ -15,6 +15,8 @@ from server import clock
 from server.auth.magic_links import save_link
 from server.auth.oauth import Identity
 from server.clock import FrozenClock, use_clock
+from server.customers.schemas import Address, CustomerCreate
+from server.customers.service import create_customer
 from server.db.tables import (
     ConnectedAccount,
     Customer,
@@ -32,15 +34,13 @@ from server.db.tables import (
 )
 from server.enums import Actor, MagicLinkPurpose, OAuthProviderKind, SeatStatus
 from server.mail.queue import read_content
-from server.schemas.customers import Address, CustomerCreate
-from server.services import data_exports
-from server.services.connected_accounts import connect_account
-from server.services.customers import create_customer
-from server.services.seats import assign_seat
-from server.services.subscriptions import create_subscription
-from server.services.usage import UsageEventIn, ingest_events
-from server.services.usage_alerts import Notifier
-from server.services.wallet import credit
+from server.metering.service import UsageEventIn, ingest_events
+from server.oauth.connected_accounts import connect_account
+from server.privacy import data_exports
+from server.subscriptions.seats import assign_seat
+from server.subscriptions.service import create_subscription
+from server.usage.usage_alerts import Notifier
+from server.wallet.service import credit
 from tests.integration.billing.subscription_factories import make_price
 from tests.integration.portal.conftest import fetch_document
 from tests.integration.portal.test_views import _card, _order

@@ -3,17 +3,17 @@
 import re
 
 from server import clock
+from server.benefits.files import store_file
+from server.billing.payments import add_payment_method
+from server.catalog.schemas import BenefitCreate, BenefitProperties, PriceCreate, ProductCreate
+from server.catalog.service import create_benefit, create_product, product_views
+from server.customers.schemas import CustomerCreate
+from server.customers.service import create_customer
 from server.db.tables import BenefitGrant, Organization
 from server.enums import BenefitType, Interval, PriceKind
 from server.portal.documents import document_link
-from server.schemas.catalog import BenefitCreate, BenefitProperties, PriceCreate, ProductCreate
-from server.schemas.customers import CustomerCreate
 from server.schemas.portal_settings import dump_portal_settings, load_portal_settings
-from server.services.catalog import create_benefit, create_product, product_views
-from server.services.customers import create_customer
-from server.services.files import store_file
-from server.services.payments import add_payment_method
-from server.services.subscriptions import create_subscription
+from server.subscriptions.service import create_subscription
 from tests.integration.portal.conftest import fetch_document
 
 

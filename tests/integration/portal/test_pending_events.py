@@ -4,9 +4,9 @@ refuses is dropped alone."""
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from server.analytics.portal_analytics import VIEW_OPENED, PendingEvents
 from server.clock import FrozenClock, use_clock
 from server.db.tables import PortalEvent
-from server.services.portal_analytics import VIEW_OPENED, PendingEvents
 
 
 async def stored(org_id):

@@ -4,7 +4,12 @@ import re
 from datetime import timedelta
 
 from server import clock
+from server.billing.payments import add_payment_method
+from server.catalog.schemas import PriceCreate, ProductCreate
+from server.catalog.service import create_product, product_views
 from server.clock import FrozenClock, use_clock
+from server.customers.schemas import CustomerCreate
+from server.customers.service import create_customer
 from server.db.tables import (
     EmailMessage,
     Order,
@@ -17,14 +22,9 @@ from server.db.tables import (
 )
 from server.enums import Interval, PriceKind, SeatStatus, SubscriptionStatus
 from server.mail.queue import read_content
-from server.schemas.catalog import PriceCreate, ProductCreate
-from server.schemas.customers import CustomerCreate
 from server.schemas.portal_settings import dump_portal_settings, load_portal_settings
-from server.services.catalog import create_product, product_views
-from server.services.customers import create_customer
-from server.services.payments import add_payment_method
-from server.services.subscriptions import create_subscription
-from server.services.wallet import credit
+from server.subscriptions.service import create_subscription
+from server.wallet.service import credit
 
 
 def bearer(session):

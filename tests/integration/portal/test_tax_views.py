@@ -8,16 +8,17 @@ import uuid
 import pytest
 from pypdf import PdfReader
 
+from server.billing.payments import add_payment_method
+from server.catalog.schemas import PriceCreate, ProductCreate
+from server.catalog.service import create_product, product_views
+from server.customers.schemas import Address, CustomerCreate
+from server.customers.service import create_customer
 from server.db.tables import Customer, Organization
 from server.enums import Interval, PriceKind
-from server.schemas.catalog import PriceCreate, ProductCreate
-from server.schemas.customers import Address, CustomerCreate
 from server.schemas.portal_settings import dump_portal_settings, load_portal_settings
-from server.services import tax, tax_ids
-from server.services.catalog import create_product, product_views
-from server.services.customers import create_customer
-from server.services.payments import add_payment_method
-from server.services.subscriptions import create_subscription
+from server.subscriptions.service import create_subscription
+from server.tax import service as tax
+from server.tax import tax_ids
 from tests.integration.portal.conftest import fetch_document
 
 
@@ -113,7 +114,7 @@ async def test_a_french_business_enters_its_vat_id_and_the_preview_becomes_rever
 
 
 async def test_a_refund_shows_its_credit_note_in_the_orders_view(client, mint, org, german_customer):
-    from server.services import orders
+    from server.billing import orders
 
     order = (await orders.list_orders(org.org.id, customer_id=german_customer.id)).items[0]
     await orders.refund_order(org.org.id, order.id, 595, "payment_method")
@@ -144,7 +145,7 @@ async def test_a_refund_shows_its_credit_note_in_the_orders_view(client, mint, o
 async def test_a_credit_note_link_is_only_for_the_customer_it_was_issued_to(
     client, mint, org, keyring, german_customer
 ):
-    from server.services import orders
+    from server.billing import orders
 
     order = (await orders.list_orders(org.org.id, customer_id=german_customer.id)).items[0]
     await orders.refund_order(org.org.id, order.id, 100, "payment_method")

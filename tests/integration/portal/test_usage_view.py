@@ -1,14 +1,14 @@
 """The usage view: this cycle's usage, included amount, limit, percentage, overage and its cost, a trend."""
 
 from server import clock
+from server.billing.payments import add_payment_method
+from server.catalog.schemas import MeterCreate, PriceCreate, PriceMeterIn, ProductCreate
+from server.catalog.service import create_meter, create_product, product_views
 from server.enums import Interval, MeterAggregation, PriceKind
 from server.i18n import format_day
-from server.schemas.catalog import MeterCreate, PriceCreate, PriceMeterIn, ProductCreate
-from server.services.catalog import create_meter, create_product, product_views
-from server.services.payments import add_payment_method
-from server.services.subscriptions import create_subscription
-from server.services.usage import UsageEventIn, ingest_events
-from server.services.wallet import credit
+from server.metering.service import UsageEventIn, ingest_events
+from server.subscriptions.service import create_subscription
+from server.wallet.service import credit
 
 
 def bearer(session):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from server.clock import FrozenClock, use_clock
 from server.db.tables import Customer
-from server.services.wallet import credit
+from server.wallet.service import credit
 from widgets import VIEWS
 
 MARKER = "<p>served from the view cache</p>"

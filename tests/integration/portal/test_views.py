@@ -9,15 +9,15 @@ from datetime import timedelta
 import pytest
 
 from server import clock, i18n
+from server.billing.orders import LineDraft, attempt_payment, create_order
+from server.billing.payments import add_payment_method
 from server.clock import FrozenClock, use_clock
+from server.customers.schemas import CustomerCreate
+from server.customers.service import create_customer
 from server.db.tables import Customer, Order, Organization, PaymentMethod
 from server.enums import BillingReason, OrderLineKind, OrderStatus
-from server.schemas.customers import CustomerCreate
 from server.schemas.portal_settings import dump_portal_settings, load_portal_settings
-from server.services.customers import create_customer
-from server.services.orders import LineDraft, attempt_payment, create_order
-from server.services.payments import add_payment_method
-from server.services.wallet import credit
+from server.wallet.service import credit
 from tests.integration.portal.conftest import fetch_document
 
 GOOD_CARD = "4242424242424242"

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from server.schemas.payment_provider import PaymentProviderPut
-from server.services import payment_providers
+from server.billing import payment_providers
+from server.billing.schemas import PaymentProviderPut
 from server.settings import Settings
 from tests.localstripe_server import LocalStripe
 

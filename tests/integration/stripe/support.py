@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from server.services import payments
+from server.billing import payments
 from tests.integration.stripe.conftest import PUBLISHABLE_KEY
 
 VISA = "4242424242424242"

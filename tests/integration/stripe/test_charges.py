@@ -5,10 +5,11 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from server.billing import orders, payments
 from server.billing.stripe_provider import split_ref
 from server.db.tables import Customer
 from server.errors import Invalid, PaymentFailed
-from server.services import erasure, orders, payments
+from server.privacy import erasure
 from tests.integration.billing.subscription_factories import make_customer
 from tests.integration.billing.test_orders import events, new_order
 from tests.integration.stripe.conftest import SECRET_KEY
@@ -150,7 +151,7 @@ async def test_erasing_the_customer_detaches_their_cards_in_stripe(
 
 
 async def test_a_card_is_charged_by_the_provider_that_saved_it(org, stripe_org):
-    from server.services.payment_providers import provider_for
+    from server.billing.payment_providers import provider_for
 
     assert (await provider_for(org.org.id, "sandbox")).name == "sandbox"
     assert (await provider_for(stripe_org.org.id, "stripe")).name == "stripe"

@@ -11,10 +11,10 @@ import httpx
 import msgspec
 import pytest
 
+from server.billing import orders, payment_providers, stripe_events
 from server.clock import FrozenClock, use_clock
 from server.db.tables import Customer
 from server.errors import PaymentFailed
-from server.services import orders, payment_providers, stripe_events
 from tests.integration.billing.test_orders import events, new_order
 from tests.integration.mail.conftest import inbox, smtp_context, smtp_port
 from tests.integration.mail.support import drain

@@ -8,7 +8,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from server.services import orders
+from server.billing import orders
 from tests.integration.billing.subscription_factories import make_customer
 from tests.integration.billing.test_orders import events, new_order
 from tests.integration.stripe.conftest import PUBLISHABLE_KEY

@@ -13,8 +13,8 @@ import uuid
 import httpx
 import pytest
 
+from server.billing import orders, payments, stripe_events
 from server.billing.stripe_provider import split_ref
-from server.services import orders, payments, stripe_events
 from tests.integration.billing.subscription_factories import make_customer
 from tests.integration.billing.test_orders import events, new_order
 from tests.integration.stripe.conftest import SECRET_KEY, WEBHOOK_SECRET

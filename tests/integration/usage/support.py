@@ -8,11 +8,11 @@ from typing import Any
 
 import msgspec
 
+from server.catalog.schemas import PriceMeterIn
 from server.clock import FrozenClock, use_clock
 from server.db.tables import Customer, Meter, PriceMeter, Subscription
-from server.schemas.catalog import PriceMeterIn
-from server.services.subscriptions import create_subscription
-from server.services.usage import UsageEventIn, ingest_events
+from server.metering.service import UsageEventIn, ingest_events
+from server.subscriptions.service import create_subscription
 from tests.integration.billing.subscription_factories import (
     make_customer,
     make_meter,

@@ -11,10 +11,10 @@ import standardwebhooks
 from server import clock
 from server.clock import FrozenClock, use_clock
 from server.db.tables import Customer, EmailMessage, UsageAlertHit, WebhookEvent
-from server.services import usage_alerts, usage_ingestion
-from server.services.subscriptions import renew_subscription
-from server.services.usage import UsageEventIn
-from server.services.usage_alerts import Notifier
+from server.metering.service import UsageEventIn
+from server.subscriptions.service import renew_subscription
+from server.usage import usage_alerts, usage_ingestion
+from server.usage.usage_alerts import Notifier
 from tests.integration.mail.support import drain
 from tests.integration.usage.support import metered_customer, use_daily
 from tests.integration.webhooks.support import deliver_until_settled

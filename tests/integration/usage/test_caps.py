@@ -20,10 +20,10 @@ from server.db.tables import (
     SpendCapHit,
     WebhookEvent,
 )
-from server.services import spend_caps, usage_ingestion
-from server.services.subscriptions import renew_subscription
-from server.services.usage import UsageEventIn, billed_batches
-from server.services.usage_alerts import Notifier
+from server.metering.service import UsageEventIn, billed_batches
+from server.subscriptions.service import renew_subscription
+from server.usage import spend_caps, usage_ingestion
+from server.usage.usage_alerts import Notifier
 from tests.integration.billing.subscription_factories import make_meter, metering
 from tests.integration.mail.support import drain
 from tests.integration.usage.support import metered_customer

@@ -6,11 +6,11 @@ import io
 import random
 from datetime import UTC, datetime, timedelta
 
+from server.analytics import exports
+from server.billing.orders import LineDraft, create_order
 from server.clock import FrozenClock, use_clock
 from server.db.tables import Order
-from server.services import exports
-from server.services.orders import LineDraft, create_order
-from server.services.usage import UsageEventIn, ingest_events
+from server.metering.service import UsageEventIn, ingest_events
 from tests.integration.billing.subscription_factories import make_meter
 from tests.integration.portal.conftest import fetch_document
 from tests.integration.usage.support import metered_customer

@@ -4,8 +4,8 @@ it little), priced by the invoice's rule; the usage view and GET /v1/customers/{
 from datetime import UTC, date, datetime, timedelta
 
 from server.clock import FrozenClock, use_clock
-from server.services import usage_report
-from server.services.usage import DayUsage, project_usage
+from server.metering.service import DayUsage, project_usage
+from server.usage import usage_report
 from tests.integration.usage.support import metered_customer, use_daily
 
 START = datetime(2027, 3, 1, tzinfo=UTC)

@@ -11,10 +11,10 @@ import httpx
 import pytest
 
 from server.app import create_app
-from server.schemas.webhooks import WebhookEndpointCreate
 from server.security.keyring import Keyring
 from server.settings import Settings
 from server.webhooks.endpoints import create_endpoint
+from server.webhooks.schemas import WebhookEndpointCreate
 from server.worker import JobContext
 
 

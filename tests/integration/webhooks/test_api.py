@@ -76,7 +76,7 @@ async def test_update_disable_enable_and_delete(client, api_headers):
 
 
 async def test_another_orgs_endpoint_is_not_found(client, api_headers, org, keyring):
-    from server.services.orgs import create_organization
+    from server.organizations.service import create_organization
 
     other = await create_organization(keyring, name=f"Other {uuid.uuid4().hex[:6]}")
     created = await _create(client, {"Authorization": f"Bearer {other.api_key}"})

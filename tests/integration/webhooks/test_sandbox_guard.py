@@ -3,10 +3,10 @@ test run (this machine may only talk to itself)."""
 
 from server.db.engine import write_transaction
 from server.db.tables import WebhookAttempt, WebhookDelivery
-from server.schemas.webhooks import WebhookEndpointCreate
 from server.webhooks.delivery import deliver_due, drain
 from server.webhooks.endpoints import create_endpoint
 from server.webhooks.outbox import record_event
+from server.webhooks.schemas import WebhookEndpointCreate
 from server.worker import JobContext
 
 

@@ -14,14 +14,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import server.schemas
+import server
 
 
 def _patterns() -> Iterator[tuple[str, str]]:
-    """(where, pattern) for every string field with a pattern in ``server.schemas``."""
+    """(where, pattern) for every string field with a pattern in the schemas of every package."""
     seen: set[str] = set()
-    for module_info in pkgutil.iter_modules(server.schemas.__path__):
-        module = importlib.import_module(f"server.schemas.{module_info.name}")
+    for module_info in pkgutil.walk_packages(server.__path__, "server."):
+        name = module_info.name
+        if not (name.endswith(".schemas") or name.startswith("server.schemas.")):
+            continue
+        module = importlib.import_module(name)
         for name, value in vars(module).items():
             if not (isinstance(value, type) and issubclass(value, msgspec.Struct)):
                 continue

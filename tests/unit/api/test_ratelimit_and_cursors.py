@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from server.clock import FrozenClock, use_clock
+from server.db.pagination import decode_cursor, encode_cursor
 from server.errors import Invalid, RateLimited
 from server.security.ratelimit import Limit, MemoryRateLimiter, enforce
-from server.services.pagination import decode_cursor, encode_cursor
 
 
 async def test_limit_counts_per_bucket_over_the_last_window():

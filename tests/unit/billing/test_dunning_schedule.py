@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.services.orders import SCHEDULED_ATTEMPTS, next_dunning_attempt
+from server.billing.orders import SCHEDULED_ATTEMPTS, next_dunning_attempt
 
 FIRST_FAILURE = datetime(2026, 3, 30, 23, 59, 59, tzinfo=UTC)
 DAY = timedelta(days=1)

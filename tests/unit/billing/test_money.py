@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.billing.money import currency_exponent, format_money, normalize_currency, to_decimal
 from server.errors import Invalid
+from server.money import currency_exponent, format_money, normalize_currency, to_decimal
 
 NBSP, NNBSP = "\xa0", "\u202f"
 

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.billing.proration import add_months, next_boundary, period_boundary, prorate
+from server.proration import add_months, next_boundary, period_boundary, prorate
 
 amounts = st.integers(min_value=0, max_value=10**12)
 starts = st.datetimes(

@@ -1,4 +1,4 @@
-"""The tax arithmetic of ``server.services.tax``: hand-computed cases, then properties over any lines."""
+"""The tax arithmetic of ``server.tax.service``: hand-computed cases, then properties over any lines."""
 
 from decimal import Decimal
 from fractions import Fraction
@@ -7,15 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.services.tax import (
-    NO_TAX,
-    TaxLine,
-    Treatment,
-    apply,
-    line_tax,
-    round_half_up,
-    split_refund,
-)
+from server.tax.service import NO_TAX, TaxLine, Treatment, apply, line_tax, round_half_up, split_refund
 
 VAT = Treatment(name="VAT", rate=Decimal(19))
 VAT_INCLUSIVE = Treatment(name="VAT", rate=Decimal(19), inclusive=True)

@@ -8,7 +8,7 @@ import pytest
 from server.i18n import use_locale
 from server.mail.render import EMAIL_TEMPLATES, MailBranding, mail_branding, render_email
 from server.schemas.portal_settings import Branding
-from server.schemas.usage import MeterUsageOut, SpendCapOut, UsageThresholdOut
+from server.usage.schemas import MeterUsageOut, SpendCapOut, UsageThresholdOut
 
 URL = "https://billing.example.com/portal/acme/login?token=abc.DEF_123&next=%2Forders"
 CONTEXTS = {
