@@ -1,4 +1,5 @@
-"""The merchant REST API (/v1): one module per resource; ``ROUTE_HANDLERS`` is what the app mounts."""
+"""The merchant REST API (/v1) as the app mounts it: each domain package's controllers
+(``server.<domain>.api``) in one list, ``ROUTE_HANDLERS``, and the idempotency middleware in front."""
 
 from server.analytics.api import (
     AnalyticsController,

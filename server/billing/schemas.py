@@ -1,7 +1,7 @@
-"""Subscriptions, orders, seats, wallets and payment methods in and out of the merchant API. The billing
-services own the rules; these Structs only shape what crosses the API.
-
-The merchant's card processor in the API (``/v1/payment-provider``): secrets go in and never come out."""
+"""Billing in and out of the merchant API: orders with their lines and refunds, payment methods, the
+subscription as every route returns it (with its discount), and the card processor
+(``/v1/payment-provider``: secrets go in and never come out). The services own the rules; these Structs
+only shape what crosses the API."""
 
 from __future__ import annotations
 

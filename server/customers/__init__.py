@@ -1,1 +1,2 @@
-"""TODO package docstring."""
+"""Customers: create, read, list, update, archive, and an email change once its link is confirmed.
+API: ``/v1/customers``."""

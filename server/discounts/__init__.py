@@ -1,1 +1,2 @@
-"""TODO package docstring."""
+"""Discounts: coupons and promotion codes, their redemption on a subscription and what each renewal still
+takes off. API: ``/v1/coupons``."""

@@ -9,7 +9,7 @@ from server.metering.service import UsageEventIn, ingest_events
 from server.subscriptions.seats import assign_seat, claim_seat
 from server.subscriptions.service import create_subscription
 from server.wallet.service import credit
-from tests.integration.billing.subscription_factories import make_customer, make_price
+from tests.integration.factories import make_customer, make_price
 
 
 async def version(scope: UUID) -> int:

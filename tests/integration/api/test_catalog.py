@@ -6,7 +6,7 @@ import pytest
 from server.benefits.grants import list_grants
 from server.db.tables import Benefit, PriceMeter
 from server.subscriptions.service import cancel_subscription, create_subscription
-from tests.integration.billing.subscription_factories import (
+from tests.integration.factories import (
     make_benefit,
     make_customer,
     make_price,

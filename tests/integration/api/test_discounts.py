@@ -12,7 +12,7 @@ from pypdf import PdfReader
 from server.billing import orders as order_service
 from server.billing import payments
 from server.db.tables import WebhookEvent
-from tests.integration.billing.test_subscriptions import GOOD_CARD
+from tests.integration.subscriptions.test_subscriptions import GOOD_CARD
 
 PERCENT = {"name": "Spring sale", "percent_off": 20, "duration": "forever"}
 

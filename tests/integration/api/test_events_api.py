@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from server.db.tables import UsageEvent
 from server.metering.service import usage_totals
-from tests.integration.billing.subscription_factories import make_customer
+from tests.integration.factories import make_customer
 
 START = datetime(2027, 3, 10, 12, 0, tzinfo=UTC)
 

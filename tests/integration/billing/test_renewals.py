@@ -13,7 +13,7 @@ from server.metering.service import UsageEventIn, ingest_events
 from server.subscriptions import service as subscriptions
 from server.wallet import service as wallet
 from server.worker import JobContext, run_once
-from tests.integration.billing.subscription_factories import (
+from tests.integration.factories import (
     make_customer,
     make_meter,
     make_price,

@@ -12,7 +12,7 @@ from server.analytics import portal_analytics as pa
 from server.clock import FrozenClock, use_clock
 from server.db.tables import PortalSession
 from server.enums import StaffRole
-from tests.integration.billing.subscription_factories import make_customer
+from tests.integration.factories import make_customer
 
 NOW = datetime(2026, 5, 20, 12, 0, tzinfo=UTC)
 

@@ -14,8 +14,8 @@ from server.db.tables import PortalEvent, Subscription
 from server.enums import StaffRole
 from server.privacy import erasure
 from server.wallet.service import credit
-from tests.integration.billing.subscription_factories import make_price, make_product
 from tests.integration.console.conftest import cookie_from
+from tests.integration.factories import make_price, make_product
 from tests.integration.mail.support import drain
 
 PORTAL_LINK = re.compile(r"https?://\S+/portal/([\w-]+)#token=(ml_[\w-]+)")

@@ -12,7 +12,7 @@ from server.analytics.portal_analytics import SESSION_OPENED
 from server.clock import FrozenClock, use_clock
 from server.db.tables import Order, PortalEvent, Subscription
 from server.enums import StaffRole
-from tests.integration.billing.subscription_factories import make_customer, make_price, make_product
+from tests.integration.factories import make_customer, make_price, make_product
 
 NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
 JAN, FEB = datetime(2026, 1, 10, tzinfo=UTC), datetime(2026, 2, 10, tzinfo=UTC)

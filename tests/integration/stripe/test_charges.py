@@ -10,8 +10,8 @@ from server.billing.stripe_provider import split_ref
 from server.db.tables import Customer
 from server.errors import Invalid, PaymentFailed
 from server.privacy import erasure
-from tests.integration.billing.subscription_factories import make_customer
 from tests.integration.billing.test_orders import events, new_order
+from tests.integration.factories import make_customer
 from tests.integration.stripe.conftest import SECRET_KEY
 from tests.integration.stripe.support import DECLINED_ON_CHARGE, VISA, add_stripe_card, confirm_card_setup
 

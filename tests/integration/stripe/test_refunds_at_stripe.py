@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from server.billing import orders
-from tests.integration.billing.subscription_factories import make_customer
 from tests.integration.billing.test_orders import events, new_order
+from tests.integration.factories import make_customer
 from tests.integration.stripe.conftest import PUBLISHABLE_KEY
 from tests.integration.stripe.support import NEEDS_AUTHENTICATION, add_stripe_card
 from tests.integration.stripe.test_stripe_events import event_of, signed, stripe_call

@@ -15,8 +15,8 @@ import pytest
 
 from server.billing import orders, payments, stripe_events
 from server.billing.stripe_provider import split_ref
-from tests.integration.billing.subscription_factories import make_customer
 from tests.integration.billing.test_orders import events, new_order
+from tests.integration.factories import make_customer
 from tests.integration.stripe.conftest import SECRET_KEY, WEBHOOK_SECRET
 from tests.integration.stripe.support import NEEDS_AUTHENTICATION, add_stripe_card, confirm_card_setup
 

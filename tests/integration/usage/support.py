@@ -13,7 +13,7 @@ from server.clock import FrozenClock, use_clock
 from server.db.tables import Customer, Meter, PriceMeter, Subscription
 from server.metering.service import UsageEventIn, ingest_events
 from server.subscriptions.service import create_subscription
-from tests.integration.billing.subscription_factories import (
+from tests.integration.factories import (
     make_customer,
     make_meter,
     make_price,

@@ -24,7 +24,7 @@ from server.metering.service import UsageEventIn, billed_batches
 from server.subscriptions.service import renew_subscription
 from server.usage import spend_caps, usage_ingestion
 from server.usage.usage_alerts import Notifier
-from tests.integration.billing.subscription_factories import make_meter, metering
+from tests.integration.factories import make_meter, metering
 from tests.integration.mail.support import drain
 from tests.integration.usage.support import metered_customer
 from tests.integration.usage.test_alerts import bearer, post_usage
@@ -125,7 +125,7 @@ async def test_concurrent_batches_reach_a_cap_once(org, keyring):
             *(usage_ingestion.ingest(notifier, org_id, batch * 3) for _ in range(8))
         )
     # 8 batches of 60 = 480 units, 380 beyond 100 included: 38 batches, far past the $5.00 cap
-    assert {c.customer_id for a in answers for c in a.capped} == {metered.customer.id}
+    assert {c.customer_id for a in answers for c in a.capped_customers} == {str(metered.customer.id)}
     assert await SpendCapHit.count().where(SpendCapHit.subscription == metered.subscription.id) == 1
     assert (
         await WebhookEvent.count().where(WebhookEvent.org == org_id, WebhookEvent.type == "usage.cap_reached")

@@ -11,7 +11,7 @@ from server.billing.orders import LineDraft, create_order
 from server.clock import FrozenClock, use_clock
 from server.db.tables import Order
 from server.metering.service import UsageEventIn, ingest_events
-from tests.integration.billing.subscription_factories import make_meter
+from tests.integration.factories import make_meter
 from tests.integration.portal.conftest import fetch_document
 from tests.integration.usage.support import metered_customer
 

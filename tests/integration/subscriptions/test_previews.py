@@ -10,13 +10,13 @@ from server.db.tables import Order, OrderLine, Refund, Subscription
 from server.metering.service import UsageEventIn, ingest_events
 from server.subscriptions import service as subscriptions
 from server.wallet import service as wallet
-from tests.integration.billing.subscription_factories import (
+from tests.integration.factories import (
     make_meter,
     make_price,
     make_product,
     metering,
 )
-from tests.integration.billing.test_subscriptions import START, paying_customer, set_features
+from tests.integration.subscriptions.test_subscriptions import START, paying_customer, set_features
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from server.db.tables import Coupon, CouponRedemption, Order, PromotionCode
 from server.discounts import service as discounts
 from server.discounts.service import DiscountRefused
 from server.subscriptions import service as subscriptions
-from tests.integration.billing.subscription_factories import make_customer, make_price, make_product
-from tests.integration.billing.test_subscriptions import START, orders_of, paying_customer
+from tests.integration.factories import make_customer, make_price, make_product
+from tests.integration.subscriptions.test_subscriptions import START, orders_of, paying_customer
 
 MONTHS = 7
 

@@ -23,7 +23,7 @@ from server.subscriptions.service import (
     uncancel_subscription,
 )
 from server.wallet import service as wallet
-from tests.integration.billing.subscription_factories import (
+from tests.integration.factories import (
     make_benefit,
     make_customer,
     make_meter,

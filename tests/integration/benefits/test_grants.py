@@ -9,7 +9,7 @@ from server.db.tables import BenefitGrant
 from server.errors import Invalid, NotFound
 from server.security.secrets import sha256_hex
 from server.subscriptions.service import change_plan, create_subscription
-from tests.integration.billing.subscription_factories import (
+from tests.integration.factories import (
     make_benefit,
     make_customer,
     make_price,

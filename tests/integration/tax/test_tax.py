@@ -15,7 +15,7 @@ from server.db.engine import write_transaction
 from server.db.tables import WebhookEvent
 from server.subscriptions import service as subscriptions
 from server.tokens import mint_portal_token
-from tests.integration.billing.test_subscriptions import GOOD_CARD, START
+from tests.integration.subscriptions.test_subscriptions import GOOD_CARD, START
 
 VAT = {"name": "VAT", "rate": "19"}
 

@@ -14,8 +14,8 @@ from server.errors import Conflict
 from server.retention import service as retention
 from server.subscriptions import service as subscriptions
 from server.subscriptions.service import cancel_subscription, create_subscription, renew_subscription
-from tests.integration.billing.subscription_factories import make_price, make_product
-from tests.integration.billing.test_subscriptions import START, paying_customer
+from tests.integration.factories import make_price, make_product
+from tests.integration.subscriptions.test_subscriptions import START, paying_customer
 
 
 def _problem(response, status):

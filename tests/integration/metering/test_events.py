@@ -11,7 +11,7 @@ from server.errors import Invalid
 from server.metering import service as usage
 from server.metering.service import UsageEventIn, ingest_events, usage_totals
 from server.organizations.service import create_organization
-from tests.integration.billing.subscription_factories import make_customer
+from tests.integration.factories import make_customer
 
 START = datetime(2027, 3, 10, 12, 0, tzinfo=UTC)
 

@@ -16,7 +16,7 @@ from server.subscriptions.seats import (
     revoke_seat,
 )
 from server.subscriptions.service import create_subscription
-from tests.integration.billing.subscription_factories import make_customer, make_price
+from tests.integration.factories import make_customer, make_price
 
 START = datetime(2027, 5, 1, 9, 0, tzinfo=UTC)
 
