@@ -1,6 +1,6 @@
-"""Portal analytics and each customer's activity log, for the merchant.
-
-CSV exports of a customer's data, streamed (``server.analytics.exports``)."""
+"""Analytics' routes: portal analytics (``/v1/analytics``), the merchant's and each customer's activity
+log (``/v1/activity``, ``/v1/customers/{id}/activity``), and CSV exports of a customer's data, streamed
+(``server.analytics.exports``)."""
 
 from __future__ import annotations
 

@@ -1,14 +1,14 @@
-"""Orders (each one is also its invoice): list, read with lines and refunds, the invoice PDF, refunds.
+"""Billing's routes:
 
-A customer's saved cards: list, add, make default, remove. Adding or choosing a default card retries the
-customer's failed orders with it at once.
-
-The merchant's card processor (``/v1/payment-provider``): the sandbox by default, or Stripe with the
-account's keys. Secrets go in and never come out.
-
-``POST /webhooks/stripe/{org_slug}``: where a merchant's Stripe account sends its events (the URL
-``/v1/payment-provider`` shows). No API key: the ``Stripe-Signature`` header, checked against the merchant's
-webhook signing secret, is the credential."""
+- ``/v1/orders``: orders (each one is also its invoice): list, read with lines and refunds, the invoice
+  PDF, refunds.
+- ``/v1/customers/{id}/payment-methods``: a customer's saved cards: list, add, make default, remove.
+  Adding or choosing a default card retries the customer's failed orders with it at once.
+- ``/v1/payment-provider``: the merchant's card processor, the sandbox by default or Stripe with the
+  account's keys. Secrets go in and never come out.
+- ``POST /webhooks/stripe/{org_slug}``: where a merchant's Stripe account sends its events (the URL
+  ``/v1/payment-provider`` shows). No API key: the ``Stripe-Signature`` header, checked against the
+  merchant's webhook signing secret, is the credential."""
 
 from __future__ import annotations
 

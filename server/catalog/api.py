@@ -1,6 +1,5 @@
-"""Products with their prices.
-
-Meters: turn usage events into numbers per customer and period."""
+"""The catalog's routes: products with their prices (``/v1/products``, ``/v1/prices``) and meters
+(``/v1/meters``), which turn usage events into numbers per customer and period."""
 
 from __future__ import annotations
 

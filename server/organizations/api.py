@@ -1,8 +1,6 @@
-"""The organization the API key belongs to.
-
-Secret API keys: list, create (shown once), revoke.
-
-``POST /v1/customer-sessions``: mint a portal token for a customer (CONTRACT §5)."""
+"""The organization's routes: the organization the API key belongs to (``/v1/organization``), secret
+API keys (``/v1/api-keys``: list, create, shown once, revoke), and customer sessions
+(``POST /v1/customer-sessions``: a portal token for one customer, CONTRACT §5)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Secret API keys in and out: the key itself appears only in the creation response.
-
-``POST /v1/customer-sessions``: a portal token for one customer and the URL that opens the portal."""
+"""The organization's shapes in the API: secret API keys in and out (the key itself appears only in the
+creation response), and customer sessions (``POST /v1/customer-sessions``: a portal token for one
+customer and the URL that opens the portal)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""Subscriptions: start, read, list, cancel and uncancel, change plan or seats (with previews), pause and
-resume, drop a scheduled change, preview the next invoice. Rules live in ``server.subscriptions.service``.
-
-Seats of seat-based subscriptions: assign by email, list, revoke."""
+"""Subscriptions' routes: start, read, list, cancel and uncancel, change plan or seats (with previews),
+pause and resume, drop a scheduled change, preview the next invoice (``/v1/subscriptions``); the seats
+of seat-based subscriptions: assign by email, list, revoke (``/v1/customer-seats``). Rules live in
+``server.subscriptions.service``."""
 
 from __future__ import annotations
 

@@ -1,12 +1,11 @@
-"""Usage alerts (``/v1/usage-alerts``: a customer's, or defaults for every customer) and the alerts reached
-(``/v1/usage-thresholds``, the data of ``usage.threshold_reached``).
+"""Usage's routes:
 
-A subscription's spend cap (``/v1/subscriptions/{id}/spend-cap``): the most its usage beyond what is
-included may add to one period's invoice.
-
-``POST /v1/events``: usage ingestion, up to 1,000 events per call.
-
-A customer's usage this period, beside the customer's own routes (``/v1/customers/{id}/usage``)."""
+- ``/v1/usage-alerts``: a customer's alerts, or defaults for every customer; ``/v1/usage-thresholds``:
+  the alerts reached (the data of ``usage.threshold_reached``).
+- ``/v1/subscriptions/{id}/spend-cap``: the most a subscription's usage beyond what is included may add
+  to one period's invoice.
+- ``POST /v1/events``: usage ingestion, up to 1,000 events per call.
+- ``/v1/customers/{id}/usage``: a customer's usage this period."""
 
 from __future__ import annotations
 
