@@ -544,9 +544,15 @@ def _discount_after(subscription: Subscription, cycle: _Cycle) -> str:
     return discounts.stored(discount)
 
 
+UNATTEMPTED_GRACE = timedelta(minutes=5)
+"""How long a subscription order may stay never attempted before the renewals job charges it."""
+
+
 async def renew_due_subscriptions(limit: int = 50) -> int:
     """Renew (or end) up to ``limit`` subscriptions whose period has ended; the renewals job. First it charges
-    subscription orders that were committed but never attempted (a crash between the two steps)."""
+    subscription orders that were committed but never attempted (a crash between the two steps), once they
+    are ``UNATTEMPTED_GRACE`` old: a younger one is still being charged by the request that made it, which
+    must tell its customer what became of the payment."""
     unattempted = await (
         Order.select(Order.id, Order.org)
         .where(
@@ -554,6 +560,7 @@ async def renew_due_subscriptions(limit: int = 50) -> int:
             Order.subscription.is_not_null(),
             Order.payment_attempts == 0,
             Order.next_payment_attempt_at.is_null(),
+            Order.created_at <= clock.now() - UNATTEMPTED_GRACE,
         )
         .limit(limit)
     )
