@@ -1,4 +1,5 @@
-"""The application's shared services, typed. ``create_app`` builds one ``AppState``; handlers and helpers
+"""The application's shared services, typed. ``create_app`` builds one ``AppState`` and hands the parts a
+handler needs to it as dependencies (``settings``, ``keyring``, ``portal_events``); middleware and helpers
 read it through ``app_state(connection)`` instead of untyped ``app.state`` keys."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Usage: per meter this cycle's usage against what is included and the limit, the projection to the
-period's end, the overage so far and what it costs (all from ``services.usage_report``), a daily trend chart
-with a table beside it, alerts, each subscription's spend cap, and the credit that pays for it."""
+period's end, the overage so far and what it costs (all from ``server.usage.usage_report``), a daily trend
+chart with a table beside it, alerts, each subscription's spend cap, and the credit that pays for it."""
 
 from __future__ import annotations
 

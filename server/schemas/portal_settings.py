@@ -80,7 +80,7 @@ class Features(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     spend_caps: bool = False
     vies_check: bool = False
     """Ask the EU's VIES whether an EU VAT number a customer enters in the portal is registered (online;
-    VIES being unreachable never stops the customer, see ``services.tax_ids``)."""
+    VIES being unreachable never stops the customer, see ``server.tax.tax_ids``)."""
     """Customers may set a spend cap (the most their overage bills a period) in the usage view."""
 
 

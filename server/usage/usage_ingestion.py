@@ -1,5 +1,6 @@
-"""``POST /v1/events`` as a whole: store the batch (``usage.ingest_events``), then check the alerts and spend
-caps of the customers it added usage to, each customer's usage report made once for both."""
+"""``POST /v1/events`` as a whole: store the batch (``server.metering.service.ingest_events``), then check
+the alerts and spend caps of the customers it added usage to, each customer's usage report made once for
+both."""
 
 from __future__ import annotations
 
