@@ -156,9 +156,6 @@ def _address(value: Any) -> dict[str, str]:
     return {name: str(raw.get(name) or "") for name in ADDRESS_FIELDS}
 
 
-BILLING_FIELDS = ("billing_name", "billing_email", "company_name", "tax_id", "tax_id_type")
-
-
 def _billing_form(ctx: PortalContext, params: Params) -> dict[str, Any]:
     """The billing form's values: what the customer typed when the form came back refused (it always sends
     ``tax_id_type``), so nothing they chose or entered is lost; else what is saved."""
@@ -242,6 +239,10 @@ class BillingForm(Form, frozen=True):
     state: str = ""
     country: str = ""
     prompts = {"billing_email": lambda: _("Please enter a valid email address.")}
+
+
+BILLING_FIELDS = tuple(name for name in BillingForm.__struct_fields__ if name not in ADDRESS_FIELDS)
+"""The billing form's own fields besides the address, in the form's order."""
 
 
 async def update_billing(ctx: PortalContext, form: BillingForm) -> ActionResult:
